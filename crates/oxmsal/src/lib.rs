@@ -1,0 +1,22 @@
+//! # oxmsal — the Microsoft Authentication Library for Rust
+//!
+//! Tokens from the Microsoft identity platform (Entra ID), or any OpenID Connect
+//! provider, for daemons, CLIs, desktop apps and web APIs: confidential and public
+//! client applications, a token cache in MSAL's cross-language format, and errors
+//! that are values keeping everything the server said.
+//!
+//! (The full manual grows here as the flows land; see the README for a quick start.)
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cache;
+mod clock;
+pub mod error;
+pub mod jwt;
+mod redact;
+mod secret;
+
+pub use clock::{Clock, ManualClock, Sleep, SystemClock};
+pub use error::{Error, ErrorKind, InvalidResponse, Result, ServiceError};
+pub use secret::Secret;
