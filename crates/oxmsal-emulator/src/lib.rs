@@ -1,1 +1,54 @@
-//! placeholder
+//! A local Microsoft identity platform (Entra ID v2 endpoints) with fault injection.
+//!
+//! The emulator serves HTTPS on `127.0.0.1` with a certificate chain it generates
+//! at start (a CA and a leaf for `localhost`, `127.0.0.1` and `::1`); clients trust
+//! [`Emulator::ca_pem`] (or the file at [`Emulator::ca_path`]). It answers OIDC
+//! discovery, instance discovery, JWKS and the token endpoint with Entra's JSON
+//! shapes, including Entra-shaped `AADSTS` error bodies, and it can be told to
+//! misbehave ([`Fault`]) so that retry, throttling and error handling can be tested
+//! against real sockets.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), oxmsal_emulator::EmulatorError> {
+//! use oxmsal_emulator::{Emulator, Fault};
+//! let emulator = Emulator::start().await?;
+//! let app = emulator.register_demo_app();
+//! emulator.inject(Fault::Throttle { retry_after: Some("5".into()) });
+//! // point a client at emulator.authority() with app.client_id / app.secret
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! Everything can also be driven over HTTP under `/_emulator/` (faults, counters,
+//! app registration, recorded token requests), so the CLI and non-Rust tests can
+//! use it; [`InjectedFault`] documents the JSON format of a fault.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod clock;
+mod config;
+mod emulator;
+mod error;
+mod errors;
+mod faults;
+mod jwt;
+mod keys;
+mod pem;
+mod routes;
+mod server;
+mod shared;
+mod state;
+pub mod testing;
+mod tls;
+
+pub use config::EmulatorConfig;
+pub use emulator::Emulator;
+pub use error::EmulatorError;
+pub use faults::{Fault, FaultBody, FaultTarget, InjectedFault};
+pub use state::{AppRegistration, Counters, DemoApp, RecordedRequest};
+
+/// The default tenant's GUID when [`EmulatorConfig::tenant_id`] is not set.
+pub const DEFAULT_TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+/// The default tenant's domain when [`EmulatorConfig::tenant_domains`] is not changed.
+pub const DEFAULT_TENANT_DOMAIN: &str = "contoso.onmicrosoft.com";

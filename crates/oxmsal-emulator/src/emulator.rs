@@ -1,0 +1,258 @@
+//! [`Emulator`]: start, describe, steer and stop a running emulator.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::config::EmulatorConfig;
+use crate::error::EmulatorError;
+use crate::faults::{FaultQueue, InjectedFault};
+use crate::keys::SigningKey;
+use crate::shared::Shared;
+use crate::state::{
+    AppRegistration, CounterCells, Counters, DemoApp, Directory, RecordedRequest, Recorder, Tenant,
+};
+use crate::{routes, server, tls};
+
+/// A running emulator. Dropping it stops the server (listener and open
+/// connections) and removes its temporary directory.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    state_dir: PathBuf,
+    /// Set when `state_dir` is ours to delete.
+    owns_state_dir: bool,
+    server: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("base_url", &self.shared.base_url)
+            .field("tenant_id", &self.shared.tenant_id)
+            .field("state_dir", &self.state_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn write_file(path: &Path, contents: &[u8]) -> Result<(), EmulatorError> {
+    std::fs::write(path, contents).map_err(|source| EmulatorError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+impl Emulator {
+    /// Starts an emulator with the default configuration on a free port.
+    pub async fn start() -> Result<Emulator, EmulatorError> {
+        Self::start_with(EmulatorConfig::default()).await
+    }
+
+    /// Starts an emulator. Must be called within a Tokio runtime; the server runs
+    /// on that runtime until the `Emulator` is dropped.
+    pub async fn start_with(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
+        let tenant_id = uuid::Uuid::parse_str(config.effective_tenant_id())
+            .map_err(|_| {
+                EmulatorError::InvalidConfig(format!(
+                    "tenant_id '{}' is not a GUID",
+                    config.effective_tenant_id()
+                ))
+            })?
+            .hyphenated()
+            .to_string();
+
+        // RSA key generation takes a noticeable moment; keep it off the async threads.
+        let (tls, signing_key) = tokio::task::spawn_blocking(|| -> Result<_, EmulatorError> {
+            Ok((tls::generate()?, SigningKey::generate()?))
+        })
+        .await
+        .map_err(|e| EmulatorError::crypto("keys", e))??;
+
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.port.unwrap_or(0)));
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?
+            .port();
+        let base_url = format!("https://localhost:{port}");
+
+        let (state_dir, owns_state_dir) = match &config.state_dir {
+            Some(dir) => (dir.clone(), false),
+            None => (
+                std::env::temp_dir().join(format!("oxmsal-emulator-{}", uuid::Uuid::new_v4())),
+                true,
+            ),
+        };
+        std::fs::create_dir_all(&state_dir).map_err(|source| EmulatorError::Io {
+            path: state_dir.clone(),
+            source,
+        })?;
+        let ca_path = state_dir.join("ca.pem");
+        write_file(&ca_path, tls.ca_pem.as_bytes())?;
+
+        let directory = Directory::new(vec![Tenant {
+            id: tenant_id.clone(),
+            domains: config.tenant_domains.clone(),
+        }]);
+        let shared = Arc::new(Shared {
+            base_url,
+            port,
+            tenant_id,
+            ca_pem: tls.ca_pem,
+            ca_path,
+            access_token_lifetime: config.access_token_lifetime,
+            refresh_in: config.refresh_in,
+            directory,
+            faults: FaultQueue::default(),
+            counters: CounterCells::default(),
+            recorder: Recorder::default(),
+            signing_key,
+        });
+        // For tools that find the emulator through its state directory.
+        let info = routes::admin::info_document(&shared);
+        write_file(
+            &state_dir.join("emulator.json"),
+            serde_json::to_string_pretty(&info)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
+
+        let server = server::spawn(
+            listener,
+            Arc::clone(&tls.server_config),
+            routes::router(Arc::clone(&shared)),
+        );
+        tracing::info!(base_url = %shared.base_url, tenant = %shared.tenant_id, "emulator started");
+        Ok(Emulator {
+            shared,
+            state_dir,
+            owns_state_dir,
+            server,
+        })
+    }
+
+    /// `https://localhost:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The TCP port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.shared.port
+    }
+
+    /// PEM of the CA that signs the server's certificate; trust it in clients.
+    pub fn ca_pem(&self) -> &str {
+        &self.shared.ca_pem
+    }
+
+    /// The file holding [`Emulator::ca_pem`].
+    pub fn ca_path(&self) -> &Path {
+        &self.shared.ca_path
+    }
+
+    /// The directory holding `ca.pem` and `emulator.json`.
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// The default tenant's GUID.
+    pub fn tenant_id(&self) -> &str {
+        &self.shared.tenant_id
+    }
+
+    /// `base_url/tenant_id`: the authority to configure clients with.
+    pub fn authority(&self) -> String {
+        format!("{}/{}", self.shared.base_url, self.shared.tenant_id)
+    }
+
+    /// The default tenant's v2 token endpoint.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/oauth2/v2.0/token", self.authority())
+    }
+
+    /// Registers (or replaces) an app.
+    pub fn register_app(&self, app: AppRegistration) -> Result<(), EmulatorError> {
+        self.shared.directory.register(&app)
+    }
+
+    /// A confidential app with a random client id and secret, registered on the
+    /// first call; later calls return the same app.
+    pub fn register_demo_app(&self) -> DemoApp {
+        self.shared.directory.demo_app()
+    }
+
+    /// Queues a fault for the next matching request (by default a token request;
+    /// see [`crate::Fault::on`]).
+    pub fn inject(&self, fault: impl Into<InjectedFault>) {
+        self.shared.faults.push(fault.into(), 1);
+    }
+
+    /// Queues a fault for the next `n` matching requests.
+    pub fn inject_n(&self, fault: impl Into<InjectedFault>, n: usize) {
+        self.shared.faults.push(fault.into(), n);
+    }
+
+    /// Forgets every queued fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// The faults still queued, oldest first.
+    pub fn pending_faults(&self) -> Vec<InjectedFault> {
+        self.shared.faults.snapshot()
+    }
+
+    /// A snapshot of the request counters.
+    pub fn counters(&self) -> Counters {
+        self.shared.counters.snapshot()
+    }
+
+    /// Zeroes the counters.
+    pub fn reset_counters(&self) {
+        self.shared.counters.reset();
+    }
+
+    /// The last (at most 1000) token requests, oldest first, secrets redacted.
+    pub fn token_requests(&self) -> Vec<RecordedRequest> {
+        self.shared.recorder.snapshot()
+    }
+
+    /// Forgets the recorded token requests.
+    pub fn clear_token_requests(&self) {
+        self.shared.recorder.clear();
+    }
+
+    /// The JWKS document (as served for the default tenant).
+    pub fn jwks(&self) -> Value {
+        self.shared
+            .signing_key
+            .jwks(&self.shared.issuer(&self.shared.tenant_id))
+    }
+
+    /// The `kid` of the token signing key.
+    pub fn signing_key_id(&self) -> &str {
+        self.shared.signing_key.kid()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.server.abort();
+        if self.owns_state_dir {
+            // Best effort: a leftover temp dir is harmless.
+            let _ = std::fs::remove_dir_all(&self.state_dir);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The HTTP surface: Entra-like endpoints, the admin API, and the fault hook they share.
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | `/{tenant}/v2.0/.well-known/openid-configuration` | OIDC discovery (also without `v2.0`) |
+//! | GET | `/{tenant}/discovery/instance` | instance discovery (`/common/…` is the usual form) |
+//! | GET | `/{tenant}/discovery/v2.0/keys` | JWKS (also `/discovery/keys`) |
+//! | POST | `/{tenant}/oauth2/v2.0/token` | token endpoint |
+//! | * | `/_emulator/…` | admin API, see `admin.rs` |
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, StatusCode};
+use serde_json::json;
+
+use crate::errors::{json_response, RequestCtx};
+use crate::faults::{self, Fault, RequestKind};
+use crate::shared::Shared;
+use crate::state::CounterCells;
+
+pub(crate) mod admin;
+mod discovery;
+mod token;
+
+/// State handed to every handler.
+pub(crate) type AppState = State<Arc<Shared>>;
+
+/// The whole application.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route(
+            "/{tenant}/discovery/instance",
+            get(discovery::instance_discovery),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(discovery::jwks))
+        .route("/{tenant}/discovery/keys", get(discovery::jwks))
+        .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+        .route("/error", get(error_page))
+        .nest("/_emulator", admin::router())
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+impl Shared {
+    /// Counts one non-admin request of this kind.
+    pub(crate) fn count(&self, kind: Option<RequestKind>) {
+        let c = &self.counters;
+        CounterCells::bump(&c.total_requests);
+        if let Some(kind) = kind {
+            CounterCells::bump(match kind {
+                RequestKind::Token => &c.token_requests,
+                RequestKind::Discovery => &c.discovery_requests,
+                RequestKind::InstanceDiscovery => &c.instance_discovery_requests,
+                RequestKind::Jwks => &c.jwks_requests,
+            });
+        }
+    }
+}
+
+/// Answers with `normal`, unless a fault is queued for this kind of request.
+/// Returns the response and the kind of fault served, if any.
+pub(crate) async fn serve_with_faults<F, Fut>(
+    shared: &Shared,
+    kind: RequestKind,
+    ctx: &RequestCtx,
+    normal: F,
+) -> (Response, Option<&'static str>)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let Some(fault) = shared.faults.take(kind) else {
+        return (normal().await, None);
+    };
+    CounterCells::bump(&shared.counters.faults_served);
+    let name = fault.kind();
+    tracing::debug!(fault = name, ?kind, correlation_id = %ctx.correlation_id, "serving a fault");
+    let response = match fault {
+        Fault::Delay { millis } => {
+            tokio::time::sleep(Duration::from_millis(millis)).await;
+            normal().await
+        }
+        Fault::TruncatedJson => truncate(normal().await).await,
+        Fault::DropConnection => faults::drop_connection_response(),
+        other => faults::render(other, ctx),
+    };
+    (response, Some(name))
+}
+
+/// The same response with status 200, `application/json`, and half of its body.
+async fn truncate(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    // Bodies here are small JSON documents built in memory; the cap only guards.
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let cut = bytes.slice(0..bytes.len() / 2);
+    parts.status = StatusCode::OK;
+    parts.headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    parts.headers.remove(CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(cut))
+}
+
+/// The first value of a query parameter. Parsed by hand so that a malformed query
+/// never turns into a framework rejection body that Entra would not send.
+pub(crate) fn query_param(uri: &http::Uri, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `error_uri` target: a tiny page naming the code, so the link is not dead.
+async fn error_page(State(shared): AppState, uri: http::Uri) -> Response {
+    shared.count(None);
+    let code = query_param(&uri, "code")
+        .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_default();
+    let mut response = Response::new(Body::from(format!(
+        "<html><body><h1>AADSTS{code}</h1><p>Error returned by the oxmsal emulator.</p></body></html>"
+    )));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+async fn not_found(State(shared): AppState, headers: HeaderMap, uri: http::Uri) -> Response {
+    if !uri.path().starts_with("/_emulator") {
+        shared.count(None);
+    }
+    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let mut response = json_response(
+        StatusCode::NOT_FOUND,
+        &json!({"error": "not_found", "error_description": format!("No endpoint at {}", uri.path())}),
+    );
+    ctx.decorate(&mut response);
+    response
+}
