@@ -10,13 +10,24 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod app;
+pub mod authority;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 pub mod cache;
+pub mod claims;
+pub mod credential;
 mod clock;
 pub mod error;
+mod flow;
+pub mod http;
 pub mod jwt;
 mod redact;
 mod secret;
+mod token;
 
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
 pub use error::{Error, ErrorKind, InvalidResponse, Result, ServiceError};
 pub use secret::Secret;
+pub use app::{ConfidentialClientApplication, ClientCredentialsRequest};
+pub use token::{AuthenticationResult, TokenSource};

@@ -1,0 +1,189 @@
+//! The confidential client application: daemons, web apps, web APIs.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::cache::TokenCache;
+use crate::credential::ClientCredential;
+use crate::error::Result;
+use crate::flow::client_credentials;
+use crate::token::AuthenticationResult;
+
+use super::{AppBuilder, AppCore, Confidential};
+
+/// An application that can keep a secret: it authenticates itself with a client
+/// secret, a certificate or an assertion. `Send + Sync`: build it once and share
+/// it (`Arc`) across tasks; its cache and discovery results are shared too.
+///
+/// ```no_run
+/// use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
+/// # async fn run() -> oxmsal::Result<()> {
+/// let app = ConfidentialClientApplication::builder(
+///         "00000000-0000-0000-0000-000000000001",
+///         ClientCredential::secret(std::env::var("CLIENT_SECRET").unwrap_or_default()),
+///     )
+///     .authority("https://login.microsoftonline.com/contoso.onmicrosoft.com")
+///     .build()?;
+/// let token = app.acquire_token_for_client(["https://graph.microsoft.com/.default"]).await?;
+/// println!("{}", token.token_source.as_str());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConfidentialClientApplication {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub core: AppCore,
+    pub credential: ClientCredential,
+}
+
+impl ConfidentialClientApplication {
+    /// Starts building an application with its client id and credential.
+    ///
+    /// ```
+    /// use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
+    /// let app = ConfidentialClientApplication::builder("id", ClientCredential::secret("s")).build().unwrap();
+    /// assert_eq!(app.client_id(), "id");
+    /// ```
+    pub fn builder(client_id: impl Into<String>, credential: ClientCredential) -> AppBuilder<Confidential> {
+        AppBuilder::confidential(client_id, credential)
+    }
+
+    pub(crate) fn from_parts(core: AppCore, credential: ClientCredential) -> Self {
+        ConfidentialClientApplication {
+            inner: Arc::new(Inner { core, credential }),
+        }
+    }
+
+    /// The application (client) id.
+    ///
+    /// ```
+    /// # use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
+    /// # let app = ConfidentialClientApplication::builder("id", ClientCredential::secret("s")).build().unwrap();
+    /// assert_eq!(app.client_id(), "id");
+    /// ```
+    pub fn client_id(&self) -> &str {
+        &self.inner.core.client_id
+    }
+
+    /// The app's token cache (serialize it to persist it).
+    ///
+    /// ```
+    /// # use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
+    /// # let app = ConfidentialClientApplication::builder("id", ClientCredential::secret("s")).build().unwrap();
+    /// let json = app.token_cache().serialize().unwrap();
+    /// assert!(json.contains("AccessToken"));
+    /// ```
+    pub fn token_cache(&self) -> &TokenCache {
+        &self.inner.core.cache
+    }
+
+    /// A token for the app itself (client credentials grant): from the cache when
+    /// a valid one is there, else from the token endpoint. `scopes` is usually one
+    /// `{resource}/.default`.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication) -> oxmsal::Result<()> {
+    /// let token = app
+    ///     .acquire_token_for_client(["api://demo/.default"])
+    ///     .tenant("contoso.onmicrosoft.com")
+    ///     .await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub fn acquire_token_for_client<I, S>(&self, scopes: I) -> ClientCredentialsRequest<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        ClientCredentialsRequest {
+            app: &self.inner,
+            params: client_credentials::Params {
+                scopes: scopes.into_iter().map(Into::into).collect(),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// A client-credentials request; `.await` it (or call [`send`](Self::send)).
+#[derive(Debug)]
+#[must_use = "a request does nothing until awaited"]
+pub struct ClientCredentialsRequest<'a> {
+    app: &'a Inner,
+    params: client_credentials::Params,
+}
+
+impl<'a> ClientCredentialsRequest<'a> {
+    /// A claims request (JSON), e.g. from a resource's claims challenge. It
+    /// bypasses the cached token; the app's client capabilities are merged in.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_for_client(["api://demo/.default"])
+    ///     .claims(r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#).await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.params.claims = Some(claims.into());
+        self
+    }
+
+    /// Another tenant of the same cloud for this request only.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_for_client(["api://demo/.default"]).tenant("fabrikam.com").await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.params.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Skips the cache lookup and always asks the token endpoint.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_for_client(["api://demo/.default"]).force_refresh(true).await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn force_refresh(mut self, force: bool) -> Self {
+        self.params.force_refresh = force;
+        self
+    }
+
+    /// Uses this `client-request-id` instead of a new random one.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_for_client(["api://demo/.default"]).correlation_id("3f1c…").await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.params.correlation_id = Some(id.into());
+        self
+    }
+
+    /// Sends the request.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_for_client(["api://demo/.default"]).send().await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub async fn send(self) -> Result<AuthenticationResult> {
+        client_credentials::acquire(&self.app.core, &self.app.credential, self.params).await
+    }
+}
+
+impl<'a> IntoFuture for ClientCredentialsRequest<'a> {
+    type Output = Result<AuthenticationResult>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}

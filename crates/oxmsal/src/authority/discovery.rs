@@ -1,0 +1,190 @@
+//! Lazy, per-app discovery of an authority's endpoints.
+//!
+//! The first request for an authority fetches its OpenID configuration (and, for
+//! Entra ID, its instance metadata); later requests reuse the result. A failed
+//! discovery is not remembered, so the next request tries again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde_json::{Map, Value};
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::error::{Error, InvalidResponse, Result};
+use crate::http::{json_object_or_error, Pipeline, RequestKind};
+
+use super::{Authority, AuthorityKind, InstanceDiscovery};
+
+/// What the app learned about an authority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Endpoints {
+    pub token_endpoint: Url,
+    pub authorization_endpoint: Option<Url>,
+    pub device_authorization_endpoint: Option<Url>,
+    pub issuer: Option<String>,
+    /// The cache `realm`: the tenant segment of the token endpoint's path.
+    pub realm: String,
+    /// The cache `environment` this app writes: the authority host.
+    pub environment: String,
+    /// Every host name the cache may hold tokens under for this authority.
+    pub aliases: Vec<String>,
+}
+
+/// The per-app memory of discovered authorities.
+#[derive(Debug, Default)]
+pub(crate) struct Discovery {
+    instance: InstanceDiscovery,
+    known: Mutex<HashMap<String, Arc<OnceCell<Arc<Endpoints>>>>>,
+}
+
+impl Discovery {
+    pub(crate) fn new(instance: InstanceDiscovery) -> Self {
+        Discovery {
+            instance,
+            known: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The endpoints of `authority`, discovering them on first use.
+    pub(crate) async fn endpoints(
+        &self,
+        pipeline: &Pipeline,
+        authority: &Authority,
+        correlation_id: &str,
+    ) -> Result<Arc<Endpoints>> {
+        let cell = {
+            let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+            known.entry(authority.as_str().to_owned()).or_default().clone()
+        };
+        cell.get_or_try_init(|| async {
+            let aliases = self.instance_aliases(pipeline, authority, correlation_id).await?;
+            let url = authority.discovery_url()?;
+            let response = pipeline.get(&url, RequestKind::Discovery, correlation_id).await?;
+            let doc = json_object_or_error(&response, pipeline.clock().as_ref())?;
+            let endpoints = endpoints_from(&doc, authority, aliases, response.status().as_u16())?;
+            tracing::debug!(
+                authority = authority.as_str(),
+                token_endpoint = endpoints.token_endpoint.as_str(),
+                realm = endpoints.realm.as_str(),
+                "discovered authority"
+            );
+            Ok(Arc::new(endpoints))
+        })
+        .await
+        .cloned()
+    }
+
+    async fn instance_aliases(
+        &self,
+        pipeline: &Pipeline,
+        authority: &Authority,
+        correlation_id: &str,
+    ) -> Result<Vec<String>> {
+        let own = vec![authority.environment().to_owned()];
+        if authority.kind() != AuthorityKind::Aad {
+            return Ok(own);
+        }
+        let base = match &self.instance {
+            InstanceDiscovery::Disabled => return Ok(own),
+            InstanceDiscovery::Endpoint(base) => base.clone(),
+            InstanceDiscovery::Enabled if authority.is_known_host() => {
+                let mut base = authority.url().clone();
+                base.set_path("");
+                base
+            }
+            InstanceDiscovery::Enabled => Url::parse("https://login.microsoftonline.com/")
+                .map_err(|e| Error::configuration(e.to_string()))?,
+        };
+        let mut url = base
+            .join("common/discovery/instance")
+            .map_err(|e| Error::configuration(format!("bad instance discovery URL: {e}")))?;
+        url.query_pairs_mut()
+            .append_pair("api-version", "1.1")
+            .append_pair(
+                "authorization_endpoint",
+                &format!("{}/oauth2/v2.0/authorize", authority.as_str()),
+            );
+        let response = pipeline
+            .get(&url, RequestKind::InstanceDiscovery, correlation_id)
+            .await?;
+        let doc = json_object_or_error(&response, pipeline.clock().as_ref())?;
+        let mut aliases = own;
+        if let Some(Value::Array(entries)) = doc.get("metadata") {
+            for entry in entries {
+                let names: Vec<String> = entry
+                    .get("aliases")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect())
+                    .unwrap_or_default();
+                if names.iter().any(|n| n == authority.environment()) {
+                    for name in names {
+                        if !aliases.contains(&name) {
+                            aliases.push(name);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(aliases)
+    }
+}
+
+fn endpoints_from(doc: &Map<String, Value>, authority: &Authority, aliases: Vec<String>, status: u16) -> Result<Endpoints> {
+    let bad = |reason: String| {
+        Error::from_invalid_response(InvalidResponse::new(
+            status,
+            Some("application/json".into()),
+            b"",
+            format!("OpenID configuration of {authority}: {reason}"),
+        ))
+    };
+    let url_field = |key: &str| -> Result<Option<Url>> {
+        match doc.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Url::parse(s)
+                .map(Some)
+                .map_err(|e| bad(format!("`{key}` is not a URL ({e})"))),
+            Some(_) => Err(bad(format!("`{key}` is not a string"))),
+        }
+    };
+    let token_endpoint = url_field("token_endpoint")?.ok_or_else(|| bad("no `token_endpoint`".into()))?;
+    let realm = token_endpoint
+        .path_segments()
+        .and_then(|mut s| s.find(|p| !p.is_empty()))
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Endpoints {
+        token_endpoint,
+        authorization_endpoint: url_field("authorization_endpoint")?,
+        device_authorization_endpoint: url_field("device_authorization_endpoint")?,
+        issuer: doc.get("issuer").and_then(Value::as_str).map(str::to_owned),
+        realm,
+        environment: authority.environment().to_owned(),
+        aliases,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn realm_is_the_token_endpoint_tenant() {
+        let a = Authority::parse("https://localhost:1/contoso.com").unwrap();
+        let doc = serde_json::json!({"token_endpoint": "https://localhost:1/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token"});
+        let e = endpoints_from(doc.as_object().unwrap(), &a, vec![], 200).unwrap();
+        assert_eq!(e.realm, "72f988bf-86f1-41af-91ab-2d7cd011db47");
+        assert_eq!(e.environment, "localhost");
+    }
+
+    #[test]
+    fn missing_or_bad_token_endpoint_is_invalid_response() {
+        let a = Authority::parse("https://localhost:1/t").unwrap();
+        for doc in [serde_json::json!({}), serde_json::json!({"token_endpoint": 5}), serde_json::json!({"token_endpoint": "nope"})] {
+            let e = endpoints_from(doc.as_object().unwrap(), &a, vec![], 200).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidResponse);
+        }
+    }
+}

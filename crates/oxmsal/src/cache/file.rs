@@ -1,0 +1,279 @@
+//! A token cache persisted to one file, written atomically.
+//!
+//! The file holds every token, so it is created readable by its owner only
+//! (0600, in a 0700 directory when the directory is created here), and it is
+//! replaced atomically — a temporary file in the same directory, flushed to disk,
+//! renamed over the target — so a crash or a full disk leaves the previous
+//! cache whole, never half a file.
+//!
+//! Cross-process locking (two processes saving at once) is not here yet: the
+//! last writer wins.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use super::TokenCache;
+use crate::error::{Error, Result};
+
+/// A [`TokenCache`] loaded from, and saved to, a file in MSAL's format.
+///
+/// ```
+/// use oxmsal::cache::FileCache;
+/// let dir = std::env::temp_dir().join(format!("oxmsal-doc-{}", std::process::id()));
+/// let path = dir.join("cache.json");
+/// let file = FileCache::open(&path)?;           // no file yet: an empty cache
+/// assert_eq!(file.cache().account_count(), 0);
+/// assert!(!file.save()?);                       // nothing changed: nothing written
+/// file.cache().deserialize(r#"{"AppMetadata": {"appmetadata-h-c": {"client_id": "c", "environment": "h"}}}"#)?;
+/// file.cache().clear();
+/// assert!(file.save()?);                        // changed: written
+/// assert!(path.exists());
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), oxmsal::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileCache {
+    path: PathBuf,
+    cache: TokenCache,
+}
+
+/// A Cache error about `path`.
+fn file_error(what: &str, path: &Path, source: io::Error) -> Error {
+    Error::cache(format!("{what} {}", path.display()), Some(Box::new(source)))
+}
+
+impl FileCache {
+    /// Loads the cache stored at `path`. A missing file is an empty cache; a file
+    /// that cannot be read or is not a cache document is a
+    /// [`Cache`](crate::ErrorKind::Cache) error naming the path, and the file is
+    /// left as it is.
+    ///
+    /// ```
+    /// use oxmsal::{cache::FileCache, ErrorKind};
+    /// let path = std::env::temp_dir().join(format!("oxmsal-doc-open-{}.json", std::process::id()));
+    /// std::fs::write(&path, "not json").unwrap();
+    /// let err = FileCache::open(&path).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Cache);
+    /// assert!(err.to_string().contains(&path.display().to_string()));
+    /// # std::fs::remove_file(&path).ok();
+    /// ```
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        let path = path.into();
+        let cache = TokenCache::new();
+        match fs::read_to_string(&path) {
+            Ok(text) => {
+                let text = Zeroizing::new(text);
+                cache.deserialize(&text).map_err(|e| {
+                    Error::cache(format!("cannot load {}", path.display()), Some(Box::new(e)))
+                })?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(file_error("cannot read", &path, e)),
+        }
+        Ok(FileCache { path, cache })
+    }
+
+    /// The in-memory cache: hand it (or a clone, which shares it) to an application.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join("oxmsal-doc-never-created/cache.json");
+    /// let file = oxmsal::cache::FileCache::open(&path)?;
+    /// assert_eq!(file.cache().access_token_count(), 0);
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn cache(&self) -> &TokenCache {
+        &self.cache
+    }
+
+    /// The file's path.
+    ///
+    /// ```
+    /// let file = oxmsal::cache::FileCache::open("/nonexistent/oxmsal/cache.json")?;
+    /// assert_eq!(file.path(), std::path::Path::new("/nonexistent/oxmsal/cache.json"));
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the cache if it changed since it was loaded or last saved;
+    /// returns whether it wrote. Creates the directory (0700) if missing. On
+    /// failure the previous file is intact and the cache stays marked changed.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("oxmsal-doc-save-{}.json", std::process::id()));
+    /// let file = oxmsal::cache::FileCache::open(&path)?;
+    /// assert!(!file.save()?);
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn save(&self) -> Result<bool> {
+        self.save_with(|file, bytes| file.write_all(bytes))
+    }
+
+    /// [`save`](Self::save) with the write itself injectable, so tests can fail it.
+    fn save_with(&self, write: impl FnOnce(&mut fs::File, &[u8]) -> io::Result<()>) -> Result<bool> {
+        if !self.cache.has_state_changed() {
+            return Ok(false);
+        }
+        let (json, generation) = self.cache.serialize_generation()?;
+        let json = Zeroizing::new(json);
+        write_atomically(&self.path, json.as_bytes(), write)?;
+        self.cache.mark_persisted_generation(generation);
+        Ok(true)
+    }
+}
+
+/// Replaces `path` with `bytes`: temp file (0600) in the same directory, write,
+/// fsync, rename. The temp file is removed on failure.
+fn write_atomically(
+    path: &Path,
+    bytes: &[u8],
+    write: impl FnOnce(&mut fs::File, &[u8]) -> io::Result<()>,
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Some(name) = path.file_name() else {
+        return Err(Error::cache(
+            format!("{} does not name a file", path.display()),
+            None,
+        ));
+    };
+    create_dir(&dir).map_err(|e| file_error("cannot create the directory", &dir, e))?;
+
+    // Same directory, so the rename stays on one filesystem and is atomic.
+    let temp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let result = (|| {
+        let mut file = create_private(&temp)?;
+        write(&mut file, bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&temp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&temp);
+        return Err(file_error("cannot write", path, e));
+    }
+    sync_dir(&dir);
+    Ok(())
+}
+
+#[cfg(unix)]
+fn create_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_dir(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn create_private(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn create_private(path: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+/// Makes the rename itself durable. Best effort: some filesystems refuse to
+/// sync a directory, and the data is already safe in the file.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const DOC: &str = r#"{"AppMetadata": {"appmetadata-h-c": {"client_id": "c", "environment": "h"}}}"#;
+
+    fn temp_files(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_the_dirty_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.json");
+        fs::write(&path, DOC).unwrap();
+        let file = FileCache::open(&path).unwrap();
+        file.cache().clear();
+
+        let err = file
+            .save_with(|f, bytes| {
+                f.write_all(&bytes[..bytes.len() / 2])?;
+                Err(io::Error::other("disk full"))
+            })
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Cache);
+        assert!(err.to_string().contains("disk full"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), DOC);
+        assert!(temp_files(dir.path()).is_empty());
+        assert!(file.cache().has_state_changed());
+
+        assert!(file.save().unwrap());
+        assert!(!file.cache().has_state_changed());
+        assert_eq!(FileCache::open(&path).unwrap().cache().app_metadata_count(), 0);
+        assert!(temp_files(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_change_during_save_stays_dirty() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = FileCache::open(dir.path().join("c.json")).unwrap();
+        file.cache().clear();
+        let cache = file.cache().clone();
+        file.save_with(|f, bytes| {
+            cache.clear(); // another thread's change, after the snapshot
+            f.write_all(bytes)
+        })
+        .unwrap();
+        assert!(file.cache().has_state_changed());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn creates_missing_directories_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/cache.json");
+        let file = FileCache::open(&path).unwrap();
+        file.cache().clear();
+        assert!(file.save().unwrap());
+        for d in [dir.path().join("a"), dir.path().join("a/b")] {
+            assert_eq!(fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
+        }
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}

@@ -1,0 +1,306 @@
+//! A token endpoint's answer turned into cache entries, as MSAL Python's
+//! `TokenCache.__add` does (`msal/token_cache.py`): the same fields, the same
+//! field order, timestamps as strings of epoch seconds.
+//!
+//! The response is input: every field is checked, and a response that breaks
+//! the protocol (no access token, a non-numeric `expires_in`, an id token that
+//! is not a JWT…) is an `InvalidResponse` error, never a panic.
+
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use super::entity::{AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry};
+use super::fields::{kind, opt_seconds};
+use super::{keys, scopes, Account};
+use crate::error::{Error, InvalidResponse, Result};
+
+/// How long an access token lives when the response says nothing about it
+/// (MSAL Python's default; RFC 6749 §5.1 makes `expires_in` only RECOMMENDED).
+const DEFAULT_EXPIRES_IN_SECS: u64 = 600;
+
+/// One successful token response and its context: what the flows hand the cache.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TokenRecord<'a> {
+    /// The application's client id.
+    pub client_id: &'a str,
+    /// The authority host, lowercase, without port.
+    pub environment: &'a str,
+    /// The tenant from the token endpoint's path.
+    pub realm: &'a str,
+    /// The request's scopes: the `target` when the response has no `scope`.
+    pub requested_scopes: &'a [String],
+    /// The token endpoint's JSON object.
+    pub response: &'a Map<String, Value>,
+    /// Epoch seconds from the injected clock.
+    pub now: u64,
+    /// `MSSTS`, `ADFS` or `Generic`.
+    pub authority_type: &'a str,
+    /// The grant that established the account, stored on it.
+    pub account_source: Option<&'a str>,
+    /// The extended access-token key, if the request has one.
+    pub ext_cache_key: Option<&'a str>,
+    /// The home account id to use instead of the one the response implies
+    /// (on-behalf-of).
+    pub home_account_id: Option<&'a str>,
+}
+
+/// The entries a response makes, with their keys.
+#[derive(Debug)]
+pub(crate) struct Entries {
+    pub(crate) access_token: (String, AccessTokenEntry),
+    pub(crate) refresh_token: Option<(String, RefreshTokenEntry)>,
+    pub(crate) id_token: Option<(String, IdTokenEntry)>,
+    /// Built whenever the response identifies an account; a silent refresh
+    /// does not store it.
+    pub(crate) account: Option<(String, AccountEntry)>,
+    pub(crate) app_metadata: (String, AppMetadataEntry),
+    /// The id token's claims, decoded (not validated).
+    pub(crate) id_token_claims: Option<Map<String, Value>>,
+}
+
+/// A response that breaks the protocol. The body is not attached: it holds tokens.
+fn invalid(reason: impl Into<String>) -> Error {
+    Error::from_invalid_response(InvalidResponse::new(
+        200,
+        Some("application/json".into()),
+        b"",
+        reason,
+    ))
+}
+
+/// A string field of the response; `None` when absent or null.
+fn text<'r>(response: &'r Map<String, Value>, field: &str) -> Result<Option<&'r str>> {
+    match response.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(invalid(format!(
+            "the token response's `{field}` is {}, not a string",
+            kind(other)
+        ))),
+    }
+}
+
+/// Whole seconds from the response (a number or a numeric string).
+fn seconds(response: &Map<String, Value>, field: &str) -> Result<Option<u64>> {
+    opt_seconds(response, field).map_err(|problem| invalid(format!("in the token response, {problem}")))
+}
+
+/// `{uid}.{utid}` from `client_info` (base64url JSON, padding optional); `None`
+/// when it lacks either part (then MSAL falls back on the id token).
+fn home_from_client_info(client_info: &str) -> Result<Option<String>> {
+    let trimmed = client_info.trim().trim_end_matches('=');
+    let bytes = URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| STANDARD_NO_PAD.decode(trimmed))
+        .map_err(|_| invalid("the token response's `client_info` is not base64url"))?;
+    let Ok(Value::Object(info)) = serde_json::from_slice::<Value>(&bytes) else {
+        return Err(invalid("the token response's `client_info` is not a JSON object"));
+    };
+    let part = |name: &str| match info.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    Ok(part("uid").zip(part("utid")).map(|(uid, utid)| format!("{uid}.{utid}")))
+}
+
+/// A string claim.
+fn claim<'c>(claims: &'c Map<String, Value>, name: &str) -> Option<&'c str> {
+    claims.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// Builds a JSON object from `(name, value)` pairs, in order.
+fn object<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+fn optional(value: Option<&str>) -> Value {
+    value.map_or(Value::Null, Value::from)
+}
+
+/// Turns a token response into entries. Pure: the store is not touched, so a
+/// bad response changes nothing.
+pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
+    let response = record.response;
+    let now = record.now;
+
+    let access_token = match text(response, "access_token")? {
+        Some(t) if !t.is_empty() => t,
+        _ => return Err(invalid("the token response has no `access_token`")),
+    };
+    let token_type = text(response, "token_type")?.unwrap_or("Bearer");
+    let expires_in = match seconds(response, "expires_in")? {
+        Some(s) => s,
+        // Managed identity endpoints send an absolute `expires_on` instead.
+        None => match seconds(response, "expires_on")? {
+            Some(at) => at.saturating_sub(now),
+            None => DEFAULT_EXPIRES_IN_SECS,
+        },
+    };
+    let ext_expires_in = seconds(response, "ext_expires_in")?.unwrap_or(expires_in);
+    let refresh_in = seconds(response, "refresh_in")?;
+    let refresh_token = text(response, "refresh_token")?.filter(|t| !t.is_empty());
+    let id_token = text(response, "id_token")?.filter(|t| !t.is_empty());
+    let client_info = text(response, "client_info")?.filter(|t| !t.is_empty());
+    let family_id: Option<String> = match response.get("foci") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) => {
+            return Err(invalid(format!(
+                "the token response's `foci` is {}, not a string",
+                kind(other)
+            )))
+        }
+    };
+    let target = scopes::target(text(response, "scope")?, record.requested_scopes);
+
+    let id_token_claims = match id_token {
+        Some(t) => Some(
+            crate::jwt::decode_claims(t)
+                .map_err(|e| invalid(format!("the token response's `id_token` is unreadable: {e}")))?,
+        ),
+        None => None,
+    };
+    let from_client_info = match client_info {
+        Some(ci) => home_from_client_info(ci)?,
+        None => None,
+    };
+    // Without client_info (non-Entra providers), MSAL Python uses the id token's
+    // `sub`; the cache stays shareable with it only if we do the same.
+    let from_id_token = || {
+        id_token_claims
+            .as_ref()
+            .and_then(|c| claim(c, "sub"))
+            .map(str::to_owned)
+    };
+    let has_identity = client_info.is_some() || id_token_claims.is_some();
+    let home_account_id: Option<String> = record
+        .home_account_id
+        .map(str::to_owned)
+        .or(from_client_info)
+        .or_else(from_id_token);
+    let home = home_account_id.as_deref();
+    let (environment, client_id, realm) = (record.environment, record.client_id, record.realm);
+
+    let at_object = {
+        let mut o = object([
+            ("credential_type", Value::from("AccessToken")),
+            ("secret", Value::from(access_token)),
+            ("home_account_id", optional(home)),
+            ("environment", Value::from(environment)),
+            ("client_id", Value::from(client_id)),
+            ("target", Value::from(target.as_str())),
+            ("realm", Value::from(realm)),
+            ("token_type", Value::from(token_type)),
+            ("cached_at", Value::from(now.to_string())),
+            ("expires_on", Value::from(now.saturating_add(expires_in).to_string())),
+            (
+                "extended_expires_on",
+                Value::from(now.saturating_add(ext_expires_in).to_string()),
+            ),
+        ]);
+        if let Some(r) = refresh_in {
+            o.insert("refresh_on".into(), Value::from(now.saturating_add(r).to_string()));
+        }
+        if let Some(ext) = record.ext_cache_key {
+            o.insert("ext_cache_key".into(), Value::from(ext));
+        }
+        o
+    };
+    let at_key = keys::access_token(home, environment, client_id, realm, &target, record.ext_cache_key);
+    let at = AccessTokenEntry::parse(at_object).map_err(invalid)?;
+
+    let refresh_token = match refresh_token {
+        Some(rt) => {
+            let mut o = object([
+                ("credential_type", Value::from("RefreshToken")),
+                ("secret", Value::from(rt)),
+                ("home_account_id", optional(home)),
+                ("environment", Value::from(environment)),
+                ("client_id", Value::from(client_id)),
+                ("target", Value::from(target.as_str())),
+                ("last_modification_time", Value::from(now.to_string())),
+            ]);
+            if let Some(f) = &family_id {
+                o.insert("family_id".into(), Value::from(f.as_str()));
+            }
+            let key = keys::refresh_token(home, environment, client_id, &target);
+            Some((key, RefreshTokenEntry::parse(o).map_err(invalid)?))
+        }
+        None => None,
+    };
+
+    let id_token = match id_token {
+        Some(idt) => {
+            let o = object([
+                ("credential_type", Value::from("IdToken")),
+                ("secret", Value::from(idt)),
+                ("home_account_id", optional(home)),
+                ("environment", Value::from(environment)),
+                ("realm", Value::from(realm)),
+                ("client_id", Value::from(client_id)),
+            ]);
+            let key = keys::id_token(home, environment, client_id, realm);
+            Some((key, IdTokenEntry::parse(o).map_err(invalid)?))
+        }
+        None => None,
+    };
+
+    let account = match home {
+        Some(home) if has_identity => {
+            let claims = id_token_claims.as_ref();
+            let local_account_id = claims.and_then(|c| claim(c, "oid").or_else(|| claim(c, "sub")));
+            let username = claims
+                .and_then(|c| claim(c, "preferred_username").or_else(|| claim(c, "upn")))
+                .unwrap_or("");
+            let mut o = object([
+                ("home_account_id", Value::from(home)),
+                ("environment", Value::from(environment)),
+                ("realm", Value::from(realm)),
+                ("local_account_id", optional(local_account_id)),
+                ("username", Value::from(username)),
+                ("authority_type", Value::from(record.authority_type)),
+            ]);
+            if let Some(source) = record.account_source {
+                o.insert("account_source".into(), Value::from(source));
+            }
+            let key = keys::account(home, environment, realm);
+            Some((key, AccountEntry::parse(o).map_err(invalid)?))
+        }
+        _ => None,
+    };
+
+    let app_metadata = {
+        let mut o = object([
+            ("client_id", Value::from(client_id)),
+            ("environment", Value::from(environment)),
+        ]);
+        if let Some(f) = &family_id {
+            o.insert("family_id".into(), Value::from(f.as_str()));
+        }
+        let key = keys::app_metadata(environment, client_id);
+        (key, AppMetadataEntry::parse(o).map_err(invalid)?)
+    };
+
+    Ok(Entries {
+        access_token: (at_key, at),
+        refresh_token,
+        id_token,
+        account,
+        app_metadata,
+        id_token_claims,
+    })
+}
+
+/// What saving a response stored, for building the flow's result.
+#[derive(Debug, Clone)]
+pub(crate) struct SavedTokens {
+    /// The access token as a later cache hit would return it.
+    pub(crate) access_token: super::CachedAccessToken,
+    /// The account the tokens belong to, when the response identified one
+    /// (present even when the Account entry was not written).
+    pub(crate) account: Option<Account>,
+    /// The id token's claims, decoded (not validated).
+    pub(crate) id_token_claims: Option<Map<String, Value>>,
+}

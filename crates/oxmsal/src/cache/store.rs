@@ -1,0 +1,593 @@
+//! The in-memory store: the five sections keyed by entry key, and hash indexes
+//! over the fields lookups filter on, so a lookup touches only the entries of
+//! one account (or one app and tenant), whatever the cache's size.
+//!
+//! Every mutation goes through this file, which keeps the indexes in step with
+//! the sections; `check_consistency` (tests) rebuilds them from scratch and
+//! compares.
+//!
+//! Index keys are lowercased: the schema lowercases entry keys, so two entries
+//! whose identifiers differ only in case are the same entry to every MSAL.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::entity::{AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry};
+use super::query::{AccessTokenQuery, RefreshTokenQuery};
+use super::scopes;
+use crate::Secret;
+
+/// An index key: `parts` lowercased and joined by NUL, a byte no host, client
+/// id, tenant or account id contains.
+fn ikey(parts: &[&str]) -> String {
+    let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            key.push('\0');
+        }
+        key.extend(part.chars().flat_map(char::to_lowercase));
+    }
+    key
+}
+
+/// Case-insensitive equality of two identifiers, without allocating.
+fn same_id(a: &str, b: &str) -> bool {
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+/// Entry keys grouped under an index key.
+type KeySets = HashMap<String, BTreeSet<String>>;
+
+/// The index paths of an access token: (home account + environment),
+/// (client + extended key), realm.
+fn at_path(e: &AccessTokenEntry) -> (String, String, String) {
+    (
+        ikey(&[e.home_account_id.as_deref().unwrap_or(""), &e.environment]),
+        ikey(&[&e.client_id, e.ext_cache_key.as_deref().unwrap_or("")]),
+        ikey(&[&e.realm]),
+    )
+}
+
+fn home_env(home_account_id: Option<&str>, environment: &str) -> String {
+    ikey(&[home_account_id.unwrap_or(""), environment])
+}
+
+fn add(sets: &mut KeySets, index_key: String, key: &str) {
+    sets.entry(index_key).or_default().insert(key.to_owned());
+}
+
+fn remove(sets: &mut KeySets, index_key: &str, key: &str) {
+    if let Some(set) = sets.get_mut(index_key) {
+        set.remove(key);
+        if set.is_empty() {
+            sets.remove(index_key);
+        }
+    }
+}
+
+/// All the indexes. Empty groups are removed, so two stores with the same
+/// entries have equal indexes.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Indexes {
+    /// Access tokens: home+environment → client+extended key → realm → keys.
+    /// Three levels so that an account's tokens (sign-out) and a realm-less
+    /// lookup are reachable without a scan.
+    access_tokens: HashMap<String, HashMap<String, KeySets>>,
+    /// Refresh tokens: home+environment → keys (an account has a handful).
+    refresh_tokens: KeySets,
+    /// Id tokens: home+environment → keys.
+    id_tokens: KeySets,
+    /// Accounts: home account id → keys.
+    accounts: KeySets,
+    /// App metadata: environment+client → keys.
+    app_metadata: KeySets,
+}
+
+/// The sections, their indexes, and the unknown top-level sections kept verbatim.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Store {
+    access_tokens: HashMap<String, AccessTokenEntry>,
+    refresh_tokens: HashMap<String, RefreshTokenEntry>,
+    id_tokens: HashMap<String, IdTokenEntry>,
+    accounts: HashMap<String, AccountEntry>,
+    app_metadata: HashMap<String, AppMetadataEntry>,
+    /// Top-level sections oxmsal does not know, in document order.
+    pub(crate) other_sections: Map<String, Value>,
+    index: Indexes,
+}
+
+impl Store {
+    // ----- reading the sections (serialization, counts) -----
+
+    pub(crate) fn access_tokens(&self) -> &HashMap<String, AccessTokenEntry> {
+        &self.access_tokens
+    }
+    pub(crate) fn refresh_tokens(&self) -> &HashMap<String, RefreshTokenEntry> {
+        &self.refresh_tokens
+    }
+    pub(crate) fn id_tokens(&self) -> &HashMap<String, IdTokenEntry> {
+        &self.id_tokens
+    }
+    pub(crate) fn accounts(&self) -> &HashMap<String, AccountEntry> {
+        &self.accounts
+    }
+    pub(crate) fn app_metadata(&self) -> &HashMap<String, AppMetadataEntry> {
+        &self.app_metadata
+    }
+
+    // ----- access tokens -----
+
+    /// Stores an entry under `key` as is (loading a document), replacing only
+    /// an entry with the same key.
+    pub(crate) fn put_access_token(&mut self, key: String, entry: AccessTokenEntry) {
+        self.remove_access_token(&key);
+        let (he, ce, realm) = at_path(&entry);
+        self.index
+            .access_tokens
+            .entry(he)
+            .or_default()
+            .entry(ce)
+            .or_default()
+            .entry(realm)
+            .or_default()
+            .insert(key.clone());
+        self.access_tokens.insert(key, entry);
+    }
+
+    pub(crate) fn remove_access_token(&mut self, key: &str) -> Option<AccessTokenEntry> {
+        let entry = self.access_tokens.remove(key)?;
+        let (he, ce, realm) = at_path(&entry);
+        if let Some(by_client) = self.index.access_tokens.get_mut(&he) {
+            if let Some(by_realm) = by_client.get_mut(&ce) {
+                remove(by_realm, &realm, key);
+                if by_realm.is_empty() {
+                    by_client.remove(&ce);
+                }
+            }
+            if by_client.is_empty() {
+                self.index.access_tokens.remove(&he);
+            }
+        }
+        Some(entry)
+    }
+
+    /// Stores a new access token: it replaces the entry with its key, every
+    /// token of the same account, client, tenant and extended key whose scopes
+    /// overlap its own (so one scope never has two tokens — MSAL.NET's
+    /// `DeleteAccessTokensWithIntersectingScopes`), and the expired ones there.
+    /// Returns how many other entries went.
+    pub(crate) fn save_access_token(&mut self, key: String, entry: AccessTokenEntry, now: u64) -> usize {
+        let (he, ce, realm) = at_path(&entry);
+        let victims: Vec<String> = self
+            .index
+            .access_tokens
+            .get(&he)
+            .and_then(|by_client| by_client.get(&ce))
+            .and_then(|by_realm| by_realm.get(&realm))
+            .into_iter()
+            .flatten()
+            .filter(|k| **k != key)
+            .filter(|k| {
+                self.access_tokens.get(*k).is_some_and(|old| {
+                    old.expires_on <= now || scopes::intersects(&old.scopes, &entry.scopes)
+                })
+            })
+            .cloned()
+            .collect();
+        for victim in &victims {
+            self.remove_access_token(victim);
+        }
+        self.put_access_token(key, entry);
+        victims.len()
+    }
+
+    /// The usable token matching `query` at `now`; when several match, the most
+    /// recently cached (then the smallest key, so the answer is deterministic).
+    pub(crate) fn find_access_token(
+        &self,
+        query: &AccessTokenQuery<'_>,
+        now: u64,
+    ) -> Option<(&String, &AccessTokenEntry)> {
+        let wanted = scopes::normalized_request(query.scopes);
+        if wanted.is_empty() {
+            return None;
+        }
+        let ce = ikey(&[query.client_id, query.ext_cache_key.unwrap_or("")]);
+        let realm = query.realm.map(|r| ikey(&[r]));
+        let mut best: Option<(&String, &AccessTokenEntry)> = None;
+        for environment in query.environments {
+            let Some(by_realm) = self
+                .index
+                .access_tokens
+                .get(&home_env(query.home_account_id, environment))
+                .and_then(|by_client| by_client.get(&ce))
+            else {
+                continue;
+            };
+            let keys: Box<dyn Iterator<Item = &String>> = match &realm {
+                Some(realm) => Box::new(by_realm.get(realm).into_iter().flatten()),
+                None => Box::new(by_realm.values().flatten()),
+            };
+            for key in keys {
+                let Some(entry) = self.access_tokens.get(key) else {
+                    continue;
+                };
+                if entry.usable_at(now) && scopes::contains_all(&entry.scopes, &wanted) {
+                    best = Some(match best {
+                        Some((bk, be))
+                            if (be.cached_at, std::cmp::Reverse(bk))
+                                >= (entry.cached_at, std::cmp::Reverse(key)) =>
+                        {
+                            (bk, be)
+                        }
+                        _ => (key, entry),
+                    });
+                }
+            }
+        }
+        best
+    }
+
+    // ----- refresh tokens -----
+
+    pub(crate) fn put_refresh_token(&mut self, key: String, entry: RefreshTokenEntry) {
+        self.remove_refresh_token(&key);
+        let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
+        add(&mut self.index.refresh_tokens, he, &key);
+        self.refresh_tokens.insert(key, entry);
+    }
+
+    pub(crate) fn remove_refresh_token(&mut self, key: &str) -> Option<RefreshTokenEntry> {
+        let entry = self.refresh_tokens.remove(key)?;
+        let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
+        remove(&mut self.index.refresh_tokens, &he, key);
+        Some(entry)
+    }
+
+    /// Stores a new refresh token, replacing the entry with its key and any other
+    /// entry of the same account, environment, client and scopes (one a foreign
+    /// writer keyed differently).
+    pub(crate) fn save_refresh_token(&mut self, key: String, entry: RefreshTokenEntry) -> usize {
+        let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
+        let victims: Vec<String> = self
+            .index
+            .refresh_tokens
+            .get(&he)
+            .into_iter()
+            .flatten()
+            .filter(|k| **k != key)
+            .filter(|k| {
+                self.refresh_tokens.get(*k).is_some_and(|old| {
+                    same_id(&old.environment, &entry.environment)
+                        && same_id(&old.client_id, &entry.client_id)
+                        && old.scopes == entry.scopes
+                })
+            })
+            .cloned()
+            .collect();
+        for victim in &victims {
+            self.remove_refresh_token(victim);
+        }
+        self.put_refresh_token(key, entry);
+        victims.len()
+    }
+
+    /// A rotated refresh token: the entry keeps its key and gets the new secret
+    /// and modification time (MSAL Python's `update_rt`).
+    pub(crate) fn update_refresh_token(&mut self, key: &str, secret: Secret, now: u64) -> bool {
+        let Some(entry) = self.refresh_tokens.get_mut(key) else {
+            return false;
+        };
+        entry.raw.set_secret(secret);
+        entry
+            .raw
+            .set("last_modification_time", Value::from(now.to_string()));
+        entry.last_modification_time = now;
+        true
+    }
+
+    /// The refresh tokens for `query`: family ones first when a family is asked
+    /// for, then the client's own; each group newest first (then by key).
+    pub(crate) fn find_refresh_tokens(&self, query: &RefreshTokenQuery<'_>) -> Vec<(&String, &RefreshTokenEntry)> {
+        let mut seen = HashSet::new();
+        let (mut family, mut own) = (Vec::new(), Vec::new());
+        for environment in query.environments {
+            let he = home_env(Some(query.home_account_id), environment);
+            for key in self.index.refresh_tokens.get(&he).into_iter().flatten() {
+                let Some(entry) = self.refresh_tokens.get(key) else {
+                    continue;
+                };
+                if entry.raw.secret().is_none_or(Secret::is_empty) || !seen.insert(key) {
+                    continue;
+                }
+                if query.family_id.is_some() && entry.family_id.as_deref() == query.family_id {
+                    family.push((key, entry));
+                } else if same_id(&entry.client_id, query.client_id) {
+                    own.push((key, entry));
+                }
+            }
+        }
+        let newest_first = |a: &(&String, &RefreshTokenEntry), b: &(&String, &RefreshTokenEntry)| {
+            b.1.last_modification_time
+                .cmp(&a.1.last_modification_time)
+                .then_with(|| a.0.cmp(b.0))
+        };
+        family.sort_by(newest_first);
+        own.sort_by(newest_first);
+        family.extend(own);
+        family
+    }
+
+    // ----- id tokens -----
+
+    pub(crate) fn put_id_token(&mut self, key: String, entry: IdTokenEntry) {
+        self.remove_id_token(&key);
+        let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
+        add(&mut self.index.id_tokens, he, &key);
+        self.id_tokens.insert(key, entry);
+    }
+
+    pub(crate) fn remove_id_token(&mut self, key: &str) -> Option<IdTokenEntry> {
+        let entry = self.id_tokens.remove(key)?;
+        let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
+        remove(&mut self.index.id_tokens, &he, key);
+        Some(entry)
+    }
+
+    /// Stores a new id token, replacing any of the same account, environment,
+    /// client and realm.
+    pub(crate) fn save_id_token(&mut self, key: String, entry: IdTokenEntry) -> usize {
+        let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
+        let victims: Vec<String> = self
+            .index
+            .id_tokens
+            .get(&he)
+            .into_iter()
+            .flatten()
+            .filter(|k| **k != key)
+            .filter(|k| {
+                self.id_tokens.get(*k).is_some_and(|old| {
+                    same_id(&old.environment, &entry.environment)
+                        && same_id(&old.client_id, &entry.client_id)
+                        && same_id(&old.realm, &entry.realm)
+                })
+            })
+            .cloned()
+            .collect();
+        for victim in &victims {
+            self.remove_id_token(victim);
+        }
+        self.put_id_token(key, entry);
+        victims.len()
+    }
+
+    /// The id token of an account and client, in `realm` when given; the first
+    /// environment with one wins, then the smallest key.
+    pub(crate) fn find_id_token(
+        &self,
+        home_account_id: &str,
+        environments: &[String],
+        client_id: &str,
+        realm: Option<&str>,
+    ) -> Option<(&String, &IdTokenEntry)> {
+        environments.iter().find_map(|environment| {
+            let he = home_env(Some(home_account_id), environment);
+            self.index
+                .id_tokens
+                .get(&he)
+                .into_iter()
+                .flatten()
+                .filter_map(|k| self.id_tokens.get(k).map(|e| (k, e)))
+                .find(|(_, e)| {
+                    same_id(&e.client_id, client_id) && realm.is_none_or(|r| same_id(&e.realm, r))
+                })
+        })
+    }
+
+    // ----- accounts -----
+
+    pub(crate) fn put_account(&mut self, key: String, entry: AccountEntry) {
+        self.remove_account_entry(&key);
+        add(&mut self.index.accounts, ikey(&[&entry.home_account_id]), &key);
+        self.accounts.insert(key, entry);
+    }
+
+    pub(crate) fn remove_account_entry(&mut self, key: &str) -> Option<AccountEntry> {
+        let entry = self.accounts.remove(key)?;
+        remove(&mut self.index.accounts, &ikey(&[&entry.home_account_id]), key);
+        Some(entry)
+    }
+
+    /// Stores a new account, replacing any of the same home account,
+    /// environment and realm.
+    pub(crate) fn save_account(&mut self, key: String, entry: AccountEntry) -> usize {
+        let victims: Vec<String> = self
+            .index
+            .accounts
+            .get(&ikey(&[&entry.home_account_id]))
+            .into_iter()
+            .flatten()
+            .filter(|k| **k != key)
+            .filter(|k| {
+                self.accounts.get(*k).is_some_and(|old| {
+                    same_id(&old.environment, &entry.environment) && same_id(&old.realm, &entry.realm)
+                })
+            })
+            .cloned()
+            .collect();
+        for victim in &victims {
+            self.remove_account_entry(victim);
+        }
+        self.put_account(key, entry);
+        victims.len()
+    }
+
+    /// The accounts with this home account id, by key.
+    pub(crate) fn accounts_of(&self, home_account_id: &str) -> Vec<&AccountEntry> {
+        self.index
+            .accounts
+            .get(&ikey(&[home_account_id]))
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.accounts.get(k))
+            .collect()
+    }
+
+    // ----- app metadata -----
+
+    pub(crate) fn put_app_metadata(&mut self, key: String, entry: AppMetadataEntry) {
+        self.remove_app_metadata(&key);
+        let ec = ikey(&[&entry.environment, &entry.client_id]);
+        add(&mut self.index.app_metadata, ec, &key);
+        self.app_metadata.insert(key, entry);
+    }
+
+    pub(crate) fn remove_app_metadata(&mut self, key: &str) -> Option<AppMetadataEntry> {
+        let entry = self.app_metadata.remove(key)?;
+        let ec = ikey(&[&entry.environment, &entry.client_id]);
+        remove(&mut self.index.app_metadata, &ec, key);
+        Some(entry)
+    }
+
+    /// Stores new app metadata, replacing any for the same environment and client.
+    pub(crate) fn save_app_metadata(&mut self, key: String, entry: AppMetadataEntry) -> usize {
+        let ec = ikey(&[&entry.environment, &entry.client_id]);
+        let victims: Vec<String> = self
+            .index
+            .app_metadata
+            .get(&ec)
+            .into_iter()
+            .flatten()
+            .filter(|k| **k != key)
+            .cloned()
+            .collect();
+        for victim in &victims {
+            self.remove_app_metadata(victim);
+        }
+        self.put_app_metadata(key, entry);
+        victims.len()
+    }
+
+    /// The metadata of `client_id` under the first of `environments` that has some.
+    pub(crate) fn find_app_metadata(&self, environments: &[String], client_id: &str) -> Option<&AppMetadataEntry> {
+        environments.iter().find_map(|environment| {
+            self.index
+                .app_metadata
+                .get(&ikey(&[environment, client_id]))?
+                .iter()
+                .find_map(|k| self.app_metadata.get(k))
+        })
+    }
+
+    // ----- whole accounts, whole store -----
+
+    /// Signs an account out (MSAL Python's `_forget_me`): in its environment, all
+    /// its access tokens (any client, any realm), its refresh tokens issued to
+    /// `client_id` or to the client's family, its id tokens and its account
+    /// entries (any realm). Returns how many entries went.
+    pub(crate) fn remove_account(&mut self, home_account_id: &str, environment: &str, client_id: &str) -> usize {
+        let family = self
+            .find_app_metadata(&[environment.to_owned()], client_id)
+            .and_then(|m| m.family_id.clone());
+        let he = home_env(Some(home_account_id), environment);
+
+        let access_tokens: Vec<String> = self
+            .index
+            .access_tokens
+            .get(&he)
+            .into_iter()
+            .flat_map(HashMap::values)
+            .flat_map(HashMap::values)
+            .flatten()
+            .cloned()
+            .collect();
+        let refresh_tokens: Vec<String> = self
+            .index
+            .refresh_tokens
+            .get(&he)
+            .into_iter()
+            .flatten()
+            .filter(|k| {
+                self.refresh_tokens.get(*k).is_some_and(|rt| {
+                    same_id(&rt.client_id, client_id)
+                        || (family.is_some() && rt.family_id == family)
+                })
+            })
+            .cloned()
+            .collect();
+        let id_tokens: Vec<String> = self.index.id_tokens.get(&he).into_iter().flatten().cloned().collect();
+        let accounts: Vec<String> = self
+            .index
+            .accounts
+            .get(&ikey(&[home_account_id]))
+            .into_iter()
+            .flatten()
+            .filter(|k| {
+                self.accounts
+                    .get(*k)
+                    .is_some_and(|a| same_id(&a.environment, environment))
+            })
+            .cloned()
+            .collect();
+
+        let mut removed = 0;
+        for key in &access_tokens {
+            removed += usize::from(self.remove_access_token(key).is_some());
+        }
+        for key in &refresh_tokens {
+            removed += usize::from(self.remove_refresh_token(key).is_some());
+        }
+        for key in &id_tokens {
+            removed += usize::from(self.remove_id_token(key).is_some());
+        }
+        for key in &accounts {
+            removed += usize::from(self.remove_account_entry(key).is_some());
+        }
+        removed
+    }
+
+    /// Whether the indexes are exactly what the sections imply.
+    #[cfg(test)]
+    pub(crate) fn check_consistency(&self) -> Result<(), String> {
+        let mut rebuilt = Store {
+            other_sections: self.other_sections.clone(),
+            ..Store::default()
+        };
+        for (k, e) in &self.access_tokens {
+            rebuilt.put_access_token(k.clone(), e.clone());
+        }
+        for (k, e) in &self.refresh_tokens {
+            rebuilt.put_refresh_token(k.clone(), e.clone());
+        }
+        for (k, e) in &self.id_tokens {
+            rebuilt.put_id_token(k.clone(), e.clone());
+        }
+        for (k, e) in &self.accounts {
+            rebuilt.put_account(k.clone(), e.clone());
+        }
+        for (k, e) in &self.app_metadata {
+            rebuilt.put_app_metadata(k.clone(), e.clone());
+        }
+        if rebuilt.index == self.index {
+            Ok(())
+        } else {
+            Err(format!("indexes drifted:\n have {:?}\n want {:?}", self.index, rebuilt.index))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_keys_lowercase_and_separate() {
+        assert_eq!(ikey(&["UID.Utid", "Login.Example"]), "uid.utid\0login.example");
+        assert_ne!(ikey(&["a", "bc"]), ikey(&["ab", "c"]));
+        assert!(same_id("ÄBC", "äbc"));
+        assert!(!same_id("abc", "abcd"));
+    }
+}

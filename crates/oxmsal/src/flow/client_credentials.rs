@@ -1,0 +1,157 @@
+//! The client credentials grant (RFC 6749 §4.4): an app-only token.
+
+use crate::app::AppCore;
+use crate::authority::AuthorityKind;
+use crate::cache::{AccessTokenQuery, TokenRecord};
+use crate::claims::merge_claims;
+use crate::credential::{AssertionRequest, ClientCredential};
+use crate::error::Result;
+
+use tracing::Instrument as _;
+use crate::token::{AuthenticationResult, TokenSource};
+
+use super::{send_token_request, validate_scopes, TokenRequest};
+
+/// MSAL's telemetry id of `acquire_token_for_client`.
+const API_ID: u32 = 730;
+
+/// What the caller asked for.
+#[derive(Debug, Default)]
+pub(crate) struct Params {
+    pub scopes: Vec<String>,
+    pub claims: Option<String>,
+    pub tenant: Option<String>,
+    pub force_refresh: bool,
+    pub correlation_id: Option<String>,
+}
+
+/// Cache first (unless claims or force_refresh), then the token endpoint.
+pub(crate) async fn acquire(core: &AppCore, credential: &ClientCredential, mut params: Params) -> Result<AuthenticationResult> {
+    let scopes = validate_scopes(&params.scopes)?;
+    let authority = core.authority_for(params.tenant.as_deref())?;
+    let claims = merge_claims(params.claims.as_deref(), &core.capabilities)?;
+    let correlation_id = params
+        .correlation_id
+        .take()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let span = tracing::info_span!("oxmsal.acquire_token_for_client", correlation_id = correlation_id.as_str());
+    acquire_in_span(core, credential, params, scopes, authority, claims, correlation_id)
+        .instrument(span)
+        .await
+}
+
+async fn acquire_in_span(
+    core: &AppCore,
+    credential: &ClientCredential,
+    params: Params,
+    scopes: Vec<String>,
+    authority: crate::authority::Authority,
+    claims: Option<String>,
+    correlation_id: String,
+) -> Result<AuthenticationResult> {
+    let endpoints = core.endpoints(&authority, &correlation_id).await?;
+    let now = core.clock.now_epoch();
+    // A claims request (challenge) must reach the server: the cached token is
+    // exactly what the resource refused. Capabilities alone do not bypass.
+    let bypass_cache = params.force_refresh || params.claims.is_some();
+    let cached = if bypass_cache {
+        None
+    } else {
+        core.cache.find_access_token(
+            &AccessTokenQuery {
+                home_account_id: None,
+                environments: &endpoints.aliases,
+                client_id: &core.client_id,
+                realm: Some(&endpoints.realm),
+                scopes: &scopes,
+                ext_cache_key: None,
+            },
+            now,
+        )
+    };
+    if let Some(hit) = &cached {
+        let due = hit.refresh_on.is_some_and(|r| now >= r);
+        if !due {
+            tracing::info!(correlation_id = correlation_id.as_str(), token_source = "cache", "token served from the cache");
+            return Ok(AuthenticationResult::new(
+                hit.secret.clone(),
+                hit.token_type.clone(),
+                hit.expires_on,
+                now,
+                hit.refresh_on,
+                hit.target.split(' ').map(str::to_owned).collect(),
+                TokenSource::Cache,
+                correlation_id,
+                None,
+            ));
+        }
+        tracing::info!(correlation_id = correlation_id.as_str(), "cached token is past refresh_on; refreshing");
+    }
+
+    let mut request = TokenRequest::new(API_ID, correlation_id.clone());
+    request.field("client_id", core.client_id.as_str());
+    request.field("grant_type", "client_credentials");
+    request.field("client_info", "1");
+    request.field("scope", scopes.join(" "));
+    if let Some(claims) = &claims {
+        request.field("claims", claims.as_str());
+    }
+    let audience = endpoints.token_endpoint.to_string();
+    for (name, value) in credential
+        .form_fields(
+            AssertionRequest::new(core.client_id.clone(), audience),
+            authority.kind() == AuthorityKind::Adfs,
+            now,
+        )
+        .await?
+    {
+        request.field(name, value);
+    }
+
+    let response = match send_token_request(core, &endpoints, &request).await {
+        Ok(response) => response,
+        Err(err) => {
+            // Past refresh_on but still valid: the cached token is better than an error.
+            if let Some(hit) = cached {
+                tracing::warn!(correlation_id = correlation_id.as_str(), error = %err, "refresh failed; serving the still-valid cached token");
+                return Ok(AuthenticationResult::new(
+                    hit.secret,
+                    hit.token_type,
+                    hit.expires_on,
+                    now,
+                    hit.refresh_on,
+                    hit.target.split(' ').map(str::to_owned).collect(),
+                    TokenSource::Cache,
+                    correlation_id,
+                    None,
+                ));
+            }
+            tracing::info!(correlation_id = correlation_id.as_str(), kind = %err.kind(), "token request failed");
+            return Err(err);
+        }
+    };
+    let saved = core.cache.save_token_response(&TokenRecord {
+        client_id: &core.client_id,
+        environment: &endpoints.environment,
+        realm: &endpoints.realm,
+        requested_scopes: &scopes,
+        response: &response,
+        now,
+        authority_type: authority.kind().cache_type(),
+        account_source: Some("client_credentials"),
+        ext_cache_key: None,
+        home_account_id: None,
+    })?;
+    tracing::info!(correlation_id = correlation_id.as_str(), token_source = "identity_provider", "token acquired");
+    Ok(AuthenticationResult::new(
+        saved.access_token.secret.clone(),
+        saved.access_token.token_type.clone(),
+        saved.access_token.expires_on,
+        now,
+        saved.access_token.refresh_on,
+        saved.access_token.target.split(' ').map(str::to_owned).collect(),
+        TokenSource::IdentityProvider,
+        correlation_id,
+        Some(response),
+    ))
+}

@@ -1,0 +1,53 @@
+//! Scope checks done before any request.
+
+use crate::error::{Error, Result};
+
+/// Scopes MSAL adds itself to user flows; a caller passing them is a mistake.
+pub(crate) const RESERVED_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
+
+/// Non-empty, no blank scope, no reserved scope, duplicates removed; sorted
+/// (MSAL sends and caches scopes sorted).
+pub(crate) fn validate_scopes(scopes: &[String]) -> Result<Vec<String>> {
+    if scopes.is_empty() {
+        return Err(Error::configuration("at least one scope is required"));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(scopes.len());
+    for scope in scopes {
+        let s = scope.trim();
+        if s.is_empty() {
+            return Err(Error::configuration("a scope is empty"));
+        }
+        if s.contains(char::is_whitespace) {
+            return Err(Error::configuration(format!(
+                "scope `{s}` contains white space; pass each scope separately"
+            )));
+        }
+        if RESERVED_SCOPES.iter().any(|r| r.eq_ignore_ascii_case(s)) {
+            return Err(Error::configuration(format!(
+                "scope `{s}` is reserved: oxmsal adds openid, profile and offline_access itself where they apply"
+            )));
+        }
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(s)) {
+            out.push(s.to_owned());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn rules() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(validate_scopes(&[]).is_err());
+        assert!(validate_scopes(&v(&["openid"])).is_err());
+        assert!(validate_scopes(&v(&["a", "Offline_Access"])).is_err());
+        assert!(validate_scopes(&v(&[" "])).is_err());
+        assert!(validate_scopes(&v(&["a b"])).is_err());
+        assert_eq!(validate_scopes(&v(&["b", "a", "B"])).unwrap(), v(&["a", "b"]));
+    }
+}

@@ -1,0 +1,354 @@
+//! Client-side throttling (REFERENCE §2): after the server asked to back off, the
+//! same request is refused locally — no network I/O — until the time has passed.
+//!
+//! - Rule A: a token request answered 429, ≥ 500, or with `Retry-After` blocks the
+//!   same request (URL, client, scope, and a hash of the user's grant material) for
+//!   `Retry-After` seconds, capped at one hour; without a usable `Retry-After`, 60 s
+//!   for public clients and 5 s for confidential ones.
+//! - Rule B: an HTTP 400 is remembered 60 s, keyed by a hash of the whole request
+//!   body, so the identical request fails fast while a changed one (new `claims`)
+//!   goes through. Device-code polling is excluded.
+//!
+//! Keys are SHA-256 digests: no secret is kept. The store is bounded and can be
+//! saved and restored (the CLI keeps it next to its cache file).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use aws_lc_rs::digest;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind, InvalidResponse, Result, ServiceError};
+
+/// Most entries a store keeps; expired ones go first, then the oldest.
+const CAPACITY: usize = 1024;
+/// Longest wait honoured from `Retry-After`.
+const MAX_BLOCK: Duration = Duration::from_secs(3600);
+/// How long an HTTP 400 is remembered.
+const HTTP_400_BLOCK: Duration = Duration::from_secs(60);
+
+/// What a remembered outcome was.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Remembered {
+    Service {
+        status: u16,
+        body: Map<String, Value>,
+    },
+    InvalidResponse {
+        status: u16,
+        content_type: Option<String>,
+        body_excerpt: String,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    /// Epoch seconds until which the request is refused.
+    until: u64,
+    /// When it was recorded (for eviction order).
+    since: u64,
+    outcome: Remembered,
+}
+
+/// The throttling memory of one or more applications. Clones share one store.
+///
+/// ```
+/// let store = oxmsal::http::ThrottleStore::new();
+/// let saved = store.serialize().unwrap();
+/// let restored = oxmsal::http::ThrottleStore::new();
+/// restored.deserialize(&saved).unwrap();
+/// assert!(restored.is_empty());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ThrottleStore {
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+}
+
+/// The parts of a token request that decide its throttling keys.
+#[derive(Debug)]
+pub(crate) struct ThrottleKey<'a> {
+    pub url: &'a str,
+    pub client_id: &'a str,
+    pub scope: &'a str,
+    /// Refresh token, code, username or assertion: hashed, never stored.
+    pub grant_material: Option<&'a str>,
+    /// The whole form body (for rule B).
+    pub body: &'a [u8],
+    /// Device-code polling is excluded from rule B.
+    pub rule_b: bool,
+}
+
+impl ThrottleKey<'_> {
+    fn rule_a(&self) -> String {
+        let material = self.grant_material.map(hash).unwrap_or_default();
+        hash(&format!("A\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{material}", self.url, self.client_id, self.scope))
+    }
+
+    fn rule_b(&self) -> String {
+        let mut ctx = digest::Context::new(&digest::SHA256);
+        ctx.update(b"B\x1f");
+        ctx.update(self.url.as_bytes());
+        ctx.update(b"\x1f");
+        ctx.update(self.body);
+        URL_SAFE_NO_PAD.encode(ctx.finish())
+    }
+}
+
+fn hash(text: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, text.as_bytes()))
+}
+
+impl ThrottleStore {
+    /// An empty store.
+    ///
+    /// ```
+    /// assert!(oxmsal::http::ThrottleStore::new().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether nothing is remembered.
+    ///
+    /// ```
+    /// assert_eq!(oxmsal::http::ThrottleStore::new().len(), 0);
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many requests are remembered (expired ones included until evicted).
+    ///
+    /// ```
+    /// assert_eq!(oxmsal::http::ThrottleStore::new().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `Err(Throttled)` when this request must not be sent yet.
+    pub(crate) fn check(&self, key: &ThrottleKey<'_>, now: u64) -> Result<()> {
+        let entries = self.lock();
+        let mut keys = vec![key.rule_a()];
+        if key.rule_b {
+            keys.push(key.rule_b());
+        }
+        for k in keys {
+            if let Some(entry) = entries.get(&k) {
+                if entry.until > now {
+                    let original = entry.outcome.to_error();
+                    let remaining = Duration::from_secs(entry.until - now);
+                    tracing::info!(remaining_s = remaining.as_secs(), "request refused locally: throttled");
+                    return Err(Error::throttled(&original, remaining));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Remembers the outcome of a sent request, when a rule applies to it.
+    pub(crate) fn record(&self, key: &ThrottleKey<'_>, outcome: &Error, now: u64, default_block: Duration) {
+        let (status, retry_after) = match (outcome.service(), outcome.invalid_response()) {
+            (Some(s), _) => (s.http_status, s.retry_after),
+            (None, Some(r)) => (r.http_status, r.retry_after),
+            _ => return,
+        };
+        let Some(remembered) = Remembered::from_error(outcome) else {
+            return;
+        };
+        let rule_a = status == 429 || status >= 500 || retry_after.is_some();
+        let (k, block) = if rule_a {
+            (key.rule_a(), retry_after.unwrap_or(default_block).min(MAX_BLOCK))
+        } else if status == 400 && key.rule_b {
+            (key.rule_b(), HTTP_400_BLOCK)
+        } else {
+            return;
+        };
+        if block.is_zero() {
+            return;
+        }
+        tracing::info!(status, block_s = block.as_secs(), rule = if rule_a { "A" } else { "B" }, "remembering a back-off");
+        let mut entries = self.lock();
+        if entries.len() >= CAPACITY && !entries.contains_key(&k) {
+            entries.retain(|_, e| e.until > now);
+            if entries.len() >= CAPACITY {
+                if let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.since).map(|(k, _)| k.clone()) {
+                    entries.remove(&oldest);
+                }
+            }
+        }
+        entries.insert(
+            k,
+            Entry {
+                until: now.saturating_add(block.as_secs()),
+                since: now,
+                outcome: remembered,
+            },
+        );
+    }
+
+    /// The store as JSON (hashed keys, expiry times, the remembered errors).
+    ///
+    /// ```
+    /// let json = oxmsal::http::ThrottleStore::new().serialize().unwrap();
+    /// assert_eq!(json, "{}");
+    /// ```
+    pub fn serialize(&self) -> Result<String> {
+        serde_json::to_string(&*self.lock())
+            .map_err(|e| Error::cache(format!("cannot serialize the throttle state: {e}"), None))
+    }
+
+    /// Replaces the store with a serialized one; a malformed document is a
+    /// `Cache` error and leaves the store unchanged.
+    ///
+    /// ```
+    /// let store = oxmsal::http::ThrottleStore::new();
+    /// assert!(store.deserialize("[]").is_err());
+    /// ```
+    pub fn deserialize(&self, json: &str) -> Result<()> {
+        let entries: HashMap<String, Entry> = serde_json::from_str(json)
+            .map_err(|e| Error::cache(format!("the throttle state is malformed: {e}"), None))?;
+        *self.lock() = entries;
+        Ok(())
+    }
+
+    /// Drops entries that expired before `now` (epoch seconds).
+    ///
+    /// ```
+    /// oxmsal::http::ThrottleStore::new().purge_expired(0);
+    /// ```
+    pub fn purge_expired(&self, now: u64) {
+        self.lock().retain(|_, e| e.until > now);
+    }
+}
+
+impl Remembered {
+    fn from_error(err: &Error) -> Option<Self> {
+        if let Some(s) = err.service() {
+            return Some(Remembered::Service {
+                status: s.http_status,
+                body: s.body.clone(),
+            });
+        }
+        let r = err.invalid_response()?;
+        Some(Remembered::InvalidResponse {
+            status: r.http_status,
+            content_type: r.content_type.clone(),
+            body_excerpt: r.body_excerpt.clone(),
+            reason: r.reason.clone(),
+        })
+    }
+
+    fn to_error(&self) -> Error {
+        match self {
+            Remembered::Service { status, body } => ServiceError::from_map(*status, body.clone(), None)
+                .map(Error::from_service)
+                .unwrap_or_else(|| Error::configuration("a remembered service error lost its `error` key")),
+            Remembered::InvalidResponse {
+                status,
+                content_type,
+                body_excerpt,
+                reason,
+            } => {
+                let mut r = InvalidResponse::new(*status, content_type.clone(), b"", reason.clone());
+                r.body_excerpt = body_excerpt.clone();
+                Error::from_invalid_response(r)
+            }
+        }
+    }
+}
+
+/// Whether an outcome is one the throttle may remember at all.
+pub(crate) fn is_rememberable(err: &Error) -> bool {
+    matches!(err.kind(), ErrorKind::Service | ErrorKind::InvalidResponse)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn key<'a>(scope: &'a str, body: &'a [u8]) -> ThrottleKey<'a> {
+        ThrottleKey {
+            url: "https://h/t/oauth2/v2.0/token",
+            client_id: "c",
+            scope,
+            grant_material: None,
+            body,
+            rule_b: true,
+        }
+    }
+
+    fn service(status: u16, retry_after: Option<u64>) -> Error {
+        let body = format!(r#"{{"error":"e{status}"}}"#);
+        Error::from_service(ServiceError::from_body(status, body.as_bytes(), retry_after.map(Duration::from_secs)).unwrap())
+    }
+
+    #[test]
+    fn rule_a_blocks_same_scope_for_retry_after() {
+        let store = ThrottleStore::new();
+        store.record(&key("s1", b"x"), &service(429, Some(30)), 1000, Duration::from_secs(5));
+        let err = store.check(&key("s1", b"y"), 1010).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Throttled);
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
+        assert_eq!(err.service().unwrap().error, "e429");
+        assert!(store.check(&key("s2", b"x"), 1010).is_ok(), "another scope goes through");
+        assert!(store.check(&key("s1", b"x"), 1030).is_ok(), "the window ends");
+    }
+
+    #[test]
+    fn rule_a_defaults_and_cap() {
+        let store = ThrottleStore::new();
+        store.record(&key("s", b"x"), &service(503, None), 0, Duration::from_secs(5));
+        assert!(store.check(&key("s", b"x"), 4).is_err());
+        assert!(store.check(&key("s", b"x"), 5).is_ok());
+        store.record(&key("s", b"x"), &service(503, Some(86_400)), 0, Duration::from_secs(5));
+        assert!(store.check(&key("s", b"x"), 3599).is_err());
+        assert!(store.check(&key("s", b"x"), 3600).is_ok());
+    }
+
+    #[test]
+    fn rule_b_keys_on_the_whole_body() {
+        let store = ThrottleStore::new();
+        store.record(&key("s", b"claims=1"), &service(400, None), 0, Duration::from_secs(5));
+        assert!(store.check(&key("s", b"claims=1"), 59).is_err());
+        assert!(store.check(&key("s", b"claims=2"), 1).is_ok());
+        assert!(store.check(&key("s", b"claims=1"), 60).is_ok());
+        let mut device = key("s", b"dc");
+        device.rule_b = false;
+        store.record(&device, &service(400, None), 0, Duration::from_secs(5));
+        assert!(store.check(&device, 1).is_ok(), "device code polling is not remembered");
+    }
+
+    #[test]
+    fn other_statuses_are_not_remembered() {
+        let store = ThrottleStore::new();
+        store.record(&key("s", b"x"), &service(401, None), 0, Duration::from_secs(5));
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn bounded_and_round_trips() {
+        let store = ThrottleStore::new();
+        for i in 0..(CAPACITY + 10) {
+            let scope = format!("s{i}");
+            store.record(&key(&scope, b"x"), &service(429, Some(100)), i as u64, Duration::from_secs(5));
+        }
+        assert_eq!(store.len(), CAPACITY);
+        let copy = ThrottleStore::new();
+        copy.deserialize(&store.serialize().unwrap()).unwrap();
+        assert!(copy.check(&key("s1000", b"x"), 1050).is_err());
+        assert!(copy.deserialize("{\"k\":{}}").is_err());
+        assert_eq!(copy.len(), CAPACITY, "a bad document leaves the store unchanged");
+    }
+}

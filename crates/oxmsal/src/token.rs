@@ -1,0 +1,145 @@
+//! What a successful acquisition returns.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::secret::Secret;
+
+/// Where a token came from.
+///
+/// ```
+/// assert_eq!(oxmsal::TokenSource::Cache.as_str(), "cache");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenSource {
+    /// Fresh from the token endpoint.
+    IdentityProvider,
+    /// From the token cache, no request sent.
+    Cache,
+}
+
+impl TokenSource {
+    /// MSAL's name for it (`identity_provider` | `cache`).
+    ///
+    /// ```
+    /// assert_eq!(oxmsal::TokenSource::IdentityProvider.as_str(), "identity_provider");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::IdentityProvider => "identity_provider",
+            TokenSource::Cache => "cache",
+        }
+    }
+}
+
+/// A token, with what is known about it.
+///
+/// The access token is a [`Secret`]: it never shows in `Debug` output.
+///
+/// ```no_run
+/// # async fn run(app: oxmsal::ConfidentialClientApplication) -> oxmsal::Result<()> {
+/// let result = app.acquire_token_for_client(["api://demo/.default"]).await?;
+/// let header = format!("Bearer {}", result.access_token.expose_secret());
+/// println!("expires at {} (from {})", result.expires_on, result.token_source.as_str());
+/// # let _ = header; Ok(()) }
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct AuthenticationResult {
+    /// The access token.
+    pub access_token: Secret,
+    /// Usually `Bearer`.
+    pub token_type: String,
+    /// Expiry, epoch seconds.
+    pub expires_on: u64,
+    /// Seconds from now until expiry, when the result was made.
+    pub expires_in: u64,
+    /// When to refresh proactively (from the server's `refresh_in`), epoch seconds.
+    pub refresh_on: Option<u64>,
+    /// The scopes the token is for.
+    pub scopes: Vec<String>,
+    /// Where the token came from.
+    pub token_source: TokenSource,
+    /// The `client-request-id` of the acquisition.
+    pub correlation_id: String,
+    /// The id token's claims (decoded, not validated), for user tokens.
+    pub id_token_claims: Option<Map<String, Value>>,
+    /// The token endpoint's JSON, for tokens from the identity provider.
+    response: Option<Map<String, Value>>,
+}
+
+impl AuthenticationResult {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        access_token: Secret,
+        token_type: String,
+        expires_on: u64,
+        now: u64,
+        refresh_on: Option<u64>,
+        scopes: Vec<String>,
+        token_source: TokenSource,
+        correlation_id: String,
+        response: Option<Map<String, Value>>,
+    ) -> Self {
+        AuthenticationResult {
+            access_token,
+            token_type,
+            expires_on,
+            expires_in: expires_on.saturating_sub(now),
+            refresh_on,
+            scopes,
+            token_source,
+            correlation_id,
+            id_token_claims: None,
+            response,
+        }
+    }
+
+    /// The dict MSAL for Python returns for the same outcome: the server's token
+    /// response plus `token_source` (and `id_token_claims`, `refresh_on`) for a fresh
+    /// token; `access_token`, `token_type`, `expires_in`, `token_source`
+    /// (`refresh_on`) for a cache hit. It holds the access token in clear text.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication) -> oxmsal::Result<()> {
+    /// let json = app.acquire_token_for_client(["api://demo/.default"]).await?.to_msal_json();
+    /// assert!(json["access_token"].is_string());
+    /// # Ok(()) }
+    /// ```
+    pub fn to_msal_json(&self) -> Value {
+        let mut map = match &self.response {
+            Some(response) => response.clone(),
+            None => {
+                let mut m = Map::new();
+                m.insert("access_token".into(), Value::from(self.access_token.expose_secret()));
+                m.insert("token_type".into(), Value::from(self.token_type.as_str()));
+                m.insert("expires_in".into(), Value::from(self.expires_in));
+                m
+            }
+        };
+        map.insert("token_source".into(), Value::from(self.token_source.as_str()));
+        if let Some(claims) = &self.id_token_claims {
+            map.insert("id_token_claims".into(), Value::Object(claims.clone()));
+        }
+        if let Some(refresh_on) = self.refresh_on {
+            map.insert("refresh_on".into(), Value::from(refresh_on));
+        }
+        Value::Object(map)
+    }
+}
+
+impl fmt::Debug for AuthenticationResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthenticationResult")
+            .field("access_token", &self.access_token)
+            .field("token_type", &self.token_type)
+            .field("expires_on", &self.expires_on)
+            .field("refresh_on", &self.refresh_on)
+            .field("scopes", &self.scopes)
+            .field("token_source", &self.token_source)
+            .field("correlation_id", &self.correlation_id)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,55 @@
+//! Shared set-up of the integration tests: a real emulator over HTTPS and apps
+//! pointed at it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use oxmsal::authority::InstanceDiscovery;
+use oxmsal::credential::ClientCredential;
+use oxmsal::http::RetryPolicy;
+use oxmsal::{ConfidentialClientApplication, ManualClock};
+use oxmsal_emulator::{DemoApp, Emulator};
+
+pub struct Setup {
+    pub emulator: Emulator,
+    pub demo: DemoApp,
+    pub clock: ManualClock,
+}
+
+pub async fn setup() -> Setup {
+    let emulator = Emulator::start().await.expect("emulator starts");
+    let demo = emulator.register_demo_app();
+    Setup {
+        emulator,
+        demo,
+        clock: ManualClock::at(std::time::SystemTime::now()),
+    }
+}
+
+impl Setup {
+    /// An app builder for the demo app, trusting the emulator, with the manual clock
+    /// (so retry delays take no time).
+    pub fn builder(&self, credential: ClientCredential) -> oxmsal::app::AppBuilder<oxmsal::app::Confidential> {
+        ConfidentialClientApplication::builder(self.demo.client_id.clone(), credential)
+            .authority(self.emulator.authority())
+            .extra_root_certificate_pem(self.emulator.ca_pem().as_bytes().to_vec())
+            .instance_discovery(InstanceDiscovery::Endpoint(
+                url::Url::parse(&self.emulator.base_url()).unwrap(),
+            ))
+            .clock(Arc::new(self.clock.clone()))
+            .retry_policy(RetryPolicy::new(1, Duration::from_secs(1)))
+    }
+
+    pub fn secret_app(&self) -> ConfidentialClientApplication {
+        self.builder(ClientCredential::secret(self.demo.secret.clone()))
+            .build()
+            .unwrap()
+    }
+
+    pub fn token_requests(&self) -> u64 {
+        self.emulator.counters().token_requests
+    }
+}
+
+pub const SCOPE: &str = "api://demo/.default";

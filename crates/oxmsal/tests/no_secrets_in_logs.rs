@@ -1,0 +1,76 @@
+//! Logs at TRACE, from oxmsal and every crate under it, never show a token, a
+//! secret or an assertion — on success and on failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::{setup, SCOPE};
+use oxmsal::credential::{ClientCertificate, ClientCredential};
+use oxmsal_emulator::testing::client_certificate;
+use oxmsal_emulator::{AppRegistration, Fault};
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn trace_output_holds_no_secret() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let s = setup().await;
+    let mut secrets = vec![s.demo.secret.clone()];
+
+    let app = s.secret_app();
+    let token = app.acquire_token_for_client([SCOPE]).await.unwrap();
+    secrets.push(token.access_token.expose_secret().to_owned());
+    app.acquire_token_for_client([SCOPE]).await.unwrap();
+    s.emulator.inject(Fault::TruncatedJson);
+    let err = app.acquire_token_for_client([SCOPE]).force_refresh(true).await.unwrap_err();
+    tracing::error!("{err} {err:?}");
+    s.emulator.inject(Fault::oauth("invalid_client", 7_000_215, "Invalid client secret provided."));
+    let err = app.acquire_token_for_client([SCOPE]).force_refresh(true).await.unwrap_err();
+    tracing::error!("{err} {err:?}");
+
+    let cert = client_certificate("logs");
+    s.emulator
+        .register_app(AppRegistration::new("log-app").with_certificate_der(cert.cert_der.clone()))
+        .unwrap();
+    let cert_app = s
+        .builder(ClientCredential::certificate(ClientCertificate::from_pem(cert.combined_pem().as_bytes()).unwrap()))
+        .build()
+        .unwrap();
+    // The demo client id is the builder's; a cert for another app is refused — fine, it still signs.
+    let _ = cert_app.acquire_token_for_client([SCOPE]).await;
+    for r in s.emulator.token_requests() {
+        assert!(r.param("client_secret").is_none_or(|v| v == "<redacted>"));
+    }
+
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("oxmsal.http"), "the pipeline logged: {}", &logs[..logs.len().min(2000)]);
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "a secret or token reached the logs");
+    }
+    // No JWT (access token or client assertion) of any kind.
+    assert!(!logs.contains("eyJ"), "a JWT reached the logs");
+    let key_body: String = cert.key_pem.lines().nth(1).unwrap_or_default().to_owned();
+    assert!(!logs.contains(&key_body));
+}
