@@ -18,6 +18,16 @@ pub enum Command {
     Token(TokenArgs),
     /// Run the local identity platform emulator until interrupted.
     Emulator(EmulatorArgs),
+    /// Decode the claims challenge of a WWW-Authenticate header value.
+    Challenge(ChallengeArgs),
+}
+
+/// Options of `oxmsal challenge`.
+#[derive(Debug, Args)]
+pub struct ChallengeArgs {
+    /// The WWW-Authenticate header value (several challenges allowed).
+    #[arg(value_name = "HEADER")]
+    pub header: String,
 }
 
 /// Options of `oxmsal token`.
@@ -45,8 +55,11 @@ pub struct TokenArgs {
     #[arg(long, value_name = "T")]
     pub tenant: Option<String>,
     /// A claims request (JSON); bypasses the cached token.
-    #[arg(long, value_name = "JSON")]
+    #[arg(long, value_name = "JSON", conflicts_with = "claims_challenge")]
     pub claims: Option<String>,
+    /// A resource's WWW-Authenticate header value; its claims challenge is used.
+    #[arg(long, value_name = "HEADER")]
+    pub claims_challenge: Option<String>,
     /// A client capability to declare (e.g. CP1); repeatable.
     #[arg(long = "capability", value_name = "CAP")]
     pub capabilities: Vec<String>,

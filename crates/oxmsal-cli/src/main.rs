@@ -9,6 +9,7 @@
 
 mod args;
 mod cache_path;
+mod challenge_cmd;
 mod emulator_cmd;
 mod exit;
 mod inputs;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Token(args) => token_cmd::run(args).await,
             Command::Emulator(args) => emulator_cmd::run(args).await,
+            Command::Challenge(args) => challenge_cmd::run(&args),
         }
     });
     match outcome {

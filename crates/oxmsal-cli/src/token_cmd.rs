@@ -28,6 +28,10 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
             ))
         }
     };
+    let challenge = match &args.claims_challenge {
+        Some(header) => Some(crate::challenge_cmd::parse(header, "--claims-challenge")?),
+        None => None,
+    };
     let extra_root = match &args.ca_cert {
         Some(path) => Some(inputs::read_pem(path, "--ca-cert")?),
         None => None,
@@ -96,6 +100,9 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
     let mut request = app.acquire_token_for_client(args.scopes.clone());
     if let Some(claims) = &args.claims {
         request = request.claims(claims.clone());
+    }
+    if let Some(challenge) = &challenge {
+        request = request.claims_challenge(challenge);
     }
     if let Some(tenant) = &args.tenant {
         request = request.tenant(tenant.clone());

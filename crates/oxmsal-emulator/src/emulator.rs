@@ -12,6 +12,7 @@ use crate::config::EmulatorConfig;
 use crate::error::EmulatorError;
 use crate::faults::{FaultQueue, InjectedFault};
 use crate::keys::SigningKey;
+use crate::scenario::{ResourceScenario, ScenarioCell};
 use crate::shared::Shared;
 use crate::state::{
     AppRegistration, CounterCells, Counters, DemoApp, Directory, RecordedRequest, Recorder, Tenant,
@@ -118,6 +119,7 @@ impl Emulator {
             counters: CounterCells::default(),
             recorder: Recorder::default(),
             signing_key,
+            scenario: ScenarioCell::default(),
         });
         // For tools that find the emulator through its state directory.
         let info = routes::admin::info_document(&shared);
@@ -239,6 +241,35 @@ impl Emulator {
         self.shared
             .signing_key
             .jwks(&self.shared.issuer(&self.shared.tenant_id))
+    }
+
+    /// Activates a Conditional Access scenario on the protected resource
+    /// (`/resource/…`), replacing the active one; [`ResourceScenario::None`] clears
+    /// it. Setting [`ResourceScenario::CaeRevocation`] (again) records now as the
+    /// revocation instant.
+    pub fn set_resource_scenario(&self, scenario: ResourceScenario) {
+        self.shared.scenario.set(scenario, crate::clock::now_secs());
+    }
+
+    /// The protected resource's active scenario.
+    pub fn resource_scenario(&self) -> ResourceScenario {
+        self.shared.scenario.get().scenario
+    }
+
+    /// When [`ResourceScenario::CaeRevocation`] is active, its revocation instant
+    /// (epoch seconds): tokens with an earlier `iat` are refused.
+    pub fn resource_revoked_at(&self) -> Option<u64> {
+        self.shared.scenario.get().revoked_at()
+    }
+
+    /// The URL of `path` on the protected resource, e.g. `resource_url("me")` is
+    /// `https://localhost:PORT/resource/me` (a leading `/` in `path` is ignored).
+    pub fn resource_url(&self, path: &str) -> String {
+        format!(
+            "{}/resource/{}",
+            self.shared.base_url,
+            path.trim_start_matches('/')
+        )
     }
 
     /// The `kid` of the token signing key.

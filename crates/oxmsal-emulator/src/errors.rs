@@ -307,6 +307,18 @@ impl AadError {
         )
     }
 
+    /// The `claims` parameter is JSON but asks for something unusable (a non-string
+    /// `acrs`, an `nbf` too far in the future). Entra's code for these cases is not
+    /// documented; the emulator reuses 50117, its code for a bad `claims` parameter.
+    pub(crate) fn invalid_claims_value(detail: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            50117,
+            format!("The claims request parameter is invalid: {detail}"),
+        )
+    }
+
     /// AADSTS50049: instance discovery for a host the emulator does not serve.
     pub(crate) fn unknown_instance() -> Self {
         Self::new(

@@ -20,6 +20,8 @@ pub(crate) struct SigningKey {
     n: String,
     e: String,
     cert_b64: String,
+    /// PKCS#1 `RSAPublicKey` DER, for checking tokens presented to the resource.
+    public_key_der: Vec<u8>,
 }
 
 impl SigningKey {
@@ -39,7 +41,9 @@ impl SigningKey {
         let public = key_pair.public_key();
         let n = jwt::b64url(public.modulus().big_endian_without_leading_zero());
         let e = jwt::b64url(public.exponent().big_endian_without_leading_zero());
+        let public_key_der = public.as_ref().to_vec();
         Ok(SigningKey {
+            public_key_der,
             kid: jwt::x5t_sha1(cert.der()),
             cert_b64: STANDARD.encode(cert.der()),
             key_pair,
@@ -64,6 +68,18 @@ impl SigningKey {
                 .map_err(|e| EmulatorError::crypto("a token signature", e))?;
             Ok(signature)
         })
+    }
+
+    /// Checks that `jws` is an RS256 signature by this key, as a resource server
+    /// validating the emulator's access tokens would.
+    pub(crate) fn verify(&self, jws: &jwt::Jws<'_>) -> Result<(), String> {
+        match jws.header.get("alg").and_then(Value::as_str) {
+            Some("RS256") => {}
+            Some(other) => return Err(format!("the signing algorithm '{other}' is not RS256")),
+            None => return Err("the token header has no 'alg'".into()),
+        }
+        jwt::verify_rsa(jws, "RS256", &self.public_key_der)
+            .map_err(|_| "the signature does not verify with the token signing key".into())
     }
 
     /// The JWKS document; `issuer` is the per-key `issuer` Entra adds.

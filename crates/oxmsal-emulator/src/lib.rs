@@ -8,6 +8,12 @@
 //! misbehave ([`Fault`]) so that retry, throttling and error handling can be tested
 //! against real sockets.
 //!
+//! A protected resource under `/resource/…` (a stand-in for Microsoft Graph or
+//! ARM) accepts the emulator's own access tokens and, per [`ResourceScenario`],
+//! answers with Conditional Access claims challenges (MFA step-up, compliant
+//! device, Continuous Access Evaluation revocation) that a token requested with the
+//! challenge's `claims` satisfies.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), oxmsal_emulator::EmulatorError> {
 //! use oxmsal_emulator::{Emulator, Fault};
@@ -35,6 +41,7 @@ mod jwt;
 mod keys;
 mod pem;
 mod routes;
+mod scenario;
 mod server;
 mod shared;
 mod state;
@@ -45,6 +52,7 @@ pub use config::EmulatorConfig;
 pub use emulator::Emulator;
 pub use error::EmulatorError;
 pub use faults::{Fault, FaultBody, FaultTarget, InjectedFault};
+pub use scenario::ResourceScenario;
 pub use state::{AppRegistration, Counters, DemoApp, RecordedRequest};
 
 /// The default tenant's GUID when [`EmulatorConfig::tenant_id`] is not set.

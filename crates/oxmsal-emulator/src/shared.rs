@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use crate::faults::FaultQueue;
 use crate::keys::SigningKey;
-use crate::state::{CounterCells, Directory, Recorder};
+use crate::scenario::ScenarioCell;
+use crate::state::{CounterCells, Directory, Recorder, CONSUMERS_TENANT_ID};
 
 /// Everything behind one `Arc`.
 pub(crate) struct Shared {
@@ -25,6 +26,8 @@ pub(crate) struct Shared {
     pub counters: CounterCells,
     pub recorder: Recorder,
     pub signing_key: SigningKey,
+    /// The protected resource's Conditional Access scenario.
+    pub scenario: ScenarioCell,
 }
 
 impl Shared {
@@ -35,5 +38,17 @@ impl Shared {
     /// `{base}/{tenant}/v2.0`, Entra's v2 issuer form.
     pub(crate) fn issuer(&self, tenant_id: &str) -> String {
         format!("{}/{tenant_id}/v2.0", self.base_url)
+    }
+
+    /// Every issuer this emulator's tokens (and discovery documents) name: each
+    /// tenant's and the personal-account tenant's.
+    pub(crate) fn issuers(&self) -> Vec<String> {
+        self.directory
+            .tenants()
+            .iter()
+            .map(|t| t.id.as_str())
+            .chain([CONSUMERS_TENANT_ID])
+            .map(|id| self.issuer(id))
+            .collect()
     }
 }

@@ -132,6 +132,12 @@ pub struct Counters {
     /// Access tokens issued.
     #[serde(default)]
     pub tokens_issued: u64,
+    /// Requests to the protected resource (`/resource/…`), whatever the answer.
+    #[serde(default)]
+    pub resource_requests: u64,
+    /// Claims challenges (`401 insufficient_claims`) the resource sent.
+    #[serde(default)]
+    pub resource_challenges: u64,
     /// Every non-admin request, including ones to unknown paths.
     pub total_requests: u64,
 }
@@ -144,6 +150,8 @@ pub(crate) struct CounterCells {
     pub jwks_requests: AtomicU64,
     pub faults_served: AtomicU64,
     pub tokens_issued: AtomicU64,
+    pub resource_requests: AtomicU64,
+    pub resource_challenges: AtomicU64,
     pub total_requests: AtomicU64,
 }
 
@@ -161,6 +169,8 @@ impl CounterCells {
             jwks_requests: get(&self.jwks_requests),
             faults_served: get(&self.faults_served),
             tokens_issued: get(&self.tokens_issued),
+            resource_requests: get(&self.resource_requests),
+            resource_challenges: get(&self.resource_challenges),
             total_requests: get(&self.total_requests),
         }
     }
@@ -173,6 +183,8 @@ impl CounterCells {
             &self.jwks_requests,
             &self.faults_served,
             &self.tokens_issued,
+            &self.resource_requests,
+            &self.resource_challenges,
             &self.total_requests,
         ] {
             c.store(0, Ordering::Relaxed);
@@ -335,6 +347,11 @@ impl Directory {
             apps: RwLock::new(HashMap::new()),
             demo_app: Mutex::new(None),
         }
+    }
+
+    /// Every tenant, the default one first.
+    pub(crate) fn tenants(&self) -> &[Tenant] {
+        &self.tenants
     }
 
     /// The first tenant, whose id [`crate::Emulator::tenant_id`] reports.

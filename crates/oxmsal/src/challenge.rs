@@ -71,14 +71,22 @@ impl fmt::Display for ChallengeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ChallengeError::Syntax { position, reason } => {
-                write!(f, "malformed WWW-Authenticate header at byte {position}: {reason}")
+                write!(
+                    f,
+                    "malformed WWW-Authenticate header at byte {position}: {reason}"
+                )
             }
             ChallengeError::BadBase64 { detail } => {
                 write!(f, "the claims challenge is not valid base64: {detail}")
             }
-            ChallengeError::NotUtf8 => f.write_str("the decoded claims challenge is not UTF-8 text"),
+            ChallengeError::NotUtf8 => {
+                f.write_str("the decoded claims challenge is not UTF-8 text")
+            }
             ChallengeError::NotJsonObject { detail } => {
-                write!(f, "the decoded claims challenge is not a JSON object: {detail}")
+                write!(
+                    f,
+                    "the decoded claims challenge is not a JSON object: {detail}"
+                )
             }
         }
     }
@@ -212,7 +220,11 @@ impl AuthChallenge {
 /// assert!(parse_www_authenticate("Bearer realm=\"unterminated").is_err());
 /// ```
 pub fn parse_www_authenticate(header: &str) -> Result<Vec<AuthChallenge>, ChallengeError> {
-    Parser { text: header, pos: 0 }.challenges()
+    Parser {
+        text: header,
+        pos: 0,
+    }
+    .challenges()
 }
 
 /// Parses several `WWW-Authenticate` header values (a response may carry the
@@ -334,16 +346,22 @@ fn decode_claims(raw: &str) -> Result<String, ChallengeError> {
             .collect();
         let bytes = LENIENT_BASE64
             .decode(url_safe)
-            .map_err(|e| ChallengeError::BadBase64 { detail: e.to_string() })?;
+            .map_err(|e| ChallengeError::BadBase64 {
+                detail: e.to_string(),
+            })?;
         String::from_utf8(bytes).map_err(|_| ChallengeError::NotUtf8)?
     };
-    let not_object = |what: &str| ChallengeError::NotJsonObject { detail: format!("it is {what}") };
+    let not_object = |what: &str| ChallengeError::NotJsonObject {
+        detail: format!("it is {what}"),
+    };
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(_)) => Ok(text),
         Ok(Value::Array(_)) => Err(not_object("an array")),
         Ok(Value::String(_)) => Err(not_object("a string")),
         Ok(_) => Err(not_object("a scalar")),
-        Err(e) => Err(ChallengeError::NotJsonObject { detail: e.to_string() }),
+        Err(e) => Err(ChallengeError::NotJsonObject {
+            detail: e.to_string(),
+        }),
     }
 }
 
@@ -381,7 +399,10 @@ impl Parser<'_> {
     }
 
     fn error(&self, reason: &'static str) -> ChallengeError {
-        ChallengeError::Syntax { position: self.pos, reason }
+        ChallengeError::Syntax {
+            position: self.pos,
+            reason,
+        }
     }
 
     fn skip_while(&mut self, keep: impl Fn(char) -> bool) -> &str {
@@ -433,7 +454,11 @@ impl Parser<'_> {
         let scheme = self
             .token()
             .ok_or_else(|| self.error("expected an authentication scheme"))?;
-        let mut challenge = AuthChallenge { scheme, params: Vec::new(), token68: None };
+        let mut challenge = AuthChallenge {
+            scheme,
+            params: Vec::new(),
+            token68: None,
+        };
         let spaced = self.skip_ows();
         if !matches!(self.peek(), None | Some(',')) {
             if !spaced {
@@ -531,7 +556,10 @@ impl Parser<'_> {
             };
             match c {
                 None => {
-                    return Err(ChallengeError::Syntax { position: open, reason: "unterminated quoted string" })
+                    return Err(ChallengeError::Syntax {
+                        position: open,
+                        reason: "unterminated quoted string",
+                    })
                 }
                 Some(c) if c.is_control() && c != '\t' => {
                     return Err(ChallengeError::Syntax {
@@ -551,8 +579,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const NBF_1604106651: &str = "eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwgInZhbHVlIjoiMTYwNDEwNjY1MSJ9fX0=";
-    const NBF_1604106651_JSON: &str = r#"{"access_token":{"nbf":{"essential":true, "value":"1604106651"}}}"#;
+    const NBF_1604106651: &str =
+        "eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwgInZhbHVlIjoiMTYwNDEwNjY1MSJ9fX0=";
+    const NBF_1604106651_JSON: &str =
+        r#"{"access_token":{"nbf":{"essential":true, "value":"1604106651"}}}"#;
 
     fn b64(text: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(text)
@@ -570,7 +600,9 @@ mod tests {
         let header = format!(
             r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="{NBF_1604106651}""#
         );
-        let c = ClaimsChallenge::from_www_authenticate(&header).unwrap().unwrap();
+        let c = ClaimsChallenge::from_www_authenticate(&header)
+            .unwrap()
+            .unwrap();
         assert_eq!(c.claims_json(), NBF_1604106651_JSON);
         assert_eq!(c.error.as_deref(), Some("insufficient_claims"));
         assert_eq!(c.scheme, "Bearer");
@@ -585,17 +617,28 @@ mod tests {
     fn claims_without_padding_and_in_the_url_safe_alphabet() {
         let unpadded = NBF_1604106651.trim_end_matches('=');
         let header = format!(r#"Bearer error="insufficient_claims", claims="{unpadded}""#);
-        let c = ClaimsChallenge::from_www_authenticate(&header).unwrap().unwrap();
+        let c = ClaimsChallenge::from_www_authenticate(&header)
+            .unwrap()
+            .unwrap();
         assert_eq!(c.claims_json(), NBF_1604106651_JSON);
 
         // `?>` and `?~` encode to `/` and `+` in the standard alphabet.
         let json = r#"{"k":"?>?~"}"#;
         let standard = b64(json);
-        assert!(standard.contains('/') || standard.contains('+'), "{standard}");
+        assert!(
+            standard.contains('/') || standard.contains('+'),
+            "{standard}"
+        );
         let url_safe = standard.replace('+', "-").replace('/', "_");
-        for claims in [standard.clone(), url_safe.clone(), url_safe.trim_end_matches('=').to_owned()] {
+        for claims in [
+            standard.clone(),
+            url_safe.clone(),
+            url_safe.trim_end_matches('=').to_owned(),
+        ] {
             let header = format!(r#"Bearer claims="{claims}""#);
-            let c = ClaimsChallenge::from_www_authenticate(&header).unwrap().unwrap();
+            let c = ClaimsChallenge::from_www_authenticate(&header)
+                .unwrap()
+                .unwrap();
             assert_eq!(c.claims_json(), json, "{claims}");
         }
     }
@@ -604,8 +647,13 @@ mod tests {
     fn arm_revoked_session_challenge() {
         let header = r#"Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="User session has been revoked", claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwgInZhbHVlIjoiMTYwMzc0MjgwMCJ9fX0=""#;
         let all = parse_www_authenticate(header).unwrap();
-        assert_eq!(all[0].param("error_description"), Some("User session has been revoked"));
-        let c = ClaimsChallenge::from_www_authenticate(header).unwrap().unwrap();
+        assert_eq!(
+            all[0].param("error_description"),
+            Some("User session has been revoked")
+        );
+        let c = ClaimsChallenge::from_www_authenticate(header)
+            .unwrap()
+            .unwrap();
         assert_eq!(c.error.as_deref(), Some("invalid_token"));
         assert_eq!(c.realm, None);
         let v: Value = serde_json::from_str(c.claims_json()).unwrap();
@@ -615,16 +663,26 @@ mod tests {
     #[test]
     fn conditional_access_authentication_context() {
         let json = r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#;
-        let header = format!(r#"Bearer realm="", error="insufficient_claims", claims="{}""#, b64(json));
-        let c = ClaimsChallenge::from_www_authenticate(&header).unwrap().unwrap();
+        let header = format!(
+            r#"Bearer realm="", error="insufficient_claims", claims="{}""#,
+            b64(json)
+        );
+        let c = ClaimsChallenge::from_www_authenticate(&header)
+            .unwrap()
+            .unwrap();
         assert_eq!(c.claims_json(), json);
     }
 
     #[test]
     fn raw_json_claims_are_accepted_leniently() {
         let header = r#"Bearer claims="{\"access_token\":{\"acrs\":{\"essential\":true,\"value\":\"c2\"}}}""#;
-        let c = ClaimsChallenge::from_www_authenticate(header).unwrap().unwrap();
-        assert_eq!(c.claims_json(), r#"{"access_token":{"acrs":{"essential":true,"value":"c2"}}}"#);
+        let c = ClaimsChallenge::from_www_authenticate(header)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            c.claims_json(),
+            r#"{"access_token":{"acrs":{"essential":true,"value":"c2"}}}"#
+        );
     }
 
     #[test]
@@ -638,20 +696,26 @@ mod tests {
         assert_eq!(all[0].param("nonce"), Some("AAAB-nonce"));
         assert_eq!(all[0].params.len(), 3);
         assert!(all[1].is_bearer());
-        let c = ClaimsChallenge::from_www_authenticate(&header).unwrap().unwrap();
+        let c = ClaimsChallenge::from_www_authenticate(&header)
+            .unwrap()
+            .unwrap();
         assert_eq!(c.scheme, "Bearer");
         assert_eq!(c.claims_json(), NBF_1604106651_JSON);
     }
 
     #[test]
     fn basic_then_bearer() {
-        let header = format!(r#"Basic realm="x", Bearer error="insufficient_claims", claims="{NBF_1604106651}""#);
+        let header = format!(
+            r#"Basic realm="x", Bearer error="insufficient_claims", claims="{NBF_1604106651}""#
+        );
         let all = parse_www_authenticate(&header).unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].scheme, "Basic");
         assert_eq!(all[0].params, vec![("realm".to_owned(), "x".to_owned())]);
         assert_eq!(all[1].params.len(), 2);
-        assert!(ClaimsChallenge::from_www_authenticate(&header).unwrap().is_some());
+        assert!(ClaimsChallenge::from_www_authenticate(&header)
+            .unwrap()
+            .is_some());
     }
 
     #[test]
@@ -662,49 +726,82 @@ mod tests {
         assert_eq!(all[0].token68.as_deref(), Some("abc123=="));
         assert!(all[0].params.is_empty());
         assert_eq!(all[1].param("realm"), Some("api"));
-        assert_eq!(ClaimsChallenge::from_www_authenticate(header).unwrap().unwrap().claims, "{}");
+        assert_eq!(
+            ClaimsChallenge::from_www_authenticate(header)
+                .unwrap()
+                .unwrap()
+                .claims,
+            "{}"
+        );
     }
 
     #[test]
     fn claims_on_other_schemes_are_ignored() {
         let header = r#"Basic claims="e30", Bearer realm="x""#;
-        assert_eq!(ClaimsChallenge::from_www_authenticate(header).unwrap(), None);
+        assert_eq!(
+            ClaimsChallenge::from_www_authenticate(header).unwrap(),
+            None
+        );
     }
 
     #[test]
     fn several_header_values() {
-        let values = [r#"Negotiate"#, r#"Bearer error="insufficient_claims", claims="e30""#];
-        let c = ClaimsChallenge::from_header_values(values).unwrap().unwrap();
+        let values = [
+            r#"Negotiate"#,
+            r#"Bearer error="insufficient_claims", claims="e30""#,
+        ];
+        let c = ClaimsChallenge::from_header_values(values)
+            .unwrap()
+            .unwrap();
         assert_eq!(c.claims_json(), "{}");
         assert_eq!(parse_www_authenticate_values(values).unwrap().len(), 2);
-        assert!(ClaimsChallenge::from_header_values(["Bearer claims=\"e30\"", "Bearer \"x"]).is_err());
+        assert!(
+            ClaimsChallenge::from_header_values(["Bearer claims=\"e30\"", "Bearer \"x"]).is_err()
+        );
         assert_eq!(ClaimsChallenge::from_header_values([]).unwrap(), None);
     }
 
     #[test]
     fn escapes_in_quoted_strings() {
-        let all = parse_www_authenticate(r#"Bearer realm="a \"quoted\" \\ path\\", x="\y""#).unwrap();
+        let all =
+            parse_www_authenticate(r#"Bearer realm="a \"quoted\" \\ path\\", x="\y""#).unwrap();
         assert_eq!(all[0].param("realm"), Some(r#"a "quoted" \ path\"#));
         assert_eq!(all[0].param("x"), Some("y"));
     }
 
     #[test]
     fn whitespace_case_and_empty_elements() {
-        let all = parse_www_authenticate(" \tBEARER   Realm = \"r\" ,\t ERROR=\"e\" , , Basic  ").unwrap();
+        let all = parse_www_authenticate(" \tBEARER   Realm = \"r\" ,\t ERROR=\"e\" , , Basic  ")
+            .unwrap();
         assert_eq!(all.len(), 2);
         assert!(all[0].is_bearer());
-        assert_eq!(all[0].params, vec![("realm".into(), "r".into()), ("error".into(), "e".into())]);
+        assert_eq!(
+            all[0].params,
+            vec![("realm".into(), "r".into()), ("error".into(), "e".into())]
+        );
         assert_eq!(all[1].scheme, "Basic");
         assert!(all[1].params.is_empty() && all[1].token68.is_none());
     }
 
     #[test]
     fn unquoted_values_that_are_not_tokens() {
-        let all = parse_www_authenticate(r"Basic realm=/var/opt/azcmagent/tokens/a.key, Bearer claims=e30=").unwrap();
-        assert_eq!(all[0].param("realm"), Some("/var/opt/azcmagent/tokens/a.key"));
+        let all = parse_www_authenticate(
+            r"Basic realm=/var/opt/azcmagent/tokens/a.key, Bearer claims=e30=",
+        )
+        .unwrap();
+        assert_eq!(
+            all[0].param("realm"),
+            Some("/var/opt/azcmagent/tokens/a.key")
+        );
         assert_eq!(all[1].claims_raw(), Some("e30="));
-        let windows = parse_www_authenticate(r"Basic realm=C:\ProgramData\AzureConnectedMachineAgent\Tokens\a.key").unwrap();
-        assert_eq!(windows[0].param("realm"), Some(r"C:\ProgramData\AzureConnectedMachineAgent\Tokens\a.key"));
+        let windows = parse_www_authenticate(
+            r"Basic realm=C:\ProgramData\AzureConnectedMachineAgent\Tokens\a.key",
+        )
+        .unwrap();
+        assert_eq!(
+            windows[0].param("realm"),
+            Some(r"C:\ProgramData\AzureConnectedMachineAgent\Tokens\a.key")
+        );
     }
 
     #[test]
@@ -722,7 +819,11 @@ mod tests {
             "Negotiate",
             r#"Basic realm="x""#,
         ] {
-            assert_eq!(ClaimsChallenge::from_www_authenticate(header).unwrap(), None, "{header}");
+            assert_eq!(
+                ClaimsChallenge::from_www_authenticate(header).unwrap(),
+                None,
+                "{header}"
+            );
         }
     }
 
@@ -743,15 +844,30 @@ mod tests {
     #[test]
     fn bad_claims_are_errors() {
         let bad = |claims: &str| {
-            ClaimsChallenge::from_www_authenticate(&format!(r#"Bearer claims="{claims}""#)).unwrap_err()
+            ClaimsChallenge::from_www_authenticate(&format!(r#"Bearer claims="{claims}""#))
+                .unwrap_err()
         };
         assert!(matches!(bad("%%%"), ChallengeError::BadBase64 { .. }));
         assert!(matches!(bad("e30=="), ChallengeError::BadBase64 { .. }));
-        assert_eq!(bad(&b64("\u{0}")), ChallengeError::NotJsonObject { detail: "expected value at line 1 column 1".into() });
+        assert_eq!(
+            bad(&b64("\u{0}")),
+            ChallengeError::NotJsonObject {
+                detail: "expected value at line 1 column 1".into()
+            }
+        );
         assert_eq!(bad("_w"), ChallengeError::NotUtf8);
-        assert!(matches!(bad(&b64("[1]")), ChallengeError::NotJsonObject { .. }));
-        assert!(matches!(bad(&b64("\"s\"")), ChallengeError::NotJsonObject { .. }));
-        assert!(matches!(bad("{not json"), ChallengeError::NotJsonObject { .. }));
+        assert!(matches!(
+            bad(&b64("[1]")),
+            ChallengeError::NotJsonObject { .. }
+        ));
+        assert!(matches!(
+            bad(&b64("\"s\"")),
+            ChallengeError::NotJsonObject { .. }
+        ));
+        assert!(matches!(
+            bad("{not json"),
+            ChallengeError::NotJsonObject { .. }
+        ));
         let err: crate::Error = bad("%%%").into();
         assert_eq!(err.kind(), crate::ErrorKind::Configuration);
         assert!(err.to_string().contains("base64"), "{err}");
@@ -760,7 +876,10 @@ mod tests {
     #[test]
     fn display_names_the_position() {
         let err = parse_www_authenticate("Bearer =x").unwrap_err();
-        assert_eq!(err.to_string(), "malformed WWW-Authenticate header at byte 7: expected a parameter name");
+        assert_eq!(
+            err.to_string(),
+            "malformed WWW-Authenticate header at byte 7: expected a parameter name"
+        );
     }
 
     /// Renders a challenge the way a server would, quoting values unless they are tokens.
@@ -785,17 +904,25 @@ mod tests {
 
     fn challenge_strategy() -> impl Strategy<Value = (String, Vec<(String, String)>)> {
         let name = "[A-Za-z][A-Za-z0-9_.!#-]{0,8}";
-        let value = prop_oneof!["[a-zA-Z0-9_.-]{0,6}", "[ -~\u{a0}-\u{17f}]{0,16}", "[\"\\\\=, ]{0,5}"];
-        ("[A-Za-z][A-Za-z0-9-]{0,8}", proptest::collection::vec((name, value), 0..5)).prop_map(|(scheme, raw)| {
-            // Parameter names are unique (case-insensitively) within a challenge.
-            let mut params: Vec<(String, String)> = Vec::new();
-            for (name, value) in raw {
-                if !params.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
-                    params.push((name, value));
+        let value = prop_oneof![
+            "[a-zA-Z0-9_.-]{0,6}",
+            "[ -~\u{a0}-\u{17f}]{0,16}",
+            "[\"\\\\=, ]{0,5}"
+        ];
+        (
+            "[A-Za-z][A-Za-z0-9-]{0,8}",
+            proptest::collection::vec((name, value), 0..5),
+        )
+            .prop_map(|(scheme, raw)| {
+                // Parameter names are unique (case-insensitively) within a challenge.
+                let mut params: Vec<(String, String)> = Vec::new();
+                for (name, value) in raw {
+                    if !params.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                        params.push((name, value));
+                    }
                 }
-            }
-            (scheme, params)
-        })
+                (scheme, params)
+            })
     }
 
     proptest! {

@@ -471,9 +471,30 @@ impl Error {
             .or_else(|| self.invalid_response().and_then(|r| r.retry_after))
     }
 
-    /// Whether the user must sign in (again) interactively: `interaction_required`,
-    /// `invalid_grant` (expired or revoked refresh token), `consent_required`,
-    /// `login_required`, or an AADSTS code that means MFA or Conditional Access.
+    /// What to do next about this error: retry, sign the user in, fix the app's
+    /// configuration, or ask an administrator. See [`crate::action`].
+    ///
+    /// ```
+    /// let e = oxmsal::Error::transport("connection reset", None);
+    /// assert_eq!(e.action(), oxmsal::action::Action::Retry);
+    /// ```
+    pub fn action(&self) -> crate::action::Action {
+        crate::action::recommend(self)
+    }
+
+    /// MSAL for Python's `classification` of a silent-acquisition error: `""` for
+    /// suberrors an app need not show, the suberror otherwise, `None` without one.
+    ///
+    /// ```
+    /// assert_eq!(oxmsal::Error::transport("x", None).classification(), None);
+    /// ```
+    pub fn classification(&self) -> Option<String> {
+        crate::action::classification(self)
+    }
+
+    /// Whether the user must sign in (again) interactively — the service said
+    /// so (`interaction_required`, an expired or revoked grant, MFA, consent); the
+    /// same rule as [`Error::action`] returning `InteractWithUser` for a service error.
     ///
     /// ```
     /// use oxmsal::{Error, ServiceError};
@@ -481,13 +502,9 @@ impl Error {
     /// assert!(Error::from_service(s).requires_interaction());
     /// ```
     pub fn requires_interaction(&self) -> bool {
-        let Some(s) = self.service() else {
-            return false;
-        };
-        matches!(
-            s.error.as_str(),
-            "interaction_required" | "login_required" | "consent_required" | "invalid_grant"
-        ) && s.suberror.as_deref() != Some("client_mismatch")
+        self.service().is_some()
+            && self.kind() == ErrorKind::Service
+            && self.action().kind() == crate::action::ActionKind::InteractWithUser
     }
 
     /// Whether the same request may succeed later without any change: transport

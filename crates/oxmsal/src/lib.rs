@@ -10,11 +10,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod action;
 pub mod app;
 pub mod authority;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 pub mod cache;
+pub mod challenge;
 pub mod claims;
 pub mod credential;
 mod clock;
@@ -29,5 +31,7 @@ mod token;
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
 pub use error::{Error, ErrorKind, InvalidResponse, Result, ServiceError};
 pub use secret::Secret;
-pub use app::{ConfidentialClientApplication, ClientCredentialsRequest};
+pub use action::{Action, ActionKind};
+pub use app::{ClientCredentialsRequest, ConfidentialClientApplication};
+pub use challenge::{AuthChallenge, ChallengeError, ClaimsChallenge};
 pub use token::{AuthenticationResult, TokenSource};

@@ -44,7 +44,13 @@ fn round_trip_through_a_file() {
     fs::write(&path, DOC).unwrap();
 
     let file = FileCache::open(&path).unwrap();
-    assert_eq!((file.cache().access_token_count(), file.cache().account_count()), (1, 1));
+    assert_eq!(
+        (
+            file.cache().access_token_count(),
+            file.cache().account_count()
+        ),
+        (1, 1)
+    );
     assert!(!file.save().unwrap(), "loaded and unchanged: no write");
     assert_eq!(fs::read_to_string(&path).unwrap(), DOC);
 
@@ -55,11 +61,23 @@ fn round_trip_through_a_file() {
     assert!(!file.save().unwrap());
 
     let reopened = FileCache::open(&path).unwrap();
-    assert_eq!((reopened.cache().access_token_count(), reopened.cache().account_count()), (1, 0));
+    assert_eq!(
+        (
+            reopened.cache().access_token_count(),
+            reopened.cache().account_count()
+        ),
+        (1, 0)
+    );
     let text = fs::read_to_string(&path).unwrap();
-    assert!(text.contains("\"unknown\"") && text.contains("\"Future\""), "{text}");
+    assert!(
+        text.contains("\"unknown\"") && text.contains("\"Future\""),
+        "{text}"
+    );
     // No temp files left behind.
-    let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, ["cache.json"]);
 }
 
@@ -83,7 +101,11 @@ fn written_file_is_private_even_when_the_old_one_was_not() {
     file.cache().deserialize(DOC).unwrap();
     file.cache().clear();
     assert!(file.save().unwrap());
-    assert_eq!(mode(&path), 0o600, "a save replaces the file with a private one");
+    assert_eq!(
+        mode(&path),
+        0o600,
+        "a save replaces the file with a private one"
+    );
 }
 
 #[test]
@@ -92,13 +114,19 @@ fn corrupt_file_is_reported_and_left_untouched() {
     for (name, content) in [
         ("garbage.json", "{\"AccessToken\": {\"k\": "),
         ("array.json", "[]"),
-        ("bad-timestamp.json", r#"{"AccessToken": {"k": {"expires_on": "never"}}}"#),
+        (
+            "bad-timestamp.json",
+            r#"{"AccessToken": {"k": {"expires_on": "never"}}}"#,
+        ),
     ] {
         let path = dir.path().join(name);
         fs::write(&path, content).unwrap();
         let err = FileCache::open(&path).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Cache, "{name}");
-        assert!(err.to_string().contains(&path.display().to_string()), "{name}: {err}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{name}: {err}"
+        );
         assert_eq!(fs::read_to_string(&path).unwrap(), content, "{name}");
     }
 }
@@ -109,7 +137,10 @@ fn unreadable_path_is_a_cache_error() {
     // A directory where the file should be.
     let err = FileCache::open(dir.path()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cache);
-    assert!(err.to_string().contains(&dir.path().display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&dir.path().display().to_string()),
+        "{err}"
+    );
 }
 
 #[test]
@@ -144,9 +175,15 @@ fn a_failed_replace_leaves_the_target_intact_and_no_temp_file() {
 
     let err = file.save().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cache);
-    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
     assert_eq!(fs::read_to_string(path.join("keep")).unwrap(), DOC);
-    let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, ["cache.json"], "the temp file is removed");
     assert!(file.cache().has_state_changed());
 }

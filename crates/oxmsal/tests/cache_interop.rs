@@ -104,7 +104,10 @@ const USER_SIGN_IN: &str = r#"{
 
 fn envs() -> Vec<String> {
     // The host and an alias instance discovery would report.
-    vec!["login.microsoftonline.com".to_owned(), "login.windows.net".to_owned()]
+    vec![
+        "login.microsoftonline.com".to_owned(),
+        "login.windows.net".to_owned(),
+    ]
 }
 
 fn strings(s: &[&str]) -> Vec<String> {
@@ -118,8 +121,20 @@ fn assert_preserved(original: &str, written: &str) {
     let written: Value = serde_json::from_str(written).unwrap();
     let (original, written) = (original.as_object().unwrap(), written.as_object().unwrap());
     for (section, entries) in original {
-        if !["AccessToken", "RefreshToken", "IdToken", "Account", "AppMetadata"].contains(&section.as_str()) {
-            assert_eq!(written.get(section), Some(entries), "unknown section {section}");
+        if ![
+            "AccessToken",
+            "RefreshToken",
+            "IdToken",
+            "Account",
+            "AppMetadata",
+        ]
+        .contains(&section.as_str())
+        {
+            assert_eq!(
+                written.get(section),
+                Some(entries),
+                "unknown section {section}"
+            );
             continue;
         }
         for (key, entry) in entries.as_object().unwrap() {
@@ -127,14 +142,26 @@ fn assert_preserved(original: &str, written: &str) {
                 panic!("{section} entry {key} is missing after a save");
             };
             for (field, value) in entry.as_object().unwrap() {
-                assert_eq!(saved.get(field), Some(value), "{section} {key} field {field}");
+                assert_eq!(
+                    saved.get(field),
+                    Some(value),
+                    "{section} {key} field {field}"
+                );
             }
-            assert_eq!(saved.as_object().unwrap().len(), entry.as_object().unwrap().len(), "{section} {key}");
+            assert_eq!(
+                saved.as_object().unwrap().len(),
+                entry.as_object().unwrap().len(),
+                "{section} {key}"
+            );
         }
     }
     for (section, entries) in written {
         if !original.contains_key(section) {
-            assert_eq!(entries, &Value::Object(Default::default()), "added section {section}");
+            assert_eq!(
+                entries,
+                &Value::Object(Default::default()),
+                "added section {section}"
+            );
         }
     }
 }
@@ -143,21 +170,37 @@ fn assert_preserved(original: &str, written: &str) {
 fn client_credentials_cache_from_msal_python() {
     let cache = TokenCache::new();
     cache.deserialize(CLIENT_CREDENTIALS).unwrap();
-    assert_eq!((cache.access_token_count(), cache.app_metadata_count()), (1, 1));
+    assert_eq!(
+        (cache.access_token_count(), cache.app_metadata_count()),
+        (1, 1)
+    );
 
     let envs = envs();
     let scopes = strings(&["https://graph.microsoft.com/.default"]);
     let query = AccessTokenQuery::new(CLIENT, &envs, &scopes).in_realm(TENANT);
     let hit = cache.find_access_token(&query, NOW).unwrap();
-    assert_eq!(hit.secret.expose_secret(), "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.app-token.sig");
-    assert_eq!((hit.cached_at, hit.expires_on, hit.extended_expires_on), (1_700_000_000, 1_700_003_599, Some(1_700_003_599)));
+    assert_eq!(
+        hit.secret.expose_secret(),
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.app-token.sig"
+    );
+    assert_eq!(
+        (hit.cached_at, hit.expires_on, hit.extended_expires_on),
+        (1_700_000_000, 1_700_003_599, Some(1_700_003_599))
+    );
     assert_eq!(hit.home_account_id, None);
     // A different tenant, a user's query, an unknown client: no hit.
-    assert!(cache.find_access_token(&query.in_realm("other-tenant"), NOW).is_none());
-    assert!(cache.find_access_token(&query.for_account(HOME), NOW).is_none());
+    assert!(cache
+        .find_access_token(&query.in_realm("other-tenant"), NOW)
+        .is_none());
+    assert!(cache
+        .find_access_token(&query.for_account(HOME), NOW)
+        .is_none());
     let other = AccessTokenQuery::new("someone-else", &envs, &scopes).in_realm(TENANT);
     assert!(cache.find_access_token(&other, NOW).is_none());
-    assert_eq!(cache.find_app_metadata(&envs, CLIENT).unwrap().family_id, None);
+    assert_eq!(
+        cache.find_app_metadata(&envs, CLIENT).unwrap().family_id,
+        None
+    );
 
     assert_preserved(CLIENT_CREDENTIALS, &cache.serialize().unwrap());
 }
@@ -172,36 +215,68 @@ fn user_sign_in_cache_from_msal_python() {
     let account = &accounts[0];
     assert_eq!(account.home_account_id, HOME);
     assert_eq!(account.username, "alice@contoso.onmicrosoft.com");
-    assert_eq!(account.local_account_id.as_deref(), Some("00000000-0000-0000-66f3-3332eca7ea81"));
+    assert_eq!(
+        account.local_account_id.as_deref(),
+        Some("00000000-0000-0000-66f3-3332eca7ea81")
+    );
     assert_eq!(account.authority_type, "MSSTS");
-    assert_eq!(account.account_source.as_deref(), Some("authorization_code"));
+    assert_eq!(
+        account.account_source.as_deref(),
+        Some("authorization_code")
+    );
 
     let envs = envs();
     // A subset of the granted scopes, in another case.
     let scopes = strings(&["user.read"]);
-    let query = AccessTokenQuery::new(CLIENT, &envs, &scopes).for_account(HOME).in_realm(TENANT);
+    let query = AccessTokenQuery::new(CLIENT, &envs, &scopes)
+        .for_account(HOME)
+        .in_realm(TENANT);
     let hit = cache.find_access_token(&query, NOW).unwrap();
-    assert_eq!(hit.secret.expose_secret(), "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.user-token.sig");
+    assert_eq!(
+        hit.secret.expose_secret(),
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.user-token.sig"
+    );
     assert_eq!(hit.refresh_on, Some(1_700_002_340));
     assert_eq!(hit.target, "User.Read email openid profile");
     let more = strings(&["User.Read", "Mail.Send"]);
-    let query = AccessTokenQuery::new(CLIENT, &envs, &more).for_account(HOME).in_realm(TENANT);
+    let query = AccessTokenQuery::new(CLIENT, &envs, &more)
+        .for_account(HOME)
+        .in_realm(TENANT);
     assert!(cache.find_access_token(&query, NOW).is_none());
 
-    let rts = cache.find_refresh_tokens(&RefreshTokenQuery::new(HOME, &envs, CLIENT).with_family("1"));
+    let rts =
+        cache.find_refresh_tokens(&RefreshTokenQuery::new(HOME, &envs, CLIENT).with_family("1"));
     assert_eq!(rts.len(), 1);
-    assert_eq!(rts[0].secret.expose_secret(), "0.AXEAkq1F9o3jGk21ENGwmnSoyg.refresh");
+    assert_eq!(
+        rts[0].secret.expose_secret(),
+        "0.AXEAkq1F9o3jGk21ENGwmnSoyg.refresh"
+    );
     assert_eq!(rts[0].family_id.as_deref(), Some("1"));
     // A sibling app of the family finds it too.
-    let sibling = cache.find_refresh_tokens(&RefreshTokenQuery::new(HOME, &envs, "sibling-app").with_family("1"));
+    let sibling = cache
+        .find_refresh_tokens(&RefreshTokenQuery::new(HOME, &envs, "sibling-app").with_family("1"));
     assert_eq!(sibling.len(), 1);
-    assert!(cache.find_refresh_tokens(&RefreshTokenQuery::new(HOME, &envs, "sibling-app")).is_empty());
+    assert!(cache
+        .find_refresh_tokens(&RefreshTokenQuery::new(HOME, &envs, "sibling-app"))
+        .is_empty());
 
-    let idt = cache.find_id_token(HOME, &envs, CLIENT, Some(TENANT)).unwrap();
+    let idt = cache
+        .find_id_token(HOME, &envs, CLIENT, Some(TENANT))
+        .unwrap();
     let claims = idt.claims.unwrap();
-    assert_eq!(claims["preferred_username"], "alice@contoso.onmicrosoft.com");
+    assert_eq!(
+        claims["preferred_username"],
+        "alice@contoso.onmicrosoft.com"
+    );
     assert_eq!(claims["tid"], TENANT);
-    assert_eq!(cache.find_app_metadata(&envs, CLIENT).unwrap().family_id.as_deref(), Some("1"));
+    assert_eq!(
+        cache
+            .find_app_metadata(&envs, CLIENT)
+            .unwrap()
+            .family_id
+            .as_deref(),
+        Some("1")
+    );
 
     let written = cache.serialize().unwrap();
     assert_preserved(USER_SIGN_IN, &written);
@@ -211,7 +286,11 @@ fn user_sign_in_cache_from_msal_python() {
     again.deserialize(&written).unwrap();
     assert_eq!(again.serialize().unwrap(), written);
     assert_eq!(again.remove_account(account, CLIENT), 4);
-    assert_eq!(again.app_metadata_count(), 1, "app metadata outlives a sign-out");
+    assert_eq!(
+        again.app_metadata_count(),
+        1,
+        "app metadata outlives a sign-out"
+    );
 }
 
 #[test]
@@ -222,11 +301,16 @@ fn both_fixtures_merged_with_foreign_extras_survive() {
     for (key, entry) in app["AccessToken"].as_object().unwrap() {
         merged["AccessToken"][key] = entry.clone();
     }
-    let account_key = merged["Account"].as_object().unwrap().keys().next().unwrap().clone();
+    let account_key = merged["Account"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
     merged["Account"][&account_key]["client_info"] = "eyJ1aWQiOiJ4In0".into();
     merged["Account"][&account_key]["name"] = "Alice Example".into();
-    merged["AppMetadata"]["appmetadata-login.microsoftonline.com-other"] =
-        serde_json::json!({"client_id": "other", "environment": "login.microsoftonline.com", "family_id": null});
+    merged["AppMetadata"]["appmetadata-login.microsoftonline.com-other"] = serde_json::json!({"client_id": "other", "environment": "login.microsoftonline.com", "family_id": null});
     merged["MsalExtensionsVersion"] = serde_json::json!({"v": 2});
     let original = serde_json::to_string_pretty(&merged).unwrap();
 
@@ -236,5 +320,8 @@ fn both_fixtures_merged_with_foreign_extras_survive() {
     let written = cache.serialize().unwrap();
     assert_preserved(&original, &written);
     let reparsed: Value = serde_json::from_str(&written).unwrap();
-    assert_eq!(reparsed["MsalExtensionsVersion"], serde_json::json!({"v": 2}));
+    assert_eq!(
+        reparsed["MsalExtensionsVersion"],
+        serde_json::json!({"v": 2})
+    );
 }

@@ -16,7 +16,13 @@ const SCOPES: [&str; 5] = ["a", "A", "b", "c", "User.Read"];
 
 /// A timestamp as a string (the schema) or a number (older writers).
 fn timestamp() -> impl Strategy<Value = Value> {
-    (0u64..3000, any::<bool>()).prop_map(|(t, as_string)| if as_string { json!(t.to_string()) } else { json!(t) })
+    (0u64..3000, any::<bool>()).prop_map(|(t, as_string)| {
+        if as_string {
+            json!(t.to_string())
+        } else {
+            json!(t)
+        }
+    })
 }
 
 fn pick<T: Clone + std::fmt::Debug + 'static>(items: &'static [T]) -> impl Strategy<Value = T> {
@@ -40,8 +46,12 @@ fn target() -> impl Strategy<Value = String> {
 fn extras() -> impl Strategy<Value = Map<String, Value>> {
     proptest::collection::btree_map(
         "x_[a-z]{1,6}",
-        prop_oneof![Just(Value::Null), any::<i32>().prop_map(Value::from), "[ -~]{0,8}".prop_map(Value::from),
-                    Just(json!({"nested": [1, "two", null]}))],
+        prop_oneof![
+            Just(Value::Null),
+            any::<i32>().prop_map(Value::from),
+            "[ -~]{0,8}".prop_map(Value::from),
+            Just(json!({"nested": [1, "two", null]}))
+        ],
         0..3,
     )
     .prop_map(|m| m.into_iter().collect())
@@ -104,7 +114,8 @@ fn refresh_token() -> impl Strategy<Value = Value> {
 
 fn other_entry() -> impl Strategy<Value = Value> {
     (home(), pick(&ENVS), pick(&REALMS), extras()).prop_map(|(home, env, realm, extras)| {
-        let o = json!({"environment": env, "realm": realm, "client_id": "client-a", "username": "x"});
+        let o =
+            json!({"environment": env, "realm": realm, "client_id": "client-a", "username": "x"});
         with(o.as_object().unwrap().clone(), home, extras)
     })
 }
@@ -167,11 +178,16 @@ fn model_access_token(doc: &Value, q: &AccessTokenQuery<'_>, now: u64) -> Option
         .filter(|(_, e)| {
             let have = scope_set(e.get("target").and_then(Value::as_str).unwrap_or(""));
             lower(e.get("home_account_id")) == q.home_account_id.unwrap_or("").to_lowercase()
-                && q.environments.iter().any(|env| env.to_lowercase() == lower(e.get("environment")))
+                && q.environments
+                    .iter()
+                    .any(|env| env.to_lowercase() == lower(e.get("environment")))
                 && lower(e.get("client_id")) == q.client_id.to_lowercase()
-                && q.realm.is_none_or(|r| r.to_lowercase() == lower(e.get("realm")))
+                && q.realm
+                    .is_none_or(|r| r.to_lowercase() == lower(e.get("realm")))
                 && seconds(e.get("expires_on")).saturating_sub(now) >= 300
-                && e.get("secret").and_then(Value::as_str).is_some_and(|s| !s.is_empty())
+                && e.get("secret")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !s.is_empty())
                 && want.iter().all(|w| have.contains(w))
         })
         .max_by(|a, b| {
@@ -193,7 +209,10 @@ fn model_refresh_tokens(doc: &Value, q: &RefreshTokenQuery<'_>) -> Vec<String> {
     let mut own = Vec::new();
     for (k, e) in doc["RefreshToken"].as_object().unwrap() {
         if lower(e.get("home_account_id")) != q.home_account_id.to_lowercase()
-            || !q.environments.iter().any(|env| env.to_lowercase() == lower(e.get("environment")))
+            || !q
+                .environments
+                .iter()
+                .any(|env| env.to_lowercase() == lower(e.get("environment")))
         {
             continue;
         }

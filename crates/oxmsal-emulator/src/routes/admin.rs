@@ -15,6 +15,9 @@
 //! | GET | `/_emulator/token-requests` | [`crate::RecordedRequest`]s, oldest first |
 //! | DELETE | `/_emulator/token-requests` | forgets them |
 //! | GET | `/_emulator/jwks` | the signing keys (default tenant) |
+//! | GET | `/_emulator/resource/scenario` | `{"scenario": "none"}` (plus `"revoked_at"` for `cae_revocation`) |
+//! | POST | `/_emulator/resource/scenario` | `{"scenario": "mfa_step_up"}` activates one; answers as GET |
+//! | DELETE | `/_emulator/resource/scenario` | back to `none`; answers as GET |
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -28,6 +31,7 @@ use std::sync::Arc;
 use super::AppState;
 use crate::errors::json_response;
 use crate::faults::InjectedFault;
+use crate::scenario::ResourceScenario;
 use crate::shared::Shared;
 use crate::state::AppRegistration;
 
@@ -50,6 +54,12 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             get(token_requests).delete(clear_token_requests),
         )
         .route("/jwks", get(jwks))
+        .route(
+            "/resource/scenario",
+            get(resource_scenario)
+                .post(set_resource_scenario)
+                .delete(clear_resource_scenario),
+        )
 }
 
 fn ok(body: &Value) -> Response {
@@ -76,6 +86,7 @@ pub(crate) fn info_document(shared: &Shared) -> Value {
         "tenant_domains": shared.directory.default_tenant().map(|t| t.domains.clone()).unwrap_or_default(),
         "authority": format!("{}/{}", shared.base_url, shared.tenant_id),
         "token_endpoint": format!("{}/{}/oauth2/v2.0/token", shared.base_url, shared.tenant_id),
+        "resource_url": format!("{}/resource/", shared.base_url),
         "ca_path": shared.ca_path,
         "ca_pem": shared.ca_pem,
     })
@@ -175,4 +186,35 @@ async fn clear_token_requests(State(shared): AppState) -> Response {
 
 async fn jwks(State(shared): AppState) -> Response {
     ok(&shared.signing_key.jwks(&shared.issuer(&shared.tenant_id)))
+}
+
+async fn resource_scenario(State(shared): AppState) -> Response {
+    ok(&shared.scenario.get().describe())
+}
+
+/// The body of `POST /_emulator/resource/scenario`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioRequest {
+    scenario: ResourceScenario,
+}
+
+async fn set_resource_scenario(State(shared): AppState, body: Bytes) -> Response {
+    match serde_json::from_slice::<ScenarioRequest>(&body) {
+        Ok(request) => ok(&shared
+            .scenario
+            .set(request.scenario, crate::clock::now_secs())
+            .describe()),
+        Err(e) => bad_request(format!(
+            "expected {{\"scenario\": \"none\" | \"mfa_step_up\" | \"compliant_device\" | \
+             \"cae_revocation\"}}: {e}"
+        )),
+    }
+}
+
+async fn clear_resource_scenario(State(shared): AppState) -> Response {
+    ok(&shared
+        .scenario
+        .set(ResourceScenario::None, crate::clock::now_secs())
+        .describe())
 }

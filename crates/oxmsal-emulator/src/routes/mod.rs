@@ -6,6 +6,7 @@
 //! | GET | `/{tenant}/discovery/instance` | instance discovery (`/common/…` is the usual form) |
 //! | GET | `/{tenant}/discovery/v2.0/keys` | JWKS (also `/discovery/keys`) |
 //! | POST | `/{tenant}/oauth2/v2.0/token` | token endpoint |
+//! | any | `/resource/{*path}` | protected resource with claims challenges, see `resource.rs` |
 //! | * | `/_emulator/…` | admin API, see `admin.rs` |
 
 use std::future::Future;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
@@ -28,6 +29,7 @@ use crate::state::CounterCells;
 
 pub(crate) mod admin;
 mod discovery;
+mod resource;
 mod token;
 
 /// State handed to every handler.
@@ -51,6 +53,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::jwks))
         .route("/{tenant}/discovery/keys", get(discovery::jwks))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+        // Also the bare prefix: a catch-all does not match an empty remainder.
+        .route("/resource", any(resource::resource))
+        .route("/resource/", any(resource::resource))
+        .route("/resource/{*path}", any(resource::resource))
         .route("/error", get(error_page))
         .nest("/_emulator", admin::router())
         .fallback(not_found)

@@ -131,6 +131,21 @@ impl<'a> ClientCredentialsRequest<'a> {
         self
     }
 
+    /// A claims challenge parsed from a resource's `WWW-Authenticate` header; the
+    /// same as [`claims`](Self::claims) with its decoded JSON.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, header: &str) -> oxmsal::Result<()> {
+    /// if let Some(challenge) = oxmsal::ClaimsChallenge::from_www_authenticate(header)? {
+    ///     let t = app.acquire_token_for_client(["api://demo/.default"]).claims_challenge(&challenge).await?;
+    /// #   let _ = t;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn claims_challenge(self, challenge: &crate::ClaimsChallenge) -> Self {
+        self.claims(challenge.claims_json())
+    }
+
     /// Another tenant of the same cloud for this request only.
     ///
     /// ```no_run

@@ -26,17 +26,18 @@ pub(crate) struct Raw {
 impl Raw {
     /// Takes a string `secret` out of `object`; a `secret` of another type stays
     /// in the object (callers reject that before).
-    pub(crate) fn new(object: Map<String, Value>) -> Self {
-        let mut fields = Map::new();
-        let mut secret = None;
-        for (position, (name, value)) in object.into_iter().enumerate() {
-            match value {
-                Value::String(s) if name == "secret" => secret = Some((position, Secret::new(s))),
-                value => {
-                    fields.insert(name, value);
+    pub(crate) fn new(mut fields: Map<String, Value>) -> Self {
+        let secret = match fields.get("secret") {
+            Some(Value::String(_)) => {
+                let position = fields.keys().position(|k| k == "secret").unwrap_or(0);
+                match fields.shift_remove("secret") {
+                    // The string moves into the Secret: no copy is left behind.
+                    Some(Value::String(s)) => Some((position, Secret::new(s))),
+                    _ => None,
                 }
             }
-        }
+            _ => None,
+        };
         Raw { fields, secret }
     }
 
@@ -130,7 +131,9 @@ impl AccessTokenEntry {
             realm: str_or_empty(&object, "realm")?,
             scopes: scopes::normalized(&target),
             target,
-            token_type: opt_str(&object, "token_type")?.unwrap_or("Bearer").to_owned(),
+            token_type: opt_str(&object, "token_type")?
+                .unwrap_or("Bearer")
+                .to_owned(),
             cached_at: opt_seconds(&object, "cached_at")?.unwrap_or(0),
             expires_on: opt_seconds(&object, "expires_on")?.unwrap_or(0),
             extended_expires_on,
@@ -275,7 +278,8 @@ mod tests {
 
     #[test]
     fn raw_puts_the_secret_back_where_it_was() {
-        let object = json!({"credential_type": "AccessToken", "secret": "s3cret", "x": null, "y": 1});
+        let object =
+            json!({"credential_type": "AccessToken", "secret": "s3cret", "x": null, "y": 1});
         let raw = Raw::new(object.as_object().unwrap().clone());
         assert!(!format!("{raw:?}").contains("s3cret"));
         assert_eq!(serde_json::to_string(&raw).unwrap(), object.to_string());
@@ -305,9 +309,14 @@ mod tests {
         let at = |v: Value| AccessTokenEntry::parse(v.as_object().unwrap().clone());
         assert!(at(json!({"secret": 5})).unwrap_err().contains("`secret`"));
         assert!(at(json!({"realm": ["t"]})).unwrap_err().contains("`realm`"));
-        assert!(at(json!({"expires_on": "tomorrow"})).unwrap_err().contains("`expires_on`"));
+        assert!(at(json!({"expires_on": "tomorrow"}))
+            .unwrap_err()
+            .contains("`expires_on`"));
         let ok = at(json!({"expires_on": 100, "target": "B a"})).unwrap();
-        assert_eq!((ok.expires_on, ok.cached_at, ok.token_type.as_str()), (100, 0, "Bearer"));
+        assert_eq!(
+            (ok.expires_on, ok.cached_at, ok.token_type.as_str()),
+            (100, 0, "Bearer")
+        );
         assert_eq!(&*ok.scopes, ["a".to_owned(), "b".to_owned()]);
     }
 }

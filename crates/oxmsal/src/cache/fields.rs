@@ -5,7 +5,10 @@
 use serde_json::{Map, Value};
 
 /// A string field: `None` when absent or null; an error for any other type.
-pub(crate) fn opt_str<'a>(map: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, String> {
+pub(crate) fn opt_str<'a>(
+    map: &'a Map<String, Value>,
+    field: &str,
+) -> Result<Option<&'a str>, String> {
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -28,9 +31,9 @@ pub(crate) fn opt_seconds(map: &Map<String, Value>, field: &str) -> Result<Optio
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(value) => seconds(value).map(Some).ok_or_else(|| {
-            format!("`{field}` is not a number of seconds: {}", excerpt(value))
-        }),
+        Some(value) => seconds(value)
+            .map(Some)
+            .ok_or_else(|| format!("`{field}` is not a number of seconds: {}", excerpt(value))),
     }
 }
 
@@ -86,8 +89,10 @@ mod tests {
 
     #[test]
     fn timestamps_are_numbers_or_numeric_strings() {
-        let m = map(json!({"a": "1700000000", "b": 1700000000, "c": 1.5, "d": "2.9",
-                           "e": null, "f": "", "g": "soon", "h": -1, "i": true, "j": " 7 "}));
+        let m = map(
+            json!({"a": "1700000000", "b": 1700000000, "c": 1.5, "d": "2.9",
+                           "e": null, "f": "", "g": "soon", "h": -1, "i": true, "j": " 7 "}),
+        );
         assert_eq!(opt_seconds(&m, "a"), Ok(Some(1_700_000_000)));
         assert_eq!(opt_seconds(&m, "b"), Ok(Some(1_700_000_000)));
         assert_eq!(opt_seconds(&m, "c"), Ok(Some(1)));

@@ -114,7 +114,10 @@ impl FileCache {
     }
 
     /// [`save`](Self::save) with the write itself injectable, so tests can fail it.
-    fn save_with(&self, write: impl FnOnce(&mut fs::File, &[u8]) -> io::Result<()>) -> Result<bool> {
+    fn save_with(
+        &self,
+        write: impl FnOnce(&mut fs::File, &[u8]) -> io::Result<()>,
+    ) -> Result<bool> {
         if !self.cache.has_state_changed() {
             return Ok(false);
         }
@@ -172,7 +175,10 @@ fn create_dir(dir: &Path) -> io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(not(unix))]
@@ -192,7 +198,10 @@ fn create_private(path: &Path) -> io::Result<fs::File> {
 
 #[cfg(not(unix))]
 fn create_private(path: &Path) -> io::Result<fs::File> {
-    fs::OpenOptions::new().write(true).create_new(true).open(path)
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }
 
 /// Makes the rename itself durable. Best effort: some filesystems refuse to
@@ -212,7 +221,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    const DOC: &str = r#"{"AppMetadata": {"appmetadata-h-c": {"client_id": "c", "environment": "h"}}}"#;
+    const DOC: &str =
+        r#"{"AppMetadata": {"appmetadata-h-c": {"client_id": "c", "environment": "h"}}}"#;
 
     fn temp_files(dir: &Path) -> Vec<String> {
         fs::read_dir(dir)
@@ -244,7 +254,10 @@ mod tests {
 
         assert!(file.save().unwrap());
         assert!(!file.cache().has_state_changed());
-        assert_eq!(FileCache::open(&path).unwrap().cache().app_metadata_count(), 0);
+        assert_eq!(
+            FileCache::open(&path).unwrap().cache().app_metadata_count(),
+            0
+        );
         assert!(temp_files(dir.path()).is_empty());
     }
 
@@ -272,8 +285,14 @@ mod tests {
         file.cache().clear();
         assert!(file.save().unwrap());
         for d in [dir.path().join("a"), dir.path().join("a/b")] {
-            assert_eq!(fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
+            assert_eq!(
+                fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+                0o700
+            );
         }
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

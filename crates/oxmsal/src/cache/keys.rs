@@ -146,7 +146,12 @@ mod tests {
     #[test]
     fn refresh_token_key_has_an_empty_realm_part() {
         assert_eq!(
-            refresh_token(Some("uid.utid"), "login.microsoftonline.com", "c", "openid User.Read"),
+            refresh_token(
+                Some("uid.utid"),
+                "login.microsoftonline.com",
+                "c",
+                "openid User.Read"
+            ),
             "uid.utid-login.microsoftonline.com-refreshtoken-c--openid user.read"
         );
     }

@@ -64,7 +64,8 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use account::Account;
 pub use file::FileCache;
 pub use query::{
-    AccessTokenQuery, AppMetadata, CachedAccessToken, CachedIdToken, CachedRefreshToken, RefreshTokenQuery,
+    AccessTokenQuery, AppMetadata, CachedAccessToken, CachedIdToken, CachedRefreshToken,
+    RefreshTokenQuery,
 };
 #[allow(unused_imports)] // used by the flows as they land
 pub(crate) use response::{SavedTokens, TokenRecord};
@@ -183,10 +184,15 @@ impl TokenCache {
         // Parse outside the lock: readers are not held up, and a failure
         // changes nothing.
         let store = serialize::parse(json)?;
-        let mut state = self.write();
-        state.store = store;
-        state.changed();
-        state.persisted = state.generation;
+        let old = {
+            let mut state = self.write();
+            let old = std::mem::replace(&mut state.store, store);
+            state.changed();
+            state.persisted = state.generation;
+            old
+        };
+        // Freeing a large store takes a while: not under the lock.
+        drop(old);
         Ok(())
     }
 
@@ -291,9 +297,8 @@ impl TokenCache {
     pub fn accounts_of(&self, home_account_id: &str) -> Vec<Account> {
         let state = self.read();
         let mut entries = state.store.accounts_of(home_account_id);
-        entries.sort_unstable_by(|a, b| {
-            (&a.environment, &a.realm).cmp(&(&b.environment, &b.realm))
-        });
+        entries
+            .sort_unstable_by(|a, b| (&a.environment, &a.realm).cmp(&(&b.environment, &b.realm)));
         entries.into_iter().map(|e| e.to_account()).collect()
     }
 
@@ -322,9 +327,10 @@ impl TokenCache {
     /// ```
     pub fn remove_account(&self, account: &Account, client_id: &str) -> usize {
         let mut state = self.write();
-        let removed = state
-            .store
-            .remove_account(&account.home_account_id, &account.environment, client_id);
+        let removed =
+            state
+                .store
+                .remove_account(&account.home_account_id, &account.environment, client_id);
         if removed > 0 {
             state.changed();
         }
@@ -341,9 +347,12 @@ impl TokenCache {
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
     pub fn clear(&self) {
-        let mut state = self.write();
-        state.store = Store::default();
-        state.changed();
+        let old = {
+            let mut state = self.write();
+            state.changed();
+            std::mem::take(&mut state.store)
+        };
+        drop(old);
     }
 
     /// The access token for `query` that is usable at `now` (epoch seconds): it
@@ -362,7 +371,11 @@ impl TokenCache {
     /// let query = AccessTokenQuery::new("c", &envs, &scopes).for_account("u.t").in_realm("t");
     /// assert!(cache.find_access_token(&query, 0).is_none());
     /// ```
-    pub fn find_access_token(&self, query: &AccessTokenQuery<'_>, now: u64) -> Option<CachedAccessToken> {
+    pub fn find_access_token(
+        &self,
+        query: &AccessTokenQuery<'_>,
+        now: u64,
+    ) -> Option<CachedAccessToken> {
         let state = self.read();
         let (key, entry) = state.store.find_access_token(query, now)?;
         Some(cached_access_token(key, entry))
@@ -404,9 +417,10 @@ impl TokenCache {
         realm: Option<&str>,
     ) -> Option<CachedIdToken> {
         let state = self.read();
-        let (key, entry) = state
-            .store
-            .find_id_token(home_account_id, environments, client_id, realm)?;
+        let (key, entry) =
+            state
+                .store
+                .find_id_token(home_account_id, environments, client_id, realm)?;
         Some(cached_id_token(key, entry))
     }
 
@@ -418,7 +432,11 @@ impl TokenCache {
     /// let envs = vec!["login.microsoftonline.com".to_owned()];
     /// assert!(TokenCache::new().find_app_metadata(&envs, "c").is_none());
     /// ```
-    pub fn find_app_metadata(&self, environments: &[String], client_id: &str) -> Option<AppMetadata> {
+    pub fn find_app_metadata(
+        &self,
+        environments: &[String],
+        client_id: &str,
+    ) -> Option<AppMetadata> {
         let state = self.read();
         let entry = state.store.find_app_metadata(environments, client_id)?;
         Some(AppMetadata {
@@ -442,7 +460,10 @@ impl TokenCache {
     /// (MSAL Python's `skip_account_creation`). Its tokens are still saved and
     /// [`SavedTokens::account`] still describes the account.
     #[allow(dead_code)] // called by the refresh flow as it lands
-    pub(crate) fn save_refreshed_token_response(&self, record: &TokenRecord<'_>) -> Result<SavedTokens> {
+    pub(crate) fn save_refreshed_token_response(
+        &self,
+        record: &TokenRecord<'_>,
+    ) -> Result<SavedTokens> {
         self.save(record, false)
     }
 

@@ -10,7 +10,9 @@ use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::entity::{AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry};
+use super::entity::{
+    AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry,
+};
 use super::fields::{kind, opt_seconds};
 use super::{keys, scopes, Account};
 use crate::error::{Error, InvalidResponse, Result};
@@ -83,7 +85,8 @@ fn text<'r>(response: &'r Map<String, Value>, field: &str) -> Result<Option<&'r 
 
 /// Whole seconds from the response (a number or a numeric string).
 fn seconds(response: &Map<String, Value>, field: &str) -> Result<Option<u64>> {
-    opt_seconds(response, field).map_err(|problem| invalid(format!("in the token response, {problem}")))
+    opt_seconds(response, field)
+        .map_err(|problem| invalid(format!("in the token response, {problem}")))
 }
 
 /// `{uid}.{utid}` from `client_info` (base64url JSON, padding optional); `None`
@@ -95,18 +98,25 @@ fn home_from_client_info(client_info: &str) -> Result<Option<String>> {
         .or_else(|_| STANDARD_NO_PAD.decode(trimmed))
         .map_err(|_| invalid("the token response's `client_info` is not base64url"))?;
     let Ok(Value::Object(info)) = serde_json::from_slice::<Value>(&bytes) else {
-        return Err(invalid("the token response's `client_info` is not a JSON object"));
+        return Err(invalid(
+            "the token response's `client_info` is not a JSON object",
+        ));
     };
     let part = |name: &str| match info.get(name) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
     };
-    Ok(part("uid").zip(part("utid")).map(|(uid, utid)| format!("{uid}.{utid}")))
+    Ok(part("uid")
+        .zip(part("utid"))
+        .map(|(uid, utid)| format!("{uid}.{utid}")))
 }
 
 /// A string claim.
 fn claim<'c>(claims: &'c Map<String, Value>, name: &str) -> Option<&'c str> {
-    claims.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// Builds a JSON object from `(name, value)` pairs, in order.
@@ -156,10 +166,11 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
     let target = scopes::target(text(response, "scope")?, record.requested_scopes);
 
     let id_token_claims = match id_token {
-        Some(t) => Some(
-            crate::jwt::decode_claims(t)
-                .map_err(|e| invalid(format!("the token response's `id_token` is unreadable: {e}")))?,
-        ),
+        Some(t) => Some(crate::jwt::decode_claims(t).map_err(|e| {
+            invalid(format!(
+                "the token response's `id_token` is unreadable: {e}"
+            ))
+        })?),
         None => None,
     };
     let from_client_info = match client_info {
@@ -194,21 +205,34 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
             ("realm", Value::from(realm)),
             ("token_type", Value::from(token_type)),
             ("cached_at", Value::from(now.to_string())),
-            ("expires_on", Value::from(now.saturating_add(expires_in).to_string())),
+            (
+                "expires_on",
+                Value::from(now.saturating_add(expires_in).to_string()),
+            ),
             (
                 "extended_expires_on",
                 Value::from(now.saturating_add(ext_expires_in).to_string()),
             ),
         ]);
         if let Some(r) = refresh_in {
-            o.insert("refresh_on".into(), Value::from(now.saturating_add(r).to_string()));
+            o.insert(
+                "refresh_on".into(),
+                Value::from(now.saturating_add(r).to_string()),
+            );
         }
         if let Some(ext) = record.ext_cache_key {
             o.insert("ext_cache_key".into(), Value::from(ext));
         }
         o
     };
-    let at_key = keys::access_token(home, environment, client_id, realm, &target, record.ext_cache_key);
+    let at_key = keys::access_token(
+        home,
+        environment,
+        client_id,
+        realm,
+        &target,
+        record.ext_cache_key,
+    );
     let at = AccessTokenEntry::parse(at_object).map_err(invalid)?;
 
     let refresh_token = match refresh_token {
@@ -295,6 +319,7 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
 
 /// What saving a response stored, for building the flow's result.
 #[derive(Debug, Clone)]
+#[allow(dead_code)] // the user flows, as they land, read the account and claims
 pub(crate) struct SavedTokens {
     /// The access token as a later cache hit would return it.
     pub(crate) access_token: super::CachedAccessToken,

@@ -81,7 +81,10 @@ mod tests {
     #[test]
     fn subset_matching_is_case_insensitive_and_needs_a_scope() {
         let have = normalized("User.Read Mail.Read openid");
-        assert!(contains_all(&have, &normalized_request(&owned(&["user.read"]))));
+        assert!(contains_all(
+            &have,
+            &normalized_request(&owned(&["user.read"]))
+        ));
         assert!(contains_all(
             &have,
             &normalized_request(&owned(&["MAIL.READ", "User.Read"]))

@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-use super::entity::{AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, Raw, RefreshTokenEntry};
+use super::entity::{
+    AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, Raw, RefreshTokenEntry,
+};
 use super::fields::kind;
 use super::store::Store;
 use crate::error::{Error, Result};
@@ -39,7 +41,10 @@ fn shorten(key: &str) -> String {
 fn entries_of(section: &str, value: Value) -> Result<Vec<(String, Map<String, Value>)>> {
     let Value::Object(entries) = value else {
         return Err(Error::cache(
-            format!("the token cache's `{section}` section is {}, not a JSON object", kind(&value)),
+            format!(
+                "the token cache's `{section}` section is {}, not a JSON object",
+                kind(&value)
+            ),
             None,
         ));
     };
@@ -70,7 +75,10 @@ fn load<E>(
     for (key, object) in entries_of(section, value)? {
         let entry = parse(object).map_err(|problem| {
             Error::cache(
-                format!("the token cache's `{section}` entry `{}`: {problem}", shorten(&key)),
+                format!(
+                    "the token cache's `{section}` entry `{}`: {problem}",
+                    shorten(&key)
+                ),
                 None,
             )
         })?;
@@ -97,11 +105,41 @@ pub(crate) fn parse(json: &str) -> Result<Store> {
     };
     for (name, value) in sections {
         match name.as_str() {
-            ACCESS_TOKEN => load(&mut store, &name, value, AccessTokenEntry::parse, Store::put_access_token)?,
-            REFRESH_TOKEN => load(&mut store, &name, value, RefreshTokenEntry::parse, Store::put_refresh_token)?,
-            ID_TOKEN => load(&mut store, &name, value, IdTokenEntry::parse, Store::put_id_token)?,
-            ACCOUNT => load(&mut store, &name, value, AccountEntry::parse, Store::put_account)?,
-            APP_METADATA => load(&mut store, &name, value, AppMetadataEntry::parse, Store::put_app_metadata)?,
+            ACCESS_TOKEN => load(
+                &mut store,
+                &name,
+                value,
+                AccessTokenEntry::parse,
+                Store::put_access_token,
+            )?,
+            REFRESH_TOKEN => load(
+                &mut store,
+                &name,
+                value,
+                RefreshTokenEntry::parse,
+                Store::put_refresh_token,
+            )?,
+            ID_TOKEN => load(
+                &mut store,
+                &name,
+                value,
+                IdTokenEntry::parse,
+                Store::put_id_token,
+            )?,
+            ACCOUNT => load(
+                &mut store,
+                &name,
+                value,
+                AccountEntry::parse,
+                Store::put_account,
+            )?,
+            APP_METADATA => load(
+                &mut store,
+                &name,
+                value,
+                AppMetadataEntry::parse,
+                Store::put_app_metadata,
+            )?,
             _ => {
                 store.other_sections.insert(name, value);
             }
@@ -118,7 +156,8 @@ pub(crate) fn write(store: &Store) -> Result<String> {
     Document(store)
         .serialize(&mut serializer)
         .map_err(|e| Error::cache("cannot write the token cache", Some(Box::new(e))))?;
-    String::from_utf8(out).map_err(|e| Error::cache("cannot write the token cache", Some(Box::new(e))))
+    String::from_utf8(out)
+        .map_err(|e| Error::cache("cannot write the token cache", Some(Box::new(e))))
 }
 
 /// The whole document: the five sections, then the unknown ones.

@@ -13,7 +13,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use super::entity::{AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry};
+use super::entity::{
+    AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry,
+};
 use super::query::{AccessTokenQuery, RefreshTokenQuery};
 use super::scopes;
 use crate::Secret;
@@ -26,13 +28,24 @@ fn ikey(parts: &[&str]) -> String {
         if i > 0 {
             key.push('\0');
         }
-        key.extend(part.chars().flat_map(char::to_lowercase));
+        // Identifiers are nearly always ASCII: lowercase those bytes in place
+        // rather than char by char (a lookup's main cost otherwise).
+        if part.is_ascii() {
+            let start = key.len();
+            key.push_str(part);
+            key[start..].make_ascii_lowercase();
+        } else {
+            key.extend(part.chars().flat_map(char::to_lowercase));
+        }
     }
     key
 }
 
 /// Case-insensitive equality of two identifiers, without allocating.
 fn same_id(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
     a.chars()
         .flat_map(char::to_lowercase)
         .eq(b.chars().flat_map(char::to_lowercase))
@@ -159,7 +172,12 @@ impl Store {
     /// overlap its own (so one scope never has two tokens — MSAL.NET's
     /// `DeleteAccessTokensWithIntersectingScopes`), and the expired ones there.
     /// Returns how many other entries went.
-    pub(crate) fn save_access_token(&mut self, key: String, entry: AccessTokenEntry, now: u64) -> usize {
+    pub(crate) fn save_access_token(
+        &mut self,
+        key: String,
+        entry: AccessTokenEntry,
+        now: u64,
+    ) -> usize {
         let (he, ce, realm) = at_path(&entry);
         let victims: Vec<String> = self
             .index
@@ -291,7 +309,10 @@ impl Store {
 
     /// The refresh tokens for `query`: family ones first when a family is asked
     /// for, then the client's own; each group newest first (then by key).
-    pub(crate) fn find_refresh_tokens(&self, query: &RefreshTokenQuery<'_>) -> Vec<(&String, &RefreshTokenEntry)> {
+    pub(crate) fn find_refresh_tokens(
+        &self,
+        query: &RefreshTokenQuery<'_>,
+    ) -> Vec<(&String, &RefreshTokenEntry)> {
         let mut seen = HashSet::new();
         let (mut family, mut own) = (Vec::new(), Vec::new());
         for environment in query.environments {
@@ -310,7 +331,8 @@ impl Store {
                 }
             }
         }
-        let newest_first = |a: &(&String, &RefreshTokenEntry), b: &(&String, &RefreshTokenEntry)| {
+        let newest_first = |a: &(&String, &RefreshTokenEntry),
+                            b: &(&String, &RefreshTokenEntry)| {
             b.1.last_modification_time
                 .cmp(&a.1.last_modification_time)
                 .then_with(|| a.0.cmp(b.0))
@@ -391,13 +413,21 @@ impl Store {
 
     pub(crate) fn put_account(&mut self, key: String, entry: AccountEntry) {
         self.remove_account_entry(&key);
-        add(&mut self.index.accounts, ikey(&[&entry.home_account_id]), &key);
+        add(
+            &mut self.index.accounts,
+            ikey(&[&entry.home_account_id]),
+            &key,
+        );
         self.accounts.insert(key, entry);
     }
 
     pub(crate) fn remove_account_entry(&mut self, key: &str) -> Option<AccountEntry> {
         let entry = self.accounts.remove(key)?;
-        remove(&mut self.index.accounts, &ikey(&[&entry.home_account_id]), key);
+        remove(
+            &mut self.index.accounts,
+            &ikey(&[&entry.home_account_id]),
+            key,
+        );
         Some(entry)
     }
 
@@ -413,7 +443,8 @@ impl Store {
             .filter(|k| **k != key)
             .filter(|k| {
                 self.accounts.get(*k).is_some_and(|old| {
-                    same_id(&old.environment, &entry.environment) && same_id(&old.realm, &entry.realm)
+                    same_id(&old.environment, &entry.environment)
+                        && same_id(&old.realm, &entry.realm)
                 })
             })
             .cloned()
@@ -472,7 +503,11 @@ impl Store {
     }
 
     /// The metadata of `client_id` under the first of `environments` that has some.
-    pub(crate) fn find_app_metadata(&self, environments: &[String], client_id: &str) -> Option<&AppMetadataEntry> {
+    pub(crate) fn find_app_metadata(
+        &self,
+        environments: &[String],
+        client_id: &str,
+    ) -> Option<&AppMetadataEntry> {
         environments.iter().find_map(|environment| {
             self.index
                 .app_metadata
@@ -488,7 +523,12 @@ impl Store {
     /// its access tokens (any client, any realm), its refresh tokens issued to
     /// `client_id` or to the client's family, its id tokens and its account
     /// entries (any realm). Returns how many entries went.
-    pub(crate) fn remove_account(&mut self, home_account_id: &str, environment: &str, client_id: &str) -> usize {
+    pub(crate) fn remove_account(
+        &mut self,
+        home_account_id: &str,
+        environment: &str,
+        client_id: &str,
+    ) -> usize {
         let family = self
             .find_app_metadata(&[environment.to_owned()], client_id)
             .and_then(|m| m.family_id.clone());
@@ -518,7 +558,14 @@ impl Store {
             })
             .cloned()
             .collect();
-        let id_tokens: Vec<String> = self.index.id_tokens.get(&he).into_iter().flatten().cloned().collect();
+        let id_tokens: Vec<String> = self
+            .index
+            .id_tokens
+            .get(&he)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
         let accounts: Vec<String> = self
             .index
             .accounts
@@ -574,7 +621,10 @@ impl Store {
         if rebuilt.index == self.index {
             Ok(())
         } else {
-            Err(format!("indexes drifted:\n have {:?}\n want {:?}", self.index, rebuilt.index))
+            Err(format!(
+                "indexes drifted:\n have {:?}\n want {:?}",
+                self.index, rebuilt.index
+            ))
         }
     }
 }
@@ -585,7 +635,10 @@ mod tests {
 
     #[test]
     fn index_keys_lowercase_and_separate() {
-        assert_eq!(ikey(&["UID.Utid", "Login.Example"]), "uid.utid\0login.example");
+        assert_eq!(
+            ikey(&["UID.Utid", "Login.Example"]),
+            "uid.utid\0login.example"
+        );
         assert_ne!(ikey(&["a", "bc"]), ikey(&["ab", "c"]));
         assert!(same_id("ÄBC", "äbc"));
         assert!(!same_id("abc", "abcd"));

@@ -82,8 +82,10 @@ fn document(cache: &TokenCache) -> Value {
 #[test]
 fn client_credentials_response_is_stored_as_msal_python_writes_it() {
     let cache = TokenCache::new();
-    let response = object(json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                                 "access_token": "at-1"}));
+    let response = object(
+        json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+                                 "access_token": "at-1"}),
+    );
     let requested = strings(&["https://graph.microsoft.com/.default"]);
     let saved = cache
         .save_token_response(&record("Contoso", &requested, &response, 1_700_000_000))
@@ -104,13 +106,27 @@ fn client_credentials_response_is_stored_as_msal_python_writes_it() {
         })
     );
     // Field order is MSAL Python's too.
-    let fields: Vec<&String> = doc["AccessToken"][key].as_object().unwrap().keys().collect();
-    assert_eq!(fields[..3], ["credential_type", "secret", "home_account_id"]);
+    let fields: Vec<&String> = doc["AccessToken"][key]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        fields[..3],
+        ["credential_type", "secret", "home_account_id"]
+    );
     assert_eq!(
         doc["AppMetadata"]["appmetadata-login.microsoftonline.com-client-a"],
         json!({"client_id": CLIENT, "environment": ENV})
     );
-    assert_eq!((cache.refresh_token_count(), cache.account_count(), cache.id_token_count()), (0, 0, 0));
+    assert_eq!(
+        (
+            cache.refresh_token_count(),
+            cache.account_count(),
+            cache.id_token_count()
+        ),
+        (0, 0, 0)
+    );
 
     let envs = envs();
     let hit = cache
@@ -144,7 +160,8 @@ fn user_response_makes_account_id_token_refresh_token_and_family_metadata() {
                "local_account_id": "oid-uid", "username": "uid@contoso.com",
                "authority_type": "MSSTS", "account_source": "authorization_code"})
     );
-    let rt = &doc["RefreshToken"]["uid.tenant-login.microsoftonline.com-refreshtoken-client-a--user.read openid profile"];
+    let rt = &doc["RefreshToken"]
+        ["uid.tenant-login.microsoftonline.com-refreshtoken-client-a--user.read openid profile"];
     assert_eq!(rt["secret"], "rt");
     assert_eq!(rt["family_id"], "1");
     assert_eq!(rt["target"], "User.Read openid profile");
@@ -162,10 +179,16 @@ fn user_response_makes_account_id_token_refresh_token_and_family_metadata() {
     assert_eq!(cache.accounts(), vec![account.clone()]);
     assert_eq!(cache.accounts_of("UID.TENANT"), vec![account]);
     let envs = envs();
-    let idt = cache.find_id_token("uid.tenant", &envs, CLIENT, Some("tenant")).unwrap();
+    let idt = cache
+        .find_id_token("uid.tenant", &envs, CLIENT, Some("tenant"))
+        .unwrap();
     assert_eq!(idt.claims.unwrap()["oid"], "oid-uid");
     assert_eq!(
-        cache.find_app_metadata(&envs, CLIENT).unwrap().family_id.as_deref(),
+        cache
+            .find_app_metadata(&envs, CLIENT)
+            .unwrap()
+            .family_id
+            .as_deref(),
         Some("1")
     );
 }
@@ -196,7 +219,9 @@ fn expiry_boundary_is_five_minutes() {
     let cache = TokenCache::new();
     let response = object(json!({"access_token": "at", "expires_in": 3600}));
     let requested = strings(&["s"]);
-    cache.save_token_response(&record("t", &requested, &response, 0)).unwrap();
+    cache
+        .save_token_response(&record("t", &requested, &response, 0))
+        .unwrap();
     let envs = envs();
     let q = app_query(&envs, &requested, "t");
     assert!(cache.find_access_token(&q, 3300).is_some(), "300 s left");
@@ -208,7 +233,9 @@ fn expiry_boundary_is_five_minutes() {
 fn scopes_match_as_a_case_insensitive_subset() {
     let cache = TokenCache::new();
     let response = user_response("u", "User.Read Mail.Read openid", "at", "rt");
-    cache.save_token_response(&record("t", &[], &response, 0)).unwrap();
+    cache
+        .save_token_response(&record("t", &[], &response, 0))
+        .unwrap();
     let envs = envs();
     let find = |scopes: &[&str], realm: Option<&str>| {
         let scopes = strings(scopes);
@@ -235,7 +262,9 @@ fn a_new_token_replaces_those_whose_scopes_overlap() {
     let cache = TokenCache::new();
     let save = |scope: &str, at: &str, now: u64| {
         let response = object(json!({"access_token": at, "expires_in": 3600, "scope": scope}));
-        cache.save_token_response(&record("t", &[], &response, now)).unwrap();
+        cache
+            .save_token_response(&record("t", &[], &response, now))
+            .unwrap();
     };
     save("a b", "at-ab", 0);
     save("c", "at-c", 0);
@@ -244,20 +273,28 @@ fn a_new_token_replaces_those_whose_scopes_overlap() {
     assert_eq!(cache.access_token_count(), 2);
     let envs = envs();
     let scopes = strings(&["a"]);
-    assert!(cache.find_access_token(&app_query(&envs, &scopes, "t"), 10).is_none());
+    assert!(cache
+        .find_access_token(&app_query(&envs, &scopes, "t"), 10)
+        .is_none());
     let scopes = strings(&["b"]);
-    let hit = cache.find_access_token(&app_query(&envs, &scopes, "t"), 10).unwrap();
+    let hit = cache
+        .find_access_token(&app_query(&envs, &scopes, "t"), 10)
+        .unwrap();
     assert_eq!(hit.secret.expose_secret(), "at-bd");
     // The same key is overwritten.
     save("b d", "at-bd-2", 20);
-    let hit = cache.find_access_token(&app_query(&envs, &scopes, "t"), 20).unwrap();
+    let hit = cache
+        .find_access_token(&app_query(&envs, &scopes, "t"), 20)
+        .unwrap();
     assert_eq!(hit.secret.expose_secret(), "at-bd-2");
     // Expired tokens in the bucket are dropped when a new one arrives.
     save("x", "at-x", 10_000);
     assert_eq!(cache.access_token_count(), 1);
     // Another tenant is another bucket.
     let response = object(json!({"access_token": "other", "expires_in": 3600, "scope": "x"}));
-    cache.save_token_response(&record("t2", &[], &response, 10_000)).unwrap();
+    cache
+        .save_token_response(&record("t2", &[], &response, 10_000))
+        .unwrap();
     assert_eq!(cache.access_token_count(), 2);
     cache.with_store(|s| s.check_consistency()).unwrap();
 }
@@ -267,7 +304,9 @@ fn extended_keys_keep_tokens_apart() {
     let cache = TokenCache::new();
     let requested = strings(&["s"]);
     let plain = object(json!({"access_token": "plain", "expires_in": 3600}));
-    cache.save_token_response(&record("t", &requested, &plain, 0)).unwrap();
+    cache
+        .save_token_response(&record("t", &requested, &plain, 0))
+        .unwrap();
     let ext = object(json!({"access_token": "ext", "expires_in": 3600}));
     let mut rec = record("t", &requested, &ext, 0);
     rec.ext_cache_key = Some("K1");
@@ -280,9 +319,23 @@ fn extended_keys_keep_tokens_apart() {
     );
     let envs = envs();
     let q = app_query(&envs, &requested, "t");
-    assert_eq!(cache.find_access_token(&q, 0).unwrap().secret.expose_secret(), "plain");
+    assert_eq!(
+        cache
+            .find_access_token(&q, 0)
+            .unwrap()
+            .secret
+            .expose_secret(),
+        "plain"
+    );
     let q = q.with_ext_cache_key("k1");
-    assert_eq!(cache.find_access_token(&q, 0).unwrap().secret.expose_secret(), "ext");
+    assert_eq!(
+        cache
+            .find_access_token(&q, 0)
+            .unwrap()
+            .secret
+            .expose_secret(),
+        "ext"
+    );
 }
 
 #[test]
@@ -306,9 +359,16 @@ fn refresh_tokens_newest_first_family_first_and_rotation() {
     cache.deserialize(&doc.to_string()).unwrap();
     let envs = envs();
     let secrets = |q: RefreshTokenQuery<'_>| -> Vec<String> {
-        cache.find_refresh_tokens(&q).iter().map(|r| r.secret.expose_secret().to_owned()).collect()
+        cache
+            .find_refresh_tokens(&q)
+            .iter()
+            .map(|r| r.secret.expose_secret().to_owned())
+            .collect()
     };
-    assert_eq!(secrets(RefreshTokenQuery::new("u.t", &envs, CLIENT)), ["own-new", "own-old"]);
+    assert_eq!(
+        secrets(RefreshTokenQuery::new("u.t", &envs, CLIENT)),
+        ["own-new", "own-old"]
+    );
     assert_eq!(
         secrets(RefreshTokenQuery::new("U.T", &envs, CLIENT).with_family("1")),
         ["family", "own-new", "own-old"]
@@ -316,11 +376,20 @@ fn refresh_tokens_newest_first_family_first_and_rotation() {
 
     assert!(cache.update_refresh_token("old", "rotated", 30));
     assert!(!cache.update_refresh_token("missing", "x", 30));
-    assert_eq!(secrets(RefreshTokenQuery::new("u.t", &envs, CLIENT)), ["rotated", "own-new"]);
-    assert_eq!(document(&cache)["RefreshToken"]["old"]["last_modification_time"], "30");
+    assert_eq!(
+        secrets(RefreshTokenQuery::new("u.t", &envs, CLIENT)),
+        ["rotated", "own-new"]
+    );
+    assert_eq!(
+        document(&cache)["RefreshToken"]["old"]["last_modification_time"],
+        "30"
+    );
     assert!(cache.remove_refresh_token("new"));
     assert!(!cache.remove_refresh_token("new"));
-    assert_eq!(secrets(RefreshTokenQuery::new("u.t", &envs, CLIENT)), ["rotated"]);
+    assert_eq!(
+        secrets(RefreshTokenQuery::new("u.t", &envs, CLIENT)),
+        ["rotated"]
+    );
     cache.with_store(|s| s.check_consistency()).unwrap();
 }
 
@@ -329,7 +398,9 @@ fn a_new_refresh_token_replaces_one_with_the_same_key() {
     let cache = TokenCache::new();
     for (rt, now) in [("rt-1", 1), ("rt-2", 2)] {
         let response = user_response("u", "s", "at", rt);
-        cache.save_token_response(&record("t", &[], &response, now)).unwrap();
+        cache
+            .save_token_response(&record("t", &[], &response, now))
+            .unwrap();
     }
     assert_eq!(cache.refresh_token_count(), 1);
     let envs = envs();
@@ -344,13 +415,19 @@ fn remove_account_takes_its_tokens_and_leaves_others() {
     let cache = TokenCache::new();
     let mut response = user_response("u", "s1", "at-u", "rt-u");
     response.insert("foci".into(), json!("1"));
-    cache.save_token_response(&record("t", &[], &response, 0)).unwrap();
-    cache.save_token_response(&record("t2", &[], &response, 0)).unwrap(); // second tenant
-    // (With `foci` again: a response without it rewrites the app metadata
-    // without a family, as MSAL Python does, and the sibling's token would stay.)
+    cache
+        .save_token_response(&record("t", &[], &response, 0))
+        .unwrap();
+    cache
+        .save_token_response(&record("t2", &[], &response, 0))
+        .unwrap(); // second tenant
+                   // (With `foci` again: a response without it rewrites the app metadata
+                   // without a family, as MSAL Python does, and the sibling's token would stay.)
     let mut other = user_response("v", "s1", "at-v", "rt-v");
     other.insert("foci".into(), json!("1"));
-    cache.save_token_response(&record("t", &[], &other, 0)).unwrap();
+    cache
+        .save_token_response(&record("t", &[], &other, 0))
+        .unwrap();
     // A family sibling's refresh token for the same user, and a non-family app's.
     let extra = json!({
         "sibling": {"credential_type": "RefreshToken", "secret": "sib", "home_account_id": "u.tenant",
@@ -363,7 +440,12 @@ fn remove_account_takes_its_tokens_and_leaves_others() {
     }
     cache.deserialize(&doc.to_string()).unwrap();
     assert_eq!(
-        (cache.access_token_count(), cache.refresh_token_count(), cache.id_token_count(), cache.account_count()),
+        (
+            cache.access_token_count(),
+            cache.refresh_token_count(),
+            cache.id_token_count(),
+            cache.account_count()
+        ),
         (3, 4, 3, 3)
     );
 
@@ -371,7 +453,12 @@ fn remove_account_takes_its_tokens_and_leaves_others() {
     // 2 ATs + own RT + sibling's family RT + 2 id tokens + 2 accounts.
     assert_eq!(cache.remove_account(&account, CLIENT), 8);
     assert_eq!(
-        (cache.access_token_count(), cache.refresh_token_count(), cache.id_token_count(), cache.account_count()),
+        (
+            cache.access_token_count(),
+            cache.refresh_token_count(),
+            cache.id_token_count(),
+            cache.account_count()
+        ),
         (1, 2, 1, 1)
     );
     let envs = envs();
@@ -390,10 +477,15 @@ fn remove_account_takes_its_tokens_and_leaves_others() {
 fn a_silent_refresh_does_not_resurrect_a_removed_account() {
     let cache = TokenCache::new();
     let response = user_response("u", "s", "at", "rt");
-    let saved = cache.save_refreshed_token_response(&record("t", &[], &response, 0)).unwrap();
+    let saved = cache
+        .save_refreshed_token_response(&record("t", &[], &response, 0))
+        .unwrap();
     assert_eq!(saved.account.unwrap().home_account_id, "u.tenant");
     assert_eq!(cache.account_count(), 0);
-    assert_eq!((cache.access_token_count(), cache.refresh_token_count()), (1, 1));
+    assert_eq!(
+        (cache.access_token_count(), cache.refresh_token_count()),
+        (1, 1)
+    );
 }
 
 #[test]
@@ -431,18 +523,29 @@ fn malformed_responses_are_invalid_response_errors_and_change_nothing() {
 fn response_numbers_may_be_strings_and_defaults_apply() {
     let cache = TokenCache::new();
     let requested = strings(&["s"]);
-    let response = object(json!({"access_token": "at", "expires_in": "3599", "ext_expires_in": "7200",
-                                 "refresh_in": 100, "token_type": "pop"}));
-    let saved = cache.save_token_response(&record("t", &requested, &response, 10)).unwrap();
+    let response = object(
+        json!({"access_token": "at", "expires_in": "3599", "ext_expires_in": "7200",
+                                 "refresh_in": 100, "token_type": "pop"}),
+    );
+    let saved = cache
+        .save_token_response(&record("t", &requested, &response, 10))
+        .unwrap();
     let at = saved.access_token;
-    assert_eq!((at.expires_on, at.extended_expires_on, at.refresh_on), (3609, Some(7210), Some(110)));
+    assert_eq!(
+        (at.expires_on, at.extended_expires_on, at.refresh_on),
+        (3609, Some(7210), Some(110))
+    );
     assert_eq!(at.token_type, "pop");
     // No expires_in: managed identity's absolute expires_on, else 600 s.
     let response = object(json!({"access_token": "at", "expires_on": "5000"}));
-    let saved = cache.save_token_response(&record("t", &requested, &response, 10)).unwrap();
+    let saved = cache
+        .save_token_response(&record("t", &requested, &response, 10))
+        .unwrap();
     assert_eq!(saved.access_token.expires_on, 5000);
     let response = object(json!({"access_token": "at"}));
-    let saved = cache.save_token_response(&record("t", &requested, &response, 10)).unwrap();
+    let saved = cache
+        .save_token_response(&record("t", &requested, &response, 10))
+        .unwrap();
     assert_eq!(saved.access_token.expires_on, 610);
     assert_eq!(saved.access_token.token_type, "Bearer");
 }
@@ -453,7 +556,9 @@ fn client_info_padding_is_optional() {
     for variant in [info.clone(), format!("{info}=="), info.replace('-', "+")] {
         let cache = TokenCache::new();
         let response = object(json!({"access_token": "at", "client_info": variant}));
-        let saved = cache.save_token_response(&record("t", &strings(&["s"]), &response, 0)).unwrap();
+        let saved = cache
+            .save_token_response(&record("t", &strings(&["s"]), &response, 0))
+            .unwrap();
         assert_eq!(saved.account.unwrap().home_account_id, "uid.utid");
     }
 }
@@ -475,7 +580,10 @@ fn unknown_sections_and_fields_survive_a_round_trip() {
     cache.deserialize(&original.to_string()).unwrap();
     assert!(!cache.has_state_changed());
     let written = cache.serialize().unwrap();
-    assert!(written.starts_with("{\n    \"AccessToken\""), "four-space indent");
+    assert!(
+        written.starts_with("{\n    \"AccessToken\""),
+        "four-space indent"
+    );
     assert_eq!(serde_json::from_str::<Value>(&written).unwrap(), original);
     // And a second round is byte-identical.
     let again = TokenCache::new();
@@ -495,7 +603,9 @@ fn timestamps_may_be_numbers_or_strings() {
     let envs = envs();
     for (scope, secret) in [("x", "num"), ("y", "str")] {
         let scopes = strings(&[scope]);
-        let hit = cache.find_access_token(&app_query(&envs, &scopes, "t"), 0).unwrap();
+        let hit = cache
+            .find_access_token(&app_query(&envs, &scopes, "t"), 0)
+            .unwrap();
         assert_eq!(hit.secret.expose_secret(), secret);
         assert_eq!(hit.expires_on, 5000);
     }
@@ -509,13 +619,31 @@ fn malformed_documents_are_cache_errors_naming_the_problem() {
         ("{not json", "not JSON"),
         ("[1, 2]", "an array, not a JSON object"),
         ("\"text\"", "a string, not a JSON object"),
-        (r#"{"AccessToken": []}"#, "`AccessToken` section is an array"),
+        (
+            r#"{"AccessToken": []}"#,
+            "`AccessToken` section is an array",
+        ),
         (r#"{"Account": null}"#, "`Account` section is null"),
-        (r#"{"RefreshToken": {"rt-key": "secret"}}"#, "`RefreshToken` entry `rt-key` is a string"),
-        (r#"{"AccessToken": {"at-key": {"expires_on": "tomorrow"}}}"#, "`AccessToken` entry `at-key`: `expires_on`"),
-        (r#"{"RefreshToken": {"r": {"last_modification_time": "x"}}}"#, "`last_modification_time`"),
-        (r#"{"IdToken": {"i": {"realm": 5}}}"#, "`IdToken` entry `i`: `realm` is a number"),
-        (r#"{"AppMetadata": {"m": {"family_id": []}}}"#, "`family_id` is an array"),
+        (
+            r#"{"RefreshToken": {"rt-key": "secret"}}"#,
+            "`RefreshToken` entry `rt-key` is a string",
+        ),
+        (
+            r#"{"AccessToken": {"at-key": {"expires_on": "tomorrow"}}}"#,
+            "`AccessToken` entry `at-key`: `expires_on`",
+        ),
+        (
+            r#"{"RefreshToken": {"r": {"last_modification_time": "x"}}}"#,
+            "`last_modification_time`",
+        ),
+        (
+            r#"{"IdToken": {"i": {"realm": 5}}}"#,
+            "`IdToken` entry `i`: `realm` is a number",
+        ),
+        (
+            r#"{"AppMetadata": {"m": {"family_id": []}}}"#,
+            "`family_id` is an array",
+        ),
     ];
     let cache = TokenCache::new();
     let good = json!({"AppMetadata": {"m": {"client_id": "c", "environment": "h"}}}).to_string();
@@ -525,7 +653,11 @@ fn malformed_documents_are_cache_errors_naming_the_problem() {
         let err = cache.deserialize(doc).expect_err(doc);
         assert_eq!(err.kind(), ErrorKind::Cache, "{doc}");
         assert!(err.to_string().contains(expected), "{doc}: {err}");
-        assert_eq!(cache.serialize().unwrap(), before, "{doc} changed the cache");
+        assert_eq!(
+            cache.serialize().unwrap(),
+            before,
+            "{doc} changed the cache"
+        );
     }
     // A secret never reaches the message.
     let err = cache
@@ -542,7 +674,9 @@ fn dirty_flag_follows_changes() {
     let cache = TokenCache::new();
     assert!(!cache.has_state_changed());
     let response = object(json!({"access_token": "SECRET-AT"}));
-    cache.save_token_response(&record("t", &strings(&["s"]), &response, 0)).unwrap();
+    cache
+        .save_token_response(&record("t", &strings(&["s"]), &response, 0))
+        .unwrap();
     assert!(cache.has_state_changed());
     assert!(!format!("{cache:?}").contains("SECRET-AT"));
     let (_, generation) = cache.serialize_generation().unwrap();
@@ -562,9 +696,12 @@ fn clones_share_one_cache_across_threads() {
             let cache = cache.clone();
             s.spawn(move || {
                 for i in 0..50 {
-                    let response = object(json!({"access_token": format!("at-{t}-{i}"), "expires_in": 3600}));
+                    let response =
+                        object(json!({"access_token": format!("at-{t}-{i}"), "expires_in": 3600}));
                     let realm = format!("tenant-{t}-{i}");
-                    cache.save_token_response(&record(&realm, &strings(&["s"]), &response, 0)).unwrap();
+                    cache
+                        .save_token_response(&record(&realm, &strings(&["s"]), &response, 0))
+                        .unwrap();
                 }
             });
         }
@@ -635,7 +772,17 @@ mod properties {
 
     fn apply(cache: &TokenCache, op: &Op) {
         match op {
-            Op::Save { home, env, client, realm, scopes, expires_in, foci, ext, now } => {
+            Op::Save {
+                home,
+                env,
+                client,
+                realm,
+                scopes,
+                expires_in,
+                foci,
+                ext,
+                now,
+            } => {
                 let scope: Vec<&str> = scopes.iter().map(|i| SCOPES[*i]).collect();
                 let mut response = object(json!({
                     "access_token": format!("at-{now}-{}", scope.join("")),
@@ -702,11 +849,15 @@ mod properties {
             .access_tokens()
             .iter()
             .filter(|(_, e)| {
-                lower(e.home_account_id.as_deref().unwrap_or("")) == lower(q.home_account_id.unwrap_or(""))
-                    && q.environments.iter().any(|env| lower(env) == lower(&e.environment))
+                lower(e.home_account_id.as_deref().unwrap_or(""))
+                    == lower(q.home_account_id.unwrap_or(""))
+                    && q.environments
+                        .iter()
+                        .any(|env| lower(env) == lower(&e.environment))
                     && lower(&e.client_id) == lower(q.client_id)
                     && q.realm.is_none_or(|r| lower(r) == lower(&e.realm))
-                    && lower(e.ext_cache_key.as_deref().unwrap_or("")) == lower(q.ext_cache_key.unwrap_or(""))
+                    && lower(e.ext_cache_key.as_deref().unwrap_or(""))
+                        == lower(q.ext_cache_key.unwrap_or(""))
                     && e.usable_at(now)
                     && scopes::contains_all(&e.scopes, &want)
             })
@@ -721,7 +872,10 @@ mod properties {
         let mut own = Vec::new();
         for (k, e) in store.refresh_tokens() {
             if lower(e.home_account_id.as_deref().unwrap_or("")) != lower(q.home_account_id)
-                || !q.environments.iter().any(|env| lower(env) == lower(&e.environment))
+                || !q
+                    .environments
+                    .iter()
+                    .any(|env| lower(env) == lower(&e.environment))
                 || e.raw.secret().is_none()
             {
                 continue;
@@ -734,16 +888,30 @@ mod properties {
         }
         for group in [&mut family, &mut own] {
             group.sort_by(|a, b| {
-                b.1.last_modification_time.cmp(&a.1.last_modification_time).then_with(|| a.0.cmp(b.0))
+                b.1.last_modification_time
+                    .cmp(&a.1.last_modification_time)
+                    .then_with(|| a.0.cmp(b.0))
             });
         }
-        family.into_iter().chain(own).map(|(k, _)| k.clone()).collect()
+        family
+            .into_iter()
+            .chain(own)
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     fn check_lookups(cache: &TokenCache) {
         cache.with_store(|s| s.check_consistency()).unwrap();
-        let env_sets = [strings(&[ENV]), strings(&["login.windows.net"]), strings(&ENVS)];
-        let scope_sets = [strings(&["a"]), strings(&["b", "C"]), strings(&["d", "e", "a"])];
+        let env_sets = [
+            strings(&[ENV]),
+            strings(&["login.windows.net"]),
+            strings(&ENVS),
+        ];
+        let scope_sets = [
+            strings(&["a"]),
+            strings(&["b", "C"]),
+            strings(&["d", "e", "a"]),
+        ];
         for envs in &env_sets {
             for client in CLIENTS {
                 for home in HOMES.iter().map(|h| Some(*h)).chain([None]) {
@@ -768,8 +936,17 @@ mod properties {
                     }
                     let Some(home) = home else { continue };
                     for family in [None, Some("1")] {
-                        let q = RefreshTokenQuery { home_account_id: home, environments: envs, client_id: client, family_id: family };
-                        let fast: Vec<String> = cache.find_refresh_tokens(&q).into_iter().map(|t| t.key).collect();
+                        let q = RefreshTokenQuery {
+                            home_account_id: home,
+                            environments: envs,
+                            client_id: client,
+                            family_id: family,
+                        };
+                        let fast: Vec<String> = cache
+                            .find_refresh_tokens(&q)
+                            .into_iter()
+                            .map(|t| t.key)
+                            .collect();
                         let slow = cache.with_store(|s| naive_rt(s, &q));
                         assert_eq!(fast, slow, "{q:?}");
                     }

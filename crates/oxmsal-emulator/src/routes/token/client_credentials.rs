@@ -2,7 +2,7 @@
 
 use axum::response::Response;
 
-use super::{claims, client_auth, issue, TokenRequest};
+use super::{client_auth, issue, TokenRequest};
 use crate::errors::AadError;
 use crate::state::TenantRef;
 
@@ -24,6 +24,5 @@ pub(crate) fn handle(req: &TokenRequest<'_>) -> Result<Response, AadError> {
     }
     .ok_or_else(|| AadError::invalid_default_scope(scope))?;
 
-    let capabilities = claims::client_capabilities(req.param("claims"))?;
-    issue::app_token(req, tenant, &client, resource, capabilities)
+    issue::app_token(req, tenant, &client, resource)
 }

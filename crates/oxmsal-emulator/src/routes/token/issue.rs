@@ -5,6 +5,7 @@ use axum::response::Response;
 use http::StatusCode;
 use serde_json::{json, Map, Value};
 
+use super::claims::ClaimsRequest;
 use super::client_auth::AuthenticatedClient;
 use super::TokenRequest;
 use crate::errors::{json_response, AadError};
@@ -32,16 +33,42 @@ fn unique_token_id() -> String {
     jwt::b64url(uuid::Uuid::new_v4().as_bytes())
 }
 
+/// Puts into an access token what every grant derives from the request itself:
+/// `iat`, `nbf`, `exp`, and what the `claims` parameter asks for (`xms_cc`,
+/// `acrs`, a minimum `nbf`; see `claims.rs`), so that a token requested with a
+/// resource's claims challenge satisfies that challenge.
+///
+/// `iat` and `nbf` are the request time, raised to a requested `nbf` (which may lie
+/// at most 5 minutes ahead); `exp` stays request time + lifetime, matching the
+/// response's `expires_in`.
+pub(crate) fn put_request_claims(
+    req: &TokenRequest<'_>,
+    claims: &mut Map<String, Value>,
+) -> Result<(), AadError> {
+    let now = req.ctx.now;
+    let requested = ClaimsRequest::parse(req.param("claims"), now)?;
+    let issued = requested.not_before.map_or(now, |nbf| nbf.max(now));
+    let lifetime = req.shared.access_token_lifetime.as_secs();
+    claims.insert("iat".into(), json!(issued));
+    claims.insert("nbf".into(), json!(issued));
+    claims.insert("exp".into(), json!(now.saturating_add(lifetime)));
+    if !requested.acrs.is_empty() {
+        claims.insert("acrs".into(), json!(requested.acrs));
+    }
+    if let Some(values) = requested.capabilities {
+        claims.insert("xms_cc".into(), Value::Array(values));
+    }
+    Ok(())
+}
+
 /// An app-only access token for `resource` and the 200 response carrying it.
 pub(crate) fn app_token(
     req: &TokenRequest<'_>,
     tenant: &Tenant,
     client: &AuthenticatedClient,
     resource: &str,
-    capabilities: Option<Vec<Value>>,
 ) -> Result<Response, AadError> {
     let shared = req.shared;
-    let now = req.ctx.now;
     let lifetime = shared.access_token_lifetime.as_secs();
     let client_id = &client.app.client_id;
     let oid = stable_guid(&["service-principal", &tenant.id, client_id]);
@@ -51,9 +78,6 @@ pub(crate) fn app_token(
     };
     put("aud", json!(resource));
     put("iss", json!(shared.issuer(&tenant.id)));
-    put("iat", json!(now));
-    put("nbf", json!(now));
-    put("exp", json!(now.saturating_add(lifetime)));
     put("azp", json!(client_id));
     put("azpacr", json!(client.credential.acr()));
     put("appid", json!(client_id));
@@ -68,9 +92,7 @@ pub(crate) fn app_token(
     if let Some(name) = &client.app.display_name {
         put("app_displayname", json!(name));
     }
-    if let Some(values) = capabilities {
-        put("xms_cc", Value::Array(values));
-    }
+    put_request_claims(req, &mut claims)?;
     let access_token = shared
         .signing_key
         .sign(&Value::Object(claims))
