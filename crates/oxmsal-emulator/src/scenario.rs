@@ -184,9 +184,7 @@ mod tests {
         assert_eq!(active.revoked_at(), Some(1000));
         assert_eq!(
             active.evaluate(&claims(json!({"iat": 999, "xms_cc": ["CP1"]}))),
-            Verdict::Challenge(
-                json!({"access_token":{"nbf":{"essential":true,"value":"1000"}}})
-            )
+            Verdict::Challenge(json!({"access_token":{"nbf":{"essential":true,"value":"1000"}}}))
         );
         assert_eq!(
             active.evaluate(&claims(json!({"iat": 999}))),
@@ -200,6 +198,9 @@ mod tests {
             active.describe(),
             json!({"scenario": "cae_revocation", "revoked_at": 1000})
         );
-        assert_eq!(ActiveScenario::default().describe(), json!({"scenario": "none"}));
+        assert_eq!(
+            ActiveScenario::default().describe(),
+            json!({"scenario": "none"})
+        );
     }
 }

@@ -157,7 +157,8 @@ fn unauthorized(shared: &Shared, params: &str, message: &str) -> Response {
         shared.base_url
     );
     // Every part is printable ASCII by construction; the fallback only guards.
-    let value = HeaderValue::from_str(&header).unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
+    let value =
+        HeaderValue::from_str(&header).unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
     response.headers_mut().insert(WWW_AUTHENTICATE, value);
     response
 }

@@ -175,7 +175,10 @@ mod tests {
         );
         assert_eq!(at(json!({"value": "9000"})).unwrap().not_before, None);
         let too_late = at(json!({"essential": true, "value": "10301"})).unwrap_err();
-        assert_eq!((too_late.status.as_u16(), too_late.error), (400, "invalid_request"));
+        assert_eq!(
+            (too_late.status.as_u16(), too_late.error),
+            (400, "invalid_request")
+        );
         assert!(at(json!({"essential": true, "value": "soon"})).is_err());
     }
 }
