@@ -15,7 +15,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Get an access token (cache first) and print it as JSON.
-    Token(TokenArgs),
+    Token(Box<TokenArgs>),
     /// Run the local identity platform emulator until interrupted.
     Emulator(EmulatorArgs),
     /// Decode the claims challenge of a WWW-Authenticate header value.
@@ -40,7 +40,11 @@ pub struct TokenArgs {
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// The authority URL.
-    #[arg(long, value_name = "URL", default_value = "https://login.microsoftonline.com/organizations")]
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://login.microsoftonline.com/organizations"
+    )]
     pub authority: String,
     /// Name of the environment variable holding the client secret.
     #[arg(long, value_name = "VAR", conflicts_with = "certificate")]

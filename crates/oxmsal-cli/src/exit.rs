@@ -78,7 +78,10 @@ pub fn report(failure: Failure) -> ExitCode {
 /// line naming the problem, exit 2.
 pub fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind as K;
-    if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        e.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = e.print();
         return if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand {
             ExitCode::from(2)

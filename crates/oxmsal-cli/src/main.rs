@@ -36,12 +36,14 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            return exit::report(Failure::Internal(format!("cannot start the async runtime: {e}")))
+            return exit::report(Failure::Internal(format!(
+                "cannot start the async runtime: {e}"
+            )))
         }
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Token(args) => token_cmd::run(args).await,
+            Command::Token(args) => token_cmd::run(*args).await,
             Command::Emulator(args) => emulator_cmd::run(args).await,
             Command::Challenge(args) => challenge_cmd::run(&args),
         }

@@ -19,8 +19,14 @@ enum CacheChoice {
 
 pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
     let credential = match (&args.secret_env, &args.certificate) {
-        (Some(var), None) => Some(ClientCredential::secret(inputs::secret_from_env(var, "--secret-env")?)),
-        (None, Some(path)) => Some(inputs::certificate(path, args.certificate_password_env.as_deref())?),
+        (Some(var), None) => Some(ClientCredential::secret(inputs::secret_from_env(
+            var,
+            "--secret-env",
+        )?)),
+        (None, Some(path)) => Some(inputs::certificate(
+            path,
+            args.certificate_password_env.as_deref(),
+        )?),
         (None, None) => None,
         (Some(_), Some(_)) => {
             return Err(Failure::Usage(
@@ -94,7 +100,10 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
         CacheChoice::File(path) => Some(FileCache::open(path)?),
         CacheChoice::Memory => None,
     };
-    let cache = file.as_ref().map(|f| f.cache().clone()).unwrap_or_else(TokenCache::new);
+    let cache = file
+        .as_ref()
+        .map(|f| f.cache().clone())
+        .unwrap_or_else(TokenCache::new);
     let app = builder.token_cache(cache).build()?;
 
     let mut request = app.acquire_token_for_client(args.scopes.clone());

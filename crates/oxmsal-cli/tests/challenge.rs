@@ -22,7 +22,10 @@ fn graph_cae_challenge() {
     let header = r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwgInZhbHVlIjoiMTYwNDEwNjY1MSJ9fX0=""#;
     let run = run_oxmsal(&["challenge", header], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.json, json!({"access_token":{"nbf":{"essential":true,"value":"1604106651"}}}));
+    assert_eq!(
+        run.json,
+        json!({"access_token":{"nbf":{"essential":true,"value":"1604106651"}}})
+    );
 }
 
 #[test]
@@ -40,14 +43,22 @@ fn arm_revoked_session_without_padding_and_with_pop_first() {
 #[test]
 fn conditional_access_auth_context() {
     let claims = json!({"access_token":{"acrs":{"essential":true,"value":"c1"}}});
-    let header = format!(r#"Bearer error="insufficient_claims", claims="{}""#, b64(&claims, true));
+    let header = format!(
+        r#"Bearer error="insufficient_claims", claims="{}""#,
+        b64(&claims, true)
+    );
     let run = run_oxmsal(&["challenge", &header], &[]);
     assert_eq!(run.json, claims);
 }
 
 #[test]
 fn malformed_or_claimless_headers_exit_2() {
-    for header in ["Bearer realm=\"unterminated", "Bearer realm=\"\"", ",,,", "Bearer claims=\"%%%\""] {
+    for header in [
+        "Bearer realm=\"unterminated",
+        "Bearer realm=\"\"",
+        ",,,",
+        "Bearer claims=\"%%%\"",
+    ] {
         let run = run_oxmsal(&["challenge", header], &[]);
         assert_eq!(run.code, 2, "{header}: {}", run.stdout);
         assert_eq!(run.json["error"], "invalid_configuration");

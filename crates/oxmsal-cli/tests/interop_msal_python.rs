@@ -29,14 +29,27 @@ async fn msal_python(env: &common::Env, cache: &std::path::Path) -> common::Run 
 async fn msal_python_serves_a_token_from_a_cache_oxmsal_wrote() {
     let env = start().await;
     let cache = env.path("from-oxmsal.json");
-    let run = env.run(with(env.token_args(), &["--cache", cache.to_str().unwrap()])).await;
+    let run = env
+        .run(with(
+            env.token_args(),
+            &["--cache", cache.to_str().unwrap()],
+        ))
+        .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(env.emulator.counters().token_requests, 1);
 
     let py = msal_python(&env, &cache).await;
-    assert_eq!(py.code, 0, "MSAL Python failed: {} {}", py.stdout, py.stderr);
+    assert_eq!(
+        py.code, 0,
+        "MSAL Python failed: {} {}",
+        py.stdout, py.stderr
+    );
     assert_eq!(py.json["token_source"], "cache", "{}", py.stdout);
-    assert_eq!(env.emulator.counters().token_requests, 1, "MSAL Python sent no token request");
+    assert_eq!(
+        env.emulator.counters().token_requests,
+        1,
+        "MSAL Python sent no token request"
+    );
 }
 
 #[tokio::test]
@@ -44,12 +57,25 @@ async fn oxmsal_serves_a_token_from_a_cache_msal_python_wrote() {
     let env = start().await;
     let cache = env.path("from-python.json");
     let py = msal_python(&env, &cache).await;
-    assert_eq!(py.code, 0, "MSAL Python failed: {} {}", py.stdout, py.stderr);
+    assert_eq!(
+        py.code, 0,
+        "MSAL Python failed: {} {}",
+        py.stdout, py.stderr
+    );
     assert_eq!(py.json["token_source"], "identity_provider");
     assert_eq!(env.emulator.counters().token_requests, 1);
 
-    let run = env.run(with(env.token_args(), &["--cache", cache.to_str().unwrap()])).await;
+    let run = env
+        .run(with(
+            env.token_args(),
+            &["--cache", cache.to_str().unwrap()],
+        ))
+        .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json["token_source"], "cache", "{}", run.stdout);
-    assert_eq!(env.emulator.counters().token_requests, 1, "oxmsal sent no token request");
+    assert_eq!(
+        env.emulator.counters().token_requests,
+        1,
+        "oxmsal sent no token request"
+    );
 }

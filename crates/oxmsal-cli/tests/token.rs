@@ -10,12 +10,22 @@ use serde_json::json;
 
 #[test]
 fn main_job_prints_a_token_from_the_embedded_emulator() {
-    let run = run_oxmsal(&["token", "--emulator", "--scope", "api://demo/.default"], &[]);
+    let run = run_oxmsal(
+        &["token", "--emulator", "--scope", "api://demo/.default"],
+        &[],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.json["access_token"].as_str().unwrap().starts_with("eyJ"));
+    assert!(run.json["access_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("eyJ"));
     assert_eq!(run.json["token_source"], "identity_provider");
     assert_eq!(run.json["token_type"], "Bearer");
-    assert_eq!(run.stdout.trim().lines().count(), 1, "exactly one JSON object");
+    assert_eq!(
+        run.stdout.trim().lines().count(),
+        1,
+        "exactly one JSON object"
+    );
 }
 
 #[tokio::test]
@@ -44,7 +54,9 @@ async fn certificate_pem_and_pfx() {
     let env = start().await;
     let cert = client_certificate("cli-cert");
     env.emulator
-        .register_app(AppRegistration::new("cli-cert-app").with_certificate_der(cert.cert_der.clone()))
+        .register_app(
+            AppRegistration::new("cli-cert-app").with_certificate_der(cert.cert_der.clone()),
+        )
         .unwrap();
     let pem = env.path("app.pem");
     std::fs::write(&pem, cert.combined_pem()).unwrap();
@@ -52,8 +64,17 @@ async fn certificate_pem_and_pfx() {
     std::fs::write(&pfx, cert.pfx("pw-123")).unwrap();
     let base = |cred: &[&str]| {
         let mut a: Vec<String> = [
-            "token", "--authority", &env.emulator.authority(), "--client-id", "cli-cert-app",
-            "--ca-cert", &env.ca(), "--no-instance-discovery", "--no-cache", "--scope", "api://demo/.default",
+            "token",
+            "--authority",
+            &env.emulator.authority(),
+            "--client-id",
+            "cli-cert-app",
+            "--ca-cert",
+            &env.ca(),
+            "--no-instance-discovery",
+            "--no-cache",
+            "--scope",
+            "api://demo/.default",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -61,10 +82,17 @@ async fn certificate_pem_and_pfx() {
         a.extend(cred.iter().map(|s| s.to_string()));
         a
     };
-    let run = env.run(base(&["--certificate", pem.to_str().unwrap()])).await;
+    let run = env
+        .run(base(&["--certificate", pem.to_str().unwrap()]))
+        .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let secret_env = [("PFX_PW", "pw-123")];
-    let args = base(&["--certificate", pfx.to_str().unwrap(), "--certificate-password-env", "PFX_PW"]);
+    let args = base(&[
+        "--certificate",
+        pfx.to_str().unwrap(),
+        "--certificate-password-env",
+        "PFX_PW",
+    ]);
     let run = tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         run_oxmsal(&refs, &secret_env)
@@ -104,7 +132,11 @@ async fn aadsts_error_prints_the_server_body_and_exits_1() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let printed = run.json.as_object().unwrap();
     let sent = body.as_object().unwrap();
-    assert_eq!(printed.len(), sent.len(), "no key added or dropped: {printed:?}");
+    assert_eq!(
+        printed.len(),
+        sent.len(),
+        "no key added or dropped: {printed:?}"
+    );
     for (k, v) in sent {
         assert_eq!(printed.get(k), Some(v), "key {k}");
     }
@@ -115,10 +147,24 @@ async fn aadsts_error_prints_the_server_body_and_exits_1() {
 async fn fault_kinds_map_to_exit_codes() {
     let env = start().await;
     let cases: Vec<(Vec<Fault>, i32, &str)> = vec![
-        (vec![Fault::server_error(500), Fault::server_error(500)], 3, "invalid_response"),
-        (vec![Fault::DropConnection, Fault::DropConnection], 3, "transport_error"),
+        (
+            vec![Fault::server_error(500), Fault::server_error(500)],
+            3,
+            "invalid_response",
+        ),
+        (
+            vec![Fault::DropConnection, Fault::DropConnection],
+            3,
+            "transport_error",
+        ),
         (vec![Fault::TruncatedJson], 3, "invalid_response"),
-        (vec![Fault::Throttle { retry_after: Some("30".into()) }], 1, "temporarily_unavailable"),
+        (
+            vec![Fault::Throttle {
+                retry_after: Some("30".into()),
+            }],
+            1,
+            "temporarily_unavailable",
+        ),
         (vec![Fault::server_error(503)], 0, ""),
         (vec![Fault::DropConnection], 0, ""),
     ];
@@ -131,7 +177,12 @@ async fn fault_kinds_map_to_exit_codes() {
         assert_eq!(run.code, code, "{faults:?}: {}", run.stderr);
         if code != 0 {
             assert_eq!(run.json["error"], error, "{faults:?}");
-            assert_eq!(run.stderr.lines().count(), 1, "one line on stderr: {}", run.stderr);
+            assert_eq!(
+                run.stderr.lines().count(),
+                1,
+                "one line on stderr: {}",
+                run.stderr
+            );
         } else {
             assert!(run.json["access_token"].is_string());
         }
@@ -146,19 +197,110 @@ async fn misuse_exits_2_before_any_request() {
     let ca = env.ca();
     let cases: Vec<Vec<String>> = vec![
         // http:// to a non-loopback host
-        vec!["token", "--authority", "http://login.example.com/t", "--client-id", "c", "--secret-env", "APP_SECRET", "--scope", "api://x/.default"],
+        vec![
+            "token",
+            "--authority",
+            "http://login.example.com/t",
+            "--client-id",
+            "c",
+            "--secret-env",
+            "APP_SECRET",
+            "--scope",
+            "api://x/.default",
+        ],
         // no scope
-        vec!["token", "--authority", &auth, "--client-id", "c", "--secret-env", "APP_SECRET"],
+        vec![
+            "token",
+            "--authority",
+            &auth,
+            "--client-id",
+            "c",
+            "--secret-env",
+            "APP_SECRET",
+        ],
         // reserved scopes
-        vec!["token", "--authority", &auth, "--client-id", "c", "--secret-env", "APP_SECRET", "--ca-cert", &ca, "--no-cache", "--scope", "openid"],
-        vec!["token", "--authority", &auth, "--client-id", "c", "--secret-env", "APP_SECRET", "--ca-cert", &ca, "--no-cache", "--scope", "api://x/.default", "--scope", "offline_access"],
-        vec!["token", "--authority", &auth, "--client-id", "c", "--secret-env", "APP_SECRET", "--ca-cert", &ca, "--no-cache", "--scope", "profile"],
+        vec![
+            "token",
+            "--authority",
+            &auth,
+            "--client-id",
+            "c",
+            "--secret-env",
+            "APP_SECRET",
+            "--ca-cert",
+            &ca,
+            "--no-cache",
+            "--scope",
+            "openid",
+        ],
+        vec![
+            "token",
+            "--authority",
+            &auth,
+            "--client-id",
+            "c",
+            "--secret-env",
+            "APP_SECRET",
+            "--ca-cert",
+            &ca,
+            "--no-cache",
+            "--scope",
+            "api://x/.default",
+            "--scope",
+            "offline_access",
+        ],
+        vec![
+            "token",
+            "--authority",
+            &auth,
+            "--client-id",
+            "c",
+            "--secret-env",
+            "APP_SECRET",
+            "--ca-cert",
+            &ca,
+            "--no-cache",
+            "--scope",
+            "profile",
+        ],
         // both credentials
-        vec!["token", "--authority", &auth, "--client-id", "c", "--secret-env", "APP_SECRET", "--certificate", pem.to_str().unwrap(), "--scope", "api://x/.default"],
+        vec![
+            "token",
+            "--authority",
+            &auth,
+            "--client-id",
+            "c",
+            "--secret-env",
+            "APP_SECRET",
+            "--certificate",
+            pem.to_str().unwrap(),
+            "--scope",
+            "api://x/.default",
+        ],
         // unreadable certificate
-        vec!["token", "--authority", &auth, "--client-id", "c", "--certificate", pem.to_str().unwrap(), "--scope", "api://x/.default"],
+        vec![
+            "token",
+            "--authority",
+            &auth,
+            "--client-id",
+            "c",
+            "--certificate",
+            pem.to_str().unwrap(),
+            "--scope",
+            "api://x/.default",
+        ],
         // secret variable not set
-        vec!["token", "--authority", &auth, "--client-id", "c", "--secret-env", "OXMSAL_TEST_UNSET_VAR", "--scope", "api://x/.default"],
+        vec![
+            "token",
+            "--authority",
+            &auth,
+            "--client-id",
+            "c",
+            "--secret-env",
+            "OXMSAL_TEST_UNSET_VAR",
+            "--scope",
+            "api://x/.default",
+        ],
     ]
     .into_iter()
     .map(|v| v.into_iter().map(str::to_owned).collect())
@@ -166,20 +308,40 @@ async fn misuse_exits_2_before_any_request() {
     for args in cases {
         let run = env.run(args.clone()).await;
         assert_eq!(run.code, 2, "{args:?}: {} {}", run.stdout, run.stderr);
-        assert_eq!(run.stderr.trim().lines().count(), 1, "one line on stderr: {}", run.stderr);
+        assert_eq!(
+            run.stderr.trim().lines().count(),
+            1,
+            "one line on stderr: {}",
+            run.stderr
+        );
     }
-    assert_eq!(env.emulator.counters().total_requests, 0, "no request was sent");
+    assert_eq!(
+        env.emulator.counters().total_requests,
+        0,
+        "no request was sent"
+    );
 }
 
 #[tokio::test]
 async fn certificate_file_that_is_not_a_certificate_exits_2() {
     let env = start().await;
     let bad = env.path("bad.pem");
-    std::fs::write(&bad, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+    std::fs::write(
+        &bad,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
     let run = env
         .run(vec![
-            "token".into(), "--authority".into(), env.emulator.authority(), "--client-id".into(), "c".into(),
-            "--certificate".into(), bad.display().to_string(), "--scope".into(), "api://x/.default".into(),
+            "token".into(),
+            "--authority".into(),
+            env.emulator.authority(),
+            "--client-id".into(),
+            "c".into(),
+            "--certificate".into(),
+            bad.display().to_string(),
+            "--scope".into(),
+            "api://x/.default".into(),
         ])
         .await;
     assert_eq!(run.code, 2, "{}", run.stderr);

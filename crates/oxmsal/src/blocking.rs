@@ -43,7 +43,9 @@ impl ConfidentialClientApplication {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::configuration(format!("cannot start a runtime for the blocking API: {e}")))?;
+            .map_err(|e| {
+                Error::configuration(format!("cannot start a runtime for the blocking API: {e}"))
+            })?;
         Ok(ConfidentialClientApplication {
             app,
             runtime: Arc::new(runtime),

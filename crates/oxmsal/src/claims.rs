@@ -27,8 +27,16 @@ pub fn merge_claims(challenge: Option<&str>, capabilities: &[String]) -> Result<
     let mut root = match challenge.map(str::trim).filter(|c| !c.is_empty()) {
         Some(text) => match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => map,
-            Ok(_) => return Err(Error::configuration("the claims challenge is JSON but not an object")),
-            Err(e) => return Err(Error::configuration(format!("the claims challenge is not JSON: {e}"))),
+            Ok(_) => {
+                return Err(Error::configuration(
+                    "the claims challenge is JSON but not an object",
+                ))
+            }
+            Err(e) => {
+                return Err(Error::configuration(format!(
+                    "the claims challenge is not JSON: {e}"
+                )))
+            }
         },
         None if capabilities.is_empty() => return Ok(None),
         None => Map::new(),
@@ -73,14 +81,24 @@ mod tests {
         .unwrap()
         .unwrap();
         let v: Value = serde_json::from_str(&c).unwrap();
-        assert_eq!(v["access_token"]["xms_cc"]["values"], serde_json::json!(["CP1", "CP2"]));
+        assert_eq!(
+            v["access_token"]["xms_cc"]["values"],
+            serde_json::json!(["CP1", "CP2"])
+        );
         assert_eq!(v["id_token"]["auth_time"]["essential"], true);
     }
 
     #[test]
     fn challenge_without_capabilities_passes_as_is() {
-        let c = merge_claims(Some(r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#), &[]).unwrap();
-        assert_eq!(c.as_deref(), Some(r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#));
+        let c = merge_claims(
+            Some(r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.as_deref(),
+            Some(r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#)
+        );
     }
 
     #[test]

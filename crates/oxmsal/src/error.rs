@@ -139,13 +139,20 @@ impl ServiceError {
     /// let map = map.as_object().unwrap().clone();
     /// assert_eq!(ServiceError::from_map(401, map, None).unwrap().http_status, 401);
     /// ```
-    pub fn from_map(status: u16, body: Map<String, Value>, retry_after: Option<Duration>) -> Option<Self> {
+    pub fn from_map(
+        status: u16,
+        body: Map<String, Value>,
+        retry_after: Option<Duration>,
+    ) -> Option<Self> {
         let error = body.get("error")?.as_str()?.to_owned();
         let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
         let error_codes = match body.get("error_codes") {
             Some(Value::Array(codes)) => codes
                 .iter()
-                .filter_map(|c| c.as_u64().or_else(|| c.as_str().and_then(|s| s.parse().ok())))
+                .filter_map(|c| {
+                    c.as_u64()
+                        .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
+                })
                 .collect(),
             _ => Vec::new(),
         };
@@ -229,7 +236,12 @@ impl InvalidResponse {
     /// let r = InvalidResponse::new(200, None, br#"{"access_token":"eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.sig"#, "truncated JSON");
     /// assert!(!r.body_excerpt.contains("eyJhbGciOiJub25lIn0"));
     /// ```
-    pub fn new(status: u16, content_type: Option<String>, body: &[u8], reason: impl Into<String>) -> Self {
+    pub fn new(
+        status: u16,
+        content_type: Option<String>,
+        body: &[u8],
+        reason: impl Into<String>,
+    ) -> Self {
         InvalidResponse {
             http_status: status,
             content_type,
@@ -635,12 +647,18 @@ impl fmt::Display for Error {
                     "not sent: the server asked to back off; try again in {secs} s"
                 )?;
                 if let Some(s) = self.service() {
-                    write!(f, " (it answered `{}` with HTTP {})", s.error, s.http_status)?;
+                    write!(
+                        f,
+                        " (it answered `{}` with HTTP {})",
+                        s.error, s.http_status
+                    )?;
                 } else if let Some(r) = self.invalid_response() {
                     write!(f, " (it answered HTTP {})", r.http_status)?;
                 }
             }
-            ErrorKind::InvalidResponse => write!(f, "invalid response from the server: {}", self.describe())?,
+            ErrorKind::InvalidResponse => {
+                write!(f, "invalid response from the server: {}", self.describe())?
+            }
             ErrorKind::Transport => write!(f, "could not reach the server: {}", self.describe())?,
             ErrorKind::Configuration => write!(f, "configuration error: {}", self.describe())?,
             ErrorKind::Cache => write!(f, "token cache error: {}", self.describe())?,

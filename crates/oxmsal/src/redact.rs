@@ -82,9 +82,13 @@ mod tests {
 
     #[test]
     fn hides_jwts_and_secret_values() {
-        let text = r#"{"access_token": "abc.def", "refresh_token":"0.AAA", "x":"eyJhbGc.eyJzdWI.sig ok"}"#;
+        let text =
+            r#"{"access_token": "abc.def", "refresh_token":"0.AAA", "x":"eyJhbGc.eyJzdWI.sig ok"}"#;
         let out = redact(text);
-        assert!(!out.contains("abc.def") && !out.contains("0.AAA") && !out.contains("eyJhbGc"), "{out}");
+        assert!(
+            !out.contains("abc.def") && !out.contains("0.AAA") && !out.contains("eyJhbGc"),
+            "{out}"
+        );
         assert!(out.contains("ok"));
     }
 

@@ -113,13 +113,19 @@ impl AuthenticationResult {
             Some(response) => response.clone(),
             None => {
                 let mut m = Map::new();
-                m.insert("access_token".into(), Value::from(self.access_token.expose_secret()));
+                m.insert(
+                    "access_token".into(),
+                    Value::from(self.access_token.expose_secret()),
+                );
                 m.insert("token_type".into(), Value::from(self.token_type.as_str()));
                 m.insert("expires_in".into(), Value::from(self.expires_in));
                 m
             }
         };
-        map.insert("token_source".into(), Value::from(self.token_source.as_str()));
+        map.insert(
+            "token_source".into(),
+            Value::from(self.token_source.as_str()),
+        );
         if let Some(claims) = &self.id_token_claims {
             map.insert("id_token_claims".into(), Value::Object(claims.clone()));
         }

@@ -20,7 +20,9 @@ fn verify_with_jwks(emulator: &oxmsal_emulator::Emulator, token: &str) -> serde_
         .iter()
         .find(|k| k["kid"].as_str() == header.kid.as_deref())
         .expect("the token's kid is in the JWKS");
-    let decoding = DecodingKey::from_rsa_components(key["n"].as_str().unwrap(), key["e"].as_str().unwrap()).unwrap();
+    let decoding =
+        DecodingKey::from_rsa_components(key["n"].as_str().unwrap(), key["e"].as_str().unwrap())
+            .unwrap();
     let mut validation = Validation::new(Algorithm::RS256);
     validation.validate_aud = false;
     jsonwebtoken::decode::<serde_json::Value>(token, &decoding, &validation)
@@ -49,14 +51,21 @@ async fn secret_credential_gets_a_verifiable_token_then_a_cache_hit() {
     assert!(json["expires_in"].as_u64().unwrap() > 3000);
     let hit = second.to_msal_json();
     assert_eq!(hit["token_source"], "cache");
-    assert!(hit.get("ext_expires_in").is_none(), "a cache hit carries MSAL's reduced shape");
+    assert!(
+        hit.get("ext_expires_in").is_none(),
+        "a cache hit carries MSAL's reduced shape"
+    );
 }
 
 #[tokio::test]
 async fn request_carries_wire_details() {
     let s = setup().await;
     let app = s.secret_app();
-    let token = app.acquire_token_for_client([SCOPE]).correlation_id("11111111-2222-3333-4444-555555555555").await.unwrap();
+    let token = app
+        .acquire_token_for_client([SCOPE])
+        .correlation_id("11111111-2222-3333-4444-555555555555")
+        .await
+        .unwrap();
     assert_eq!(token.correlation_id, "11111111-2222-3333-4444-555555555555");
     let recorded = s.emulator.token_requests();
     let r = recorded.last().unwrap();
@@ -64,7 +73,10 @@ async fn request_carries_wire_details() {
     assert_eq!(r.param("client_info"), Some("1"));
     assert_eq!(r.param("scope"), Some(SCOPE));
     assert_eq!(r.param("client_secret"), Some("<redacted>"));
-    assert_eq!(r.header("client-request-id"), Some("11111111-2222-3333-4444-555555555555"));
+    assert_eq!(
+        r.header("client-request-id"),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
     assert_eq!(r.header("x-client-sku"), Some("MSAL.Rust"));
     assert!(r.header("x-client-ver").is_some());
     assert_eq!(r.header("x-ms-lib-capability"), Some("retry-after, h429"));
@@ -80,15 +92,24 @@ async fn pem_and_pfx_certificates_get_tokens() {
 
     let pem = ClientCertificate::from_pem(cert.combined_pem().as_bytes()).unwrap();
     assert_eq!(pem.thumbprint_sha256(), cert.x5t_s256());
-    let app = oxmsal::ConfidentialClientApplication::builder("cert-app", ClientCredential::certificate(pem));
+    let app = oxmsal::ConfidentialClientApplication::builder(
+        "cert-app",
+        ClientCredential::certificate(pem),
+    );
     let app = common_builder(&s, app).build().unwrap();
     let token = app.acquire_token_for_client([SCOPE]).await.unwrap();
     verify_with_jwks(&s.emulator, token.access_token.expose_secret());
     let r = s.emulator.token_requests().pop().unwrap();
-    assert_eq!(r.param("client_assertion_type"), Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"));
+    assert_eq!(
+        r.param("client_assertion_type"),
+        Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    );
 
     let pfx = ClientCertificate::from_pkcs12(&cert.pfx("pfx-password"), "pfx-password").unwrap();
-    let app = oxmsal::ConfidentialClientApplication::builder("cert-app", ClientCredential::certificate(pfx.with_x5c(true)));
+    let app = oxmsal::ConfidentialClientApplication::builder(
+        "cert-app",
+        ClientCredential::certificate(pfx.with_x5c(true)),
+    );
     let app = common_builder(&s, app).build().unwrap();
     let token = app.acquire_token_for_client([SCOPE]).await.unwrap();
     assert_eq!(token.token_source, TokenSource::IdentityProvider);
@@ -117,16 +138,26 @@ async fn assertion_callback_is_called_per_request() {
         let assertion = sign_externally(&key_pem, &x5t_s256, &req);
         Box::pin(async move { Ok(assertion) })
     });
-    let app = common_builder(&s, oxmsal::ConfidentialClientApplication::builder("cb-app", credential))
-        .build()
-        .unwrap();
+    let app = common_builder(
+        &s,
+        oxmsal::ConfidentialClientApplication::builder("cb-app", credential),
+    )
+    .build()
+    .unwrap();
     app.acquire_token_for_client([SCOPE]).await.unwrap();
-    app.acquire_token_for_client([SCOPE]).force_refresh(true).await.unwrap();
+    app.acquire_token_for_client([SCOPE])
+        .force_refresh(true)
+        .await
+        .unwrap();
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
     assert_eq!(s.token_requests(), 2);
 }
 
-fn sign_externally(key_pem: &str, x5t_s256: &str, req: &oxmsal::credential::AssertionRequest) -> oxmsal::Secret {
+fn sign_externally(
+    key_pem: &str,
+    x5t_s256: &str,
+    req: &oxmsal::credential::AssertionRequest,
+) -> oxmsal::Secret {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -161,9 +192,16 @@ async fn claims_bypass_the_cache_and_capabilities_are_merged() {
         .unwrap();
     app.acquire_token_for_client([SCOPE]).await.unwrap();
     let cached = app.acquire_token_for_client([SCOPE]).await.unwrap();
-    assert_eq!(cached.token_source, TokenSource::Cache, "capabilities alone do not bypass the cache");
+    assert_eq!(
+        cached.token_source,
+        TokenSource::Cache,
+        "capabilities alone do not bypass the cache"
+    );
     let first = s.emulator.token_requests().pop().unwrap();
-    assert_eq!(first.claims.unwrap(), serde_json::json!({"access_token":{"xms_cc":{"values":["CP1"]}}}));
+    assert_eq!(
+        first.claims.unwrap(),
+        serde_json::json!({"access_token":{"xms_cc":{"values":["CP1"]}}})
+    );
 
     let challenged = app
         .acquire_token_for_client([SCOPE])
@@ -190,20 +228,39 @@ async fn tenant_override_by_domain_uses_the_tenant_realm() {
         .unwrap();
     assert_eq!(t.token_source, TokenSource::IdentityProvider);
     let cache = app.token_cache().serialize().unwrap();
-    assert!(cache.contains(s.emulator.tenant_id()), "realm is the discovered tenant id");
+    assert!(
+        cache.contains(s.emulator.tenant_id()),
+        "realm is the discovered tenant id"
+    );
 }
 
 #[tokio::test]
 async fn misuse_fails_before_any_request() {
     let s = setup().await;
     let app = s.secret_app();
-    for scopes in [vec![], vec!["openid"], vec!["api://demo/.default", "offline_access"], vec!["profile"]] {
-        let err = app.acquire_token_for_client(scopes.clone()).await.unwrap_err();
+    for scopes in [
+        vec![],
+        vec!["openid"],
+        vec!["api://demo/.default", "offline_access"],
+        vec!["profile"],
+    ] {
+        let err = app
+            .acquire_token_for_client(scopes.clone())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Configuration, "{scopes:?}");
     }
-    let err = app.acquire_token_for_client([SCOPE]).tenant("bad/tenant").await.unwrap_err();
+    let err = app
+        .acquire_token_for_client([SCOPE])
+        .tenant("bad/tenant")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
-    let err = app.acquire_token_for_client([SCOPE]).claims("not json").await.unwrap_err();
+    let err = app
+        .acquire_token_for_client([SCOPE])
+        .claims("not json")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
     assert_eq!(s.emulator.counters().total_requests, 0);
 }

@@ -18,7 +18,10 @@ fn oauth_fault(status: u16, body: &Value) -> Fault {
     Fault::Oauth {
         status,
         error: map["error"].as_str().unwrap().to_owned(),
-        error_description: map["error_description"].as_str().unwrap_or_default().to_owned(),
+        error_description: map["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
         error_codes: vec![],
         suberror: None,
         claims: None,
@@ -46,7 +49,11 @@ async fn aadsts_error_keeps_every_key_verbatim() {
     s.emulator.inject(oauth_fault(400, &body));
     let err = app.acquire_token_for_client([SCOPE]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Service);
-    assert_eq!(err.to_msal_json(), body, "the error object is the server's, key by key");
+    assert_eq!(
+        err.to_msal_json(),
+        body,
+        "the error object is the server's, key by key"
+    );
     assert_eq!(err.aadsts(), Some(50076));
     assert!(err.requires_interaction());
     assert_eq!(err.claims_challenge(), body["claims"].as_str());
@@ -54,14 +61,20 @@ async fn aadsts_error_keeps_every_key_verbatim() {
     assert_eq!(service.suberror.as_deref(), Some("basic_action"));
     assert_eq!(service.http_status, 400);
     let text = err.to_string();
-    assert!(text.contains("AADSTS50076") && text.contains("8f5c6e0e-0000-4000-8000-000000000001"), "{text}");
+    assert!(
+        text.contains("AADSTS50076") && text.contains("8f5c6e0e-0000-4000-8000-000000000001"),
+        "{text}"
+    );
     assert_eq!(s.token_requests(), 1, "a 4xx is never retried");
 }
 
 #[tokio::test]
 async fn wrong_secret_is_a_service_error_from_the_real_endpoint() {
     let s = setup().await;
-    let app = s.builder(ClientCredential::secret("wrong")).build().unwrap();
+    let app = s
+        .builder(ClientCredential::secret("wrong"))
+        .build()
+        .unwrap();
     let err = app.acquire_token_for_client([SCOPE]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Service);
     assert_eq!(err.aadsts(), Some(7_000_215));
@@ -74,7 +87,11 @@ async fn wrong_secret_is_a_service_error_from_the_real_endpoint() {
 async fn server_error_once_is_retried_into_a_token() {
     let s = setup().await;
     let app = s.secret_app();
-    s.emulator.inject(Fault::ServerError { status: 503, retry_after: None, body: FaultBody::Html });
+    s.emulator.inject(Fault::ServerError {
+        status: 503,
+        retry_after: None,
+        body: FaultBody::Html,
+    });
     let t = app.acquire_token_for_client([SCOPE]).await.unwrap();
     assert_eq!(t.token_source, TokenSource::IdentityProvider);
     assert_eq!(s.token_requests(), 2);
@@ -115,8 +132,15 @@ async fn html_500_every_time_is_invalid_response_after_one_retry() {
     assert_eq!(err.kind(), ErrorKind::InvalidResponse);
     let r = err.invalid_response().unwrap();
     assert_eq!(r.http_status, 500);
-    assert!(r.content_type.as_deref().unwrap_or_default().starts_with("text/html"));
-    assert!(!r.body_excerpt.is_empty() && r.body_excerpt.len() <= 4 * oxmsal::InvalidResponse::EXCERPT_LIMIT);
+    assert!(r
+        .content_type
+        .as_deref()
+        .unwrap_or_default()
+        .starts_with("text/html"));
+    assert!(
+        !r.body_excerpt.is_empty()
+            && r.body_excerpt.len() <= 4 * oxmsal::InvalidResponse::EXCERPT_LIMIT
+    );
     assert_eq!(s.token_requests(), 2);
     assert_eq!(err.to_msal_json()["error"], "invalid_response");
 }
@@ -125,14 +149,25 @@ async fn html_500_every_time_is_invalid_response_after_one_retry() {
 async fn retry_after_is_honoured_not_retried() {
     let s = setup().await;
     let app = s.secret_app();
-    s.emulator.inject(Fault::ServerError { status: 503, retry_after: Some("2".into()), body: FaultBody::Html });
+    s.emulator.inject(Fault::ServerError {
+        status: 503,
+        retry_after: Some("2".into()),
+        body: FaultBody::Html,
+    });
     let err = app.acquire_token_for_client([SCOPE]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidResponse);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
     assert_eq!(s.token_requests(), 1);
 
-    s.emulator.inject(Fault::ServerError { status: 503, retry_after: Some("2".into()), body: FaultBody::Oauth });
-    let err = app.acquire_token_for_client(["api://other/.default"]).await.unwrap_err();
+    s.emulator.inject(Fault::ServerError {
+        status: 503,
+        retry_after: Some("2".into()),
+        body: FaultBody::Oauth,
+    });
+    let err = app
+        .acquire_token_for_client(["api://other/.default"])
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Service);
     assert_eq!(err.service().unwrap().http_status, 503);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
@@ -143,7 +178,9 @@ async fn retry_after_is_honoured_not_retried() {
 async fn throttle_429_is_a_service_error_with_retry_after() {
     let s = setup().await;
     let app = s.secret_app();
-    s.emulator.inject(Fault::Throttle { retry_after: Some("30".into()) });
+    s.emulator.inject(Fault::Throttle {
+        retry_after: Some("30".into()),
+    });
     let err = app.acquire_token_for_client([SCOPE]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Service);
     assert_eq!(err.service().unwrap().http_status, 429);
@@ -159,9 +196,16 @@ async fn truncated_json_and_non_json_are_invalid_responses() {
     let err = app.acquire_token_for_client([SCOPE]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidResponse);
     let excerpt = &err.invalid_response().unwrap().body_excerpt;
-    assert!(!excerpt.contains("eyJ"), "no token fragment in the error: {excerpt}");
+    assert!(
+        !excerpt.contains("eyJ"),
+        "no token fragment in the error: {excerpt}"
+    );
 
-    s.emulator.inject(Fault::NonJson { status: 200, content_type: "text/plain".into(), body: "hello".into() });
+    s.emulator.inject(Fault::NonJson {
+        status: 200,
+        content_type: "text/plain".into(),
+        body: "hello".into(),
+    });
     let err = app.acquire_token_for_client([SCOPE]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidResponse);
     assert_eq!(s.token_requests(), 2);
@@ -171,7 +215,14 @@ async fn truncated_json_and_non_json_are_invalid_responses() {
 async fn discovery_failures_are_values_and_not_remembered() {
     let s = setup().await;
     let app = s.secret_app();
-    s.emulator.inject(Fault::NonJson { status: 404, content_type: "text/html".into(), body: "<h1>nope</h1>".into() }.on(FaultTarget::Discovery));
+    s.emulator.inject(
+        Fault::NonJson {
+            status: 404,
+            content_type: "text/html".into(),
+            body: "<h1>nope</h1>".into(),
+        }
+        .on(FaultTarget::Discovery),
+    );
     let err = app.acquire_token_for_client([SCOPE]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidResponse);
     assert_eq!(s.token_requests(), 0);

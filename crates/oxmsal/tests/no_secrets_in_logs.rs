@@ -44,10 +44,22 @@ async fn trace_output_holds_no_secret() {
     secrets.push(token.access_token.expose_secret().to_owned());
     app.acquire_token_for_client([SCOPE]).await.unwrap();
     s.emulator.inject(Fault::TruncatedJson);
-    let err = app.acquire_token_for_client([SCOPE]).force_refresh(true).await.unwrap_err();
+    let err = app
+        .acquire_token_for_client([SCOPE])
+        .force_refresh(true)
+        .await
+        .unwrap_err();
     tracing::error!("{err} {err:?}");
-    s.emulator.inject(Fault::oauth("invalid_client", 7_000_215, "Invalid client secret provided."));
-    let err = app.acquire_token_for_client([SCOPE]).force_refresh(true).await.unwrap_err();
+    s.emulator.inject(Fault::oauth(
+        "invalid_client",
+        7_000_215,
+        "Invalid client secret provided.",
+    ));
+    let err = app
+        .acquire_token_for_client([SCOPE])
+        .force_refresh(true)
+        .await
+        .unwrap_err();
     tracing::error!("{err} {err:?}");
 
     let cert = client_certificate("logs");
@@ -55,7 +67,9 @@ async fn trace_output_holds_no_secret() {
         .register_app(AppRegistration::new("log-app").with_certificate_der(cert.cert_der.clone()))
         .unwrap();
     let cert_app = s
-        .builder(ClientCredential::certificate(ClientCertificate::from_pem(cert.combined_pem().as_bytes()).unwrap()))
+        .builder(ClientCredential::certificate(
+            ClientCertificate::from_pem(cert.combined_pem().as_bytes()).unwrap(),
+        ))
         .build()
         .unwrap();
     // The demo client id is the builder's; a cert for another app is refused — fine, it still signs.
@@ -65,9 +79,16 @@ async fn trace_output_holds_no_secret() {
     }
 
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("oxmsal.http"), "the pipeline logged: {}", &logs[..logs.len().min(2000)]);
+    assert!(
+        logs.contains("oxmsal.http"),
+        "the pipeline logged: {}",
+        &logs[..logs.len().min(2000)]
+    );
     for secret in &secrets {
-        assert!(!logs.contains(secret.as_str()), "a secret or token reached the logs");
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret or token reached the logs"
+        );
     }
     // No JWT (access token or client assertion) of any kind.
     assert!(!logs.contains("eyJ"), "a JWT reached the logs");

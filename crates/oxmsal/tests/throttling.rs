@@ -17,7 +17,9 @@ use serde_json::json;
 async fn retry_after_429_blocks_the_same_call_only() {
     let s = setup().await;
     let app = s.secret_app();
-    s.emulator.inject(Fault::Throttle { retry_after: Some("30".into()) });
+    s.emulator.inject(Fault::Throttle {
+        retry_after: Some("30".into()),
+    });
     let first = app.acquire_token_for_client([SCOPE]).await.unwrap_err();
     assert_eq!(first.kind(), ErrorKind::Service);
     assert_eq!(s.token_requests(), 1);
@@ -25,11 +27,18 @@ async fn retry_after_429_blocks_the_same_call_only() {
     let second = app.acquire_token_for_client([SCOPE]).await.unwrap_err();
     assert_eq!(second.kind(), ErrorKind::Throttled);
     assert_eq!(second.retry_after(), Some(Duration::from_secs(30)));
-    assert_eq!(second.to_msal_json(), first.to_msal_json(), "the remembered answer, verbatim");
+    assert_eq!(
+        second.to_msal_json(),
+        first.to_msal_json(),
+        "the remembered answer, verbatim"
+    );
     assert!(second.to_string().contains("try again in 30 s"), "{second}");
     assert_eq!(s.token_requests(), 1, "no request was sent");
 
-    let other = app.acquire_token_for_client(["api://other/.default"]).await.unwrap();
+    let other = app
+        .acquire_token_for_client(["api://other/.default"])
+        .await
+        .unwrap();
     assert_eq!(other.token_source, TokenSource::IdentityProvider);
     assert_eq!(s.token_requests(), 2);
 
@@ -43,10 +52,17 @@ async fn http_date_retry_after_is_understood() {
     let s = setup().await;
     let app = s.secret_app();
     let at = std::time::SystemTime::now() + Duration::from_secs(120);
-    s.emulator.inject(Fault::ServerError { status: 503, retry_after: Some(httpdate::fmt_http_date(at)), body: FaultBody::Oauth });
+    s.emulator.inject(Fault::ServerError {
+        status: 503,
+        retry_after: Some(httpdate::fmt_http_date(at)),
+        body: FaultBody::Oauth,
+    });
     let err = app.acquire_token_for_client([SCOPE]).await.unwrap_err();
     let wait = err.retry_after().unwrap();
-    assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120), "{wait:?}");
+    assert!(
+        wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+        "{wait:?}"
+    );
     let again = app.acquire_token_for_client([SCOPE]).await.unwrap_err();
     assert_eq!(again.kind(), ErrorKind::Throttled);
     assert_eq!(s.token_requests(), 1);
@@ -77,8 +93,16 @@ async fn invalid_grant_400_is_remembered_with_every_key() {
         retry_after: None,
         extra: body.as_object().unwrap().clone(),
     });
-    let first = app.acquire_token_for_client([SCOPE]).force_refresh(true).await.unwrap_err();
-    let second = app.acquire_token_for_client([SCOPE]).force_refresh(true).await.unwrap_err();
+    let first = app
+        .acquire_token_for_client([SCOPE])
+        .force_refresh(true)
+        .await
+        .unwrap_err();
+    let second = app
+        .acquire_token_for_client([SCOPE])
+        .force_refresh(true)
+        .await
+        .unwrap_err();
     assert_eq!(first.kind(), ErrorKind::Service);
     assert_eq!(second.kind(), ErrorKind::Throttled);
     assert_eq!(first.to_msal_json(), body);
@@ -93,7 +117,10 @@ async fn invalid_grant_400_is_remembered_with_every_key() {
         .unwrap();
     assert_eq!(third.token_source, TokenSource::IdentityProvider);
     s.clock.advance(Duration::from_secs(60));
-    app.acquire_token_for_client([SCOPE]).force_refresh(true).await.unwrap();
+    app.acquire_token_for_client([SCOPE])
+        .force_refresh(true)
+        .await
+        .unwrap();
     assert_eq!(s.token_requests(), 3);
 }
 
@@ -101,13 +128,23 @@ async fn invalid_grant_400_is_remembered_with_every_key() {
 async fn a_shared_store_carries_the_back_off_to_another_app() {
     let s = setup().await;
     let store = ThrottleStore::new();
-    let app1 = s.builder(ClientCredential::secret(s.demo.secret.clone())).throttle_store(store.clone()).build().unwrap();
-    s.emulator.inject(Fault::Throttle { retry_after: Some("10".into()) });
+    let app1 = s
+        .builder(ClientCredential::secret(s.demo.secret.clone()))
+        .throttle_store(store.clone())
+        .build()
+        .unwrap();
+    s.emulator.inject(Fault::Throttle {
+        retry_after: Some("10".into()),
+    });
     app1.acquire_token_for_client([SCOPE]).await.unwrap_err();
 
     let restored = ThrottleStore::new();
     restored.deserialize(&store.serialize().unwrap()).unwrap();
-    let app2 = s.builder(ClientCredential::secret(s.demo.secret.clone())).throttle_store(restored).build().unwrap();
+    let app2 = s
+        .builder(ClientCredential::secret(s.demo.secret.clone()))
+        .throttle_store(restored)
+        .build()
+        .unwrap();
     let err = app2.acquire_token_for_client([SCOPE]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Throttled);
     assert_eq!(s.token_requests(), 1);
@@ -120,6 +157,9 @@ async fn retries_sit_below_throttling() {
     // 503 once without Retry-After: retried, token; nothing remembered.
     s.emulator.inject(Fault::server_error(503));
     app.acquire_token_for_client([SCOPE]).await.unwrap();
-    app.acquire_token_for_client([SCOPE]).force_refresh(true).await.unwrap();
+    app.acquire_token_for_client([SCOPE])
+        .force_refresh(true)
+        .await
+        .unwrap();
     assert_eq!(s.token_requests(), 3);
 }

@@ -110,5 +110,7 @@ pub fn python() -> PathBuf {
 }
 
 pub fn interop_script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop/msal_python").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../interop/msal_python")
+        .join(name)
 }

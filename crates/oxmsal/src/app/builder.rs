@@ -264,7 +264,12 @@ impl<K> AppBuilder<K> {
         let core = AppCore {
             client_id,
             authority,
-            pipeline: crate::http::Pipeline::new(client, clock.clone(), self.retry, self.allow_http_loopback),
+            pipeline: crate::http::Pipeline::new(
+                client,
+                clock.clone(),
+                self.retry,
+                self.allow_http_loopback,
+            ),
             discovery: Discovery::new(self.instance_discovery),
             cache: self.cache.unwrap_or_default(),
             capabilities: self.capabilities,
@@ -296,6 +301,9 @@ impl AppBuilder<Confidential> {
                 return Err(Error::configuration("the client secret is empty"));
             }
         }
-        Ok(ConfidentialClientApplication::from_parts(core, kind.credential))
+        Ok(ConfidentialClientApplication::from_parts(
+            core,
+            kind.credential,
+        ))
     }
 }

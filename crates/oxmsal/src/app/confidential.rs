@@ -48,7 +48,10 @@ impl ConfidentialClientApplication {
     /// let app = ConfidentialClientApplication::builder("id", ClientCredential::secret("s")).build().unwrap();
     /// assert_eq!(app.client_id(), "id");
     /// ```
-    pub fn builder(client_id: impl Into<String>, credential: ClientCredential) -> AppBuilder<Confidential> {
+    pub fn builder(
+        client_id: impl Into<String>,
+        credential: ClientCredential,
+    ) -> AppBuilder<Confidential> {
         AppBuilder::confidential(client_id, credential)
     }
 

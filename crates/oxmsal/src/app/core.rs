@@ -36,7 +36,13 @@ impl AppCore {
     }
 
     /// Discovered endpoints of `authority` (lazily, once per app).
-    pub(crate) async fn endpoints(&self, authority: &Authority, correlation_id: &str) -> Result<Arc<Endpoints>> {
-        self.discovery.endpoints(&self.pipeline, authority, correlation_id).await
+    pub(crate) async fn endpoints(
+        &self,
+        authority: &Authority,
+        correlation_id: &str,
+    ) -> Result<Arc<Endpoints>> {
+        self.discovery
+            .endpoints(&self.pipeline, authority, correlation_id)
+            .await
     }
 }

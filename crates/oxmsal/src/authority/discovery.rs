@@ -55,12 +55,19 @@ impl Discovery {
     ) -> Result<Arc<Endpoints>> {
         let cell = {
             let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-            known.entry(authority.as_str().to_owned()).or_default().clone()
+            known
+                .entry(authority.as_str().to_owned())
+                .or_default()
+                .clone()
         };
         cell.get_or_try_init(|| async {
-            let aliases = self.instance_aliases(pipeline, authority, correlation_id).await?;
+            let aliases = self
+                .instance_aliases(pipeline, authority, correlation_id)
+                .await?;
             let url = authority.discovery_url()?;
-            let response = pipeline.get(&url, RequestKind::Discovery, correlation_id).await?;
+            let response = pipeline
+                .get(&url, RequestKind::Discovery, correlation_id)
+                .await?;
             let doc = json_object_or_error(&response, pipeline.clock().as_ref())?;
             let endpoints = endpoints_from(&doc, authority, aliases, response.status().as_u16())?;
             tracing::debug!(
@@ -115,7 +122,12 @@ impl Discovery {
                 let names: Vec<String> = entry
                     .get("aliases")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_ascii_lowercase)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 if names.iter().any(|n| n == authority.environment()) {
                     for name in names {
@@ -130,7 +142,12 @@ impl Discovery {
     }
 }
 
-fn endpoints_from(doc: &Map<String, Value>, authority: &Authority, aliases: Vec<String>, status: u16) -> Result<Endpoints> {
+fn endpoints_from(
+    doc: &Map<String, Value>,
+    authority: &Authority,
+    aliases: Vec<String>,
+    status: u16,
+) -> Result<Endpoints> {
     let bad = |reason: String| {
         Error::from_invalid_response(InvalidResponse::new(
             status,
@@ -148,7 +165,8 @@ fn endpoints_from(doc: &Map<String, Value>, authority: &Authority, aliases: Vec<
             Some(_) => Err(bad(format!("`{key}` is not a string"))),
         }
     };
-    let token_endpoint = url_field("token_endpoint")?.ok_or_else(|| bad("no `token_endpoint`".into()))?;
+    let token_endpoint =
+        url_field("token_endpoint")?.ok_or_else(|| bad("no `token_endpoint`".into()))?;
     let realm = token_endpoint
         .path_segments()
         .and_then(|mut s| s.find(|p| !p.is_empty()))
@@ -182,7 +200,11 @@ mod tests {
     #[test]
     fn missing_or_bad_token_endpoint_is_invalid_response() {
         let a = Authority::parse("https://localhost:1/t").unwrap();
-        for doc in [serde_json::json!({}), serde_json::json!({"token_endpoint": 5}), serde_json::json!({"token_endpoint": "nope"})] {
+        for doc in [
+            serde_json::json!({}),
+            serde_json::json!({"token_endpoint": 5}),
+            serde_json::json!({"token_endpoint": "nope"}),
+        ] {
             let e = endpoints_from(doc.as_object().unwrap(), &a, vec![], 200).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::InvalidResponse);
         }

@@ -111,7 +111,9 @@ impl Authority {
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let kind = if first.eq_ignore_ascii_case("adfs") {
             AuthorityKind::Adfs
-        } else if host.ends_with(".b2clogin.com") || segments.iter().any(|s| s.eq_ignore_ascii_case("tfp")) {
+        } else if host.ends_with(".b2clogin.com")
+            || segments.iter().any(|s| s.eq_ignore_ascii_case("tfp"))
+        {
             AuthorityKind::B2c
         } else if host.ends_with(".ciamlogin.com") {
             AuthorityKind::Ciam
@@ -180,7 +182,12 @@ impl Authority {
         }
         let mut url = self.url.clone();
         url.set_path(tenant);
-        Ok(Self::assemble(url, self.kind, tenant.to_owned(), self.environment.clone()))
+        Ok(Self::assemble(
+            url,
+            self.kind,
+            tenant.to_owned(),
+            self.environment.clone(),
+        ))
     }
 
     /// The authority URL, without a trailing slash.
@@ -241,7 +248,9 @@ impl Authority {
     /// Where the OpenID configuration of this authority is published.
     pub(crate) fn discovery_url(&self) -> Result<Url> {
         let suffix = match self.kind {
-            AuthorityKind::Aad | AuthorityKind::B2c | AuthorityKind::Ciam => "v2.0/.well-known/openid-configuration",
+            AuthorityKind::Aad | AuthorityKind::B2c | AuthorityKind::Ciam => {
+                "v2.0/.well-known/openid-configuration"
+            }
             AuthorityKind::Adfs | AuthorityKind::Generic => ".well-known/openid-configuration",
         };
         let base = format!("{}/", self.url.as_str().trim_end_matches('/'));
@@ -261,7 +270,9 @@ fn parse_url(text: &str) -> Result<Url> {
     let url = Url::parse(text.trim())
         .map_err(|e| Error::configuration(format!("authority `{text}` is not a URL: {e}")))?;
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::configuration(format!("authority `{text}` has no host")));
+        return Err(Error::configuration(format!(
+            "authority `{text}` has no host"
+        )));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::configuration(format!(
@@ -308,11 +319,20 @@ mod tests {
     #[test]
     fn discovery_urls() {
         let aad = Authority::parse("https://localhost:1/t").unwrap();
-        assert_eq!(aad.discovery_url().unwrap().as_str(), "https://localhost:1/t/v2.0/.well-known/openid-configuration");
+        assert_eq!(
+            aad.discovery_url().unwrap().as_str(),
+            "https://localhost:1/t/v2.0/.well-known/openid-configuration"
+        );
         let adfs = Authority::parse("https://fs.contoso.com/adfs/").unwrap();
-        assert_eq!(adfs.discovery_url().unwrap().as_str(), "https://fs.contoso.com/adfs/.well-known/openid-configuration");
+        assert_eq!(
+            adfs.discovery_url().unwrap().as_str(),
+            "https://fs.contoso.com/adfs/.well-known/openid-configuration"
+        );
         let oidc = Authority::oidc("https://127.0.0.1:3000/tenant1/").unwrap();
-        assert_eq!(oidc.discovery_url().unwrap().as_str(), "https://127.0.0.1:3000/tenant1/.well-known/openid-configuration");
+        assert_eq!(
+            oidc.discovery_url().unwrap().as_str(),
+            "https://127.0.0.1:3000/tenant1/.well-known/openid-configuration"
+        );
         assert_eq!(oidc.tenant(), "tenant1");
     }
 
@@ -321,6 +341,9 @@ mod tests {
         let a = Authority::parse("https://login.microsoftonline.com/common").unwrap();
         assert!(a.with_tenant("a/b").is_err());
         assert!(a.with_tenant("").is_err());
-        assert!(Authority::oidc("https://x.example/t").unwrap().with_tenant("t2").is_err());
+        assert!(Authority::oidc("https://x.example/t")
+            .unwrap()
+            .with_tenant("t2")
+            .is_err());
     }
 }

@@ -83,19 +83,20 @@ impl ClientCertificate {
         }
         let key = PrivateKeyDer::from_pem_slice(key_pem)
             .map_err(|e| Error::configuration(format!("no usable private key in the PEM: {e}")))?;
-        let key_pem_text = match &key {
-            PrivateKeyDer::Pkcs8(der) => pem_text("PRIVATE KEY", der.secret_pkcs8_der()),
-            PrivateKeyDer::Pkcs1(der) => pem_text("RSA PRIVATE KEY", der.secret_pkcs1_der()),
-            _ => {
-                return Err(Error::configuration(
+        let key_pem_text =
+            match &key {
+                PrivateKeyDer::Pkcs8(der) => pem_text("PRIVATE KEY", der.secret_pkcs8_der()),
+                PrivateKeyDer::Pkcs1(der) => pem_text("RSA PRIVATE KEY", der.secret_pkcs1_der()),
+                _ => return Err(Error::configuration(
                     "the private key is not an RSA key; Entra ID certificate credentials need RSA",
-                ))
-            }
-        };
+                )),
+            };
         let public_key = rsa_public_key(&key)?;
         let mut chain = Vec::new();
         for cert in CertificateDer::pem_slice_iter(cert_pem) {
-            let cert = cert.map_err(|e| Error::configuration(format!("a PEM certificate does not parse: {e}")))?;
+            let cert = cert.map_err(|e| {
+                Error::configuration(format!("a PEM certificate does not parse: {e}"))
+            })?;
             chain.push(cert.as_ref().to_vec());
         }
         Self::assemble(key_pem_text.as_str(), &public_key, chain)
@@ -108,10 +109,20 @@ impl ClientCertificate {
     /// assert!(ClientCertificate::from_pkcs12(b"not a pfx", "pw").is_err());
     /// ```
     pub fn from_pkcs12(der: &[u8], password: &str) -> Result<Self> {
-        let store = p12_keystore::KeyStore::from_pkcs12(der, password, p12_keystore::Pkcs12ImportPolicy::Relaxed)
-            .map_err(|e| Error::configuration(format!("cannot open the PKCS#12 file (wrong password or not PKCS#12): {e}")))?;
+        let store = p12_keystore::KeyStore::from_pkcs12(
+            der,
+            password,
+            p12_keystore::Pkcs12ImportPolicy::Relaxed,
+        )
+        .map_err(|e| {
+            Error::configuration(format!(
+                "cannot open the PKCS#12 file (wrong password or not PKCS#12): {e}"
+            ))
+        })?;
         let Some((_alias, chain)) = store.private_key_chain() else {
-            return Err(Error::configuration("the PKCS#12 file holds no private key"));
+            return Err(Error::configuration(
+                "the PKCS#12 file holds no private key",
+            ));
         };
         let pkcs8 = chain.key().as_der();
         let key = PrivateKeyDer::Pkcs8(pkcs8.to_vec().into());
@@ -122,18 +133,26 @@ impl ClientCertificate {
 
     fn assemble(key_pem: &str, public_key: &[u8], chain: Vec<Vec<u8>>) -> Result<Self> {
         let Some(leaf) = chain.first() else {
-            return Err(Error::configuration("no certificate found next to the private key"));
+            return Err(Error::configuration(
+                "no certificate found next to the private key",
+            ));
         };
-        let parsed = x509_cert::Certificate::from_der(leaf)
-            .map_err(|e| Error::configuration(format!("the certificate is not valid X.509: {e}")))?;
-        let cert_key = parsed.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes();
+        let parsed = x509_cert::Certificate::from_der(leaf).map_err(|e| {
+            Error::configuration(format!("the certificate is not valid X.509: {e}"))
+        })?;
+        let cert_key = parsed
+            .tbs_certificate
+            .subject_public_key_info
+            .subject_public_key
+            .raw_bytes();
         if cert_key != public_key {
             return Err(Error::configuration(
                 "the private key does not belong to the (first) certificate",
             ));
         }
-        let key = EncodingKey::from_rsa_pem(key_pem.as_bytes())
-            .map_err(|e| Error::configuration(format!("the RSA key is not usable for signing: {e}")))?;
+        let key = EncodingKey::from_rsa_pem(key_pem.as_bytes()).map_err(|e| {
+            Error::configuration(format!("the RSA key is not usable for signing: {e}"))
+        })?;
         Ok(ClientCertificate {
             key,
             x5t_s256: URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, leaf)),
@@ -166,7 +185,13 @@ impl ClientCertificate {
     }
 
     /// Signs a client assertion for `audience` (the token endpoint).
-    pub(crate) fn sign_assertion(&self, audience: &str, client_id: &str, now: u64, adfs: bool) -> Result<Secret> {
+    pub(crate) fn sign_assertion(
+        &self,
+        audience: &str,
+        client_id: &str,
+        now: u64,
+        adfs: bool,
+    ) -> Result<Secret> {
         let mut header = if adfs {
             let mut h = Header::new(Algorithm::RS256);
             h.x5t = Some(self.x5t.clone());

@@ -81,7 +81,12 @@ impl ClientCredential {
     }
 
     /// The form fields that authenticate the client on one token request.
-    pub(crate) async fn form_fields(&self, request: AssertionRequest, adfs: bool, now: u64) -> Result<Vec<(&'static str, Secret)>> {
+    pub(crate) async fn form_fields(
+        &self,
+        request: AssertionRequest,
+        adfs: bool,
+        now: u64,
+    ) -> Result<Vec<(&'static str, Secret)>> {
         match self {
             ClientCredential::Secret(secret) => {
                 if secret.is_empty() {
@@ -90,7 +95,8 @@ impl ClientCredential {
                 Ok(vec![("client_secret", secret.clone())])
             }
             ClientCredential::Certificate(cert) => {
-                let assertion = cert.sign_assertion(&request.audience, &request.client_id, now, adfs)?;
+                let assertion =
+                    cert.sign_assertion(&request.audience, &request.client_id, now, adfs)?;
                 Ok(vec![
                     ("client_assertion_type", Secret::new(JWT_BEARER)),
                     ("client_assertion", assertion),
@@ -99,7 +105,9 @@ impl ClientCredential {
             ClientCredential::Assertion(callback) => {
                 let assertion = callback(request).await?;
                 if assertion.is_empty() {
-                    return Err(Error::configuration("the assertion callback returned an empty assertion"));
+                    return Err(Error::configuration(
+                        "the assertion callback returned an empty assertion",
+                    ));
                 }
                 Ok(vec![
                     ("client_assertion_type", Secret::new(JWT_BEARER)),
@@ -114,8 +122,13 @@ impl fmt::Debug for ClientCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientCredential::Secret(_) => f.write_str("ClientCredential::Secret(<redacted>)"),
-            ClientCredential::Certificate(c) => f.debug_tuple("ClientCredential::Certificate").field(c).finish(),
-            ClientCredential::Assertion(_) => f.write_str("ClientCredential::Assertion(<callback>)"),
+            ClientCredential::Certificate(c) => f
+                .debug_tuple("ClientCredential::Certificate")
+                .field(c)
+                .finish(),
+            ClientCredential::Assertion(_) => {
+                f.write_str("ClientCredential::Assertion(<callback>)")
+            }
         }
     }
 }

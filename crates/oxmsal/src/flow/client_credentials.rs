@@ -7,8 +7,8 @@ use crate::claims::merge_claims;
 use crate::credential::{AssertionRequest, ClientCredential};
 use crate::error::Result;
 
-use tracing::Instrument as _;
 use crate::token::{AuthenticationResult, TokenSource};
+use tracing::Instrument as _;
 
 use super::{send_token_request, validate_scopes, TokenRequest};
 
@@ -26,7 +26,11 @@ pub(crate) struct Params {
 }
 
 /// Cache first (unless claims or force_refresh), then the token endpoint.
-pub(crate) async fn acquire(core: &AppCore, credential: &ClientCredential, mut params: Params) -> Result<AuthenticationResult> {
+pub(crate) async fn acquire(
+    core: &AppCore,
+    credential: &ClientCredential,
+    mut params: Params,
+) -> Result<AuthenticationResult> {
     let scopes = validate_scopes(&params.scopes)?;
     let authority = core.authority_for(params.tenant.as_deref())?;
     let claims = merge_claims(params.claims.as_deref(), &core.capabilities)?;
@@ -34,10 +38,21 @@ pub(crate) async fn acquire(core: &AppCore, credential: &ClientCredential, mut p
         .correlation_id
         .take()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let span = tracing::info_span!("oxmsal.acquire_token_for_client", correlation_id = correlation_id.as_str());
-    acquire_in_span(core, credential, params, scopes, authority, claims, correlation_id)
-        .instrument(span)
-        .await
+    let span = tracing::info_span!(
+        "oxmsal.acquire_token_for_client",
+        correlation_id = correlation_id.as_str()
+    );
+    acquire_in_span(
+        core,
+        credential,
+        params,
+        scopes,
+        authority,
+        claims,
+        correlation_id,
+    )
+    .instrument(span)
+    .await
 }
 
 async fn acquire_in_span(
@@ -72,7 +87,11 @@ async fn acquire_in_span(
     if let Some(hit) = &cached {
         let due = hit.refresh_on.is_some_and(|r| now >= r);
         if !due {
-            tracing::info!(correlation_id = correlation_id.as_str(), token_source = "cache", "token served from the cache");
+            tracing::info!(
+                correlation_id = correlation_id.as_str(),
+                token_source = "cache",
+                "token served from the cache"
+            );
             return Ok(AuthenticationResult::new(
                 hit.secret.clone(),
                 hit.token_type.clone(),
@@ -85,7 +104,10 @@ async fn acquire_in_span(
                 None,
             ));
         }
-        tracing::info!(correlation_id = correlation_id.as_str(), "cached token is past refresh_on; refreshing");
+        tracing::info!(
+            correlation_id = correlation_id.as_str(),
+            "cached token is past refresh_on; refreshing"
+        );
     }
 
     let mut request = TokenRequest::new(API_ID, correlation_id.clone());
@@ -142,14 +164,23 @@ async fn acquire_in_span(
         ext_cache_key: None,
         home_account_id: None,
     })?;
-    tracing::info!(correlation_id = correlation_id.as_str(), token_source = "identity_provider", "token acquired");
+    tracing::info!(
+        correlation_id = correlation_id.as_str(),
+        token_source = "identity_provider",
+        "token acquired"
+    );
     Ok(AuthenticationResult::new(
         saved.access_token.secret.clone(),
         saved.access_token.token_type.clone(),
         saved.access_token.expires_on,
         now,
         saved.access_token.refresh_on,
-        saved.access_token.target.split(' ').map(str::to_owned).collect(),
+        saved
+            .access_token
+            .target
+            .split(' ')
+            .map(str::to_owned)
+            .collect(),
         TokenSource::IdentityProvider,
         correlation_id,
         Some(response),

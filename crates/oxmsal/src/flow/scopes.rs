@@ -48,6 +48,9 @@ mod tests {
         assert!(validate_scopes(&v(&["a", "Offline_Access"])).is_err());
         assert!(validate_scopes(&v(&[" "])).is_err());
         assert!(validate_scopes(&v(&["a b"])).is_err());
-        assert_eq!(validate_scopes(&v(&["b", "a", "B"])).unwrap(), v(&["a", "b"]));
+        assert_eq!(
+            validate_scopes(&v(&["b", "a", "B"])).unwrap(),
+            v(&["a", "b"])
+        );
     }
 }

@@ -32,16 +32,27 @@ impl TokenRequest {
 
 /// Form fields that authenticate the client: left out of the throttling key,
 /// since a fresh assertion is signed for every request.
-const CLIENT_AUTH_FIELDS: [&str; 3] = ["client_secret", "client_assertion", "client_assertion_type"];
+const CLIENT_AUTH_FIELDS: [&str; 3] =
+    ["client_secret", "client_assertion", "client_assertion_type"];
 
 /// Fields whose (hashed) value tells one user's request from another's.
-const GRANT_MATERIAL_FIELDS: [&str; 5] = ["refresh_token", "code", "username", "assertion", "device_code"];
+const GRANT_MATERIAL_FIELDS: [&str; 5] = [
+    "refresh_token",
+    "code",
+    "username",
+    "assertion",
+    "device_code",
+];
 
 /// POSTs the form to the token endpoint, unless the throttle says the server
 /// asked us to back off; a 2xx JSON object with a string `access_token` is the
 /// success, everything else an error value. The outcome, after any retries, is
 /// what the throttle remembers.
-pub(crate) async fn send_token_request(core: &AppCore, endpoints: &Endpoints, request: &TokenRequest) -> Result<Map<String, Value>> {
+pub(crate) async fn send_token_request(
+    core: &AppCore,
+    endpoints: &Endpoints,
+    request: &TokenRequest,
+) -> Result<Map<String, Value>> {
     let fields: Vec<(&str, &str)> = request
         .form
         .iter()
@@ -49,7 +60,11 @@ pub(crate) async fn send_token_request(core: &AppCore, endpoints: &Endpoints, re
         .collect();
     let value_of = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
     let keyed_body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields.iter().filter(|(k, _)| !CLIENT_AUTH_FIELDS.contains(k)))
+        .extend_pairs(
+            fields
+                .iter()
+                .filter(|(k, _)| !CLIENT_AUTH_FIELDS.contains(k)),
+        )
         .finish();
     let key = ThrottleKey {
         url: endpoints.token_endpoint.as_str(),
@@ -66,7 +81,8 @@ pub(crate) async fn send_token_request(core: &AppCore, endpoints: &Endpoints, re
     let outcome = post(core, endpoints, request, &fields).await;
     if let Err(err) = &outcome {
         if is_rememberable(err) {
-            core.throttle.record(&key, err, core.clock.now_epoch(), core.default_throttle);
+            core.throttle
+                .record(&key, err, core.clock.now_epoch(), core.default_throttle);
         }
     }
     outcome
@@ -75,7 +91,12 @@ pub(crate) async fn send_token_request(core: &AppCore, endpoints: &Endpoints, re
 /// The device code grant, excluded from the 400 rule (polling repeats by design).
 pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-async fn post(core: &AppCore, endpoints: &Endpoints, request: &TokenRequest, fields: &[(&str, &str)]) -> Result<Map<String, Value>> {
+async fn post(
+    core: &AppCore,
+    endpoints: &Endpoints,
+    request: &TokenRequest,
+    fields: &[(&str, &str)],
+) -> Result<Map<String, Value>> {
     let response = core
         .pipeline
         .send(Outgoing {

@@ -144,7 +144,11 @@ impl HttpClient for ReqwestClient {
         Box::pin(async move {
             let request = reqwest::Request::try_from(request)
                 .map_err(|e| Error::configuration(format!("invalid request: {e}")))?;
-            let response = self.client.execute(request).await.map_err(transport_error)?;
+            let response = self
+                .client
+                .execute(request)
+                .await
+                .map_err(transport_error)?;
             let mut builder = http::Response::builder()
                 .status(response.status())
                 .version(response.version());

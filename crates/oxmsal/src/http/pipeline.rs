@@ -193,12 +193,24 @@ fn build_request(out: &Outgoing<'_>, body: &[u8]) -> Result<HttpRequest> {
         .method(out.method.clone())
         .uri(out.url.as_str());
     let mut headers: Vec<(HeaderName, String)> = vec![
-        (HeaderName::from_static("client-request-id"), out.correlation_id.to_owned()),
-        (HeaderName::from_static("return-client-request-id"), "true".into()),
+        (
+            HeaderName::from_static("client-request-id"),
+            out.correlation_id.to_owned(),
+        ),
+        (
+            HeaderName::from_static("return-client-request-id"),
+            "true".into(),
+        ),
         (HeaderName::from_static("x-client-sku"), SKU.into()),
         (HeaderName::from_static("x-client-ver"), VERSION.into()),
-        (HeaderName::from_static("x-client-os"), std::env::consts::OS.into()),
-        (HeaderName::from_static("x-ms-lib-capability"), "retry-after, h429".into()),
+        (
+            HeaderName::from_static("x-client-os"),
+            std::env::consts::OS.into(),
+        ),
+        (
+            HeaderName::from_static("x-ms-lib-capability"),
+            "retry-after, h429".into(),
+        ),
     ];
     if let RequestKind::Token { api_id } = out.kind {
         headers.push((

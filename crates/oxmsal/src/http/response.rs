@@ -31,7 +31,10 @@ impl ResponseExt for HttpResponse {
 
 /// A 2xx response whose body is a JSON object gives that object; an error status
 /// with an OAuth error object gives `Service`; anything else `InvalidResponse`.
-pub(crate) fn json_object_or_error(response: &HttpResponse, clock: &dyn Clock) -> Result<Map<String, Value>> {
+pub(crate) fn json_object_or_error(
+    response: &HttpResponse,
+    clock: &dyn Clock,
+) -> Result<Map<String, Value>> {
     let status = response.status().as_u16();
     let retry_after = response.retry_after(clock);
     let body = response.body();
@@ -45,7 +48,8 @@ pub(crate) fn json_object_or_error(response: &HttpResponse, clock: &dyn Clock) -
             "error status with a body that is not an OAuth error object".to_owned()
         };
         return Err(Error::from_invalid_response(
-            InvalidResponse::new(status, response.content_type(), body, reason).with_retry_after(retry_after),
+            InvalidResponse::new(status, response.content_type(), body, reason)
+                .with_retry_after(retry_after),
         ));
     }
     match serde_json::from_slice::<Value>(body) {
@@ -73,7 +77,9 @@ mod tests {
     use crate::ManualClock;
 
     fn response(status: u16, ct: &str, body: &str, retry_after: Option<&str>) -> HttpResponse {
-        let mut b = http::Response::builder().status(status).header("content-type", ct);
+        let mut b = http::Response::builder()
+            .status(status)
+            .header("content-type", ct);
         if let Some(r) = retry_after {
             b = b.header("retry-after", r);
         }
@@ -83,22 +89,34 @@ mod tests {
     #[test]
     fn classifies_every_shape() {
         let clock = ManualClock::at_epoch(0);
-        let ok = json_object_or_error(&response(200, "application/json", r#"{"a":1}"#, None), &clock).unwrap();
+        let ok = json_object_or_error(
+            &response(200, "application/json", r#"{"a":1}"#, None),
+            &clock,
+        )
+        .unwrap();
         assert_eq!(ok["a"], 1);
-        let e = json_object_or_error(&response(200, "application/json", r#"{"a":"#, None), &clock).unwrap_err();
+        let e = json_object_or_error(&response(200, "application/json", r#"{"a":"#, None), &clock)
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
-        let e = json_object_or_error(&response(503, "text/html", "<html/>", Some("2")), &clock).unwrap_err();
+        let e = json_object_or_error(&response(503, "text/html", "<html/>", Some("2")), &clock)
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
         assert_eq!(e.retry_after().unwrap().as_secs(), 2);
         let e = json_object_or_error(
-            &response(503, "application/json", r#"{"error":"temporarily_unavailable"}"#, Some("2")),
+            &response(
+                503,
+                "application/json",
+                r#"{"error":"temporarily_unavailable"}"#,
+                Some("2"),
+            ),
             &clock,
         )
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Service);
         assert_eq!(e.service().unwrap().http_status, 503);
         assert_eq!(e.retry_after().unwrap().as_secs(), 2);
-        let e = json_object_or_error(&response(200, "application/json", "[1]", None), &clock).unwrap_err();
+        let e = json_object_or_error(&response(200, "application/json", "[1]", None), &clock)
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
     }
 }

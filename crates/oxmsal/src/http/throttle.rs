@@ -87,7 +87,10 @@ pub(crate) struct ThrottleKey<'a> {
 impl ThrottleKey<'_> {
     fn rule_a(&self) -> String {
         let material = self.grant_material.map(hash).unwrap_or_default();
-        hash(&format!("A\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{material}", self.url, self.client_id, self.scope))
+        hash(&format!(
+            "A\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{material}",
+            self.url, self.client_id, self.scope
+        ))
     }
 
     fn rule_b(&self) -> String {
@@ -148,7 +151,10 @@ impl ThrottleStore {
                 if entry.until > now {
                     let original = entry.outcome.to_error();
                     let remaining = Duration::from_secs(entry.until - now);
-                    tracing::info!(remaining_s = remaining.as_secs(), "request refused locally: throttled");
+                    tracing::info!(
+                        remaining_s = remaining.as_secs(),
+                        "request refused locally: throttled"
+                    );
                     return Err(Error::throttled(&original, remaining));
                 }
             }
@@ -157,7 +163,13 @@ impl ThrottleStore {
     }
 
     /// Remembers the outcome of a sent request, when a rule applies to it.
-    pub(crate) fn record(&self, key: &ThrottleKey<'_>, outcome: &Error, now: u64, default_block: Duration) {
+    pub(crate) fn record(
+        &self,
+        key: &ThrottleKey<'_>,
+        outcome: &Error,
+        now: u64,
+        default_block: Duration,
+    ) {
         let (status, retry_after) = match (outcome.service(), outcome.invalid_response()) {
             (Some(s), _) => (s.http_status, s.retry_after),
             (None, Some(r)) => (r.http_status, r.retry_after),
@@ -168,7 +180,10 @@ impl ThrottleStore {
         };
         let rule_a = status == 429 || status >= 500 || retry_after.is_some();
         let (k, block) = if rule_a {
-            (key.rule_a(), retry_after.unwrap_or(default_block).min(MAX_BLOCK))
+            (
+                key.rule_a(),
+                retry_after.unwrap_or(default_block).min(MAX_BLOCK),
+            )
         } else if status == 400 && key.rule_b {
             (key.rule_b(), HTTP_400_BLOCK)
         } else {
@@ -177,12 +192,21 @@ impl ThrottleStore {
         if block.is_zero() {
             return;
         }
-        tracing::info!(status, block_s = block.as_secs(), rule = if rule_a { "A" } else { "B" }, "remembering a back-off");
+        tracing::info!(
+            status,
+            block_s = block.as_secs(),
+            rule = if rule_a { "A" } else { "B" },
+            "remembering a back-off"
+        );
         let mut entries = self.lock();
         if entries.len() >= CAPACITY && !entries.contains_key(&k) {
             entries.retain(|_, e| e.until > now);
             if entries.len() >= CAPACITY {
-                if let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.since).map(|(k, _)| k.clone()) {
+                if let Some(oldest) = entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.since)
+                    .map(|(k, _)| k.clone())
+                {
                     entries.remove(&oldest);
                 }
             }
@@ -251,16 +275,21 @@ impl Remembered {
 
     fn to_error(&self) -> Error {
         match self {
-            Remembered::Service { status, body } => ServiceError::from_map(*status, body.clone(), None)
-                .map(Error::from_service)
-                .unwrap_or_else(|| Error::configuration("a remembered service error lost its `error` key")),
+            Remembered::Service { status, body } => {
+                ServiceError::from_map(*status, body.clone(), None)
+                    .map(Error::from_service)
+                    .unwrap_or_else(|| {
+                        Error::configuration("a remembered service error lost its `error` key")
+                    })
+            }
             Remembered::InvalidResponse {
                 status,
                 content_type,
                 body_excerpt,
                 reason,
             } => {
-                let mut r = InvalidResponse::new(*status, content_type.clone(), b"", reason.clone());
+                let mut r =
+                    InvalidResponse::new(*status, content_type.clone(), b"", reason.clone());
                 r.body_excerpt = body_excerpt.clone();
                 Error::from_invalid_response(r)
             }
@@ -291,28 +320,56 @@ mod tests {
 
     fn service(status: u16, retry_after: Option<u64>) -> Error {
         let body = format!(r#"{{"error":"e{status}"}}"#);
-        Error::from_service(ServiceError::from_body(status, body.as_bytes(), retry_after.map(Duration::from_secs)).unwrap())
+        Error::from_service(
+            ServiceError::from_body(
+                status,
+                body.as_bytes(),
+                retry_after.map(Duration::from_secs),
+            )
+            .unwrap(),
+        )
     }
 
     #[test]
     fn rule_a_blocks_same_scope_for_retry_after() {
         let store = ThrottleStore::new();
-        store.record(&key("s1", b"x"), &service(429, Some(30)), 1000, Duration::from_secs(5));
+        store.record(
+            &key("s1", b"x"),
+            &service(429, Some(30)),
+            1000,
+            Duration::from_secs(5),
+        );
         let err = store.check(&key("s1", b"y"), 1010).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Throttled);
         assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
         assert_eq!(err.service().unwrap().error, "e429");
-        assert!(store.check(&key("s2", b"x"), 1010).is_ok(), "another scope goes through");
-        assert!(store.check(&key("s1", b"x"), 1030).is_ok(), "the window ends");
+        assert!(
+            store.check(&key("s2", b"x"), 1010).is_ok(),
+            "another scope goes through"
+        );
+        assert!(
+            store.check(&key("s1", b"x"), 1030).is_ok(),
+            "the window ends"
+        );
     }
 
     #[test]
     fn rule_a_defaults_and_cap() {
         let store = ThrottleStore::new();
-        store.record(&key("s", b"x"), &service(503, None), 0, Duration::from_secs(5));
+        store.record(
+            &key("s", b"x"),
+            &service(503, None),
+            0,
+            Duration::from_secs(5),
+        );
         assert!(store.check(&key("s", b"x"), 4).is_err());
         assert!(store.check(&key("s", b"x"), 5).is_ok());
-        store.record(&key("s", b"x"), &service(503, Some(86_400)), 0, Duration::from_secs(5));
+        store.record(
+            &key("s", b"x"),
+            &service(503, Some(86_400)),
+            0,
+            Duration::from_secs(5),
+        );
         assert!(store.check(&key("s", b"x"), 3599).is_err());
         assert!(store.check(&key("s", b"x"), 3600).is_ok());
     }
@@ -320,20 +377,33 @@ mod tests {
     #[test]
     fn rule_b_keys_on_the_whole_body() {
         let store = ThrottleStore::new();
-        store.record(&key("s", b"claims=1"), &service(400, None), 0, Duration::from_secs(5));
+        store.record(
+            &key("s", b"claims=1"),
+            &service(400, None),
+            0,
+            Duration::from_secs(5),
+        );
         assert!(store.check(&key("s", b"claims=1"), 59).is_err());
         assert!(store.check(&key("s", b"claims=2"), 1).is_ok());
         assert!(store.check(&key("s", b"claims=1"), 60).is_ok());
         let mut device = key("s", b"dc");
         device.rule_b = false;
         store.record(&device, &service(400, None), 0, Duration::from_secs(5));
-        assert!(store.check(&device, 1).is_ok(), "device code polling is not remembered");
+        assert!(
+            store.check(&device, 1).is_ok(),
+            "device code polling is not remembered"
+        );
     }
 
     #[test]
     fn other_statuses_are_not_remembered() {
         let store = ThrottleStore::new();
-        store.record(&key("s", b"x"), &service(401, None), 0, Duration::from_secs(5));
+        store.record(
+            &key("s", b"x"),
+            &service(401, None),
+            0,
+            Duration::from_secs(5),
+        );
         assert!(store.is_empty());
     }
 
@@ -342,13 +412,23 @@ mod tests {
         let store = ThrottleStore::new();
         for i in 0..(CAPACITY + 10) {
             let scope = format!("s{i}");
-            store.record(&key(&scope, b"x"), &service(429, Some(100)), i as u64, Duration::from_secs(5));
+            // Long enough that nothing expires while the store fills.
+            store.record(
+                &key(&scope, b"x"),
+                &service(429, Some(3600)),
+                i as u64,
+                Duration::from_secs(5),
+            );
         }
         assert_eq!(store.len(), CAPACITY);
         let copy = ThrottleStore::new();
         copy.deserialize(&store.serialize().unwrap()).unwrap();
         assert!(copy.check(&key("s1000", b"x"), 1050).is_err());
         assert!(copy.deserialize("{\"k\":{}}").is_err());
-        assert_eq!(copy.len(), CAPACITY, "a bad document leaves the store unchanged");
+        assert_eq!(
+            copy.len(),
+            CAPACITY,
+            "a bad document leaves the store unchanged"
+        );
     }
 }

@@ -30,7 +30,10 @@ pub async fn setup() -> Setup {
 impl Setup {
     /// An app builder for the demo app, trusting the emulator, with the manual clock
     /// (so retry delays take no time).
-    pub fn builder(&self, credential: ClientCredential) -> oxmsal::app::AppBuilder<oxmsal::app::Confidential> {
+    pub fn builder(
+        &self,
+        credential: ClientCredential,
+    ) -> oxmsal::app::AppBuilder<oxmsal::app::Confidential> {
         ConfidentialClientApplication::builder(self.demo.client_id.clone(), credential)
             .authority(self.emulator.authority())
             .extra_root_certificate_pem(self.emulator.ca_pem().as_bytes().to_vec())
