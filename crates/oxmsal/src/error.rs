@@ -274,6 +274,8 @@ struct Inner {
     throttled_for: Option<Duration>,
     correlation_id: Option<String>,
     source: Option<Source>,
+    /// Returned by silent acquisition: MSAL adds `classification` to such errors.
+    silent: bool,
 }
 
 /// An oxmsal failure. See the [module docs](self) and [`ErrorKind`].
@@ -299,6 +301,7 @@ impl Error {
                 throttled_for: None,
                 correlation_id: None,
                 source: None,
+                silent: false,
             }),
         }
     }
@@ -414,6 +417,13 @@ impl Error {
         if self.inner.correlation_id.is_none() {
             self.inner.correlation_id = Some(id.into());
         }
+        self
+    }
+
+    /// Marks an error returned by silent acquisition (its MSAL JSON then carries
+    /// `classification`).
+    pub(crate) fn in_silent_context(mut self) -> Self {
+        self.inner.silent = true;
         self
     }
 
@@ -562,7 +572,13 @@ impl Error {
     /// ```
     pub fn to_msal_json(&self) -> Value {
         if let Some(s) = self.service() {
-            return Value::Object(s.body.clone());
+            let mut body = s.body.clone();
+            if self.inner.silent {
+                if let Some(classification) = self.classification() {
+                    body.insert("classification".into(), Value::from(classification));
+                }
+            }
+            return Value::Object(body);
         }
         let mut map = Map::new();
         let code = match self.kind() {

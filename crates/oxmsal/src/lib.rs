@@ -29,10 +29,13 @@ mod secret;
 mod token;
 
 pub use action::{Action, ActionKind};
-pub use app::{ClientCredentialsRequest, ConfidentialClientApplication};
+pub use app::{ClientCredentialsRequest, ConfidentialClientApplication, PublicClientApplication};
 pub use cache::{Account, FileCache, TokenCache};
 pub use challenge::{AuthChallenge, ChallengeError, ClaimsChallenge};
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
 pub use error::{Error, ErrorKind, InvalidResponse, Result, ServiceError};
+pub use flow::auth_code::{AuthCodeFlow, ResponseMode};
+pub use flow::device_code::DeviceFlow;
+pub use flow::interactive::Browser;
 pub use secret::Secret;
 pub use token::{AuthenticationResult, TokenSource};

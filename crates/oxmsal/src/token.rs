@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::cache::Account;
 use crate::secret::Secret;
 
 /// Where a token came from.
@@ -64,10 +65,13 @@ pub struct AuthenticationResult {
     pub token_source: TokenSource,
     /// The `client-request-id` of the acquisition.
     pub correlation_id: String,
-    /// The id token's claims (decoded, not validated), for user tokens.
+    /// The id token's claims (decoded, not validated), for user tokens — on
+    /// cache hits too.
     pub id_token_claims: Option<Map<String, Value>>,
+    /// The signed-in account, for user tokens — on cache hits too.
+    pub account: Option<Account>,
     /// The token endpoint's JSON, for tokens from the identity provider.
-    response: Option<Map<String, Value>>,
+    pub(crate) response: Option<Map<String, Value>>,
 }
 
 impl AuthenticationResult {
@@ -93,8 +97,20 @@ impl AuthenticationResult {
             token_source,
             correlation_id,
             id_token_claims: None,
+            account: None,
             response,
         }
+    }
+
+    /// Attaches who the token is for.
+    pub(crate) fn with_identity(
+        mut self,
+        account: Option<Account>,
+        id_token_claims: Option<Map<String, Value>>,
+    ) -> Self {
+        self.account = account;
+        self.id_token_claims = id_token_claims;
+        self
     }
 
     /// The dict MSAL for Python returns for the same outcome: the server's token
@@ -146,6 +162,10 @@ impl fmt::Debug for AuthenticationResult {
             .field("scopes", &self.scopes)
             .field("token_source", &self.token_source)
             .field("correlation_id", &self.correlation_id)
+            .field(
+                "account",
+                &self.account.as_ref().map(|a| &a.home_account_id),
+            )
             .finish_non_exhaustive()
     }
 }

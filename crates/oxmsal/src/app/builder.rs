@@ -24,6 +24,10 @@ pub struct Confidential {
     credential: ClientCredential,
 }
 
+/// Marks a builder of a [`crate::PublicClientApplication`].
+#[derive(Debug)]
+pub struct Public;
+
 /// Builds an application. Options shared by every kind live here once.
 ///
 /// ```
@@ -277,6 +281,7 @@ impl<K> AppBuilder<K> {
             throttle: self.throttle.unwrap_or_default(),
             // REFERENCE §2: 5 s for confidential clients, 60 s for public ones.
             default_throttle: Duration::from_secs(if confidential { 5 } else { 60 }),
+            refresh_locks: Default::default(),
         };
         Ok((self.kind, core))
     }
@@ -305,5 +310,22 @@ impl AppBuilder<Confidential> {
             core,
             kind.credential,
         ))
+    }
+}
+
+impl AppBuilder<Public> {
+    pub(crate) fn public(client_id: impl Into<String>) -> Self {
+        Self::with_kind(client_id, Public)
+    }
+
+    /// Builds the application. Fails with a `Configuration` error on any bad
+    /// option; never touches the network.
+    ///
+    /// ```
+    /// assert!(oxmsal::PublicClientApplication::builder(" ").build().is_err());
+    /// ```
+    pub fn build(self) -> Result<crate::PublicClientApplication> {
+        let (_, core) = self.build_core(false)?;
+        Ok(crate::PublicClientApplication::from_core(core))
     }
 }

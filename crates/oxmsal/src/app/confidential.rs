@@ -10,6 +10,8 @@ use crate::error::Result;
 use crate::flow::client_credentials;
 use crate::token::AuthenticationResult;
 
+use super::public::collect;
+use super::requests::{new_correlation_id, redeem_auth_code, AuthCodeFlowRequest, SilentRequest};
 use super::{AppBuilder, AppCore, Confidential};
 
 /// An application that can keep a secret: it authenticates itself with a client
@@ -82,6 +84,130 @@ impl ConfidentialClientApplication {
     /// ```
     pub fn token_cache(&self) -> &TokenCache {
         &self.inner.core.cache
+    }
+
+    /// The accounts signed in to this app (web apps keep one per user session).
+    ///
+    /// ```
+    /// # use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
+    /// # let app = ConfidentialClientApplication::builder("id", ClientCredential::secret("s")).build().unwrap();
+    /// assert!(app.accounts().is_empty());
+    /// ```
+    pub fn accounts(&self) -> Vec<crate::Account> {
+        self.inner.core.accounts()
+    }
+
+    /// Signs an account out of this app; returns how many cache entries went.
+    ///
+    /// ```no_run
+    /// # fn f(app: oxmsal::ConfidentialClientApplication, account: oxmsal::Account) {
+    /// app.remove_account(&account);
+    /// # }
+    /// ```
+    pub fn remove_account(&self, account: &crate::Account) -> usize {
+        self.inner
+            .core
+            .cache
+            .remove_account(account, &self.inner.core.client_id)
+    }
+
+    /// A user token without interaction (web-app accounts): cache or refresh.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, account: oxmsal::Account) -> oxmsal::Result<()> {
+    /// let token = app.acquire_token_silent(["User.Read"], &account).await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub fn acquire_token_silent<I, S>(
+        &self,
+        scopes: I,
+        account: &crate::Account,
+    ) -> SilentRequest<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        SilentRequest::new(
+            &self.inner.core,
+            Some(&self.inner.credential),
+            collect(scopes),
+            account,
+        )
+    }
+
+    /// Starts a web app's authorization code flow (PKCE, state, nonce).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication) -> oxmsal::Result<()> {
+    /// let flow = app.initiate_auth_code_flow(["User.Read"], "https://app.example/callback").await?;
+    /// // redirect the user to flow.auth_uri, keep `flow` in the session
+    /// # let _ = flow; Ok(()) }
+    /// ```
+    pub fn initiate_auth_code_flow<I, S>(
+        &self,
+        scopes: I,
+        redirect_uri: impl Into<String>,
+    ) -> AuthCodeFlowRequest<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        AuthCodeFlowRequest {
+            core: &self.inner.core,
+            scopes: collect(scopes),
+            redirect_uri: redirect_uri.into(),
+            options: Default::default(),
+        }
+    }
+
+    /// Redeems the redirect's parameters (checks `state` and `nonce`).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, flow: oxmsal::AuthCodeFlow, params: std::collections::HashMap<String, String>) -> oxmsal::Result<()> {
+    /// let token = app.acquire_token_by_auth_code_flow(&flow, &params).await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub async fn acquire_token_by_auth_code_flow(
+        &self,
+        flow: &crate::AuthCodeFlow,
+        response: &std::collections::HashMap<String, String>,
+    ) -> Result<AuthenticationResult> {
+        redeem_auth_code(
+            &self.inner.core,
+            Some(&self.inner.credential),
+            flow,
+            response,
+        )
+        .await
+    }
+
+    /// On-behalf-of: exchanges the access token your API received (`assertion`)
+    /// for a downstream token for the same user. Cached per assertion: a second
+    /// call with the same assertion is a cache hit.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, incoming: String) -> oxmsal::Result<()> {
+    /// let token = app.acquire_token_on_behalf_of(oxmsal::Secret::new(incoming), ["https://graph.microsoft.com/.default"]).await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub async fn acquire_token_on_behalf_of<I, S>(
+        &self,
+        assertion: crate::Secret,
+        scopes: I,
+    ) -> Result<AuthenticationResult>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        crate::flow::on_behalf_of::acquire(
+            &self.inner.core,
+            &self.inner.credential,
+            &assertion,
+            &collect(scopes),
+            None,
+            &new_correlation_id(),
+        )
+        .await
     }
 
     /// A token for the app itself (client credentials grant): from the cache when

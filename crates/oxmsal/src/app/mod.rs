@@ -3,7 +3,11 @@
 mod builder;
 mod confidential;
 mod core;
+mod public;
+mod requests;
 
-pub use builder::{AppBuilder, Confidential};
+pub use builder::{AppBuilder, Confidential, Public};
 pub use confidential::{ClientCredentialsRequest, ConfidentialClientApplication};
 pub(crate) use core::AppCore;
+pub use public::PublicClientApplication;
+pub use requests::{AuthCodeFlowRequest, DeviceFlowRequest, InteractiveRequest, SilentRequest};

@@ -46,6 +46,16 @@ impl Discovery {
         }
     }
 
+    /// Host aliases learned so far for `authority` (none before its discovery).
+    pub(crate) fn known_aliases(&self, authority: &Authority) -> Vec<String> {
+        let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        known
+            .get(authority.as_str())
+            .and_then(|cell| cell.get())
+            .map(|e| e.aliases.clone())
+            .unwrap_or_default()
+    }
+
     /// The endpoints of `authority`, discovering them on first use.
     pub(crate) async fn endpoints(
         &self,

@@ -131,6 +131,11 @@ impl FileCache {
 
 /// Replaces `path` with `bytes`: temp file (0600) in the same directory, write,
 /// fsync, rename. The temp file is removed on failure.
+pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically(path, bytes, |file, bytes| file.write_all(bytes))
+}
+
+/// [`write_private_file`] with the write itself injectable, so tests can fail it.
 fn write_atomically(
     path: &Path,
     bytes: &[u8],

@@ -62,6 +62,7 @@ use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use account::Account;
+pub(crate) use file::write_private_file;
 pub use file::FileCache;
 pub use query::{
     AccessTokenQuery, AppMetadata, CachedAccessToken, CachedIdToken, CachedRefreshToken,

@@ -246,6 +246,47 @@ impl ThrottleStore {
         Ok(())
     }
 
+    /// Loads the store from a file written by [`save_file`](Self::save_file); a
+    /// missing file leaves it empty, a malformed one is a `Cache` error naming it.
+    ///
+    /// ```
+    /// let store = oxmsal::http::ThrottleStore::new();
+    /// store.load_file(std::path::Path::new("/nonexistent/oxmsal-throttle.json")).unwrap();
+    /// assert!(store.is_empty());
+    /// ```
+    pub fn load_file(&self, path: &std::path::Path) -> Result<()> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let entries: HashMap<String, Entry> = serde_json::from_str(&text).map_err(|e| {
+                    Error::cache(
+                        format!("throttle state file {} is malformed: {e}", path.display()),
+                        None,
+                    )
+                })?;
+                *self.lock() = entries;
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::cache(
+                format!("cannot read the throttle state file {}", path.display()),
+                Some(Box::new(e)),
+            )),
+        }
+    }
+
+    /// Writes the store (expired entries dropped) atomically, mode 0600.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("oxmsal-doc-throttle-{}.json", std::process::id()));
+    /// oxmsal::http::ThrottleStore::new().save_file(&path, 0).unwrap();
+    /// # std::fs::remove_file(&path).ok();
+    /// ```
+    pub fn save_file(&self, path: &std::path::Path, now: u64) -> Result<()> {
+        self.purge_expired(now);
+        let json = self.serialize()?;
+        crate::cache::write_private_file(path, json.as_bytes())
+    }
+
     /// Drops entries that expired before `now` (epoch seconds).
     ///
     /// ```

@@ -1,0 +1,279 @@
+//! The public client application: CLIs, desktop and mobile apps — anything that
+//! cannot keep a secret and acts for a signed-in user.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::cache::{Account, TokenCache};
+use crate::error::Result;
+use crate::flow::auth_code::{AuthCodeFlow, AuthorizeOptions};
+use crate::flow::device_code::{self, DeviceFlow};
+use crate::flow::{refresh_token, username_password, validate_scopes};
+use crate::secret::Secret;
+use crate::token::AuthenticationResult;
+
+use super::requests::{
+    new_correlation_id, redeem_auth_code, AuthCodeFlowRequest, DeviceFlowRequest,
+    InteractiveRequest, SilentRequest,
+};
+use super::{AppBuilder, AppCore, Public};
+
+/// An application without a credential, acting for users. `Send + Sync`: build
+/// it once and share it; clones share the cache and discovery.
+///
+/// ```no_run
+/// use oxmsal::PublicClientApplication;
+/// # async fn run() -> oxmsal::Result<()> {
+/// let app = PublicClientApplication::builder("00000000-0000-0000-0000-000000000002")
+///     .authority("https://login.microsoftonline.com/organizations")
+///     .build()?;
+/// let token = match app.accounts().first() {
+///     Some(account) => app.acquire_token_silent(["User.Read"], account).await?,
+///     None => {
+///         let flow = app.initiate_device_flow(["User.Read"]).await?;
+///         eprintln!("{}", flow.message);
+///         app.acquire_token_by_device_flow(&flow).await?
+///     }
+/// };
+/// # let _ = token; Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PublicClientApplication {
+    core: Arc<AppCore>,
+}
+
+impl PublicClientApplication {
+    /// Starts building an application with its client id.
+    ///
+    /// ```
+    /// let app = oxmsal::PublicClientApplication::builder("id").build().unwrap();
+    /// assert_eq!(app.client_id(), "id");
+    /// ```
+    pub fn builder(client_id: impl Into<String>) -> AppBuilder<Public> {
+        AppBuilder::public(client_id)
+    }
+
+    pub(crate) fn from_core(core: AppCore) -> Self {
+        PublicClientApplication {
+            core: Arc::new(core),
+        }
+    }
+
+    /// The application (client) id.
+    ///
+    /// ```
+    /// # let app = oxmsal::PublicClientApplication::builder("id").build().unwrap();
+    /// assert_eq!(app.client_id(), "id");
+    /// ```
+    pub fn client_id(&self) -> &str {
+        &self.core.client_id
+    }
+
+    /// The app's token cache.
+    ///
+    /// ```
+    /// # let app = oxmsal::PublicClientApplication::builder("id").build().unwrap();
+    /// assert_eq!(app.token_cache().account_count(), 0);
+    /// ```
+    pub fn token_cache(&self) -> &TokenCache {
+        &self.core.cache
+    }
+
+    /// The accounts signed in to this app's authority host (any alias known so far).
+    ///
+    /// ```
+    /// # let app = oxmsal::PublicClientApplication::builder("id").build().unwrap();
+    /// assert!(app.accounts().is_empty());
+    /// ```
+    pub fn accounts(&self) -> Vec<Account> {
+        self.core.accounts()
+    }
+
+    /// Signs an account out of this app: its tokens for this client (and its
+    /// family) and the account entry go. Returns how many cache entries went.
+    ///
+    /// ```no_run
+    /// # let app = oxmsal::PublicClientApplication::builder("id").build().unwrap();
+    /// for account in app.accounts() { app.remove_account(&account); }
+    /// ```
+    pub fn remove_account(&self, account: &Account) -> usize {
+        self.core
+            .cache
+            .remove_account(account, &self.core.client_id)
+    }
+
+    /// A token without user interaction: the cache, or a refresh.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, account: oxmsal::Account) -> oxmsal::Result<()> {
+    /// let token = app.acquire_token_silent(["User.Read"], &account).await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub fn acquire_token_silent<I, S>(&self, scopes: I, account: &Account) -> SilentRequest<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        SilentRequest::new(&self.core, None, collect(scopes), account)
+    }
+
+    /// Starts a device code sign-in; show its `message`, then poll with
+    /// [`acquire_token_by_device_flow`](Self::acquire_token_by_device_flow).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let flow = app.initiate_device_flow(["User.Read"]).await?;
+    /// eprintln!("{}", flow.message);
+    /// # Ok(()) }
+    /// ```
+    pub async fn initiate_device_flow<I, S>(&self, scopes: I) -> Result<DeviceFlow>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes = validate_scopes(&collect(scopes))?;
+        device_code::initiate(&self.core, scopes, new_correlation_id()).await
+    }
+
+    /// Polls a device flow until the user signs in, declines, or it expires.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, flow: oxmsal::DeviceFlow) -> oxmsal::Result<()> {
+    /// let token = app.acquire_token_by_device_flow(&flow).await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub fn acquire_token_by_device_flow<'a>(
+        &'a self,
+        flow: &'a DeviceFlow,
+    ) -> DeviceFlowRequest<'a> {
+        DeviceFlowRequest {
+            core: &self.core,
+            flow,
+            claims: None,
+            cancel: None,
+        }
+    }
+
+    /// Starts an authorization code flow with PKCE for `redirect_uri`.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let flow = app.initiate_auth_code_flow(["User.Read"], "http://localhost:8400").await?;
+    /// # let _ = flow; Ok(()) }
+    /// ```
+    pub fn initiate_auth_code_flow<I, S>(
+        &self,
+        scopes: I,
+        redirect_uri: impl Into<String>,
+    ) -> AuthCodeFlowRequest<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        AuthCodeFlowRequest {
+            core: &self.core,
+            scopes: collect(scopes),
+            redirect_uri: redirect_uri.into(),
+            options: AuthorizeOptions::default(),
+        }
+    }
+
+    /// Redeems the redirect's query or form parameters for a started flow;
+    /// checks `state` and the id token's `nonce`.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, flow: oxmsal::AuthCodeFlow, params: std::collections::HashMap<String, String>) -> oxmsal::Result<()> {
+    /// let token = app.acquire_token_by_auth_code_flow(&flow, &params).await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub async fn acquire_token_by_auth_code_flow(
+        &self,
+        flow: &AuthCodeFlow,
+        response: &HashMap<String, String>,
+    ) -> Result<AuthenticationResult> {
+        redeem_auth_code(&self.core, None, flow, response).await
+    }
+
+    /// Signs in through a browser and a loopback redirect listener.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let token = app.acquire_token_interactive(["User.Read"]).await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub fn acquire_token_interactive<I, S>(&self, scopes: I) -> InteractiveRequest<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        InteractiveRequest::new(&self.core, collect(scopes))
+    }
+
+    /// Username and password (ROPC): managed accounts only, no MFA. Prefer the
+    /// device code or interactive flows.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let pw = oxmsal::Secret::new(std::env::var("PW").unwrap_or_default());
+    /// let token = app.acquire_token_by_username_password("alice@contoso.com", pw, ["User.Read"]).await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub async fn acquire_token_by_username_password<I, S>(
+        &self,
+        username: &str,
+        password: Secret,
+        scopes: I,
+    ) -> Result<AuthenticationResult>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes = validate_scopes(&collect(scopes))?;
+        username_password::acquire(
+            &self.core,
+            None,
+            username,
+            password,
+            &scopes,
+            None,
+            &new_correlation_id(),
+        )
+        .await
+    }
+
+    /// Imports a refresh token obtained elsewhere; the account lands in the cache.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let rt = oxmsal::Secret::new(std::env::var("OLD_RT").unwrap_or_default());
+    /// let token = app.acquire_token_by_refresh_token(rt, ["User.Read"]).await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub async fn acquire_token_by_refresh_token<I, S>(
+        &self,
+        refresh_token: Secret,
+        scopes: I,
+    ) -> Result<AuthenticationResult>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes = validate_scopes(&collect(scopes))?;
+        refresh_token::acquire(
+            &self.core,
+            None,
+            refresh_token,
+            &scopes,
+            &new_correlation_id(),
+        )
+        .await
+    }
+}
+
+pub(crate) fn collect<I, S>(scopes: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    scopes.into_iter().map(Into::into).collect()
+}

@@ -1,0 +1,412 @@
+//! Per-request builders shared by both application kinds. Each holds the app's
+//! core and (for confidential apps) its credential, and is `.await`ed.
+
+use std::collections::HashMap;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::cache::Account;
+use crate::credential::ClientCredential;
+use crate::error::Result;
+use crate::flow::auth_code::{AuthCodeFlow, AuthorizeOptions, ResponseMode};
+use crate::flow::device_code::DeviceFlow;
+use crate::flow::interactive::Browser;
+use crate::flow::{auth_code, device_code, interactive, silent};
+use crate::token::AuthenticationResult;
+
+use super::AppCore;
+
+/// A boxed request future.
+type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+pub(crate) fn new_correlation_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A silent request: a cached token or a refresh; `.await` it.
+///
+/// ```no_run
+/// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+/// let account = app.accounts().into_iter().next().expect("signed in before");
+/// let token = app.acquire_token_silent(["User.Read"], &account).await?;
+/// # let _ = token; Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a request does nothing until awaited"]
+pub struct SilentRequest<'a> {
+    pub(crate) core: &'a AppCore,
+    pub(crate) credential: Option<&'a ClientCredential>,
+    pub(crate) params: silent::Params,
+}
+
+impl<'a> SilentRequest<'a> {
+    pub(crate) fn new(
+        core: &'a AppCore,
+        credential: Option<&'a ClientCredential>,
+        scopes: Vec<String>,
+        account: &Account,
+    ) -> Self {
+        SilentRequest {
+            core,
+            credential,
+            params: silent::Params {
+                scopes,
+                account: account.clone(),
+                claims: None,
+                force_refresh: false,
+                tenant: None,
+                correlation_id: new_correlation_id(),
+            },
+        }
+    }
+
+    /// A claims challenge: skips the cached access token and refreshes with it.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, account: oxmsal::Account) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_silent(["User.Read"], &account).claims(r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#).await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.params.claims = Some(claims.into());
+        self
+    }
+
+    /// Skips the cached access token and refreshes.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, account: oxmsal::Account) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_silent(["User.Read"], &account).force_refresh(true).await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn force_refresh(mut self, force: bool) -> Self {
+        self.params.force_refresh = force;
+        self
+    }
+
+    /// Another tenant of the same cloud for this request only.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, account: oxmsal::Account) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_silent(["User.Read"], &account).tenant("fabrikam.com").await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.params.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Uses this `client-request-id`.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, account: oxmsal::Account) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_silent(["User.Read"], &account).correlation_id("abc").await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.params.correlation_id = id.into();
+        self
+    }
+}
+
+impl<'a> IntoFuture for SilentRequest<'a> {
+    type Output = Result<AuthenticationResult>;
+    type IntoFuture = Pending<'a, AuthenticationResult>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(silent::acquire(self.core, self.credential, self.params))
+    }
+}
+
+/// Starts an authorization code flow; `.await` it for the [`AuthCodeFlow`].
+///
+/// ```no_run
+/// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+/// let flow = app.initiate_auth_code_flow(["User.Read"], "http://localhost:8400")
+///     .login_hint("alice@contoso.com").await?;
+/// # let _ = flow; Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a request does nothing until awaited"]
+pub struct AuthCodeFlowRequest<'a> {
+    pub(crate) core: &'a AppCore,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) redirect_uri: String,
+    pub(crate) options: AuthorizeOptions,
+}
+
+impl AuthCodeFlowRequest<'_> {
+    /// Pre-fills the username.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let f = app.initiate_auth_code_flow(["User.Read"], "http://localhost").login_hint("alice@contoso.com").await?;
+    /// # let _ = f; Ok(()) }
+    /// ```
+    pub fn login_hint(mut self, hint: impl Into<String>) -> Self {
+        self.options.login_hint = Some(hint.into());
+        self
+    }
+
+    /// `prompt` (`login`, `consent`, `select_account`, `none`).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let f = app.initiate_auth_code_flow(["User.Read"], "http://localhost").prompt("select_account").await?;
+    /// # let _ = f; Ok(()) }
+    /// ```
+    pub fn prompt(mut self, prompt: impl Into<String>) -> Self {
+        self.options.prompt = Some(prompt.into());
+        self
+    }
+
+    /// A claims challenge for the sign-in.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let f = app.initiate_auth_code_flow(["User.Read"], "http://localhost").claims("{}").await?;
+    /// # let _ = f; Ok(()) }
+    /// ```
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.options.claims = Some(claims.into());
+        self
+    }
+
+    /// How the code comes back (default `query`).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let f = app.initiate_auth_code_flow(["User.Read"], "https://app.example/cb").response_mode(oxmsal::ResponseMode::FormPost).await?;
+    /// # let _ = f; Ok(()) }
+    /// ```
+    pub fn response_mode(mut self, mode: ResponseMode) -> Self {
+        self.options.response_mode = mode;
+        self
+    }
+}
+
+impl<'a> IntoFuture for AuthCodeFlowRequest<'a> {
+    type Output = Result<AuthCodeFlow>;
+    type IntoFuture = Pending<'a, AuthCodeFlow>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let id = new_correlation_id();
+            auth_code::initiate(
+                self.core,
+                &self.scopes,
+                &self.redirect_uri,
+                self.options,
+                &id,
+            )
+            .await
+        })
+    }
+}
+
+/// Redeems an auth code redirect.
+pub(crate) async fn redeem_auth_code(
+    core: &AppCore,
+    credential: Option<&ClientCredential>,
+    flow: &AuthCodeFlow,
+    response: &HashMap<String, String>,
+) -> Result<AuthenticationResult> {
+    auth_code::acquire(core, credential, flow, response, &new_correlation_id()).await
+}
+
+/// Polls a device flow; `.await` it.
+///
+/// ```no_run
+/// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+/// let flow = app.initiate_device_flow(["User.Read"]).await?;
+/// eprintln!("{}", flow.message);
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let token = app.acquire_token_by_device_flow(&flow).cancel_on(async move { let _ = stopped.await; }).await?;
+/// # drop(stop); let _ = token; Ok(()) }
+/// ```
+#[must_use = "a request does nothing until awaited"]
+pub struct DeviceFlowRequest<'a> {
+    pub(crate) core: &'a AppCore,
+    pub(crate) flow: &'a DeviceFlow,
+    pub(crate) claims: Option<String>,
+    pub(crate) cancel: Option<device_code::CancelSignal>,
+}
+
+impl std::fmt::Debug for DeviceFlowRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceFlowRequest")
+            .field("user_code", &self.flow.user_code)
+            .field("cancellable", &self.cancel.is_some())
+            .finish()
+    }
+}
+
+impl DeviceFlowRequest<'_> {
+    /// Stops polling (→ `Cancelled`) when `signal` completes.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, flow: oxmsal::DeviceFlow) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_by_device_flow(&flow).cancel_on(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn cancel_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.cancel = Some(Box::pin(signal));
+        self
+    }
+
+    /// A claims request for the token.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, flow: oxmsal::DeviceFlow) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_by_device_flow(&flow).claims("{}").await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.claims = Some(claims.into());
+        self
+    }
+}
+
+impl<'a> IntoFuture for DeviceFlowRequest<'a> {
+    type Output = Result<AuthenticationResult>;
+    type IntoFuture = Pending<'a, AuthenticationResult>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            device_code::poll(self.core, self.flow, self.claims.as_deref(), self.cancel).await
+        })
+    }
+}
+
+/// An interactive sign-in through a browser and a loopback redirect; `.await` it.
+///
+/// ```no_run
+/// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+/// let token = app.acquire_token_interactive(["User.Read"])
+///     .timeout(std::time::Duration::from_secs(120))
+///     .await?;
+/// # let _ = token; Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a request does nothing until awaited"]
+pub struct InteractiveRequest<'a> {
+    pub(crate) core: &'a AppCore,
+    pub(crate) credential: Option<&'a ClientCredential>,
+    pub(crate) params: interactive::Params,
+}
+
+impl<'a> InteractiveRequest<'a> {
+    pub(crate) fn new(core: &'a AppCore, scopes: Vec<String>) -> Self {
+        InteractiveRequest {
+            core,
+            credential: None,
+            params: interactive::Params {
+                scopes,
+                port: 0,
+                timeout: Duration::from_secs(300),
+                browser: Browser::System,
+                authorize: AuthorizeOptions::default(),
+                correlation_id: new_correlation_id(),
+            },
+        }
+    }
+
+    /// The loopback port (default: a free one).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_interactive(["User.Read"]).port(8400).await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn port(mut self, port: u16) -> Self {
+        self.params.port = port;
+        self
+    }
+
+    /// How long to wait for the user (default 5 minutes; then `Cancelled`).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_interactive(["User.Read"]).timeout(std::time::Duration::from_secs(60)).await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.params.timeout = timeout;
+        self
+    }
+
+    /// How the URL reaches the user (default: the system browser).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let print = oxmsal::Browser::Callback(std::sync::Arc::new(|url: &str| eprintln!("Open {url}")));
+    /// let t = app.acquire_token_interactive(["User.Read"]).browser(print).await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn browser(mut self, browser: Browser) -> Self {
+        self.params.browser = browser;
+        self
+    }
+
+    /// Pre-fills the username.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_interactive(["User.Read"]).login_hint("alice@contoso.com").await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn login_hint(mut self, hint: impl Into<String>) -> Self {
+        self.params.authorize.login_hint = Some(hint.into());
+        self
+    }
+
+    /// `prompt` (`login`, `consent`, `select_account`).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_interactive(["User.Read"]).prompt("login").await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn prompt(mut self, prompt: impl Into<String>) -> Self {
+        self.params.authorize.prompt = Some(prompt.into());
+        self
+    }
+
+    /// A claims challenge for the sign-in.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_interactive(["User.Read"]).claims("{}").await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.params.authorize.claims = Some(claims.into());
+        self
+    }
+
+    /// How the code comes back to the listener (default `query`).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_interactive(["User.Read"]).response_mode(oxmsal::ResponseMode::FormPost).await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn response_mode(mut self, mode: ResponseMode) -> Self {
+        self.params.authorize.response_mode = mode;
+        self
+    }
+}
+
+impl<'a> IntoFuture for InteractiveRequest<'a> {
+    type Output = Result<AuthenticationResult>;
+    type IntoFuture = Pending<'a, AuthenticationResult>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(interactive::acquire(
+            self.core,
+            self.credential,
+            self.params,
+        ))
+    }
+}

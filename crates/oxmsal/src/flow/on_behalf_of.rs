@@ -1,0 +1,89 @@
+//! On-behalf-of (RFC 7523 jwt-bearer with `requested_token_use=on_behalf_of`):
+//! a web API exchanges its caller's token for a downstream one. Tokens are
+//! cached per incoming assertion, so a second call with it is a cache hit.
+
+use aws_lc_rs::digest;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::app::AppCore;
+use crate::cache::AccessTokenQuery;
+use crate::credential::ClientCredential;
+use crate::error::Result;
+use crate::secret::Secret;
+use crate::token::AuthenticationResult;
+
+use super::user_token::{cache_hit, redeem, SaveMode, UserGrant};
+use super::validate_scopes;
+
+/// MSAL's telemetry id of `acquire_token_on_behalf_of`.
+const API_ID: u32 = 523;
+const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+pub(crate) async fn acquire(
+    core: &AppCore,
+    credential: &ClientCredential,
+    assertion: &Secret,
+    scopes: &[String],
+    claims: Option<&str>,
+    correlation_id: &str,
+) -> Result<AuthenticationResult> {
+    let scopes = validate_scopes(scopes)?;
+    if assertion.is_empty() {
+        return Err(crate::Error::configuration("the user assertion is empty"));
+    }
+    let endpoints = core.endpoints(&core.authority, correlation_id).await?;
+    // The key of this caller's tokens: a hash of the assertion (never the assertion).
+    let assertion_hash = URL_SAFE_NO_PAD.encode(digest::digest(
+        &digest::SHA256,
+        assertion.expose_secret().as_bytes(),
+    ));
+    if claims.is_none() {
+        if let Some(home) = home_account_of(assertion) {
+            let now = core.clock.now_epoch();
+            let query = AccessTokenQuery::new(&core.client_id, &endpoints.aliases, &scopes)
+                .for_account(&home)
+                .in_realm(&endpoints.realm)
+                .with_ext_cache_key(&assertion_hash);
+            if let Some(hit) = core.cache.find_access_token(&query, now) {
+                tracing::info!(
+                    correlation_id,
+                    token_source = "cache",
+                    "on-behalf-of: cache hit"
+                );
+                return Ok(cache_hit(
+                    core,
+                    hit,
+                    &endpoints.aliases,
+                    now,
+                    correlation_id.to_owned(),
+                ));
+            }
+        }
+    }
+    let grant = UserGrant {
+        api_id: API_ID,
+        grant_type: JWT_BEARER_GRANT,
+        fields: vec![
+            ("assertion", assertion.clone()),
+            ("requested_token_use", Secret::new("on_behalf_of")),
+        ],
+        scopes: &scopes,
+        claims,
+        expected_nonce: None,
+        save: SaveMode::SignIn,
+        ext_cache_key: Some(&assertion_hash),
+        correlation_id,
+    };
+    redeem(core, Some(credential), &core.authority, &endpoints, grant).await
+}
+
+/// `{oid}.{tid}` of the incoming token: the home account id Entra's
+/// `client_info` will report for the same user.
+fn home_account_of(assertion: &Secret) -> Option<String> {
+    let claims = crate::jwt::decode_claims(assertion.expose_secret()).ok()?;
+    let oid = claims.get("oid").and_then(Value::as_str)?;
+    let tid = claims.get("tid").and_then(Value::as_str)?;
+    Some(format!("{oid}.{tid}"))
+}

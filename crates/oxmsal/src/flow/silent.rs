@@ -1,0 +1,229 @@
+//! Silent acquisition: a cached token, or a refresh — once per key, however
+//! many callers ask at the same time.
+
+use crate::app::AppCore;
+use crate::authority::discovery::Endpoints;
+use crate::authority::Authority;
+use crate::cache::{AccessTokenQuery, Account, CachedAccessToken, RefreshTokenQuery};
+use crate::credential::ClientCredential;
+use crate::error::{Error, ErrorKind, Result};
+use crate::token::AuthenticationResult;
+
+use super::user_token::{cache_hit, redeem, SaveMode, UserGrant};
+use super::validate_scopes;
+
+/// MSAL's telemetry id of `acquire_token_silent`.
+const API_ID: u32 = 84;
+
+/// What the caller asked for.
+#[derive(Debug)]
+pub(crate) struct Params {
+    pub scopes: Vec<String>,
+    pub account: Account,
+    pub claims: Option<String>,
+    pub force_refresh: bool,
+    pub tenant: Option<String>,
+    pub correlation_id: String,
+}
+
+/// Tenants that stand for "whichever tenant the account is in".
+fn is_multi_tenant(tenant: &str) -> bool {
+    ["common", "organizations", "consumers"]
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(tenant))
+}
+
+pub(crate) async fn acquire(
+    core: &AppCore,
+    credential: Option<&ClientCredential>,
+    params: Params,
+) -> Result<AuthenticationResult> {
+    let outcome = acquire_inner(core, credential, &params).await;
+    outcome.map_err(|e| {
+        e.in_silent_context()
+            .with_correlation_id(params.correlation_id.clone())
+    })
+}
+
+async fn acquire_inner(
+    core: &AppCore,
+    credential: Option<&ClientCredential>,
+    params: &Params,
+) -> Result<AuthenticationResult> {
+    let scopes = validate_scopes(&params.scopes)?;
+    let authority = core.authority_for(params.tenant.as_deref())?;
+    let endpoints = core.endpoints(&authority, &params.correlation_id).await?;
+    let account = &params.account;
+    let realm = if is_multi_tenant(authority.tenant()) {
+        account.realm.clone()
+    } else {
+        endpoints.realm.clone()
+    };
+    let bypass = params.force_refresh || params.claims.is_some();
+    let lookup = |now: u64| -> Option<CachedAccessToken> {
+        let query = AccessTokenQuery::new(&core.client_id, &endpoints.aliases, &scopes)
+            .for_account(&account.home_account_id)
+            .in_realm(&realm);
+        core.cache.find_access_token(&query, now)
+    };
+    let now = core.clock.now_epoch();
+    let due = |hit: &CachedAccessToken, now: u64| hit.refresh_on.is_some_and(|r| now >= r);
+    let cached = if bypass { None } else { lookup(now) };
+    if let Some(hit) = &cached {
+        if !due(hit, now) {
+            tracing::info!(
+                correlation_id = params.correlation_id.as_str(),
+                token_source = "cache",
+                "silent: cache hit"
+            );
+            return Ok(cache_hit(
+                core,
+                hit.clone(),
+                &endpoints.aliases,
+                now,
+                params.correlation_id.clone(),
+            ));
+        }
+    }
+
+    // Single flight: one refresh per (account, realm, scopes, claims) at a time.
+    let key = format!(
+        "{}\u{1f}{realm}\u{1f}{}\u{1f}{}",
+        account.home_account_id,
+        scopes.join(" "),
+        params.claims.as_deref().unwrap_or_default()
+    );
+    let lock = core.refresh_lock(&key);
+    let guard = match lock.try_lock() {
+        Ok(guard) => guard,
+        Err(_) => match &cached {
+            // Someone is refreshing and this token is still valid: no need to wait.
+            Some(hit) => {
+                return Ok(cache_hit(
+                    core,
+                    hit.clone(),
+                    &endpoints.aliases,
+                    now,
+                    params.correlation_id.clone(),
+                ));
+            }
+            None => lock.lock().await,
+        },
+    };
+    if !bypass {
+        let now = core.clock.now_epoch();
+        if let Some(hit) = lookup(now) {
+            if !due(&hit, now) {
+                drop(guard);
+                core.release_refresh_lock(&key, &lock);
+                return Ok(cache_hit(
+                    core,
+                    hit,
+                    &endpoints.aliases,
+                    now,
+                    params.correlation_id.clone(),
+                ));
+            }
+        }
+    }
+    let outcome = refresh(
+        core, credential, &authority, &endpoints, account, &scopes, params,
+    )
+    .await;
+    drop(guard);
+    core.release_refresh_lock(&key, &lock);
+    match (outcome, cached) {
+        (Ok(result), _) => Ok(result),
+        (Err(err), Some(hit)) => {
+            // Past refresh_on but still valid: better than any error (MSAL Python
+            // raises on 5xx here; we fall back on every failure).
+            tracing::warn!(correlation_id = params.correlation_id.as_str(), error = %err, "refresh failed; serving the still-valid cached token");
+            let now = core.clock.now_epoch();
+            Ok(cache_hit(
+                core,
+                hit,
+                &endpoints.aliases,
+                now,
+                params.correlation_id.clone(),
+            ))
+        }
+        (Err(err), None) => Err(err),
+    }
+}
+
+/// Tries the account's refresh tokens, family ones first, newest first.
+async fn refresh(
+    core: &AppCore,
+    credential: Option<&ClientCredential>,
+    authority: &Authority,
+    endpoints: &Endpoints,
+    account: &Account,
+    scopes: &[String],
+    params: &Params,
+) -> Result<AuthenticationResult> {
+    // An app with no AppMetadata yet may be in the family: try family tokens too.
+    let family = match core
+        .cache
+        .find_app_metadata(&endpoints.aliases, &core.client_id)
+    {
+        Some(meta) => meta.family_id,
+        None => Some("1".to_owned()),
+    };
+    let mut query = RefreshTokenQuery::new(
+        &account.home_account_id,
+        &endpoints.aliases,
+        &core.client_id,
+    );
+    if let Some(f) = family.as_deref() {
+        query = query.with_family(f);
+    }
+    let tokens = core.cache.find_refresh_tokens(&query);
+    if tokens.is_empty() {
+        return Err(Error::no_cached_token(
+            "no access token or refresh token for this account and scopes; sign in interactively",
+        ));
+    }
+    let mut last_error = None;
+    for token in tokens {
+        let grant = UserGrant {
+            api_id: API_ID,
+            grant_type: "refresh_token",
+            fields: vec![("refresh_token", token.secret.clone())],
+            scopes,
+            claims: params.claims.as_deref(),
+            expected_nonce: None,
+            save: SaveMode::Refresh,
+            ext_cache_key: None,
+            correlation_id: &params.correlation_id,
+        };
+        match redeem(core, credential, authority, endpoints, grant).await {
+            Ok(result) => {
+                let rotated = result
+                    .response
+                    .as_ref()
+                    .and_then(|r| r.get("refresh_token"))
+                    .and_then(serde_json::Value::as_str);
+                if let Some(new_secret) = rotated {
+                    core.cache
+                        .update_refresh_token(&token.key, new_secret, core.clock.now_epoch());
+                }
+                return Ok(result);
+            }
+            // This token is refused (expired, revoked, another client's family
+            // token): keep it (REFERENCE §4) and try the next one.
+            Err(err)
+                if err.kind() == ErrorKind::Service
+                    && err.service().is_some_and(|s| s.error == "invalid_grant") =>
+            {
+                tracing::info!(
+                    correlation_id = params.correlation_id.as_str(),
+                    family = token.family_id.is_some(),
+                    "refresh token refused; trying the next"
+                );
+                last_error = Some(err);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| Error::no_cached_token("no usable refresh token")))
+}

@@ -1,0 +1,200 @@
+//! Redeeming a user grant (code, device code, password, refresh token, OBO
+//! assertion) at the token endpoint: shared by every user flow.
+
+use serde_json::Value;
+
+use crate::app::AppCore;
+use crate::authority::discovery::Endpoints;
+use crate::authority::{Authority, AuthorityKind};
+use crate::cache::TokenRecord;
+use crate::claims::merge_claims;
+use crate::credential::{AssertionRequest, ClientCredential};
+use crate::error::{Error, InvalidResponse, Result};
+use crate::secret::Secret;
+use crate::token::{AuthenticationResult, TokenSource};
+
+use super::scopes::RESERVED_SCOPES;
+use super::{send_token_request, TokenRequest};
+
+/// How the response is written to the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SaveMode {
+    /// A sign-in: every entity, the Account included.
+    SignIn,
+    /// A silent refresh: tokens only, so a concurrently removed account stays out.
+    Refresh,
+}
+
+/// One user grant to redeem.
+#[derive(Debug)]
+pub(crate) struct UserGrant<'a> {
+    pub api_id: u32,
+    pub grant_type: &'static str,
+    /// Grant-specific fields (code, refresh_token, device_code, password…).
+    pub fields: Vec<(&'static str, Secret)>,
+    /// Validated caller scopes (the reserved ones are added here).
+    pub scopes: &'a [String],
+    /// A claims challenge; client capabilities are merged in.
+    pub claims: Option<&'a str>,
+    /// The id token must carry this nonce (auth code flow).
+    pub expected_nonce: Option<&'a str>,
+    pub save: SaveMode,
+    pub ext_cache_key: Option<&'a str>,
+    pub correlation_id: &'a str,
+}
+
+/// The scopes sent on a user request: the caller's plus `openid profile offline_access`.
+pub(crate) fn request_scopes(scopes: &[String]) -> String {
+    let mut all: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    all.extend(RESERVED_SCOPES);
+    all.sort_unstable();
+    all.dedup();
+    all.join(" ")
+}
+
+/// Sends the grant, checks the nonce, writes the cache, builds the result.
+pub(crate) async fn redeem(
+    core: &AppCore,
+    credential: Option<&ClientCredential>,
+    authority: &Authority,
+    endpoints: &Endpoints,
+    grant: UserGrant<'_>,
+) -> Result<AuthenticationResult> {
+    let now = core.clock.now_epoch();
+    let claims = merge_claims(grant.claims, &core.capabilities)?;
+    let mut request = TokenRequest::new(grant.api_id, grant.correlation_id.to_owned());
+    request.field("client_id", core.client_id.as_str());
+    request.field("grant_type", grant.grant_type);
+    request.field("scope", request_scopes(grant.scopes));
+    request.field("client_info", "1");
+    for (name, value) in grant.fields {
+        request.field(name, value);
+    }
+    if let Some(claims) = &claims {
+        request.field("claims", claims.as_str());
+    }
+    if let Some(credential) = credential {
+        let fields = credential
+            .form_fields(
+                AssertionRequest::new(core.client_id.clone(), endpoints.token_endpoint.to_string()),
+                authority.kind() == AuthorityKind::Adfs,
+                now,
+            )
+            .await?;
+        for (name, value) in fields {
+            request.field(name, value);
+        }
+    }
+    let response = send_token_request(core, endpoints, &request).await?;
+    if let Some(expected) = grant.expected_nonce {
+        check_nonce(&response, expected, grant.correlation_id)?;
+    }
+    let record = TokenRecord {
+        client_id: &core.client_id,
+        environment: &endpoints.environment,
+        realm: &endpoints.realm,
+        requested_scopes: grant.scopes,
+        response: &response,
+        now,
+        authority_type: authority.kind().cache_type(),
+        account_source: Some(grant.grant_type),
+        ext_cache_key: grant.ext_cache_key,
+        home_account_id: None,
+    };
+    let saved = match grant.save {
+        SaveMode::SignIn => core.cache.save_token_response(&record)?,
+        SaveMode::Refresh => core.cache.save_refreshed_token_response(&record)?,
+    };
+    tracing::info!(
+        correlation_id = grant.correlation_id,
+        grant = grant.grant_type,
+        token_source = "identity_provider",
+        "user token acquired"
+    );
+    let at = &saved.access_token;
+    Ok(AuthenticationResult::new(
+        at.secret.clone(),
+        at.token_type.clone(),
+        at.expires_on,
+        now,
+        at.refresh_on,
+        at.target.split(' ').map(str::to_owned).collect(),
+        TokenSource::IdentityProvider,
+        grant.correlation_id.to_owned(),
+        Some(response),
+    )
+    .with_identity(saved.account, saved.id_token_claims))
+}
+
+/// The id token must echo the nonce of the authorization request; otherwise the
+/// code may have been injected from another sign-in.
+fn check_nonce(
+    response: &serde_json::Map<String, Value>,
+    expected: &str,
+    correlation_id: &str,
+) -> Result<()> {
+    let Some(Value::String(id_token)) = response.get("id_token") else {
+        return Err(nonce_error(
+            "the response has no id_token to carry the nonce",
+            correlation_id,
+        ));
+    };
+    let claims = crate::jwt::decode_claims(id_token)
+        .map_err(|_| nonce_error("the id_token does not decode", correlation_id))?;
+    match claims.get("nonce").and_then(Value::as_str) {
+        Some(nonce) if nonce == expected => Ok(()),
+        Some(_) => Err(nonce_error(
+            "the id_token's nonce does not match the request's (possible replay)",
+            correlation_id,
+        )),
+        None => Err(nonce_error("the id_token carries no nonce", correlation_id)),
+    }
+}
+
+fn nonce_error(reason: &str, correlation_id: &str) -> Error {
+    Error::from_invalid_response(InvalidResponse::new(
+        200,
+        Some("application/json".into()),
+        b"",
+        format!("nonce check failed: {reason}"),
+    ))
+    .with_correlation_id(correlation_id)
+}
+
+/// A cache hit as a result, with the account and id token claims.
+pub(crate) fn cache_hit(
+    core: &AppCore,
+    hit: crate::cache::CachedAccessToken,
+    aliases: &[String],
+    now: u64,
+    correlation_id: String,
+) -> AuthenticationResult {
+    let (account, claims) = match hit.home_account_id.as_deref() {
+        Some(home) if !home.is_empty() => {
+            let account = core
+                .cache
+                .accounts_of(home)
+                .into_iter()
+                .find(|a| a.realm == hit.realm)
+                .or_else(|| core.cache.accounts_of(home).into_iter().next());
+            let claims = core
+                .cache
+                .find_id_token(home, aliases, &core.client_id, Some(&hit.realm))
+                .and_then(|t| t.claims);
+            (account, claims)
+        }
+        _ => (None, None),
+    };
+    AuthenticationResult::new(
+        hit.secret,
+        hit.token_type,
+        hit.expires_on,
+        now,
+        hit.refresh_on,
+        hit.target.split(' ').map(str::to_owned).collect(),
+        TokenSource::Cache,
+        correlation_id,
+        None,
+    )
+    .with_identity(account, claims)
+}
