@@ -3,6 +3,7 @@
 use oxmsal::authority::InstanceDiscovery;
 use oxmsal::cache::{FileCache, TokenCache};
 use oxmsal::credential::ClientCredential;
+use oxmsal::http::ThrottleStore;
 use oxmsal::ConfidentialClientApplication;
 use oxmsal_emulator::Emulator;
 use serde_json::Value;
@@ -104,7 +105,16 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
         .as_ref()
         .map(|f| f.cache().clone())
         .unwrap_or_else(TokenCache::new);
-    let app = builder.token_cache(cache).build()?;
+    // The server's "back off" outlives this process: kept beside the cache file.
+    let throttle = ThrottleStore::new();
+    let throttle_path = file.as_ref().map(|f| throttle_file(f.path()));
+    if let Some(path) = &throttle_path {
+        throttle.load_file(path)?;
+    }
+    let app = builder
+        .token_cache(cache)
+        .throttle_store(throttle.clone())
+        .build()?;
 
     let mut request = app.acquire_token_for_client(args.scopes.clone());
     if let Some(claims) = &args.claims {
@@ -116,11 +126,32 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
     if let Some(tenant) = &args.tenant {
         request = request.tenant(tenant.clone());
     }
-    let result = request.await?;
+    let outcome = request.await;
+    if let Some(path) = &throttle_path {
+        throttle.save_file(path, now_epoch())?;
+    }
+    let result = outcome?;
     if let Some(file) = &file {
         file.save()?;
     }
     Ok(result.to_msal_json())
+}
+
+/// `<cache>.throttle.json` next to the cache file.
+fn throttle_file(cache: &std::path::Path) -> std::path::PathBuf {
+    let mut name = cache
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".throttle.json");
+    cache.with_file_name(name)
+}
+
+fn now_epoch() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn url_of(text: &str) -> Result<url::Url, Failure> {

@@ -347,3 +347,56 @@ async fn certificate_file_that_is_not_a_certificate_exits_2() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--certificate"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn throttle_state_beside_the_cache_refuses_a_second_run_with_exit_4() {
+    let env = start().await;
+    let cache = env.path("throttled.json");
+    let args = with(env.token_args(), &["--cache", cache.to_str().unwrap()]);
+    env.emulator.inject(Fault::Throttle {
+        retry_after: Some("30".into()),
+    });
+    let first = env.run(args.clone()).await;
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    assert_eq!(env.emulator.counters().token_requests, 1);
+
+    let second = env.run(args.clone()).await;
+    assert_eq!(second.code, 4, "{}", second.stderr);
+    assert_eq!(second.json, first.json, "the remembered answer");
+    assert!(second.stderr.contains("try again in"), "{}", second.stderr);
+    assert_eq!(
+        env.emulator.counters().token_requests,
+        1,
+        "nothing was sent"
+    );
+
+    // Another scope is not blocked.
+    let other = env
+        .run(
+            env.token_args()
+                .into_iter()
+                .map(|a| {
+                    if a == "api://demo/.default" {
+                        "api://other/.default".into()
+                    } else {
+                        a
+                    }
+                })
+                .chain(["--cache".to_string(), cache.display().to_string()])
+                .collect(),
+        )
+        .await;
+    assert_eq!(other.code, 0, "{}", other.stderr);
+
+    // A corrupt state file is a cache error (exit 5) naming it, left untouched.
+    let state = env.path("throttled.json.throttle.json");
+    std::fs::write(&state, "{not json").unwrap();
+    let broken = env.run(args).await;
+    assert_eq!(broken.code, 5, "{}", broken.stderr);
+    assert!(
+        broken.stderr.contains("throttled.json.throttle.json"),
+        "{}",
+        broken.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), "{not json");
+}
