@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::users::DEFAULT_USER_PASSWORD;
 use crate::{DEFAULT_TENANT_DOMAIN, DEFAULT_TENANT_ID};
 
 /// Settings for [`crate::Emulator::start_with`].
@@ -24,6 +25,19 @@ pub struct EmulatorConfig {
     pub access_token_lifetime: Duration,
     /// When set, token responses carry `refresh_in` with this many seconds.
     pub refresh_in: Option<Duration>,
+    /// Headless sign-in: an authorize request whose `login_hint` names a known user
+    /// is answered at once with a code, without the sign-in page (default `true`;
+    /// also [`crate::Emulator::set_auto_sign_in`]).
+    pub auto_sign_in: bool,
+    /// The password of the default user [`crate::DEFAULT_USERNAME`].
+    pub default_user_password: String,
+    /// How long a device code stays valid (`expires_in`; Entra: 900 s; at most a year).
+    pub device_code_expires_in: Duration,
+    /// The device code polling interval (`interval`; Entra: 5 s). Polls closer
+    /// together than this get `slow_down`; zero turns that off.
+    pub device_code_interval: Duration,
+    /// How long an authorization code can be redeemed (Entra: 10 minutes; at most a year).
+    pub authorization_code_lifetime: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -36,6 +50,11 @@ impl Default for EmulatorConfig {
             // Entra's usual answer: one hour minus a second.
             access_token_lifetime: Duration::from_secs(3599),
             refresh_in: None,
+            auto_sign_in: true,
+            default_user_password: DEFAULT_USER_PASSWORD.to_owned(),
+            device_code_expires_in: Duration::from_secs(900),
+            device_code_interval: Duration::from_secs(5),
+            authorization_code_lifetime: Duration::from_secs(600),
         }
     }
 }
@@ -84,6 +103,43 @@ impl EmulatorConfig {
     #[must_use]
     pub fn with_refresh_in(mut self, refresh_in: Duration) -> Self {
         self.refresh_in = Some(refresh_in);
+        self
+    }
+
+    /// Turn headless sign-in (`login_hint` naming a known user skips the sign-in
+    /// page) on or off.
+    #[must_use]
+    pub fn with_auto_sign_in(mut self, enabled: bool) -> Self {
+        self.auto_sign_in = enabled;
+        self
+    }
+
+    /// Give the default user this password instead of [`crate::DEFAULT_USER_PASSWORD`].
+    #[must_use]
+    pub fn with_default_user_password(mut self, password: impl Into<String>) -> Self {
+        self.default_user_password = password.into();
+        self
+    }
+
+    /// Device codes expire after this long (whole seconds are announced).
+    #[must_use]
+    pub fn with_device_code_expires_in(mut self, expires_in: Duration) -> Self {
+        self.device_code_expires_in = expires_in;
+        self
+    }
+
+    /// Announce (and enforce with `slow_down`) this polling interval; zero allows
+    /// polling as fast as a test likes.
+    #[must_use]
+    pub fn with_device_code_interval(mut self, interval: Duration) -> Self {
+        self.device_code_interval = interval;
+        self
+    }
+
+    /// Authorization codes expire after this long.
+    #[must_use]
+    pub fn with_authorization_code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.authorization_code_lifetime = lifetime;
         self
     }
 

@@ -13,11 +13,17 @@ use crate::error::EmulatorError;
 use crate::faults::{FaultQueue, InjectedFault};
 use crate::keys::SigningKey;
 use crate::scenario::{ResourceScenario, ScenarioCell};
+use crate::sessions::Sessions;
 use crate::shared::Shared;
-use crate::state::{
-    AppRegistration, CounterCells, Counters, DemoApp, Directory, RecordedRequest, Recorder, Tenant,
-};
-use crate::{routes, server, tls};
+use crate::state::{CounterCells, Counters, DemoApp, Directory, RecordedRequest, Recorder, Tenant};
+use crate::users::UserStore;
+use crate::{routes, server, tls, AppRegistration};
+
+mod user_flows;
+
+/// Code and device code lifetimes are capped here, so that `Instant + lifetime`
+/// cannot overflow whatever a configuration says (a year is "forever" for a test).
+const MAX_FLOW_LIFETIME: std::time::Duration = std::time::Duration::from_secs(365 * 86_400);
 
 /// A running emulator. Dropping it stops the server (listener and open
 /// connections) and removes its temporary directory.
@@ -102,10 +108,12 @@ impl Emulator {
         let ca_path = state_dir.join("ca.pem");
         write_file(&ca_path, tls.ca_pem.as_bytes())?;
 
-        let directory = Directory::new(vec![Tenant {
+        let tenant = Tenant {
             id: tenant_id.clone(),
             domains: config.tenant_domains.clone(),
-        }]);
+        };
+        let directory = Directory::new(vec![tenant.clone()]);
+        let users = UserStore::new(&tenant_id, &config.default_user_password);
         let shared = Arc::new(Shared {
             base_url,
             port,
@@ -120,6 +128,12 @@ impl Emulator {
             recorder: Recorder::default(),
             signing_key,
             scenario: ScenarioCell::default(),
+            users,
+            sessions: Sessions::new(config.auto_sign_in),
+            device_code_expires_in: config.device_code_expires_in.min(MAX_FLOW_LIFETIME),
+            device_code_interval: config.device_code_interval,
+            authorization_code_lifetime: config.authorization_code_lifetime.min(MAX_FLOW_LIFETIME),
+            fallback_tenant: tenant,
         });
         // For tools that find the emulator through its state directory.
         let info = routes::admin::info_document(&shared);

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// Why the emulator could not start or could not accept a registration.
+/// Why the emulator could not start, or refused a registration or an action.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EmulatorError {
@@ -41,6 +41,16 @@ pub enum EmulatorError {
     /// An [`crate::AppRegistration`] is unusable (e.g. empty client id).
     #[error("invalid app registration: {0}")]
     InvalidApp(String),
+    /// A [`crate::User`] is unusable (e.g. empty username, `oid` not a GUID).
+    #[error("invalid user: {0}")]
+    InvalidUser(String),
+    /// No user has this username.
+    #[error("no user '{0}'")]
+    UnknownUser(String),
+    /// No device code with this user code is waiting for a decision (never
+    /// issued, expired, or already approved or denied).
+    #[error("no pending device code with user code '{0}'")]
+    UnknownDeviceCode(String),
     /// An [`crate::EmulatorConfig`] value is unusable (e.g. a tenant id that is not a GUID).
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),

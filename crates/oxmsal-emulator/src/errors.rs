@@ -13,6 +13,8 @@ use serde_json::{json, Map, Value};
 
 use crate::clock;
 
+mod user_flows;
+
 /// Correlation data of one request, shared by its response headers and error body.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestCtx {
@@ -123,6 +125,8 @@ pub(crate) struct AadError {
     pub error: &'static str,
     pub code: u32,
     pub message: String,
+    /// Entra's `suberror` (e.g. `bad_token`), telling clients what to do next.
+    pub suberror: Option<&'static str>,
 }
 
 impl AadError {
@@ -137,13 +141,30 @@ impl AadError {
             error,
             code,
             message: message.into(),
+            suberror: None,
         }
+    }
+
+    /// The same error with a `suberror`.
+    #[must_use]
+    pub(crate) fn with_suberror(mut self, suberror: &'static str) -> Self {
+        self.suberror = Some(suberror);
+        self
+    }
+
+    /// `AADSTSnnn: message`, the first line of the description.
+    pub(crate) fn headline(&self) -> String {
+        format!("AADSTS{}: {}", self.code, self.message)
     }
 
     /// The rendered JSON body.
     pub(crate) fn body(&self, ctx: &RequestCtx) -> Value {
-        let description = ctx.describe(&format!("AADSTS{}: {}", self.code, self.message));
-        Value::Object(ctx.error_body(self.error, description, &[self.code]))
+        let description = ctx.describe(&self.headline());
+        let mut body = ctx.error_body(self.error, description, &[self.code]);
+        if let Some(suberror) = self.suberror {
+            body.insert("suberror".into(), json!(suberror));
+        }
+        Value::Object(body)
     }
 
     /// The full response, headers included.

@@ -149,6 +149,8 @@ pub enum FaultTarget {
     InstanceDiscovery,
     /// `GET …/discovery/v2.0/keys`.
     Jwks,
+    /// `POST …/oauth2/v2.0/devicecode` (device authorization; polls are `Token`).
+    DeviceCode,
     /// Any of the above (admin requests are never faulted).
     Any,
 }
@@ -260,6 +262,7 @@ pub(crate) enum RequestKind {
     Discovery,
     InstanceDiscovery,
     Jwks,
+    DeviceCode,
 }
 
 impl FaultTarget {
@@ -274,6 +277,7 @@ impl FaultTarget {
                     RequestKind::InstanceDiscovery
                 )
                 | (FaultTarget::Jwks, RequestKind::Jwks)
+                | (FaultTarget::DeviceCode, RequestKind::DeviceCode)
         )
     }
 }

@@ -8,6 +8,12 @@
 //! misbehave ([`Fault`]) so that retry, throttling and error handling can be tested
 //! against real sockets.
 //!
+//! Users sign in through every flow MSAL has: the authorization code flow with
+//! PKCE (a sign-in page for people, headless auto sign-in for tests), device code,
+//! username/password, refresh tokens (rotating, FOCI families), and
+//! on-behalf-of. The default user is [`DEFAULT_USERNAME`] / [`DEFAULT_USER_PASSWORD`];
+//! add more with [`Emulator::add_user`].
+//!
 //! A protected resource under `/resource/…` (a stand-in for Microsoft Graph or
 //! ARM) accepts the emulator's own access tokens and, per [`ResourceScenario`],
 //! answers with Conditional Access claims challenges (MFA step-up, compliant
@@ -25,35 +31,46 @@
 //! ```
 //!
 //! Everything can also be driven over HTTP under `/_emulator/` (faults, counters,
-//! app registration, recorded token requests), so the CLI and non-Rust tests can
-//! use it; [`InjectedFault`] documents the JSON format of a fault.
+//! app and user registration, device code decisions, recorded token requests), so
+//! the CLI and non-Rust tests can use it; [`InjectedFault`] documents the JSON
+//! format of a fault.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod apps;
 mod clock;
 mod config;
 mod emulator;
 mod error;
 mod errors;
 mod faults;
+mod ids;
 mod jwt;
 mod keys;
 mod pem;
 mod routes;
 mod scenario;
+mod scopes;
 mod server;
+mod sessions;
 mod shared;
 mod state;
 pub mod testing;
 mod tls;
+mod users;
 
+pub use apps::AppRegistration;
 pub use config::EmulatorConfig;
 pub use emulator::Emulator;
 pub use error::EmulatorError;
 pub use faults::{Fault, FaultBody, FaultTarget, InjectedFault};
 pub use scenario::ResourceScenario;
-pub use state::{AppRegistration, Counters, DemoApp, RecordedRequest};
+pub use sessions::{AuthorizeOutcome, PendingDeviceCode, RefreshTokenInfo};
+pub use state::{Counters, DemoApp, PublicDemoApp, RecordedRequest};
+pub use users::{
+    User, DEFAULT_USERNAME, DEFAULT_USER_DISPLAY_NAME, DEFAULT_USER_OID, DEFAULT_USER_PASSWORD,
+};
 
 /// The default tenant's GUID when [`EmulatorConfig::tenant_id`] is not set.
 pub const DEFAULT_TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";

@@ -6,7 +6,9 @@ use std::time::Duration;
 use crate::faults::FaultQueue;
 use crate::keys::SigningKey;
 use crate::scenario::ScenarioCell;
-use crate::state::{CounterCells, Directory, Recorder, CONSUMERS_TENANT_ID};
+use crate::sessions::Sessions;
+use crate::state::{CounterCells, Directory, Recorder, Tenant, CONSUMERS_TENANT_ID};
+use crate::users::UserStore;
 
 /// Everything behind one `Arc`.
 pub(crate) struct Shared {
@@ -28,6 +30,15 @@ pub(crate) struct Shared {
     pub signing_key: SigningKey,
     /// The protected resource's Conditional Access scenario.
     pub scenario: ScenarioCell,
+    /// The default tenant's users.
+    pub users: UserStore,
+    /// Sign-ins, codes, device codes and refresh tokens of the user flows.
+    pub sessions: Sessions,
+    pub device_code_expires_in: Duration,
+    pub device_code_interval: Duration,
+    pub authorization_code_lifetime: Duration,
+    /// [`Shared::user_tenant`] when the directory has no tenant (never, in practice).
+    pub fallback_tenant: Tenant,
 }
 
 impl Shared {
@@ -38,6 +49,17 @@ impl Shared {
     /// `{base}/{tenant}/v2.0`, Entra's v2 issuer form.
     pub(crate) fn issuer(&self, tenant_id: &str) -> String {
         format!("{}/{tenant_id}/v2.0", self.base_url)
+    }
+
+    /// The tenant users belong to (the default one). The emulator has no personal
+    /// accounts, so user flows on `/common`, `/organizations` and `/consumers` sign
+    /// in this tenant's users too.
+    pub(crate) fn user_tenant(&self) -> &Tenant {
+        match self.directory.default_tenant() {
+            Some(tenant) => tenant,
+            // The emulator always starts with a tenant; this only keeps the function total.
+            None => &self.fallback_tenant,
+        }
     }
 
     /// Every issuer this emulator's tokens (and discovery documents) name: each

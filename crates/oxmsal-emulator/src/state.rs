@@ -1,20 +1,16 @@
-//! What the emulator knows and remembers: tenants, app registrations, counters
-//! and the recent token requests.
+//! What the emulator knows and remembers: tenants, app registrations (see
+//! `apps.rs` for their form), counters and the recent token requests.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::SystemTime;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use x509_cert::der::Decode as _;
 
+use crate::apps::{App, AppRegistration};
 use crate::error::EmulatorError;
-use crate::jwt;
-use crate::pem;
 
 /// Locks a mutex, carrying on if a previous holder panicked: every critical
 /// section here leaves the data consistent, so poisoning carries no meaning.
@@ -22,91 +18,9 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// An application (client) registration.
-///
-/// In JSON (admin API `POST /_emulator/apps`) certificates are the key
-/// `certificates`: a list of strings, each PEM or base64 DER.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppRegistration {
-    /// The application (client) id, usually a GUID.
-    pub client_id: String,
-    /// Accepted client secrets.
-    #[serde(default)]
-    pub secrets: Vec<String>,
-    /// Accepted certificates (X.509 DER): a client assertion's `x5t#S256` or `x5t`
-    /// must name one, and its signature must verify with that certificate's key.
-    #[serde(
-        default,
-        rename = "certificates",
-        alias = "certificates_der",
-        serialize_with = "certs_to_base64",
-        deserialize_with = "certs_from_text"
-    )]
-    pub certificates_der: Vec<Vec<u8>>,
-    /// A display name (put in tokens as `app_displayname`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-}
-
-impl AppRegistration {
-    /// A registration with just a client id; add credentials with the `with_*` methods.
-    pub fn new(client_id: impl Into<String>) -> Self {
-        AppRegistration {
-            client_id: client_id.into(),
-            ..Default::default()
-        }
-    }
-
-    /// Accept this client secret.
-    #[must_use]
-    pub fn with_secret(mut self, secret: impl Into<String>) -> Self {
-        self.secrets.push(secret.into());
-        self
-    }
-
-    /// Accept assertions signed by this certificate's key (X.509 DER).
-    #[must_use]
-    pub fn with_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.certificates_der.push(der.into());
-        self
-    }
-
-    /// Set the display name.
-    #[must_use]
-    pub fn with_display_name(mut self, name: impl Into<String>) -> Self {
-        self.display_name = Some(name.into());
-        self
-    }
-}
-
-fn certs_to_base64<S: Serializer>(certs: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(certs.iter().map(|c| STANDARD.encode(c)))
-}
-
-fn certs_from_text<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
-    let texts = Vec::<String>::deserialize(d)?;
-    let mut out = Vec::new();
-    for text in texts {
-        if text.contains("-----BEGIN") {
-            let ders = pem::decode_all(&text, "CERTIFICATE").map_err(serde::de::Error::custom)?;
-            if ders.is_empty() {
-                return Err(serde::de::Error::custom(
-                    "a PEM certificate entry has no CERTIFICATE block",
-                ));
-            }
-            out.extend(ders);
-        } else {
-            let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-            let der = STANDARD
-                .decode(compact.as_bytes())
-                .map_err(|e| serde::de::Error::custom(format!("certificate is not base64: {e}")))?;
-            out.push(der);
-        }
-    }
-    Ok(out)
-}
-
-/// The app [`crate::Emulator::register_demo_app`] creates.
+/// The app [`crate::Emulator::register_demo_app`] creates: confidential, with
+/// the redirect URIs `http://localhost` and `http://127.0.0.1` (any port), so it
+/// can run client credentials, the authorization code flow and on-behalf-of.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoApp {
     /// Its client id (a random GUID).
@@ -115,87 +29,101 @@ pub struct DemoApp {
     pub secret: String,
 }
 
-/// A snapshot of the request counters. Admin (`/_emulator/…`) requests are never counted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Counters {
-    /// Token endpoint requests, faulted ones included.
-    pub token_requests: u64,
-    /// OpenID configuration requests.
-    pub discovery_requests: u64,
-    /// Instance discovery requests.
-    pub instance_discovery_requests: u64,
-    /// JWKS requests.
-    pub jwks_requests: u64,
-    /// Faults served (each consumed fault counts once).
-    pub faults_served: u64,
-    /// Access tokens issued.
-    #[serde(default)]
-    pub tokens_issued: u64,
-    /// Requests to the protected resource (`/resource/…`), whatever the answer.
-    #[serde(default)]
-    pub resource_requests: u64,
-    /// Claims challenges (`401 insufficient_claims`) the resource sent.
-    #[serde(default)]
-    pub resource_challenges: u64,
-    /// Every non-admin request, including ones to unknown paths.
-    pub total_requests: u64,
+/// The app [`crate::Emulator::register_public_demo_app`] creates: a public client
+/// (no credential) with the redirect URIs `http://localhost` and
+/// `http://127.0.0.1` (any port), outside any family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicDemoApp {
+    /// Its client id (a random GUID).
+    pub client_id: String,
+    /// `http://localhost`; any port may be added when redirecting.
+    pub redirect_uri: String,
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct CounterCells {
-    pub token_requests: AtomicU64,
-    pub discovery_requests: AtomicU64,
-    pub instance_discovery_requests: AtomicU64,
-    pub jwks_requests: AtomicU64,
-    pub faults_served: AtomicU64,
-    pub tokens_issued: AtomicU64,
-    pub resource_requests: AtomicU64,
-    pub resource_challenges: AtomicU64,
-    pub total_requests: AtomicU64,
+/// The redirect URI registered on the demo apps.
+pub(crate) const DEMO_REDIRECT_URI: &str = "http://localhost";
+/// Loopback redirect URIs registered on the demo apps (ports are ignored when matching).
+const DEMO_REDIRECT_URIS: [&str; 2] = [DEMO_REDIRECT_URI, "http://127.0.0.1"];
+
+/// Declares [`Counters`] and its atomic twin `CounterCells` from one list, so a
+/// new counter is one line here rather than four edits that must agree.
+macro_rules! counters {
+    ($( $(#[$doc:meta])* $name:ident, )*) => {
+        /// A snapshot of the request counters. Admin (`/_emulator/…`) requests are
+        /// never counted. Per-grant counters count token requests by their
+        /// `grant_type`, whatever the answer (faulted ones included).
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[non_exhaustive]
+        pub struct Counters {
+            $( $(#[$doc])* #[serde(default)] pub $name: u64, )*
+        }
+
+        #[derive(Debug, Default)]
+        pub(crate) struct CounterCells {
+            $( pub $name: AtomicU64, )*
+        }
+
+        impl CounterCells {
+            pub(crate) fn snapshot(&self) -> Counters {
+                Counters { $( $name: self.$name.load(Ordering::Relaxed), )* }
+            }
+
+            pub(crate) fn reset(&self) {
+                $( self.$name.store(0, Ordering::Relaxed); )*
+            }
+        }
+    };
+}
+
+counters! {
+    /// Token endpoint requests, faulted ones included.
+    token_requests,
+    /// OpenID configuration requests.
+    discovery_requests,
+    /// Instance discovery requests.
+    instance_discovery_requests,
+    /// JWKS requests.
+    jwks_requests,
+    /// Faults served (each consumed fault counts once).
+    faults_served,
+    /// Access tokens issued.
+    tokens_issued,
+    /// Requests to the protected resource (`/resource/…`), whatever the answer.
+    resource_requests,
+    /// Claims challenges (`401 insufficient_claims`) the resource sent.
+    resource_challenges,
+    /// `GET …/oauth2/v2.0/authorize` requests (not the sign-in form posts).
+    authorize_requests,
+    /// Token requests with `grant_type=client_credentials`.
+    client_credentials_grants,
+    /// Token requests with `grant_type=authorization_code`.
+    authorization_code_grants,
+    /// Token requests with `grant_type=refresh_token`.
+    refresh_token_grants,
+    /// Device authorization requests (`POST …/oauth2/v2.0/devicecode`).
+    device_code_requests,
+    /// Device code polls (`grant_type=urn:ietf:params:oauth:grant-type:device_code`).
+    device_code_polls,
+    /// Token requests with `grant_type=password`.
+    password_grants,
+    /// On-behalf-of requests (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`).
+    obo_grants,
+    /// Every non-admin request, including ones to unknown paths.
+    total_requests,
 }
 
 impl CounterCells {
     pub(crate) fn bump(cell: &AtomicU64) {
         cell.fetch_add(1, Ordering::Relaxed);
     }
-
-    pub(crate) fn snapshot(&self) -> Counters {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        Counters {
-            token_requests: get(&self.token_requests),
-            discovery_requests: get(&self.discovery_requests),
-            instance_discovery_requests: get(&self.instance_discovery_requests),
-            jwks_requests: get(&self.jwks_requests),
-            faults_served: get(&self.faults_served),
-            tokens_issued: get(&self.tokens_issued),
-            resource_requests: get(&self.resource_requests),
-            resource_challenges: get(&self.resource_challenges),
-            total_requests: get(&self.total_requests),
-        }
-    }
-
-    pub(crate) fn reset(&self) {
-        for c in [
-            &self.token_requests,
-            &self.discovery_requests,
-            &self.instance_discovery_requests,
-            &self.jwks_requests,
-            &self.faults_served,
-            &self.tokens_issued,
-            &self.resource_requests,
-            &self.resource_challenges,
-            &self.total_requests,
-        ] {
-            c.store(0, Ordering::Relaxed);
-        }
-    }
 }
 
 /// A token request as the emulator received it.
 ///
-/// Secret values (`client_secret`, `client_assertion`, `password`) are replaced by
-/// `<redacted>`; so is the `Authorization` header.
+/// Secret values (`client_secret`, `client_assertion`, `password`, `refresh_token`,
+/// `code`, `code_verifier`, `assertion`, `device_code`) are replaced by
+/// `<redacted>`; so is the `Authorization` header. Device authorization requests
+/// (`…/devicecode`) are recorded too.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedRequest {
     /// When it arrived (JSON: milliseconds since the Unix epoch).
@@ -274,70 +202,13 @@ pub(crate) enum TenantRef<'a> {
 /// The GUID Entra uses as the issuer tenant of `/consumers` (personal accounts).
 pub(crate) const CONSUMERS_TENANT_ID: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
-/// A certificate accepted for client assertions, with what checking one needs.
-#[derive(Debug, Clone)]
-pub(crate) struct RegisteredCert {
-    pub x5t_s256: String,
-    pub x5t: String,
-    /// PKCS#1 `RSAPublicKey` DER.
-    pub public_key: Vec<u8>,
-}
-
-impl RegisteredCert {
-    fn parse(der: &[u8]) -> Result<Self, EmulatorError> {
-        let cert = x509_cert::Certificate::from_der(der)
-            .map_err(|e| EmulatorError::InvalidCertificate(format!("not X.509 DER: {e}")))?;
-        let spki = &cert.tbs_certificate.subject_public_key_info;
-        if spki.algorithm.oid.to_string() != "1.2.840.113549.1.1.1" {
-            return Err(EmulatorError::InvalidCertificate(format!(
-                "the key is not RSA (algorithm {})",
-                spki.algorithm.oid
-            )));
-        }
-        Ok(RegisteredCert {
-            x5t_s256: jwt::x5t_s256(der),
-            x5t: jwt::x5t_sha1(der),
-            public_key: spki.subject_public_key.raw_bytes().to_vec(),
-        })
-    }
-}
-
-/// An app as the token endpoint uses it.
-#[derive(Debug, Clone)]
-pub(crate) struct App {
-    pub client_id: String,
-    pub secrets: Vec<String>,
-    pub certificates: Vec<RegisteredCert>,
-    pub display_name: Option<String>,
-}
-
-impl App {
-    pub(crate) fn from_registration(reg: &AppRegistration) -> Result<Self, EmulatorError> {
-        let client_id = reg.client_id.trim();
-        if client_id.is_empty() {
-            return Err(EmulatorError::InvalidApp("client_id is empty".into()));
-        }
-        let certificates = reg
-            .certificates_der
-            .iter()
-            .map(|der| RegisteredCert::parse(der))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(App {
-            client_id: client_id.to_owned(),
-            secrets: reg.secrets.clone(),
-            certificates,
-            display_name: reg.display_name.clone(),
-        })
-    }
-}
-
 /// Tenants and apps.
 #[derive(Debug)]
 pub(crate) struct Directory {
     tenants: Vec<Tenant>,
     /// Keyed by lowercased client id (Entra compares GUIDs case-insensitively).
     apps: RwLock<HashMap<String, App>>,
-    demo_app: Mutex<Option<DemoApp>>,
+    demo_apps: Mutex<DemoApps>,
 }
 
 impl Directory {
@@ -345,7 +216,7 @@ impl Directory {
         Directory {
             tenants,
             apps: RwLock::new(HashMap::new()),
-            demo_app: Mutex::new(None),
+            demo_apps: Mutex::new(DemoApps::default()),
         }
     }
 
@@ -377,9 +248,7 @@ impl Directory {
     }
 
     pub(crate) fn register(&self, reg: &AppRegistration) -> Result<(), EmulatorError> {
-        let app = App::from_registration(reg)?;
-        let mut apps = self.apps.write().unwrap_or_else(PoisonError::into_inner);
-        apps.insert(app.client_id.to_ascii_lowercase(), app);
+        self.insert(App::from_registration(reg)?);
         Ok(())
     }
 
@@ -395,10 +264,15 @@ impl Directory {
         ids
     }
 
-    /// The demo app, registered on first use.
+    fn insert(&self, app: App) {
+        let mut apps = self.apps.write().unwrap_or_else(PoisonError::into_inner);
+        apps.insert(app.client_id.to_ascii_lowercase(), app);
+    }
+
+    /// The confidential demo app, registered on first use.
     pub(crate) fn demo_app(&self) -> DemoApp {
-        let mut slot = lock(&self.demo_app);
-        if let Some(app) = slot.as_ref() {
+        let mut slots = lock(&self.demo_apps);
+        if let Some(app) = slots.confidential.as_ref() {
             return app.clone();
         }
         let app = DemoApp {
@@ -410,17 +284,78 @@ impl Directory {
                 uuid::Uuid::new_v4().simple()
             ),
         };
-        let app_entry = App {
-            client_id: app.client_id.clone(),
+        self.insert(App {
             secrets: vec![app.secret.clone()],
-            certificates: Vec::new(),
-            display_name: Some("oxmsal demo app".into()),
-        };
-        let mut apps = self.apps.write().unwrap_or_else(PoisonError::into_inner);
-        apps.insert(app.client_id.to_ascii_lowercase(), app_entry);
-        *slot = Some(app.clone());
+            ..demo_entry(&app.client_id, "oxmsal demo app", false, None)
+        });
+        slots.confidential = Some(app.clone());
         app
     }
+
+    /// The public demo app, registered on first use.
+    pub(crate) fn public_demo_app(&self) -> PublicDemoApp {
+        let mut slots = lock(&self.demo_apps);
+        if let Some(app) = slots.public.as_ref() {
+            return app.clone();
+        }
+        let app = PublicDemoApp {
+            client_id: uuid::Uuid::new_v4().to_string(),
+            redirect_uri: DEMO_REDIRECT_URI.into(),
+        };
+        self.insert(demo_entry(
+            &app.client_id,
+            "oxmsal public demo app",
+            true,
+            None,
+        ));
+        slots.public = Some(app.clone());
+        app
+    }
+
+    /// Two public apps in family `"1"`, registered on first use.
+    pub(crate) fn family_apps(&self) -> (String, String) {
+        let mut slots = lock(&self.demo_apps);
+        if let Some(pair) = slots.family.as_ref() {
+            return pair.clone();
+        }
+        let pair = (
+            uuid::Uuid::new_v4().to_string(),
+            uuid::Uuid::new_v4().to_string(),
+        );
+        for (id, name) in [
+            (&pair.0, "oxmsal family app 1"),
+            (&pair.1, "oxmsal family app 2"),
+        ] {
+            self.insert(demo_entry(id, name, true, Some("1")));
+        }
+        slots.family = Some(pair.clone());
+        pair
+    }
+}
+
+/// A demo app's registration, without credentials.
+fn demo_entry(client_id: &str, name: &str, public_client: bool, family: Option<&str>) -> App {
+    App {
+        client_id: client_id.to_owned(),
+        secrets: Vec::new(),
+        certificates: Vec::new(),
+        display_name: Some(name.to_owned()),
+        public_client,
+        // Constant, valid URLs: parsing cannot fail, and dropping one could not hurt.
+        redirect_uris: DEMO_REDIRECT_URIS
+            .iter()
+            .filter_map(|u| url::Url::parse(u).ok())
+            .collect(),
+        family_id: family.map(str::to_owned),
+    }
+}
+
+/// The demo apps registered so far.
+#[derive(Debug, Default)]
+struct DemoApps {
+    confidential: Option<DemoApp>,
+    public: Option<PublicDemoApp>,
+    family: Option<(String, String)>,
 }
 
 /// The last [`RECORDED_LIMIT`] token requests.
@@ -474,12 +409,25 @@ mod tests {
     }
 
     #[test]
-    fn demo_app_is_stable_and_registered() {
+    fn demo_apps_are_stable_and_registered() {
         let dir = Directory::new(Vec::new());
         let a = dir.demo_app();
         assert_eq!(a, dir.demo_app());
         let app = dir.app(&a.client_id.to_uppercase()).unwrap();
         assert_eq!(app.secrets, vec![a.secret]);
+        assert!(!app.public_client);
+        assert_eq!(app.redirect_uris.len(), 2);
+
+        let p = dir.public_demo_app();
+        assert_eq!(p, dir.public_demo_app());
+        let app = dir.app(&p.client_id).unwrap();
+        assert!(app.public_client && !app.has_credentials() && app.family_id.is_none());
+
+        let (f1, f2) = dir.family_apps();
+        assert_eq!((f1.clone(), f2.clone()), dir.family_apps());
+        for id in [f1, f2] {
+            assert_eq!(dir.app(&id).unwrap().family_id.as_deref(), Some("1"));
+        }
     }
 
     #[test]
@@ -497,6 +445,8 @@ mod tests {
 
     #[test]
     fn registration_json_accepts_pem_and_base64() {
+        use base64::engine::general_purpose::STANDARD;
+        use base64::Engine as _;
         let cert = crate::testing::client_certificate("json");
         let reg: AppRegistration = serde_json::from_value(serde_json::json!({
             "client_id": "abc",

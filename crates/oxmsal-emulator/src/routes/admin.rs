@@ -18,6 +18,9 @@
 //! | GET | `/_emulator/resource/scenario` | `{"scenario": "none"}` (plus `"revoked_at"` for `cae_revocation`) |
 //! | POST | `/_emulator/resource/scenario` | `{"scenario": "mfa_step_up"}` activates one; answers as GET |
 //! | DELETE | `/_emulator/resource/scenario` | back to `none`; answers as GET |
+//!
+//! Users, device codes, refresh tokens and the authorize endpoint's switches: see
+//! `admin/user_flows.rs`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -29,11 +32,13 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 use super::AppState;
+use crate::apps::AppRegistration;
 use crate::errors::json_response;
 use crate::faults::InjectedFault;
 use crate::scenario::ResourceScenario;
 use crate::shared::Shared;
-use crate::state::AppRegistration;
+
+mod user_flows;
 
 /// Upper bound on `"count"`, so a typo cannot allocate without limit.
 const MAX_COUNT: usize = 100_000;
@@ -60,6 +65,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
                 .post(set_resource_scenario)
                 .delete(clear_resource_scenario),
         )
+        .merge(user_flows::router())
 }
 
 fn ok(body: &Value) -> Response {

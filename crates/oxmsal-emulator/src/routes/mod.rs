@@ -5,10 +5,16 @@
 //! | GET | `/{tenant}/v2.0/.well-known/openid-configuration` | OIDC discovery (also without `v2.0`) |
 //! | GET | `/{tenant}/discovery/instance` | instance discovery (`/common/…` is the usual form) |
 //! | GET | `/{tenant}/discovery/v2.0/keys` | JWKS (also `/discovery/keys`) |
-//! | POST | `/{tenant}/oauth2/v2.0/token` | token endpoint |
+//! | POST | `/{tenant}/oauth2/v2.0/token` | token endpoint (one file per grant in `token/`) |
+//! | GET | `/{tenant}/oauth2/v2.0/authorize` | authorize endpoint and sign-in page, see `authorize/` |
+//! | POST | `/{tenant}/oauth2/v2.0/authorize/login` | the sign-in page's form |
+//! | POST | `/{tenant}/oauth2/v2.0/devicecode` | device authorization, see `device/` |
+//! | GET, POST | `/devicelogin` | the device code verification page |
+//! | GET | `/{tenant}/userrealm/{username}` | home realm discovery |
 //! | any | `/resource/{*path}` | protected resource with claims challenges, see `resource.rs` |
 //! | * | `/_emulator/…` | admin API, see `admin.rs` |
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,9 +34,18 @@ use crate::shared::Shared;
 use crate::state::CounterCells;
 
 pub(crate) mod admin;
+pub(crate) mod authorize;
+mod device;
 mod discovery;
+mod html;
 mod resource;
 mod token;
+mod userrealm;
+
+/// The device code verification page's path, for [`crate::Emulator::verification_uri`].
+pub(crate) fn device_verification_path() -> &'static str {
+    device::VERIFICATION_PATH
+}
 
 /// State handed to every handler.
 pub(crate) type AppState = State<Arc<Shared>>;
@@ -53,6 +68,17 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::jwks))
         .route("/{tenant}/discovery/keys", get(discovery::jwks))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(authorize::authorize))
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize/login",
+            post(authorize::login),
+        )
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(device::devicecode))
+        .route(
+            device::VERIFICATION_PATH,
+            get(device::verification_page).post(device::verification_submit),
+        )
+        .route("/{tenant}/userrealm/{username}", get(userrealm::user_realm))
         // Also the bare prefix: a catch-all does not match an empty remainder.
         .route("/resource", any(resource::resource))
         .route("/resource/", any(resource::resource))
@@ -74,6 +100,7 @@ impl Shared {
                 RequestKind::Discovery => &c.discovery_requests,
                 RequestKind::InstanceDiscovery => &c.instance_discovery_requests,
                 RequestKind::Jwks => &c.jwks_requests,
+                RequestKind::DeviceCode => &c.device_code_requests,
             });
         }
     }
@@ -124,6 +151,11 @@ async fn truncate(response: Response) -> Response {
     );
     parts.headers.remove(CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(cut))
+}
+
+/// A form body's parameters (the last value wins when a name repeats).
+pub(crate) fn parse_form(body: &[u8]) -> BTreeMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
 }
 
 /// The first value of a query parameter. Parsed by hand so that a malformed query

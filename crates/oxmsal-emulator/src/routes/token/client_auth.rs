@@ -1,5 +1,6 @@
-//! Confidential client authentication: `client_secret` (post or HTTP Basic) or a
-//! `private_key_jwt` client assertion signed with a registered certificate's key.
+//! Client authentication: `client_secret` (post or HTTP Basic) or a
+//! `private_key_jwt` client assertion signed with a registered certificate's key;
+//! for user flows, also none at all when the app allows public client flows.
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use base64::engine::general_purpose::STANDARD;
@@ -7,10 +8,11 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::TokenRequest;
+use crate::apps::App;
 use crate::errors::AadError;
 use crate::jwt;
 use crate::shared::Shared;
-use crate::state::{App, Tenant};
+use crate::state::Tenant;
 
 /// RFC 7523 client assertion type, the only one Entra accepts.
 pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -21,14 +23,18 @@ const SKEW_SECS: u64 = 300;
 /// How the client proved itself; tokens say so in `azpacr`/`appidacr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CredentialKind {
+    /// A public client: no credential.
+    None,
     Secret,
     Certificate,
 }
 
 impl CredentialKind {
-    /// `"1"` for a secret, `"2"` for a certificate, as in Entra tokens.
+    /// `"0"` for a public client, `"1"` for a secret, `"2"` for a certificate, as
+    /// in Entra tokens.
     pub(crate) fn acr(self) -> &'static str {
         match self {
+            CredentialKind::None => "0",
             CredentialKind::Secret => "1",
             CredentialKind::Certificate => "2",
         }
@@ -122,6 +128,41 @@ pub(crate) fn authenticate(
     Ok(AuthenticatedClient {
         app,
         credential: CredentialKind::Secret,
+    })
+}
+
+/// Authenticates the client of a user flow (authorization code, refresh token,
+/// device code, password). Without any credential the app must allow public
+/// client flows (else AADSTS7000218, as Entra answers confidential apps); an app
+/// that is only public (no secret or certificate registered) must not send one
+/// (AADSTS700025). Otherwise the credential is checked as for client credentials.
+pub(crate) fn authenticate_user_flow(
+    req: &TokenRequest<'_>,
+) -> Result<AuthenticatedClient, AadError> {
+    let sends_credential = req.param("client_secret").is_some()
+        || req.param("client_assertion").is_some()
+        || basic_credentials(req).is_some();
+    if sends_credential {
+        let client_id = req.param("client_id").unwrap_or_default();
+        if let Some(app) = req.shared.directory.app(client_id) {
+            if app.public_client && !app.has_credentials() {
+                return Err(AadError::public_client_with_credential());
+            }
+        }
+        return authenticate(req, req.shared.user_tenant());
+    }
+    let client_id = req.require("client_id")?;
+    let app = req
+        .shared
+        .directory
+        .app(client_id)
+        .ok_or_else(|| AadError::app_not_found(client_id, req.tenant_segment))?;
+    if !app.public_client {
+        return Err(AadError::missing_credential());
+    }
+    Ok(AuthenticatedClient {
+        app,
+        credential: CredentialKind::None,
     })
 }
 

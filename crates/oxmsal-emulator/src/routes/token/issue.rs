@@ -1,6 +1,6 @@
-//! Minting access tokens and the token response body.
+//! Minting tokens and the token response body: what every grant shares, and the
+//! app-only token of client credentials. User tokens are in `user_token.rs`.
 
-use aws_lc_rs::digest;
 use axum::response::Response;
 use http::StatusCode;
 use serde_json::{json, Map, Value};
@@ -9,32 +9,12 @@ use super::claims::ClaimsRequest;
 use super::client_auth::AuthenticatedClient;
 use super::TokenRequest;
 use crate::errors::{json_response, AadError};
-use crate::jwt;
+use crate::ids;
 use crate::state::{CounterCells, Tenant};
 
-/// A GUID that depends only on `parts`, so an app's service principal keeps the
-/// same `oid` across emulator restarts.
-fn stable_guid(parts: &[&str]) -> String {
-    let mut ctx = digest::Context::new(&digest::SHA256);
-    for p in parts {
-        ctx.update(p.to_ascii_lowercase().as_bytes());
-        ctx.update(b"\0");
-    }
-    let hash = ctx.finish();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&hash.as_ref()[..16]);
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
-}
-
-/// Entra's `uti`: 16 random bytes, base64url (22 characters).
-fn unique_token_id() -> String {
-    jwt::b64url(uuid::Uuid::new_v4().as_bytes())
-}
-
 /// Puts into an access token what every grant derives from the request itself:
-/// `iat`, `nbf`, `exp`, and what the `claims` parameter asks for (`xms_cc`,
+/// `iat`, `nbf`, `exp`, and what the `claims` request (`claims_request`: the token
+/// request's `claims` parameter, or the authorize request's) asks for (`xms_cc`,
 /// `acrs`, a minimum `nbf`; see `claims.rs`), so that a token requested with a
 /// resource's claims challenge satisfies that challenge.
 ///
@@ -43,10 +23,11 @@ fn unique_token_id() -> String {
 /// response's `expires_in`.
 pub(crate) fn put_request_claims(
     req: &TokenRequest<'_>,
+    claims_request: Option<&str>,
     claims: &mut Map<String, Value>,
 ) -> Result<(), AadError> {
     let now = req.ctx.now;
-    let requested = ClaimsRequest::parse(req.param("claims"), now)?;
+    let requested = ClaimsRequest::parse(claims_request, now)?;
     let issued = requested.not_before.map_or(now, |nbf| nbf.max(now));
     let lifetime = req.shared.access_token_lifetime.as_secs();
     claims.insert("iat".into(), json!(issued));
@@ -61,6 +42,29 @@ pub(crate) fn put_request_claims(
     Ok(())
 }
 
+/// Signs a JWT with the emulator's key.
+pub(crate) fn sign(req: &TokenRequest<'_>, claims: Map<String, Value>) -> Result<String, AadError> {
+    req.shared
+        .signing_key
+        .sign(&Value::Object(claims))
+        .map_err(|e| {
+            tracing::error!(error = %e, "token signing failed");
+            AadError::transient(StatusCode::INTERNAL_SERVER_ERROR)
+        })
+}
+
+/// The 200 answer carrying `body` (which has the access token), with `refresh_in`
+/// added when configured; counts the issued access token.
+pub(crate) fn token_response(req: &TokenRequest<'_>, mut body: Map<String, Value>) -> Response {
+    if let Some(refresh_in) = req.shared.refresh_in {
+        body.insert("refresh_in".into(), json!(refresh_in.as_secs()));
+    }
+    CounterCells::bump(&req.shared.counters.tokens_issued);
+    let mut response = json_response(StatusCode::OK, &Value::Object(body));
+    req.ctx.decorate(&mut response);
+    response
+}
+
 /// An app-only access token for `resource` and the 200 response carrying it.
 pub(crate) fn app_token(
     req: &TokenRequest<'_>,
@@ -71,7 +75,7 @@ pub(crate) fn app_token(
     let shared = req.shared;
     let lifetime = shared.access_token_lifetime.as_secs();
     let client_id = &client.app.client_id;
-    let oid = stable_guid(&["service-principal", &tenant.id, client_id]);
+    let oid = ids::stable_guid(&["service-principal", &tenant.id, client_id]);
     let mut claims = Map::new();
     let mut put = |k: &str, v: Value| {
         claims.insert(k.to_owned(), v);
@@ -87,45 +91,18 @@ pub(crate) fn app_token(
     put("sub", json!(oid));
     put("roles", json!([]));
     put("tid", json!(tenant.id));
-    put("uti", json!(unique_token_id()));
+    put("uti", json!(ids::unique_token_id()));
     put("ver", json!("2.0"));
     if let Some(name) = &client.app.display_name {
         put("app_displayname", json!(name));
     }
-    put_request_claims(req, &mut claims)?;
-    let access_token = shared
-        .signing_key
-        .sign(&Value::Object(claims))
-        .map_err(|e| {
-            tracing::error!(error = %e, "token signing failed");
-            AadError::transient(StatusCode::INTERNAL_SERVER_ERROR)
-        })?;
+    put_request_claims(req, req.param("claims"), &mut claims)?;
+    let access_token = sign(req, claims)?;
 
-    let mut body = json!({
-        "token_type": "Bearer",
-        "expires_in": lifetime,
-        "ext_expires_in": lifetime,
-        "access_token": access_token,
-    });
-    if let (Some(refresh_in), Value::Object(map)) = (shared.refresh_in, &mut body) {
-        map.insert("refresh_in".into(), json!(refresh_in.as_secs()));
-    }
-    CounterCells::bump(&shared.counters.tokens_issued);
-    let mut response = json_response(StatusCode::OK, &body);
-    req.ctx.decorate(&mut response);
-    Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stable_guid_is_stable_and_case_blind() {
-        let a = stable_guid(&["x", "ABC"]);
-        assert_eq!(a, stable_guid(&["x", "abc"]));
-        assert_ne!(a, stable_guid(&["x", "abd"]));
-        assert_eq!(a.len(), 36);
-        assert!(uuid::Uuid::parse_str(&a).is_ok());
-    }
+    let mut body = Map::new();
+    body.insert("token_type".into(), json!("Bearer"));
+    body.insert("expires_in".into(), json!(lifetime));
+    body.insert("ext_expires_in".into(), json!(lifetime));
+    body.insert("access_token".into(), json!(access_token));
+    Ok(token_response(req, body))
 }

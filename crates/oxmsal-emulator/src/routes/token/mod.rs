@@ -1,10 +1,11 @@
 //! `POST /{tenant}/oauth2/v2.0/token`: parsing, recording, and dispatch by grant.
 //!
-//! Each grant lives in its own file and gets a [`TokenRequest`]; adding one
-//! (refresh_token, device_code, authorization_code, password, jwt-bearer OBO) means a
-//! new file and a line in [`dispatch`].
+//! Each grant lives in its own file and gets a [`TokenRequest`]; adding one means
+//! a new file and a line in [`dispatch`]. User flows issue their tokens through
+//! `user_token.rs`, app-only ones through `issue.rs`.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -13,19 +14,40 @@ use axum::response::Response;
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::{serve_with_faults, AppState};
+use super::{parse_form, serve_with_faults, AppState};
 use crate::errors::{AadError, RequestCtx};
 use crate::faults::{DropConnectionMarker, RequestKind};
 use crate::shared::Shared;
-use crate::state::{RecordedRequest, TenantRef};
+use crate::state::{CounterCells, RecordedRequest, TenantRef};
 
+mod authorization_code;
 mod claims;
 mod client_auth;
 mod client_credentials;
+mod device_code;
 mod issue;
+mod on_behalf_of;
+mod password;
+mod refresh_token;
+mod user_token;
 
-/// Form parameters whose values never reach the recorder.
-const SECRET_PARAMS: [&str; 3] = ["client_secret", "client_assertion", "password"];
+/// RFC 8628's grant type.
+pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// RFC 7523's grant type; with `requested_token_use=on_behalf_of`, Entra's OBO.
+pub(crate) const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// Form parameters whose values never reach the recorder: credentials, and
+/// anything that can be exchanged for a token.
+const SECRET_PARAMS: [&str; 8] = [
+    "client_secret",
+    "client_assertion",
+    "password",
+    "refresh_token",
+    "code",
+    "code_verifier",
+    "assertion",
+    "device_code",
+];
 /// Headers whose values never reach the recorder.
 const SECRET_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
 const REDACTED: &str = "<redacted>";
@@ -49,21 +71,37 @@ impl TokenRequest<'_> {
             .map(String::as_str)
             .filter(|v| !v.trim().is_empty())
     }
+
+    /// A non-empty form parameter, or AADSTS900144.
+    pub(crate) fn require(&self, name: &str) -> Result<&str, AadError> {
+        self.param(name)
+            .ok_or_else(|| AadError::missing_parameter(name))
+    }
 }
 
-fn parse_form(body: &[u8]) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(body).into_owned().collect()
+/// The per-grant counter of a `grant_type`.
+fn grant_counter<'c>(counters: &'c CounterCells, grant: &str) -> Option<&'c AtomicU64> {
+    Some(match grant {
+        "client_credentials" => &counters.client_credentials_grants,
+        "authorization_code" => &counters.authorization_code_grants,
+        "refresh_token" => &counters.refresh_token_grants,
+        "password" => &counters.password_grants,
+        DEVICE_CODE_GRANT => &counters.device_code_polls,
+        JWT_BEARER_GRANT => &counters.obo_grants,
+        _ => return None,
+    })
 }
 
-/// The request as received, for the recorder.
-struct Received<'a> {
-    path: &'a str,
-    tenant: &'a str,
-    form: &'a BTreeMap<String, String>,
-    headers: &'a HeaderMap,
+/// A request as received, for the recorder.
+pub(crate) struct Received<'a> {
+    pub path: &'a str,
+    pub tenant: &'a str,
+    pub form: &'a BTreeMap<String, String>,
+    pub headers: &'a HeaderMap,
 }
 
-fn record(
+/// Remembers a request (token endpoint or device authorization), secrets redacted.
+pub(crate) fn record(
     shared: &Shared,
     ctx: &RequestCtx,
     received: &Received<'_>,
@@ -129,6 +167,12 @@ pub(crate) async fn token(
     shared.count(Some(RequestKind::Token));
     let ctx = RequestCtx::new(&headers, &shared.base_url);
     let form = parse_form(&body);
+    if let Some(cell) = form
+        .get("grant_type")
+        .and_then(|g| grant_counter(&shared.counters, g.trim()))
+    {
+        CounterCells::bump(cell);
+    }
     let (response, fault) = serve_with_faults(&shared, RequestKind::Token, &ctx, || async {
         match dispatch(&shared, &ctx, &tenant, &form, &headers) {
             Ok(response) => response,
@@ -177,6 +221,11 @@ fn dispatch(
         .ok_or_else(|| AadError::missing_parameter("grant_type"))?;
     match grant {
         "client_credentials" => client_credentials::handle(&request),
+        "authorization_code" => authorization_code::handle(&request),
+        "refresh_token" => refresh_token::handle(&request),
+        "password" => password::handle(&request),
+        DEVICE_CODE_GRANT => device_code::handle(&request),
+        JWT_BEARER_GRANT => on_behalf_of::handle(&request),
         other => Err(AadError::unsupported_grant(other)),
     }
 }
