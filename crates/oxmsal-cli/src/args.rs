@@ -16,18 +16,44 @@ pub struct Cli {
 pub enum Command {
     /// Get an access token (cache first) and print it as JSON.
     Token(Box<TokenArgs>),
-    /// Run the local identity platform emulator until interrupted.
-    Emulator(EmulatorArgs),
+    /// Sign a user in (device code, browser, or username/password).
+    Login(Box<LoginArgs>),
+    /// List the accounts in the cache as a JSON array.
+    Accounts(Box<ConnectionArgs>),
+    /// Sign an account out: remove its tokens from the cache.
+    Logout(Box<LogoutArgs>),
+    /// Print a JWT's header and claims (not verified).
+    Decode(DecodeArgs),
     /// Decode the claims challenge of a WWW-Authenticate header value.
     Challenge(ChallengeArgs),
+    /// Run the local identity platform emulator until interrupted.
+    Emulator(EmulatorArgs),
 }
 
-/// Options of `oxmsal challenge`.
-#[derive(Debug, Args)]
-pub struct ChallengeArgs {
-    /// The WWW-Authenticate header value (several challenges allowed).
-    #[arg(value_name = "HEADER")]
-    pub header: String,
+/// Where tokens come from and where they are kept: shared by the commands.
+#[derive(Debug, Args, Clone)]
+pub struct ConnectionArgs {
+    /// The application (client) id.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// The authority URL.
+    #[arg(long, value_name = "URL", default_value = "https://login.microsoftonline.com/organizations")]
+    pub authority: String,
+    /// Extra trusted root certificate(s), PEM.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+    /// Skip Entra ID instance discovery.
+    #[arg(long)]
+    pub no_instance_discovery: bool,
+    /// The token cache file.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_cache")]
+    pub cache: Option<PathBuf>,
+    /// Keep tokens in memory only.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Start the emulator in-process and use it as the authority.
+    #[arg(long)]
+    pub emulator: bool,
 }
 
 /// Options of `oxmsal token`.
@@ -36,16 +62,8 @@ pub struct TokenArgs {
     /// A scope to request; repeat for several (e.g. api://demo/.default).
     #[arg(long = "scope", value_name = "S", required = true)]
     pub scopes: Vec<String>,
-    /// The application (client) id.
-    #[arg(long, value_name = "ID")]
-    pub client_id: Option<String>,
-    /// The authority URL.
-    #[arg(
-        long,
-        value_name = "URL",
-        default_value = "https://login.microsoftonline.com/organizations"
-    )]
-    pub authority: String,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// Name of the environment variable holding the client secret.
     #[arg(long, value_name = "VAR", conflicts_with = "certificate")]
     pub secret_env: Option<String>,
@@ -67,21 +85,66 @@ pub struct TokenArgs {
     /// A client capability to declare (e.g. CP1); repeatable.
     #[arg(long = "capability", value_name = "CAP")]
     pub capabilities: Vec<String>,
-    /// Extra trusted root certificate(s), PEM.
-    #[arg(long, value_name = "PEM")]
-    pub ca_cert: Option<PathBuf>,
-    /// Skip Entra ID instance discovery.
-    #[arg(long)]
-    pub no_instance_discovery: bool,
-    /// The token cache file.
-    #[arg(long, value_name = "PATH", conflicts_with = "no_cache")]
-    pub cache: Option<PathBuf>,
-    /// Keep tokens in memory only.
-    #[arg(long)]
-    pub no_cache: bool,
-    /// Start the emulator in-process and use it as the authority.
-    #[arg(long)]
-    pub emulator: bool,
+    /// Without a credential: the signed-in account to use (by username).
+    #[arg(long, value_name = "USERNAME")]
+    pub account: Option<String>,
+    /// On-behalf-of: the environment variable holding the incoming access token.
+    #[arg(long, value_name = "VAR")]
+    pub on_behalf_of_env: Option<String>,
+}
+
+/// Options of `oxmsal login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// A scope to request; repeatable (default: the sign-in scopes only).
+    #[arg(long = "scope", value_name = "S")]
+    pub scopes: Vec<String>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Sign in with a device code (the default).
+    #[arg(long, conflicts_with_all = ["interactive", "username"])]
+    pub device_code: bool,
+    /// Sign in through a browser and a loopback redirect.
+    #[arg(long, conflicts_with = "username")]
+    pub interactive: bool,
+    /// With --interactive: print the URL on stderr instead of opening a browser.
+    #[arg(long, requires = "interactive")]
+    pub no_browser: bool,
+    /// With --interactive: how long to wait for the browser, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub timeout: u64,
+    /// Username/password sign-in: the username.
+    #[arg(long, value_name = "U", requires = "password_env")]
+    pub username: Option<String>,
+    /// Username/password sign-in: the environment variable holding the password.
+    #[arg(long, value_name = "VAR", requires = "username")]
+    pub password_env: Option<String>,
+}
+
+/// Options of `oxmsal logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The account to sign out (by username); required when several are cached.
+    #[arg(long, value_name = "USERNAME")]
+    pub account: Option<String>,
+}
+
+/// Options of `oxmsal decode`.
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// The JWT (an access or id token).
+    #[arg(value_name = "JWT")]
+    pub token: String,
+}
+
+/// Options of `oxmsal challenge`.
+#[derive(Debug, Args)]
+pub struct ChallengeArgs {
+    /// The WWW-Authenticate header value (several challenges allowed).
+    #[arg(value_name = "HEADER")]
+    pub header: String,
 }
 
 /// Options of `oxmsal emulator`.

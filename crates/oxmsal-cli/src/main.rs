@@ -7,13 +7,17 @@
 
 #![forbid(unsafe_code)]
 
+mod accounts_cmd;
 mod args;
 mod cache_path;
 mod challenge_cmd;
+mod decode_cmd;
 mod emulator_cmd;
 mod exit;
 mod inputs;
 mod logging;
+mod login_cmd;
+mod session;
 mod token_cmd;
 
 use std::process::ExitCode;
@@ -44,6 +48,10 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Token(args) => token_cmd::run(*args).await,
+            Command::Login(args) => login_cmd::run(*args).await,
+            Command::Accounts(args) => accounts_cmd::list(&args).await,
+            Command::Logout(args) => accounts_cmd::logout(&args).await,
+            Command::Decode(args) => decode_cmd::run(&args),
             Command::Emulator(args) => emulator_cmd::run(args).await,
             Command::Challenge(args) => challenge_cmd::run(&args),
         }

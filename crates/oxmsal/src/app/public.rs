@@ -8,7 +8,7 @@ use crate::cache::{Account, TokenCache};
 use crate::error::Result;
 use crate::flow::auth_code::{AuthCodeFlow, AuthorizeOptions};
 use crate::flow::device_code::{self, DeviceFlow};
-use crate::flow::{refresh_token, username_password, validate_scopes};
+use crate::flow::{refresh_token, username_password, validate_sign_in_scopes};
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
@@ -131,7 +131,7 @@ impl PublicClientApplication {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let scopes = validate_scopes(&collect(scopes))?;
+        let scopes = validate_sign_in_scopes(&collect(scopes))?;
         device_code::initiate(&self.core, scopes, new_correlation_id()).await
     }
 
@@ -228,7 +228,7 @@ impl PublicClientApplication {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let scopes = validate_scopes(&collect(scopes))?;
+        let scopes = validate_sign_in_scopes(&collect(scopes))?;
         username_password::acquire(
             &self.core,
             None,
@@ -258,7 +258,7 @@ impl PublicClientApplication {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let scopes = validate_scopes(&collect(scopes))?;
+        let scopes = validate_sign_in_scopes(&collect(scopes))?;
         refresh_token::acquire(
             &self.core,
             None,

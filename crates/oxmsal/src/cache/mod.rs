@@ -303,6 +303,31 @@ impl TokenCache {
         entries.into_iter().map(|e| e.to_account()).collect()
     }
 
+    /// Signs an account out of every app that holds its tokens here (what a
+    /// CLI's `logout` does when no client is named). Returns how many entries went.
+    ///
+    /// ```
+    /// let cache = oxmsal::cache::TokenCache::new();
+    /// # cache.deserialize(r#"{"Account": {"u.t-h-t": {"home_account_id": "u.t", "environment": "h", "realm": "t", "username": "a", "authority_type": "MSSTS"}}}"#).unwrap();
+    /// let account = cache.accounts().remove(0);
+    /// assert_eq!(cache.remove_account_from_all_clients(&account), 1);
+    /// ```
+    pub fn remove_account_from_all_clients(&self, account: &Account) -> usize {
+        let mut state = self.write();
+        let clients = state.store.client_ids_of(&account.home_account_id, &account.environment);
+        let mut removed = 0;
+        for client in &clients {
+            removed += state.store.remove_account(&account.home_account_id, &account.environment, client);
+        }
+        if clients.is_empty() {
+            removed += state.store.remove_account(&account.home_account_id, &account.environment, "");
+        }
+        if removed > 0 {
+            state.changed();
+        }
+        removed
+    }
+
     /// Signs `account` out of `client_id`, as MSAL's `remove_account` does: in
     /// the account's environment, removes its access tokens (every client and
     /// tenant), its refresh tokens issued to `client_id` or — when the cache

@@ -523,6 +523,28 @@ impl Store {
     /// its access tokens (any client, any realm), its refresh tokens issued to
     /// `client_id` or to the client's family, its id tokens and its account
     /// entries (any realm). Returns how many entries went.
+    /// The client ids holding refresh or id tokens of an account (sign-out of
+    /// every app at once).
+    pub(crate) fn client_ids_of(&self, home_account_id: &str, environment: &str) -> Vec<String> {
+        let he = home_env(Some(home_account_id), environment);
+        let mut ids: Vec<String> = Vec::new();
+        let rts = self.index.refresh_tokens.get(&he).into_iter().flatten();
+        let its = self.index.id_tokens.get(&he).into_iter().flatten();
+        for key in rts {
+            if let Some(e) = self.refresh_tokens.get(key) {
+                ids.push(e.client_id.clone());
+            }
+        }
+        for key in its {
+            if let Some(e) = self.id_tokens.get(key) {
+                ids.push(e.client_id.clone());
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     pub(crate) fn remove_account(
         &mut self,
         home_account_id: &str,

@@ -18,7 +18,7 @@ use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
 use super::user_token::{redeem, request_scopes, SaveMode, UserGrant};
-use super::validate_scopes;
+use super::validate_sign_in_scopes;
 
 /// MSAL's telemetry id of `acquire_token_by_auth_code_flow`.
 const API_ID: u32 = 832;
@@ -100,7 +100,7 @@ pub(crate) async fn initiate(
     options: AuthorizeOptions,
     correlation_id: &str,
 ) -> Result<AuthCodeFlow> {
-    let scopes = validate_scopes(scopes)?;
+    let scopes = validate_sign_in_scopes(scopes)?;
     let redirect = Url::parse(redirect_uri).map_err(|e| {
         Error::configuration(format!("redirect URI `{redirect_uri}` is not a URL: {e}"))
     })?;

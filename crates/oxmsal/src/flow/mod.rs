@@ -14,5 +14,5 @@ mod token_request;
 mod user_token;
 pub(crate) mod username_password;
 
-pub(crate) use scopes::validate_scopes;
+pub(crate) use scopes::{validate_scopes, validate_sign_in_scopes};
 pub(crate) use token_request::{send_token_request, TokenRequest};

@@ -11,6 +11,12 @@ pub(crate) fn validate_scopes(scopes: &[String]) -> Result<Vec<String>> {
     if scopes.is_empty() {
         return Err(Error::configuration("at least one scope is required"));
     }
+    validate_sign_in_scopes(scopes)
+}
+
+/// The same rules, but an empty list is allowed: a sign-in may ask for the
+/// OpenID scopes alone (oxmsal adds them).
+pub(crate) fn validate_sign_in_scopes(scopes: &[String]) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::with_capacity(scopes.len());
     for scope in scopes {
         let s = scope.trim();

@@ -1,0 +1,64 @@
+//! `oxmsal accounts` and `oxmsal logout`.
+
+use oxmsal::{Account, Error};
+use serde_json::{json, Value};
+
+use crate::args::{ConnectionArgs, LogoutArgs};
+use crate::exit::Failure;
+use crate::session::Session;
+
+fn account_json(a: &Account) -> Value {
+    json!({
+        "username": a.username,
+        "home_account_id": a.home_account_id,
+        "environment": a.environment,
+        "realm": a.realm,
+        "local_account_id": a.local_account_id,
+        "authority_type": a.authority_type,
+    })
+}
+
+/// The accounts of the cache, as one JSON array.
+pub async fn list(connection: &ConnectionArgs) -> Result<Value, Failure> {
+    let session = Session::open(connection).await?;
+    let mut accounts = session.cache.accounts();
+    accounts.sort_by(|a, b| a.username.cmp(&b.username).then(a.home_account_id.cmp(&b.home_account_id)));
+    Ok(Value::Array(accounts.iter().map(account_json).collect()))
+}
+
+/// Removes one account's tokens (this client's, or every client's without --client-id).
+pub async fn logout(args: &LogoutArgs) -> Result<Value, Failure> {
+    let session = Session::open(&args.connection).await?;
+    let accounts = session.cache.accounts();
+    let account = pick_account(&accounts, args.account.as_deref())?;
+    let removed = match &args.connection.client_id {
+        Some(client_id) => session.cache.remove_account(&account, client_id),
+        None => session.cache.remove_account_from_all_clients(&account),
+    };
+    session.save()?;
+    Ok(json!({"signed_out": account_json(&account), "removed_entries": removed}))
+}
+
+/// The account named by `--account` (username, case-insensitive), or the only one.
+pub fn pick_account(accounts: &[Account], username: Option<&str>) -> Result<Account, Failure> {
+    let matching: Vec<&Account> = match username {
+        Some(name) => accounts.iter().filter(|a| a.username.eq_ignore_ascii_case(name)).collect(),
+        None => accounts.iter().collect(),
+    };
+    // One user signed in to several tenants is still one person: take the first.
+    let mut people: Vec<&str> = matching.iter().map(|a| a.home_account_id.as_str()).collect();
+    people.sort_unstable();
+    people.dedup();
+    match (matching.first(), people.len(), username) {
+        (Some(account), 1, _) => Ok((*account).clone()),
+        (None, _, Some(name)) => Err(Failure::Library(Error::no_cached_token(format!(
+            "no signed-in account `{name}` in the cache; run `oxmsal login`"
+        )))),
+        (None, _, None) => Err(Failure::Library(Error::no_cached_token(
+            "no signed-in account in the cache; run `oxmsal login`",
+        ))),
+        _ => Err(Failure::Usage(
+            "several accounts are signed in: choose one with --account USERNAME".into(),
+        )),
+    }
+}
