@@ -36,6 +36,10 @@ pub struct EmulatorConfig {
     /// The device code polling interval (`interval`; Entra: 5 s). Polls closer
     /// together than this get `slow_down`; zero turns that off.
     pub device_code_interval: Duration,
+    /// Whether polls closer together than the interval (real time) get
+    /// `slow_down`. Tests that drive the client with a manual clock turn it off
+    /// and inject `slow_down` with [`crate::Emulator::device_code_slow_down_next`].
+    pub device_code_enforce_interval: bool,
     /// How long an authorization code can be redeemed (Entra: 10 minutes; at most a year).
     pub authorization_code_lifetime: Duration,
 }
@@ -54,6 +58,7 @@ impl Default for EmulatorConfig {
             default_user_password: DEFAULT_USER_PASSWORD.to_owned(),
             device_code_expires_in: Duration::from_secs(900),
             device_code_interval: Duration::from_secs(5),
+            device_code_enforce_interval: true,
             authorization_code_lifetime: Duration::from_secs(600),
         }
     }
@@ -133,6 +138,13 @@ impl EmulatorConfig {
     #[must_use]
     pub fn with_device_code_interval(mut self, interval: Duration) -> Self {
         self.device_code_interval = interval;
+        self
+    }
+
+    /// Whether polling faster than the interval (real time) is answered `slow_down`.
+    #[must_use]
+    pub fn with_device_code_interval_enforced(mut self, enforced: bool) -> Self {
+        self.device_code_enforce_interval = enforced;
         self
     }
 

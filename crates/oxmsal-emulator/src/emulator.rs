@@ -132,6 +132,7 @@ impl Emulator {
             sessions: Sessions::new(config.auto_sign_in),
             device_code_expires_in: config.device_code_expires_in.min(MAX_FLOW_LIFETIME),
             device_code_interval: config.device_code_interval,
+            device_code_enforce_interval: config.device_code_enforce_interval,
             authorization_code_lifetime: config.authorization_code_lifetime.min(MAX_FLOW_LIFETIME),
             fallback_tenant: tenant,
         });

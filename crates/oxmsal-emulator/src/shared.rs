@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub sessions: Sessions,
     pub device_code_expires_in: Duration,
     pub device_code_interval: Duration,
+    /// Whether too-fast polls get `slow_down`.
+    pub device_code_enforce_interval: bool,
     pub authorization_code_lifetime: Duration,
     /// [`Shared::user_tenant`] when the directory has no tenant (never, in practice).
     pub fallback_tenant: Tenant,

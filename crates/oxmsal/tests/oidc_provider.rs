@@ -264,6 +264,19 @@ async fn device_code_flow_signs_in_while_the_app_polls() {
         tokio::spawn(async move { app.acquire_token_by_device_flow(&flow).await })
     };
 
+    // Let the first poll happen before the user signs in: the provider answers
+    // `authorization_pending` and the app must keep polling.
+    let waiting = std::time::Instant::now();
+    while provider.requests("POST", "/token").await == 0 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(20),
+            "the app never polled\n{}",
+            provider.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!polling.is_finished(), "nobody has signed in yet");
+
     // The user, on "another device": the code, a confirmation, login, consent.
     let mut browser = Browser::new(&provider);
     let first = browser.get(&flow.verification_uri).await;
@@ -302,8 +315,8 @@ async fn device_code_flow_signs_in_while_the_app_polls() {
     assert!(result.to_msal_json()["refresh_token"].is_string());
     assert_eq!(app.accounts(), vec![account.clone()]);
     assert!(
-        provider.requests("POST", "/token").await >= 1,
-        "polled the token endpoint"
+        provider.requests("POST", "/token").await >= 2,
+        "polled past `authorization_pending`"
     );
 
     // The device flow's refresh token works too.

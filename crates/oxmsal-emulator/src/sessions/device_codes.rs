@@ -51,6 +51,8 @@ pub(crate) struct DeviceCode {
     created_at: u64,
     pub expires_in: Duration,
     pub interval: Duration,
+    /// Whether polls closer together than `interval` get `slow_down`.
+    pub enforce_interval: bool,
     last_poll: Option<Instant>,
     pub status: DeviceCodeStatus,
 }
@@ -108,6 +110,7 @@ impl DeviceCodes {
         scope: &str,
         expires_in: Duration,
         interval: Duration,
+        enforce_interval: bool,
     ) -> DeviceCode {
         let now = Instant::now();
         let mut inner = lock(&self.inner);
@@ -137,6 +140,7 @@ impl DeviceCodes {
             created_at: crate::clock::now_secs(),
             expires_in,
             interval,
+            enforce_interval,
             last_poll: None,
             status: DeviceCodeStatus::Pending,
         };
@@ -161,9 +165,10 @@ impl DeviceCodes {
         if code.expired(now) {
             return Poll::Expired;
         }
-        let too_fast = code
-            .last_poll
-            .is_some_and(|last| now.duration_since(last) < code.interval);
+        let too_fast = code.enforce_interval
+            && code
+                .last_poll
+                .is_some_and(|last| now.duration_since(last) < code.interval);
         code.last_poll = Some(now);
         if *slow_down_next > 0 {
             *slow_down_next -= 1;
@@ -227,7 +232,7 @@ mod tests {
     #[test]
     fn lifecycle() {
         let codes = DeviceCodes::default();
-        let c = codes.create("app", "openid", Duration::from_secs(60), Duration::ZERO);
+        let c = codes.create("app", "openid", Duration::from_secs(60), Duration::ZERO, true);
         assert!(matches!(
             codes.poll(&c.device_code, "other"),
             Poll::ClientMismatch
@@ -255,10 +260,10 @@ mod tests {
         );
         assert!(matches!(codes.poll(&c.device_code, "app"), Poll::Unknown));
 
-        let d = codes.create("app", "openid", Duration::from_secs(60), Duration::ZERO);
+        let d = codes.create("app", "openid", Duration::from_secs(60), Duration::ZERO, true);
         codes.decide(&d.user_code, None).unwrap();
         assert!(matches!(codes.poll(&d.device_code, "app"), Poll::Declined));
-        let e = codes.create("app", "openid", Duration::ZERO, Duration::ZERO);
+        let e = codes.create("app", "openid", Duration::ZERO, Duration::ZERO, true);
         assert!(matches!(codes.poll(&e.device_code, "app"), Poll::Expired));
         assert!(codes.decide(&e.user_code, Some("alice")).is_none());
     }
@@ -266,7 +271,7 @@ mod tests {
     #[test]
     fn polling_faster_than_the_interval_slows_down() {
         let codes = DeviceCodes::default();
-        let c = codes.create("app", "s", Duration::from_secs(60), Duration::from_secs(30));
+        let c = codes.create("app", "s", Duration::from_secs(60), Duration::from_secs(30), true);
         assert!(matches!(codes.poll(&c.device_code, "app"), Poll::Pending));
         assert!(matches!(codes.poll(&c.device_code, "app"), Poll::SlowDown));
     }

@@ -330,7 +330,11 @@ impl Drop for OidcProvider {
         let _ = self.child.wait();
         // OXMSAL_TEST_TRACE=1 (with --nocapture): the provider's request log.
         if std::env::var_os("OXMSAL_TEST_TRACE").is_some() {
-            eprintln!("--- oidc-provider at {} ---\n{}", self.issuer, self.stderr());
+            eprintln!(
+                "--- oidc-provider at {} ---\n{}",
+                self.issuer,
+                self.stderr()
+            );
         }
     }
 }

@@ -76,6 +76,7 @@ fn initiate(
         scope,
         shared.device_code_expires_in,
         shared.device_code_interval,
+        shared.device_code_enforce_interval,
     );
     let verification_uri = format!("{}{VERIFICATION_PATH}", shared.base_url);
     let body = json!({

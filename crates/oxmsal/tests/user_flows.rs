@@ -1,0 +1,417 @@
+//! Every user flow end to end against the emulator over HTTPS.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oxmsal::authority::InstanceDiscovery;
+use oxmsal::credential::ClientCredential;
+use oxmsal::{Browser, ErrorKind, ManualClock, PublicClientApplication, Secret, TokenCache, TokenSource};
+use oxmsal_emulator::{AuthorizeOutcome, Emulator, EmulatorConfig, Fault, User, DEFAULT_USERNAME, DEFAULT_USER_PASSWORD};
+
+const SCOPE: &str = "User.Read";
+
+struct Env {
+    emulator: Arc<Emulator>,
+    clock: ManualClock,
+    client_id: String,
+}
+
+async fn env_with(config: EmulatorConfig) -> Env {
+    let emulator = Arc::new(Emulator::start_with(config).await.unwrap());
+    let client_id = emulator.register_public_demo_app().client_id;
+    Env {
+        emulator,
+        clock: ManualClock::at(std::time::SystemTime::now()),
+        client_id,
+    }
+}
+
+/// The client's clock is a manual one, so the emulator must not judge polling
+/// speed by real time; `slow_down` is injected instead.
+fn config() -> EmulatorConfig {
+    EmulatorConfig::default()
+        .with_device_code_interval(Duration::from_secs(1))
+        .with_device_code_interval_enforced(false)
+}
+
+async fn env() -> Env {
+    env_with(config()).await
+}
+
+impl Env {
+    fn builder<K>(&self, b: oxmsal::app::AppBuilder<K>, cache: TokenCache) -> oxmsal::app::AppBuilder<K> {
+        b.authority(self.emulator.authority())
+            .extra_root_certificate_pem(self.emulator.ca_pem().as_bytes().to_vec())
+            .instance_discovery(InstanceDiscovery::Endpoint(url::Url::parse(&self.emulator.base_url()).unwrap()))
+            .clock(Arc::new(self.clock.clone()))
+            .token_cache(cache)
+    }
+
+    fn app_for(&self, client_id: &str, cache: TokenCache) -> PublicClientApplication {
+        self.builder(PublicClientApplication::builder(client_id), cache).build().unwrap()
+    }
+
+    fn app(&self) -> PublicClientApplication {
+        self.app_for(&self.client_id, TokenCache::new())
+    }
+
+    /// Approves (or denies) the next device code as Alice from another task.
+    fn answer_device_code_soon(&self, approve: bool) -> tokio::task::JoinHandle<()> {
+        let emulator = self.emulator.clone();
+        tokio::spawn(async move {
+            for _ in 0..1000 {
+                if let Some(code) = emulator.pending_device_codes().first() {
+                    if approve {
+                        emulator.approve_device_code(&code.user_code, DEFAULT_USERNAME).unwrap();
+                    } else {
+                        emulator.deny_device_code(&code.user_code).unwrap();
+                    }
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            panic!("no device code appeared");
+        })
+    }
+
+    async fn sign_in_with_password(&self, app: &PublicClientApplication) -> oxmsal::AuthenticationResult {
+        app.acquire_token_by_username_password(DEFAULT_USERNAME, Secret::new(DEFAULT_USER_PASSWORD), [SCOPE])
+            .await
+            .unwrap()
+    }
+
+    /// What a browser does with auto sign-in: GET the authorize URL, read the redirect.
+    async fn browse(&self, auth_uri: &str) -> url::Url {
+        let client = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(self.emulator.ca_pem().as_bytes()).unwrap()])
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap();
+        let response = client.get(auth_uri).send().await.unwrap();
+        assert!(response.status().is_redirection(), "status {}", response.status());
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        url::Url::parse(&location).unwrap()
+    }
+}
+
+fn query_map(url: &url::Url) -> HashMap<String, String> {
+    url.query_pairs().into_owned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_sign_in_then_silent_hit_with_account() {
+    let e = env().await;
+    let app = e.app();
+    let flow = app.initiate_device_flow([SCOPE]).await.unwrap();
+    assert!(!flow.user_code.is_empty() && flow.message.contains(&flow.user_code));
+    let approver = e.answer_device_code_soon(true);
+    let token = app.acquire_token_by_device_flow(&flow).await.unwrap();
+    approver.await.unwrap();
+    assert_eq!(token.token_source, TokenSource::IdentityProvider);
+    let account = token.account.clone().expect("the account");
+    assert_eq!(account.username, DEFAULT_USERNAME);
+    assert_eq!(token.id_token_claims.as_ref().unwrap()["preferred_username"], DEFAULT_USERNAME);
+    assert_eq!(app.accounts(), vec![account.clone()]);
+
+    let hit = app.acquire_token_silent([SCOPE], &account).await.unwrap();
+    assert_eq!(hit.token_source, TokenSource::Cache);
+    assert_eq!(hit.account.as_ref(), Some(&account), "a cache hit carries the account");
+    assert!(hit.id_token_claims.is_some(), "and the id token claims");
+    assert!(e.emulator.counters().device_code_polls >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_declined_expired_cancelled_slow_down() {
+    let e = env_with(config().with_device_code_expires_in(Duration::from_secs(5))).await;
+    let app = e.app();
+
+    let flow = app.initiate_device_flow([SCOPE]).await.unwrap();
+    let denier = e.answer_device_code_soon(false);
+    let err = app.acquire_token_by_device_flow(&flow).await.unwrap_err();
+    denier.await.unwrap();
+    assert_eq!(err.kind(), ErrorKind::Service);
+    assert_eq!(err.service().unwrap().error, "authorization_declined");
+
+    // Nobody approves: the deadline (expires_in on the injected clock) ends it.
+    let flow = app.initiate_device_flow([SCOPE]).await.unwrap();
+    let err = app.acquire_token_by_device_flow(&flow).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+
+    // The caller cancels.
+    let flow = app.initiate_device_flow([SCOPE]).await.unwrap();
+    let err = app.acquire_token_by_device_flow(&flow).cancel_on(async {}).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+
+    // slow_down adds 5 s to the interval and polling goes on.
+    let e = env().await;
+    let app = e.app();
+    let flow = app.initiate_device_flow([SCOPE]).await.unwrap();
+    e.emulator.device_code_slow_down_next(2);
+    let before = oxmsal::Clock::now_epoch(&e.clock);
+    let approver = e.answer_device_code_soon(true);
+    let token = app.acquire_token_by_device_flow(&flow).await.unwrap();
+    approver.await.unwrap();
+    assert!(token.account.is_some());
+    assert!(oxmsal::Clock::now_epoch(&e.clock) - before >= 1 + 6 + 11, "intervals grew by 5 s per slow_down");
+}
+
+#[tokio::test]
+async fn auth_code_with_pkce_state_and_nonce() {
+    let e = env().await;
+    let app = e.app();
+    let flow = app
+        .initiate_auth_code_flow([SCOPE], "http://localhost:8400")
+        .login_hint(DEFAULT_USERNAME)
+        .await
+        .unwrap();
+    let auth = url::Url::parse(&flow.auth_uri).unwrap();
+    let q = query_map(&auth);
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["state"], flow.state);
+    assert!(q.contains_key("nonce"));
+    let redirect = e.browse(&flow.auth_uri).await;
+    assert_eq!(redirect.port(), Some(8400));
+    let token = app.acquire_token_by_auth_code_flow(&flow, &query_map(&redirect)).await.unwrap();
+    assert_eq!(token.account.unwrap().username, DEFAULT_USERNAME);
+    let sent = e.emulator.token_requests().pop().unwrap();
+    assert_eq!(sent.param("grant_type"), Some("authorization_code"));
+    assert_eq!(sent.param("code_verifier"), Some("<redacted>"));
+
+    // State mismatch: an error value, nothing sent.
+    let flow = app.initiate_auth_code_flow([SCOPE], "http://localhost:8400").login_hint(DEFAULT_USERNAME).await.unwrap();
+    let mut params = query_map(&e.browse(&flow.auth_uri).await);
+    params.insert("state".into(), "forged".into());
+    let before = e.emulator.counters().token_requests;
+    let err = app.acquire_token_by_auth_code_flow(&flow, &params).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidResponse);
+    assert!(err.to_string().contains("state mismatch"), "{err}");
+    assert_eq!(e.emulator.counters().token_requests, before);
+
+    // The user cancels: error=access_denied comes back as the server's error.
+    e.emulator.set_authorize_outcome(AuthorizeOutcome::AccessDenied);
+    let flow = app.initiate_auth_code_flow([SCOPE], "http://localhost:8400").login_hint(DEFAULT_USERNAME).await.unwrap();
+    let params = query_map(&e.browse(&flow.auth_uri).await);
+    let err = app.acquire_token_by_auth_code_flow(&flow, &params).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Service);
+    assert_eq!(err.service().unwrap().error, "access_denied");
+
+    // Another flow's code: PKCE binds the code to its verifier.
+    let a = app.initiate_auth_code_flow([SCOPE], "http://localhost:8400").login_hint(DEFAULT_USERNAME).await.unwrap();
+    let b = app.initiate_auth_code_flow([SCOPE], "http://localhost:8400").login_hint(DEFAULT_USERNAME).await.unwrap();
+    let mut params = query_map(&e.browse(&a.auth_uri).await);
+    params.insert("state".into(), b.state.clone());
+    let err = app.acquire_token_by_auth_code_flow(&b, &params).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Service);
+    assert_eq!(err.aadsts(), Some(501481));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interactive_through_the_loopback_listener() {
+    let e = env().await;
+    // The wait for the browser runs on the app's clock; a manual clock would end
+    // it at once, so this app keeps the real one (the timeout test below doesn't).
+    let app = PublicClientApplication::builder(e.client_id.clone())
+        .authority(e.emulator.authority())
+        .extra_root_certificate_pem(e.emulator.ca_pem().as_bytes().to_vec())
+        .instance_discovery(InstanceDiscovery::Disabled)
+        .build()
+        .unwrap();
+    let ca = e.emulator.ca_pem().to_owned();
+    // The "browser": follows the authorize redirect to the loopback listener.
+    let browser = Browser::Callback(Arc::new(move |url: &str| {
+        let url = url.to_owned();
+        let ca = ca.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
+                .no_proxy()
+                .build()
+                .unwrap();
+            let page = client.get(&url).send().await.unwrap().text().await.unwrap();
+            assert!(page.contains("close this window"), "{page}");
+        });
+    }));
+    let token = app
+        .acquire_token_interactive([SCOPE])
+        .login_hint(DEFAULT_USERNAME)
+        .browser(browser)
+        .timeout(Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(token.account.unwrap().username, DEFAULT_USERNAME);
+
+    // Nobody signs in: the timeout (on the injected clock, so at once) cancels.
+    let err = e
+        .app()
+        .acquire_token_interactive([SCOPE])
+        .browser(Browser::Callback(Arc::new(|_url: &str| {})))
+        .timeout(Duration::from_secs(60))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+}
+
+#[tokio::test]
+async fn username_password_managed_wrong_and_federated() {
+    let e = env().await;
+    let app = e.app();
+    let token = e.sign_in_with_password(&app).await;
+    assert_eq!(token.account.unwrap().username, DEFAULT_USERNAME);
+
+    let err = app
+        .acquire_token_by_username_password(DEFAULT_USERNAME, Secret::new("wrong"), [SCOPE])
+        .await
+        .unwrap_err();
+    assert_eq!(err.aadsts(), Some(50126));
+    assert!(!err.to_string().contains("wrong"));
+
+    e.emulator
+        .add_user(User::new("fed@contoso.onmicrosoft.com", "pw").with_federated(true))
+        .unwrap();
+    let err = app
+        .acquire_token_by_username_password("fed@contoso.onmicrosoft.com", Secret::new("pw"), [SCOPE])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Service);
+    assert!(err.to_string().to_lowercase().contains("federated"), "{err}");
+}
+
+#[tokio::test]
+async fn refresh_token_import_creates_the_account() {
+    let e = env().await;
+    let first = e.sign_in_with_password(&e.app()).await;
+    let rt = first.to_msal_json()["refresh_token"].as_str().unwrap().to_owned();
+    let fresh = e.app();
+    assert!(fresh.accounts().is_empty());
+    let token = fresh.acquire_token_by_refresh_token(Secret::new(rt), [SCOPE]).await.unwrap();
+    assert_eq!(token.token_source, TokenSource::IdentityProvider);
+    assert_eq!(fresh.accounts().len(), 1);
+}
+
+#[tokio::test]
+async fn silent_refreshes_past_refresh_on_and_falls_back_on_failure() {
+    let e = env_with(config().with_refresh_in(Duration::from_secs(600))).await;
+    let app = e.app();
+    let first = e.sign_in_with_password(&app).await;
+    let account = first.account.clone().unwrap();
+    assert!(first.refresh_on.is_some());
+
+    e.clock.advance(Duration::from_secs(601));
+    // Refresh fails twice (retry included): the still-valid token is served.
+    e.emulator.inject_n(Fault::server_error(500), 2);
+    let fallback = app.acquire_token_silent([SCOPE], &account).await.unwrap();
+    assert_eq!(fallback.token_source, TokenSource::Cache);
+    assert_eq!(fallback.access_token, first.access_token);
+    assert_eq!(e.emulator.counters().refresh_token_grants, 2);
+
+    // The throttle remembers the 500 for 60 s (public client); past it, a refresh.
+    e.clock.advance(Duration::from_secs(61));
+    let refreshed = app.acquire_token_silent([SCOPE], &account).await.unwrap();
+    assert_eq!(refreshed.token_source, TokenSource::IdentityProvider);
+    assert_ne!(refreshed.access_token, first.access_token);
+    assert_eq!(e.emulator.counters().refresh_token_grants, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_silent_calls_refresh_once() {
+    let e = env_with(config().with_refresh_in(Duration::from_secs(600))).await;
+    let app = e.app();
+    let account = e.sign_in_with_password(&app).await.account.unwrap();
+    e.clock.advance(Duration::from_secs(601));
+    let before = e.emulator.counters().refresh_token_grants;
+    let mut tasks = Vec::new();
+    for _ in 0..1000 {
+        let app = app.clone();
+        let account = account.clone();
+        tasks.push(tokio::spawn(async move { app.acquire_token_silent([SCOPE], &account).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().expect("every caller gets a token");
+    }
+    assert_eq!(e.emulator.counters().refresh_token_grants - before, 1, "exactly one refresh request");
+}
+
+#[tokio::test]
+async fn revoked_refresh_token_needs_interaction_and_is_kept() {
+    let e = env().await;
+    let app = e.app();
+    let account = e.sign_in_with_password(&app).await.account.unwrap();
+    let rts = app.token_cache().refresh_token_count();
+    e.emulator.revoke_refresh_tokens(DEFAULT_USERNAME);
+    let err = app.acquire_token_silent([SCOPE], &account).force_refresh(true).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Service);
+    assert!(err.requires_interaction(), "{err}");
+    let json = err.to_msal_json();
+    assert_eq!(json["suberror"], "bad_token");
+    assert_eq!(json["classification"], "", "MSAL's silent classification");
+    assert_eq!(app.token_cache().refresh_token_count(), rts, "invalid_grant keeps the refresh token");
+}
+
+#[tokio::test]
+async fn no_cached_token_and_remove_account() {
+    let e = env().await;
+    let app = e.app();
+    let account = e.sign_in_with_password(&app).await.account.unwrap();
+    assert!(app.remove_account(&account) > 0);
+    assert!(app.accounts().is_empty());
+    let err = app.acquire_token_silent([SCOPE], &account).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoCachedToken);
+    assert_eq!(err.to_msal_json()["error"], "no_cached_token");
+}
+
+#[tokio::test]
+async fn family_refresh_token_serves_another_family_app() {
+    let e = env().await;
+    let (first, second) = e.emulator.register_family_apps();
+    let cache = TokenCache::new();
+    let app1 = e.app_for(&first, cache.clone());
+    let account = e.sign_in_with_password(&app1).await.account.unwrap();
+    let app2 = e.app_for(&second, cache);
+    let before = e.emulator.counters().refresh_token_grants;
+    let token = app2.acquire_token_silent([SCOPE], &account).await.unwrap();
+    assert_eq!(token.token_source, TokenSource::IdentityProvider);
+    assert_eq!(e.emulator.counters().refresh_token_grants - before, 1);
+    let sent = e.emulator.token_requests().pop().unwrap();
+    assert_eq!(sent.param("client_id"), Some(second.as_str()));
+}
+
+#[tokio::test]
+async fn confidential_web_app_auth_code_silent_and_on_behalf_of() {
+    let e = env().await;
+    let demo = e.emulator.register_demo_app();
+    let web = e
+        .builder(
+            oxmsal::ConfidentialClientApplication::builder(demo.client_id.clone(), ClientCredential::secret(demo.secret.clone())),
+            TokenCache::new(),
+        )
+        .build()
+        .unwrap();
+    let flow = web
+        .initiate_auth_code_flow([SCOPE], "http://localhost:5000")
+        .login_hint(DEFAULT_USERNAME)
+        .await
+        .unwrap();
+    let redirect = e.browse(&flow.auth_uri).await;
+    let token = web.acquire_token_by_auth_code_flow(&flow, &query_map(&redirect)).await.unwrap();
+    let account = token.account.clone().unwrap();
+    assert_eq!(web.accounts(), vec![account.clone()]);
+    let hit = web.acquire_token_silent([SCOPE], &account).await.unwrap();
+    assert_eq!(hit.token_source, TokenSource::Cache);
+
+    // A user calls the web API with a token for it; the API goes on behalf of them.
+    let client = e.app();
+    let api_scope = format!("api://{}/access_as_user", demo.client_id);
+    let incoming = client
+        .acquire_token_by_username_password(DEFAULT_USERNAME, Secret::new(DEFAULT_USER_PASSWORD), [api_scope])
+        .await
+        .unwrap();
+    let assertion = incoming.access_token.clone();
+    let downstream = web.acquire_token_on_behalf_of(assertion.clone(), ["https://graph.microsoft.com/.default"]).await.unwrap();
+    assert_eq!(downstream.token_source, TokenSource::IdentityProvider);
+    let again = web.acquire_token_on_behalf_of(assertion, ["https://graph.microsoft.com/.default"]).await.unwrap();
+    assert_eq!(again.token_source, TokenSource::Cache, "same assertion, cache hit");
+    assert_eq!(e.emulator.counters().obo_grants, 1);
+}
