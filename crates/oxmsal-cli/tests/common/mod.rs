@@ -114,3 +114,62 @@ pub fn interop_script(name: &str) -> PathBuf {
         .join("../../interop/msal_python")
         .join(name)
 }
+
+impl Env {
+    /// Connection arguments of the user commands for the public demo app, with
+    /// the cache file `cache.json` in the test's directory.
+    pub fn user_args(&self, command: &str) -> Vec<String> {
+        let client_id = self.emulator.register_public_demo_app().client_id;
+        vec![
+            command.into(),
+            "--authority".into(),
+            self.emulator.authority(),
+            "--client-id".into(),
+            client_id,
+            "--ca-cert".into(),
+            self.ca(),
+            "--no-instance-discovery".into(),
+            "--cache".into(),
+            self.path("cache.json").display().to_string(),
+        ]
+    }
+
+    /// Runs the binary with extra environment variables.
+    pub async fn run_env(&self, args: Vec<String>, env: Vec<(String, String)>) -> Run {
+        tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            run_oxmsal(&refs, &env_refs)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Approves the next device code as the default user, from a task.
+    pub fn approve_next_device_code(&self) -> impl std::future::Future<Output = ()> + '_ {
+        async move {
+            for _ in 0..2000 {
+                if let Some(code) = self.emulator.pending_device_codes().first() {
+                    self.emulator
+                        .approve_device_code(&code.user_code, oxmsal_emulator::DEFAULT_USERNAME)
+                        .unwrap();
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("no device code appeared");
+        }
+    }
+}
+
+/// An emulator whose device codes can be polled every second.
+pub async fn start_for_users() -> Env {
+    let config = oxmsal_emulator::EmulatorConfig::default().with_device_code_interval(std::time::Duration::from_secs(1));
+    let emulator = Emulator::start_with(config).await.unwrap();
+    let demo = emulator.register_demo_app();
+    Env {
+        emulator,
+        demo,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}

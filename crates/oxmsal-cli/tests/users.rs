@@ -1,0 +1,131 @@
+//! The user commands against a real emulator: login, accounts, token (silent),
+//! logout, decode.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::BufRead as _;
+use std::process::{Command, Stdio};
+
+use common::{run_oxmsal, start_for_users, with};
+use oxmsal_emulator::{DEFAULT_USERNAME, DEFAULT_USER_PASSWORD};
+
+#[tokio::test]
+async fn device_code_login_accounts_silent_refresh_logout() {
+    let env = start_for_users().await;
+    let login = with(env.user_args("login"), &["--device-code", "--scope", "User.Read"]);
+    let (run, ()) = tokio::join!(env.run(login), env.approve_next_device_code());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json["token_source"], "identity_provider");
+    assert!(run.stderr.contains("enter the code") || run.stderr.to_lowercase().contains("code"), "{}", run.stderr);
+
+    let accounts = env.run(env.user_args("accounts")).await;
+    assert_eq!(accounts.code, 0, "{}", accounts.stderr);
+    let list = accounts.json.as_array().expect("a JSON array");
+    assert_eq!(list.len(), 1);
+    for key in ["username", "home_account_id", "environment", "realm"] {
+        assert!(list[0][key].is_string(), "{key}");
+    }
+    assert_eq!(list[0]["username"], DEFAULT_USERNAME);
+
+    let silent = env.run(with(env.user_args("token"), &["--scope", "User.Read"])).await;
+    assert_eq!(silent.code, 0, "{}", silent.stderr);
+    assert_eq!(silent.json["token_source"], "cache");
+
+    let before = env.emulator.counters().refresh_token_grants;
+    let refreshed = env.run(with(env.user_args("token"), &["--scope", "Mail.Read"])).await;
+    assert_eq!(refreshed.code, 0, "{}", refreshed.stderr);
+    assert_eq!(refreshed.json["token_source"], "identity_provider");
+    assert_eq!(env.emulator.counters().refresh_token_grants, before + 1);
+
+    let logout = env.run(with(env.user_args("logout"), &["--account", DEFAULT_USERNAME])).await;
+    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    assert!(logout.json["removed_entries"].as_u64().unwrap() > 0);
+    let after = env.run(with(env.user_args("token"), &["--scope", "User.Read"])).await;
+    assert_eq!(after.code, 1, "{}", after.stdout);
+    assert_eq!(after.json["error"], "no_cached_token");
+}
+
+#[tokio::test]
+async fn password_login_and_interaction_required() {
+    let env = start_for_users().await;
+    let args = with(env.user_args("login"), &["--username", DEFAULT_USERNAME, "--password-env", "PW"]);
+    let ok = env.run_env(args.clone(), vec![("PW".into(), DEFAULT_USER_PASSWORD.into())]).await;
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let bad = env.run_env(args, vec![("PW".into(), "nope".into())]).await;
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert_eq!(bad.json["error"], "invalid_grant");
+    assert!(!bad.stdout.contains("nope") && !bad.stderr.contains("nope"));
+
+    // The refresh token is revoked: silent needs interaction, exit 1 with the server's error.
+    env.emulator.revoke_refresh_tokens(DEFAULT_USERNAME);
+    let run = env.run(with(env.user_args("token"), &["--scope", "Mail.Read"])).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.json["error"], "invalid_grant");
+    assert_eq!(run.json["classification"], "");
+}
+
+#[tokio::test]
+async fn several_accounts_need_account_flag() {
+    let env = start_for_users().await;
+    env.emulator
+        .add_user(oxmsal_emulator::User::new("bob@contoso.onmicrosoft.com", "pw-bob"))
+        .unwrap();
+    for (user, pw) in [(DEFAULT_USERNAME, DEFAULT_USER_PASSWORD), ("bob@contoso.onmicrosoft.com", "pw-bob")] {
+        let args = with(env.user_args("login"), &["--username", user, "--password-env", "PW", "--scope", "User.Read"]);
+        let run = env.run_env(args, vec![("PW".into(), pw.into())]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let ambiguous = env.run(with(env.user_args("token"), &["--scope", "User.Read"])).await;
+    assert_eq!(ambiguous.code, 2, "{}", ambiguous.stderr);
+    let bob = env
+        .run(with(env.user_args("token"), &["--scope", "User.Read", "--account", "BOB@contoso.onmicrosoft.com"]))
+        .await;
+    assert_eq!(bob.code, 0, "{}", bob.stderr);
+    assert_eq!(bob.json["token_source"], "cache");
+}
+
+#[tokio::test]
+async fn interactive_no_browser_prints_the_url_and_completes() {
+    let env = start_for_users().await;
+    let args = with(env.user_args("login"), &["--interactive", "--no-browser", "--timeout", "60"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oxmsal"))
+        .args(&args)
+        .env_remove("OXMSAL_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let url = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        lines.find_map(|l| l.ok().filter(|l| l.starts_with("https://"))).expect("the URL on stderr")
+    })
+    .await
+    .unwrap();
+    // A browser with a remembered session: the emulator signs Alice in at once.
+    let url = format!("{url}&login_hint={}", DEFAULT_USERNAME.replace('@', "%40"));
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(env.emulator.ca_pem().as_bytes()).unwrap()])
+        .no_proxy()
+        .build()
+        .unwrap();
+    let page = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("close this window"), "{page}");
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    let run = common::finish(out);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json["token_source"], "identity_provider");
+}
+
+#[test]
+fn decode_prints_header_and_claims() {
+    let token = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbGljZSIsImV4cCI6MX0.";
+    let run = run_oxmsal(&["decode", token], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json["header"]["alg"], "none");
+    assert_eq!(run.json["claims"]["sub"], "alice");
+    let bad = run_oxmsal(&["decode", "not-a-jwt"], &[]);
+    assert_eq!(bad.code, 2);
+    assert_eq!(bad.stderr.trim().lines().count(), 1);
+}
