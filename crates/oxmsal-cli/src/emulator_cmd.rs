@@ -18,12 +18,15 @@ pub async fn run(args: EmulatorArgs) -> Result<Value, Failure> {
         .await
         .map_err(|e| Failure::Internal(format!("cannot start the emulator: {e}")))?;
     let demo = emulator.register_demo_app();
+    let public = emulator.register_public_demo_app();
     let ready = json!({
         "base_url": emulator.base_url(),
         "ca_path": emulator.ca_path().display().to_string(),
         "authority": emulator.authority(),
         "tenant_id": emulator.tenant_id(),
         "demo_app": {"client_id": demo.client_id, "secret": demo.secret},
+        "public_demo_app": {"client_id": public.client_id, "redirect_uri": public.redirect_uri},
+        "default_user": oxmsal_emulator::DEFAULT_USERNAME,
     });
     // The ready line goes out now; the process then runs until a signal.
     println!("{ready}");

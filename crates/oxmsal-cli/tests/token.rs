@@ -400,3 +400,34 @@ async fn throttle_state_beside_the_cache_refuses_a_second_run_with_exit_4() {
     );
     assert_eq!(std::fs::read_to_string(&state).unwrap(), "{not json");
 }
+
+#[test]
+fn emulator_command_prints_one_ready_line_and_serves() {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oxmsal"))
+        .arg("emulator")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = std::io::BufReader::new(stdout).lines().next().unwrap().unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let base = ready["base_url"].as_str().unwrap().to_owned();
+    let ca = ready["ca_path"].as_str().unwrap().to_owned();
+    let secret = ready["demo_app"]["secret"].as_str().unwrap().to_owned();
+    let client = ready["demo_app"]["client_id"].as_str().unwrap().to_owned();
+    assert!(ready["public_demo_app"]["client_id"].is_string());
+    let authority = ready["authority"].as_str().unwrap().to_owned();
+    assert!(authority.starts_with(&base));
+    let run = run_oxmsal(
+        &[
+            "token", "--authority", &authority, "--client-id", &client, "--secret-env", "S", "--ca-cert", &ca,
+            "--no-instance-discovery", "--no-cache", "--scope", "api://demo/.default",
+        ],
+        &[("S", &secret)],
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

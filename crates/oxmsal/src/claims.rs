@@ -106,4 +106,56 @@ mod tests {
         assert!(merge_claims(Some(r#"{"access_token":5}"#), &["CP1".into()]).is_err());
         assert!(merge_claims(Some("[1]"), &[]).is_err());
     }
+
+    mod properties {
+        #![allow(clippy::unwrap_used)]
+        use super::super::merge_claims;
+        use proptest::prelude::*;
+        use serde_json::{json, Map, Value};
+
+        fn leaf() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                any::<bool>().prop_map(Value::from),
+                "[a-z0-9]{0,8}".prop_map(Value::from),
+                (0u32..2_000_000_000).prop_map(Value::from),
+            ]
+        }
+
+        fn claim_requests() -> impl Strategy<Value = Map<String, Value>> {
+            prop::collection::btree_map("[a-z_]{1,8}", prop::collection::btree_map("[a-z]{1,6}", leaf(), 0..3), 0..4)
+                .prop_map(|m| m.into_iter().map(|(k, v)| (k, Value::Object(v.into_iter().collect()))).collect())
+        }
+
+        proptest! {
+            /// Merging keeps every claim of the challenge except `access_token.xms_cc`,
+            /// which becomes exactly the capabilities; merging twice changes nothing.
+            #[test]
+            fn merge_keeps_the_challenge_and_sets_capabilities(
+                id_token in claim_requests(),
+                access_token in claim_requests(),
+                caps in prop::collection::vec("CP[0-9]", 1..3),
+            ) {
+                let challenge = json!({"id_token": id_token, "access_token": access_token});
+                let merged = merge_claims(Some(&challenge.to_string()), &caps).unwrap().unwrap();
+                let v: Value = serde_json::from_str(&merged).unwrap();
+                prop_assert_eq!(&v["id_token"], &challenge["id_token"]);
+                for (k, val) in challenge["access_token"].as_object().unwrap() {
+                    if k != "xms_cc" {
+                        prop_assert_eq!(&v["access_token"][k], val);
+                    }
+                }
+                prop_assert_eq!(&v["access_token"]["xms_cc"]["values"], &json!(caps));
+                let again = merge_claims(Some(&merged), &caps).unwrap().unwrap();
+                prop_assert_eq!(serde_json::from_str::<Value>(&again).unwrap(), v);
+            }
+
+            /// Any text: an error value or a JSON object, never a panic.
+            #[test]
+            fn arbitrary_text_never_panics(text in ".{0,64}", caps in prop::collection::vec("CP1", 0..2)) {
+                if let Ok(Some(out)) = merge_claims(Some(&text), &caps) {
+                    prop_assert!(serde_json::from_str::<Value>(&out).unwrap().is_object());
+                }
+            }
+        }
+    }
 }
