@@ -1,0 +1,53 @@
+//! Token cache documents: `TokenCache::deserialize` on any text. Whatever it
+//! accepts must serialize, and its own output must load again and serialize to
+//! the same bytes (the round trip is a fixed point).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use oxmsal::cache::TokenCache;
+
+fn counts(c: &TokenCache) -> [usize; 5] {
+    [
+        c.access_token_count(),
+        c.refresh_token_count(),
+        c.id_token_count(),
+        c.account_count(),
+        c.app_metadata_count(),
+    ]
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let cache = TokenCache::new();
+    if let Err(e) = cache.deserialize(text) {
+        let _ = e.to_string();
+        // A failed load leaves the cache unchanged (empty).
+        assert_eq!(counts(&cache), [0; 5]);
+        return;
+    }
+    let _ = cache.accounts();
+
+    let first = match cache.serialize() {
+        Ok(s) => s,
+        Err(e) => panic!("serialize failed after a successful deserialize: {e}"),
+    };
+    let again = TokenCache::new();
+    if let Err(e) = again.deserialize(&first) {
+        panic!("the cache's own output does not load: {e}\n--- output ---\n{first}");
+    }
+    assert_eq!(
+        counts(&cache),
+        counts(&again),
+        "entry counts changed over the round trip"
+    );
+    let second = match again.serialize() {
+        Ok(s) => s,
+        Err(e) => panic!("serialize failed on the second round: {e}"),
+    };
+    assert_eq!(
+        first, second,
+        "serialize -> deserialize -> serialize is not a fixed point"
+    );
+});
