@@ -16,7 +16,7 @@
 // Options may also come from the environment: OIDC_PORT, OIDC_CERT, OIDC_KEY.
 // Set OIDC_QUIET=1 to silence the per-request log on stderr.
 
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import process from 'node:process';
@@ -71,8 +71,20 @@ const log = (line) => {
 };
 
 // A fresh signing key per run (instead of oidc-provider's development keys).
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'oxmsal-test', use: 'sig', alg: 'RS256' };
+// Generated as PEM and re-imported before the JWK export: exporting the
+// KeyObject a key generation returned can deadlock Node 20 (a GC inside
+// ExportJWKRsaKey runs ~KeyGenJob, which takes the mutex the export holds).
+const { privateKey: pkcs8 } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
+const signingKey = {
+  ...createPrivateKey(pkcs8).export({ format: 'jwk' }),
+  kid: 'oxmsal-test',
+  use: 'sig',
+  alg: 'RS256',
+};
 
 const apiScopes = new Set(API_SCOPES);
 
