@@ -1,5 +1,6 @@
 //! `oxmsal accounts` and `oxmsal logout`.
 
+use oxmsal::cache::persist::{remove_account_from_document, CachePersistence, PartitionKey};
 use oxmsal::{Account, Error};
 use serde_json::{json, Value};
 
@@ -21,20 +22,40 @@ fn account_json(a: &Account) -> Value {
 /// The accounts of the cache, as one JSON array.
 pub async fn list(connection: &ConnectionArgs) -> Result<Value, Failure> {
     let session = Session::open(connection).await?;
+    session.load_file().await?;
     let mut accounts = session.cache.accounts();
-    accounts.sort_by(|a, b| a.username.cmp(&b.username).then(a.home_account_id.cmp(&b.home_account_id)));
+    accounts.sort_by(|a, b| {
+        a.username
+            .cmp(&b.username)
+            .then(a.home_account_id.cmp(&b.home_account_id))
+    });
     Ok(Value::Array(accounts.iter().map(account_json).collect()))
 }
 
-/// Removes one account's tokens (this client's, or every client's without --client-id).
+/// Removes one account's tokens (this client's, or every client's without
+/// --client-id), in the cache file under its lock.
 pub async fn logout(args: &LogoutArgs) -> Result<Value, Failure> {
     let session = Session::open(&args.connection).await?;
+    session.load_file().await?;
     let accounts = session.cache.accounts();
     let account = pick_account(&accounts, args.account.as_deref())?;
-    let removed = match &args.connection.client_id {
+    let client_id = args.connection.client_id.as_deref();
+    // The count comes from the file as read at start; the edit below applies to
+    // the file as it is under the lock.
+    let removed = match client_id {
         Some(client_id) => session.cache.remove_account(&account, client_id),
         None => session.cache.remove_account_from_all_clients(&account),
     };
+    if let Some(store) = &session.store {
+        let partition = PartitionKey::User {
+            home_account_id: account.home_account_id.clone(),
+        };
+        store
+            .update(&partition, &|stored| {
+                remove_account_from_document(stored, &account, client_id)
+            })
+            .await?;
+    }
     session.save()?;
     Ok(json!({"signed_out": account_json(&account), "removed_entries": removed}))
 }
@@ -42,11 +63,17 @@ pub async fn logout(args: &LogoutArgs) -> Result<Value, Failure> {
 /// The account named by `--account` (username, case-insensitive), or the only one.
 pub fn pick_account(accounts: &[Account], username: Option<&str>) -> Result<Account, Failure> {
     let matching: Vec<&Account> = match username {
-        Some(name) => accounts.iter().filter(|a| a.username.eq_ignore_ascii_case(name)).collect(),
+        Some(name) => accounts
+            .iter()
+            .filter(|a| a.username.eq_ignore_ascii_case(name))
+            .collect(),
         None => accounts.iter().collect(),
     };
     // One user signed in to several tenants is still one person: take the first.
-    let mut people: Vec<&str> = matching.iter().map(|a| a.home_account_id.as_str()).collect();
+    let mut people: Vec<&str> = matching
+        .iter()
+        .map(|a| a.home_account_id.as_str())
+        .collect();
     people.sort_unstable();
     people.dedup();
     match (matching.first(), people.len(), username) {

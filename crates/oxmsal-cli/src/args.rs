@@ -37,7 +37,11 @@ pub struct ConnectionArgs {
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// The authority URL.
-    #[arg(long, value_name = "URL", default_value = "https://login.microsoftonline.com/organizations")]
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://login.microsoftonline.com/organizations"
+    )]
     pub authority: String,
     /// Extra trusted root certificate(s), PEM.
     #[arg(long, value_name = "PEM")]
@@ -51,6 +55,15 @@ pub struct ConnectionArgs {
     /// Keep tokens in memory only.
     #[arg(long)]
     pub no_cache: bool,
+    /// How long to wait for another process's lock on the cache file
+    /// (`<cache>.lockfile`) before failing with exit code 5.
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "OXMSAL_CACHE_LOCK_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub cache_lock_timeout_ms: u64,
     /// Start the emulator in-process and use it as the authority.
     #[arg(long)]
     pub emulator: bool,

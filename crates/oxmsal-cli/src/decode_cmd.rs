@@ -6,7 +6,11 @@ use crate::args::DecodeArgs;
 use crate::exit::Failure;
 
 pub fn run(args: &DecodeArgs) -> Result<Value, Failure> {
-    let decoded = oxmsal::jwt::decode_unverified(&args.token)
-        .map_err(|e| Failure::Usage(format!("JWT: {}", e.to_string().trim_start_matches("configuration error: "))))?;
+    let decoded = oxmsal::jwt::decode_unverified(&args.token).map_err(|e| {
+        Failure::Usage(format!(
+            "JWT: {}",
+            e.to_string().trim_start_matches("configuration error: ")
+        ))
+    })?;
     Ok(json!({"header": decoded.header, "claims": decoded.claims}))
 }

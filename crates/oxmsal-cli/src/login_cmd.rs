@@ -18,12 +18,16 @@ pub async fn run(args: LoginArgs) -> Result<Value, Failure> {
         None => None,
     };
     let session = Session::open(&args.connection).await?;
+    // An unusable cache file fails now, not after the user has signed in.
+    session.load_file().await?;
     let client_id = match (&args.connection.client_id, &session.emulator) {
         (Some(id), _) => id.clone(),
         (None, Some(emu)) => emu.register_public_demo_app().client_id,
         (None, None) => return Err(Failure::Usage("--client-id is required".into())),
     };
-    let app = session.configure(PublicClientApplication::builder(client_id))?.build()?;
+    let app = session
+        .configure(PublicClientApplication::builder(client_id))?
+        .build()?;
     let outcome = sign_in(&app, &args, password).await;
     let saved = session.save();
     let value = outcome?;
@@ -31,10 +35,16 @@ pub async fn run(args: LoginArgs) -> Result<Value, Failure> {
     Ok(value)
 }
 
-async fn sign_in(app: &PublicClientApplication, args: &LoginArgs, password: Option<oxmsal::Secret>) -> Result<Value, Failure> {
+async fn sign_in(
+    app: &PublicClientApplication,
+    args: &LoginArgs,
+    password: Option<oxmsal::Secret>,
+) -> Result<Value, Failure> {
     let scopes = args.scopes.clone();
     if let (Some(username), Some(password)) = (&args.username, password) {
-        let result = app.acquire_token_by_username_password(username, password, scopes).await?;
+        let result = app
+            .acquire_token_by_username_password(username, password, scopes)
+            .await?;
         return Ok(result.to_msal_json());
     }
     if args.interactive {
@@ -61,14 +71,23 @@ async fn device_code(app: &PublicClientApplication, scopes: Vec<String>) -> Resu
     let flow = app.initiate_device_flow(scopes).await?;
     eprintln!("{}", flow.message);
     let spinner = ProgressBar::new_spinner();
-    spinner.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    spinner.set_style(
+        ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(flow.expires_in);
     let ticker = {
         let spinner = spinner.clone();
         tokio::spawn(async move {
             loop {
-                let left = deadline.saturating_duration_since(std::time::Instant::now()).as_secs();
-                spinner.set_message(format!("waiting for sign-in… {}:{:02} left", left / 60, left % 60));
+                let left = deadline
+                    .saturating_duration_since(std::time::Instant::now())
+                    .as_secs();
+                spinner.set_message(format!(
+                    "waiting for sign-in… {}:{:02} left",
+                    left / 60,
+                    left % 60
+                ));
                 spinner.tick();
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }

@@ -1,12 +1,24 @@
 //! What every command that talks to an authority sets up the same way: the
 //! optional in-process emulator, the cache file, the throttle state beside it,
 //! and the app builder's connection options.
+//!
+//! The cache file is a `FileStore` given to the apps as their cache
+//! persistence: each token request reads the file and merges what it wrote
+//! under the file's lock (msal-extensions' `<cache>.lockfile`), so parallel
+//! `oxmsal` runs — and MSAL for Python with msal-extensions — share one file
+//! and lose no token.
+//!
+//! `--cache redis://…` (or `rediss://`) shares the cache through Redis instead
+//! (see `redis_store` below); the throttle state then stays in memory.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use oxmsal::app::AppBuilder;
 use oxmsal::authority::InstanceDiscovery;
-use oxmsal::cache::{FileCache, TokenCache};
+use oxmsal::cache::persist::{FileStore, RedisStore};
+use oxmsal::cache::TokenCache;
 use oxmsal::http::ThrottleStore;
 use oxmsal_emulator::Emulator;
 
@@ -18,7 +30,11 @@ use crate::{cache_path, inputs};
 pub struct Session {
     /// Lives as long as the session, i.e. the whole command.
     pub emulator: Option<Emulator>,
-    pub file: Option<FileCache>,
+    /// The cache file, when there is one.
+    pub store: Option<Arc<FileStore>>,
+    /// `--cache redis://…`: the Redis cache (then there is no file).
+    pub redis: Option<Arc<RedisStore>>,
+    /// What the flows load and write (and the whole file after `load_file`).
     pub cache: TokenCache,
     pub throttle: ThrottleStore,
     throttle_path: Option<PathBuf>,
@@ -32,19 +48,20 @@ impl Session {
             Some(path) => Some(inputs::read_pem(path, "--ca-cert")?),
             None => None,
         };
+        let redis = redis_store(connection)?;
         let cache_file = match (&connection.cache, connection.no_cache, connection.emulator) {
+            _ if redis.is_some() => None,
             (Some(path), _, _) => Some(path.clone()),
             (None, true, _) | (None, false, true) => None,
             (None, false, false) => cache_path::default_cache_file(),
         };
-        let file = match &cache_file {
-            Some(path) => Some(FileCache::open(path)?),
-            None => None,
-        };
-        let cache = file.as_ref().map(|f| f.cache().clone()).unwrap_or_default();
+        let lock_timeout = Duration::from_millis(connection.cache_lock_timeout_ms);
+        let store =
+            cache_file.map(|path| Arc::new(FileStore::new(path).lock_timeout(lock_timeout)));
+        let cache = TokenCache::new();
         // The server's "back off" outlives this process: kept beside the cache file.
         let throttle = ThrottleStore::new();
-        let throttle_path = file.as_ref().map(|f| throttle_file(f.path()));
+        let throttle_path = store.as_ref().map(|s| throttle_file(s.path()));
         if let Some(path) = &throttle_path {
             throttle.load_file(path)?;
         }
@@ -59,13 +76,31 @@ impl Session {
         };
         Ok(Session {
             emulator,
-            file,
+            store,
+            redis,
             cache,
             throttle,
             throttle_path,
             extra_root,
             connection: connection.clone(),
         })
+    }
+
+    /// Brings the whole cache file into memory, for the commands that list or
+    /// pick accounts (token requests load what they need themselves).
+    pub async fn load_file(&self) -> Result<(), Failure> {
+        if let Some(store) = &self.store {
+            if let Some(document) = store.read_document().await? {
+                self.cache.merge_document(&document).map_err(|e| {
+                    let what = format!(
+                        "cannot load the token cache file {}",
+                        store.path().display()
+                    );
+                    oxmsal::Error::cache(what, Some(Box::new(e)))
+                })?;
+            }
+        }
+        self.load_redis().await
     }
 
     /// Applies the connection options to an app builder.
@@ -87,26 +122,67 @@ impl Session {
         if let Some(pem) = &self.extra_root {
             builder = builder.extra_root_certificate_pem(pem.clone());
         }
+        if let Some(store) = &self.store {
+            builder = builder.cache_persistence(store.clone());
+        }
+        if let Some(redis) = &self.redis {
+            builder = builder.cache_persistence(redis.clone());
+        }
         Ok(builder
             .token_cache(self.cache.clone())
             .throttle_store(self.throttle.clone()))
     }
 
-    /// Writes the throttle state (always) and the cache (when it changed).
+    /// Writes the throttle state. (The cache file is written by the flows, as
+    /// they go.)
     pub fn save(&self) -> Result<(), Failure> {
         if let Some(path) = &self.throttle_path {
             self.throttle.save_file(path, now_epoch())?;
-        }
-        if let Some(file) = &self.file {
-            file.save()?;
         }
         Ok(())
     }
 }
 
+// ---- `--cache redis://…` -------------------------------------------------
+
+/// The Redis store when `--cache` is a `redis://` or `rediss://` URL. It serves
+/// from memory when Redis is down (a warning is logged, the token still
+/// comes), and its errors never show the URL's password. Throttle state is not
+/// written to Redis: it stays in this process's memory.
+fn redis_store(connection: &ConnectionArgs) -> Result<Option<Arc<RedisStore>>, Failure> {
+    let Some(url) = connection.cache.as_deref().and_then(Path::to_str) else {
+        return Ok(None);
+    };
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(RedisStore::new(url)?)))
+}
+
+impl Session {
+    /// `load_file` for a Redis cache: every partition under the store's prefix.
+    async fn load_redis(&self) -> Result<(), Failure> {
+        let Some(redis) = &self.redis else {
+            return Ok(());
+        };
+        for document in redis.load_all().await? {
+            self.cache.merge_document(&document).map_err(|e| {
+                let what = format!("cannot load a partition of the {redis}");
+                oxmsal::Error::cache(what, Some(Box::new(e)))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+
 /// `<cache>.throttle.json` next to the cache file.
 fn throttle_file(cache: &Path) -> PathBuf {
-    let mut name = cache.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = cache
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".throttle.json");
     cache.with_file_name(name)
 }

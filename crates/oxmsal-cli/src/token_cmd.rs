@@ -14,11 +14,19 @@ use crate::session::Session;
 
 pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
     let credential = match (&args.secret_env, &args.certificate) {
-        (Some(var), None) => Some(ClientCredential::secret(inputs::secret_from_env(var, "--secret-env")?)),
-        (None, Some(path)) => Some(inputs::certificate(path, args.certificate_password_env.as_deref())?),
+        (Some(var), None) => Some(ClientCredential::secret(inputs::secret_from_env(
+            var,
+            "--secret-env",
+        )?)),
+        (None, Some(path)) => Some(inputs::certificate(
+            path,
+            args.certificate_password_env.as_deref(),
+        )?),
         (None, None) => None,
         (Some(_), Some(_)) => {
-            return Err(Failure::Usage("--secret-env and --certificate cannot be used together".into()))
+            return Err(Failure::Usage(
+                "--secret-env and --certificate cannot be used together".into(),
+            ))
         }
     };
     let assertion = match &args.on_behalf_of_env {
@@ -35,7 +43,11 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
         .or_else(|| challenge.as_ref().map(|c| c.claims_json().to_owned()));
     let session = Session::open(&args.connection).await?;
 
-    let outcome = match (credential, &session.emulator, args.connection.client_id.clone()) {
+    let outcome = match (
+        credential,
+        &session.emulator,
+        args.connection.client_id.clone(),
+    ) {
         (Some(credential), _, Some(client_id)) => {
             confidential(&session, &args, client_id, credential, assertion, claims).await
         }
@@ -44,7 +56,9 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
             let credential = ClientCredential::secret(demo.secret);
             confidential(&session, &args, demo.client_id, credential, None, claims).await
         }
-        (Some(_), _, None) | (None, Some(_), None) => Err(Failure::Usage("--client-id is required".into())),
+        (Some(_), _, None) | (None, Some(_), None) => {
+            Err(Failure::Usage("--client-id is required".into()))
+        }
         (None, _, Some(client_id)) => {
             if assertion.is_some() {
                 return Err(Failure::Usage(
@@ -54,7 +68,8 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
             public_silent(&session, &args, client_id, claims).await
         }
         (None, None, None) => Err(Failure::Usage(
-            "give --client-id (with --secret-env or --certificate for an app token), or --emulator".into(),
+            "give --client-id (with --secret-env or --certificate for an app token), or --emulator"
+                .into(),
         )),
     };
     let saved = session.save();
@@ -71,13 +86,17 @@ async fn confidential(
     assertion: Option<oxmsal::Secret>,
     claims: Option<String>,
 ) -> Result<Value, Failure> {
-    let mut builder = session.configure(ConfidentialClientApplication::builder(client_id, credential))?;
+    let mut builder = session.configure(ConfidentialClientApplication::builder(
+        client_id, credential,
+    ))?;
     if !args.capabilities.is_empty() {
         builder = builder.client_capabilities(args.capabilities.clone());
     }
     let app = builder.build()?;
     if let Some(assertion) = assertion {
-        let result = app.acquire_token_on_behalf_of(assertion, args.scopes.clone()).await?;
+        let result = app
+            .acquire_token_on_behalf_of(assertion, args.scopes.clone())
+            .await?;
         return Ok(result.to_msal_json());
     }
     let mut request = app.acquire_token_for_client(args.scopes.clone());
@@ -91,12 +110,18 @@ async fn confidential(
 }
 
 /// A public client: the signed-in account's token, silently.
-async fn public_silent(session: &Session, args: &TokenArgs, client_id: String, claims: Option<String>) -> Result<Value, Failure> {
+async fn public_silent(
+    session: &Session,
+    args: &TokenArgs,
+    client_id: String,
+    claims: Option<String>,
+) -> Result<Value, Failure> {
     let mut builder = session.configure(PublicClientApplication::builder(client_id))?;
     if !args.capabilities.is_empty() {
         builder = builder.client_capabilities(args.capabilities.clone());
     }
     let app = builder.build()?;
+    session.load_file().await?;
     let account = pick_account(&session.cache.accounts(), args.account.as_deref())?;
     let mut request = app.acquire_token_silent(args.scopes.clone(), &account);
     if let Some(claims) = claims {

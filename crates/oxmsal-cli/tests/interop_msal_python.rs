@@ -98,7 +98,10 @@ async fn msal_python_public(env: &common::Env, mode: &str, scope: &str) -> commo
     let stdout = child.stdout.take().unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let reader = std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
@@ -106,12 +109,16 @@ async fn msal_python_public(env: &common::Env, mode: &str, scope: &str) -> commo
     while let Some(line) = rx.recv().await {
         let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
         if let Some(code) = v["user_code"].as_str() {
-            env.emulator.approve_device_code(code, oxmsal_emulator::DEFAULT_USERNAME).unwrap();
+            env.emulator
+                .approve_device_code(code, oxmsal_emulator::DEFAULT_USERNAME)
+                .unwrap();
         }
         last = line;
     }
     reader.join().unwrap();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
     let mut run = finish(out);
     run.json = serde_json::from_str(&last).unwrap_or_default();
     run.stdout = last;
@@ -121,33 +128,70 @@ async fn msal_python_public(env: &common::Env, mode: &str, scope: &str) -> commo
 #[tokio::test]
 async fn msal_python_finds_the_account_of_an_oxmsal_device_code_login() {
     let env = common::start_for_users().await;
-    let login = with(env.user_args("login"), &["--device-code", "--scope", "User.Read"]);
+    let login = with(
+        env.user_args("login"),
+        &["--device-code", "--scope", "User.Read"],
+    );
     let (run, ()) = tokio::join!(env.run(login), env.approve_next_device_code());
     assert_eq!(run.code, 0, "{}", run.stderr);
     let requests = env.emulator.counters().token_requests;
 
     let py = msal_python_public(&env, "silent", "User.Read").await;
-    assert_eq!(py.code, 0, "MSAL Python failed: {} {}", py.stdout, py.stderr);
-    assert_eq!(py.json["accounts"], serde_json::json!([oxmsal_emulator::DEFAULT_USERNAME]), "{}", py.stdout);
+    assert_eq!(
+        py.code, 0,
+        "MSAL Python failed: {} {}",
+        py.stdout, py.stderr
+    );
+    assert_eq!(
+        py.json["accounts"],
+        serde_json::json!([oxmsal_emulator::DEFAULT_USERNAME]),
+        "{}",
+        py.stdout
+    );
     assert_eq!(py.json["result"]["token_source"], "cache", "{}", py.stdout);
-    assert_eq!(env.emulator.counters().token_requests, requests, "served from the cache");
+    assert_eq!(
+        env.emulator.counters().token_requests,
+        requests,
+        "served from the cache"
+    );
 }
 
 #[tokio::test]
 async fn oxmsal_finds_and_refreshes_an_msal_python_sign_in() {
     let env = common::start_for_users().await;
     let py = msal_python_public(&env, "device-login", "User.Read").await;
-    assert_eq!(py.code, 0, "MSAL Python failed: {} {}", py.stdout, py.stderr);
-    assert!(py.json["result"]["access_token_len"].as_u64().is_some(), "{}", py.stdout);
+    assert_eq!(
+        py.code, 0,
+        "MSAL Python failed: {} {}",
+        py.stdout, py.stderr
+    );
+    assert!(
+        py.json["result"]["access_token_len"].as_u64().is_some(),
+        "{}",
+        py.stdout
+    );
 
     let accounts = env.run(env.user_args("accounts")).await;
-    assert_eq!(accounts.json[0]["username"], oxmsal_emulator::DEFAULT_USERNAME, "{}", accounts.stdout);
-    let hit = env.run(with(env.user_args("token"), &["--scope", "User.Read"])).await;
+    assert_eq!(
+        accounts.json[0]["username"],
+        oxmsal_emulator::DEFAULT_USERNAME,
+        "{}",
+        accounts.stdout
+    );
+    let hit = env
+        .run(with(env.user_args("token"), &["--scope", "User.Read"]))
+        .await;
     assert_eq!(hit.code, 0, "{}", hit.stderr);
     assert_eq!(hit.json["token_source"], "cache");
     let before = env.emulator.counters().refresh_token_grants;
-    let refreshed = env.run(with(env.user_args("token"), &["--scope", "Mail.Read"])).await;
+    let refreshed = env
+        .run(with(env.user_args("token"), &["--scope", "Mail.Read"]))
+        .await;
     assert_eq!(refreshed.code, 0, "{}", refreshed.stderr);
     assert_eq!(refreshed.json["token_source"], "identity_provider");
-    assert_eq!(env.emulator.counters().refresh_token_grants, before + 1, "refreshed with MSAL Python's refresh token");
+    assert_eq!(
+        env.emulator.counters().refresh_token_grants,
+        before + 1,
+        "refreshed with MSAL Python's refresh token"
+    );
 }

@@ -411,7 +411,11 @@ fn emulator_command_prints_one_ready_line_and_serves() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let line = std::io::BufReader::new(stdout).lines().next().unwrap().unwrap();
+    let line = std::io::BufReader::new(stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
     let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
     let base = ready["base_url"].as_str().unwrap().to_owned();
     let ca = ready["ca_path"].as_str().unwrap().to_owned();
@@ -422,8 +426,19 @@ fn emulator_command_prints_one_ready_line_and_serves() {
     assert!(authority.starts_with(&base));
     let run = run_oxmsal(
         &[
-            "token", "--authority", &authority, "--client-id", &client, "--secret-env", "S", "--ca-cert", &ca,
-            "--no-instance-discovery", "--no-cache", "--scope", "api://demo/.default",
+            "token",
+            "--authority",
+            &authority,
+            "--client-id",
+            &client,
+            "--secret-env",
+            "S",
+            "--ca-cert",
+            &ca,
+            "--no-instance-discovery",
+            "--no-cache",
+            "--scope",
+            "api://demo/.default",
         ],
         &[("S", &secret)],
     );

@@ -13,11 +13,18 @@ use oxmsal_emulator::{DEFAULT_USERNAME, DEFAULT_USER_PASSWORD};
 #[tokio::test]
 async fn device_code_login_accounts_silent_refresh_logout() {
     let env = start_for_users().await;
-    let login = with(env.user_args("login"), &["--device-code", "--scope", "User.Read"]);
+    let login = with(
+        env.user_args("login"),
+        &["--device-code", "--scope", "User.Read"],
+    );
     let (run, ()) = tokio::join!(env.run(login), env.approve_next_device_code());
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json["token_source"], "identity_provider");
-    assert!(run.stderr.contains("enter the code") || run.stderr.to_lowercase().contains("code"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("enter the code") || run.stderr.to_lowercase().contains("code"),
+        "{}",
+        run.stderr
+    );
 
     let accounts = env.run(env.user_args("accounts")).await;
     assert_eq!(accounts.code, 0, "{}", accounts.stderr);
@@ -28,20 +35,31 @@ async fn device_code_login_accounts_silent_refresh_logout() {
     }
     assert_eq!(list[0]["username"], DEFAULT_USERNAME);
 
-    let silent = env.run(with(env.user_args("token"), &["--scope", "User.Read"])).await;
+    let silent = env
+        .run(with(env.user_args("token"), &["--scope", "User.Read"]))
+        .await;
     assert_eq!(silent.code, 0, "{}", silent.stderr);
     assert_eq!(silent.json["token_source"], "cache");
 
     let before = env.emulator.counters().refresh_token_grants;
-    let refreshed = env.run(with(env.user_args("token"), &["--scope", "Mail.Read"])).await;
+    let refreshed = env
+        .run(with(env.user_args("token"), &["--scope", "Mail.Read"]))
+        .await;
     assert_eq!(refreshed.code, 0, "{}", refreshed.stderr);
     assert_eq!(refreshed.json["token_source"], "identity_provider");
     assert_eq!(env.emulator.counters().refresh_token_grants, before + 1);
 
-    let logout = env.run(with(env.user_args("logout"), &["--account", DEFAULT_USERNAME])).await;
+    let logout = env
+        .run(with(
+            env.user_args("logout"),
+            &["--account", DEFAULT_USERNAME],
+        ))
+        .await;
     assert_eq!(logout.code, 0, "{}", logout.stderr);
     assert!(logout.json["removed_entries"].as_u64().unwrap() > 0);
-    let after = env.run(with(env.user_args("token"), &["--scope", "User.Read"])).await;
+    let after = env
+        .run(with(env.user_args("token"), &["--scope", "User.Read"]))
+        .await;
     assert_eq!(after.code, 1, "{}", after.stdout);
     assert_eq!(after.json["error"], "no_cached_token");
 }
@@ -49,8 +67,16 @@ async fn device_code_login_accounts_silent_refresh_logout() {
 #[tokio::test]
 async fn password_login_and_interaction_required() {
     let env = start_for_users().await;
-    let args = with(env.user_args("login"), &["--username", DEFAULT_USERNAME, "--password-env", "PW"]);
-    let ok = env.run_env(args.clone(), vec![("PW".into(), DEFAULT_USER_PASSWORD.into())]).await;
+    let args = with(
+        env.user_args("login"),
+        &["--username", DEFAULT_USERNAME, "--password-env", "PW"],
+    );
+    let ok = env
+        .run_env(
+            args.clone(),
+            vec![("PW".into(), DEFAULT_USER_PASSWORD.into())],
+        )
+        .await;
     assert_eq!(ok.code, 0, "{}", ok.stderr);
     let bad = env.run_env(args, vec![("PW".into(), "nope".into())]).await;
     assert_eq!(bad.code, 1, "{}", bad.stderr);
@@ -59,7 +85,9 @@ async fn password_login_and_interaction_required() {
 
     // The refresh token is revoked: silent needs interaction, exit 1 with the server's error.
     env.emulator.revoke_refresh_tokens(DEFAULT_USERNAME);
-    let run = env.run(with(env.user_args("token"), &["--scope", "Mail.Read"])).await;
+    let run = env
+        .run(with(env.user_args("token"), &["--scope", "Mail.Read"]))
+        .await;
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(run.json["error"], "invalid_grant");
     assert_eq!(run.json["classification"], "");
@@ -69,17 +97,43 @@ async fn password_login_and_interaction_required() {
 async fn several_accounts_need_account_flag() {
     let env = start_for_users().await;
     env.emulator
-        .add_user(oxmsal_emulator::User::new("bob@contoso.onmicrosoft.com", "pw-bob"))
+        .add_user(oxmsal_emulator::User::new(
+            "bob@contoso.onmicrosoft.com",
+            "pw-bob",
+        ))
         .unwrap();
-    for (user, pw) in [(DEFAULT_USERNAME, DEFAULT_USER_PASSWORD), ("bob@contoso.onmicrosoft.com", "pw-bob")] {
-        let args = with(env.user_args("login"), &["--username", user, "--password-env", "PW", "--scope", "User.Read"]);
+    for (user, pw) in [
+        (DEFAULT_USERNAME, DEFAULT_USER_PASSWORD),
+        ("bob@contoso.onmicrosoft.com", "pw-bob"),
+    ] {
+        let args = with(
+            env.user_args("login"),
+            &[
+                "--username",
+                user,
+                "--password-env",
+                "PW",
+                "--scope",
+                "User.Read",
+            ],
+        );
         let run = env.run_env(args, vec![("PW".into(), pw.into())]).await;
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
-    let ambiguous = env.run(with(env.user_args("token"), &["--scope", "User.Read"])).await;
+    let ambiguous = env
+        .run(with(env.user_args("token"), &["--scope", "User.Read"]))
+        .await;
     assert_eq!(ambiguous.code, 2, "{}", ambiguous.stderr);
     let bob = env
-        .run(with(env.user_args("token"), &["--scope", "User.Read", "--account", "BOB@contoso.onmicrosoft.com"]))
+        .run(with(
+            env.user_args("token"),
+            &[
+                "--scope",
+                "User.Read",
+                "--account",
+                "BOB@contoso.onmicrosoft.com",
+            ],
+        ))
         .await;
     assert_eq!(bob.code, 0, "{}", bob.stderr);
     assert_eq!(bob.json["token_source"], "cache");
@@ -88,7 +142,10 @@ async fn several_accounts_need_account_flag() {
 #[tokio::test]
 async fn interactive_no_browser_prints_the_url_and_completes() {
     let env = start_for_users().await;
-    let args = with(env.user_args("login"), &["--interactive", "--no-browser", "--timeout", "60"]);
+    let args = with(
+        env.user_args("login"),
+        &["--interactive", "--no-browser", "--timeout", "60"],
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_oxmsal"))
         .args(&args)
         .env_remove("OXMSAL_LOG")
@@ -99,7 +156,9 @@ async fn interactive_no_browser_prints_the_url_and_completes() {
     let stderr = child.stderr.take().unwrap();
     let url = tokio::task::spawn_blocking(move || {
         let mut lines = std::io::BufReader::new(stderr).lines();
-        lines.find_map(|l| l.ok().filter(|l| l.starts_with("https://"))).expect("the URL on stderr")
+        lines
+            .find_map(|l| l.ok().filter(|l| l.starts_with("https://")))
+            .expect("the URL on stderr")
     })
     .await
     .unwrap();
@@ -112,7 +171,9 @@ async fn interactive_no_browser_prints_the_url_and_completes() {
         .unwrap();
     let page = client.get(&url).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("close this window"), "{page}");
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
     let run = common::finish(out);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json["token_source"], "identity_provider");
@@ -128,4 +189,57 @@ fn decode_prints_header_and_claims() {
     let bad = run_oxmsal(&["decode", "not-a-jwt"], &[]);
     assert_eq!(bad.code, 2);
     assert_eq!(bad.stderr.trim().lines().count(), 1);
+}
+
+#[tokio::test]
+async fn on_behalf_of_from_the_cli_with_a_cache_hit_the_second_time() {
+    let env = start_for_users().await;
+    let api_scope = format!("api://{}/access_as_user", env.demo.client_id);
+    let args = with(
+        env.user_args("login"),
+        &[
+            "--username",
+            DEFAULT_USERNAME,
+            "--password-env",
+            "PW",
+            "--scope",
+            &api_scope,
+        ],
+    );
+    let login = env
+        .run_env(args, vec![("PW".into(), DEFAULT_USER_PASSWORD.into())])
+        .await;
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    let incoming = login.json["access_token"].as_str().unwrap().to_owned();
+
+    let obo_cache = env.path("obo-cache.json").display().to_string();
+    let obo_args = vec![
+        "token".to_string(),
+        "--authority".into(),
+        env.emulator.authority(),
+        "--client-id".into(),
+        env.demo.client_id.clone(),
+        "--secret-env".into(),
+        "APP_SECRET".into(),
+        "--on-behalf-of-env".into(),
+        "INCOMING".into(),
+        "--ca-cert".into(),
+        env.ca(),
+        "--no-instance-discovery".into(),
+        "--cache".into(),
+        obo_cache,
+        "--scope".into(),
+        "https://graph.microsoft.com/.default".into(),
+    ];
+    let vars = vec![
+        ("APP_SECRET".to_string(), env.demo.secret.clone()),
+        ("INCOMING".to_string(), incoming),
+    ];
+    let first = env.run_env(obo_args.clone(), vars.clone()).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(first.json["token_source"], "identity_provider");
+    let second = env.run_env(obo_args, vars).await;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(second.json["token_source"], "cache");
+    assert_eq!(env.emulator.counters().obo_grants, 1);
 }

@@ -122,8 +122,16 @@ mod tests {
         }
 
         fn claim_requests() -> impl Strategy<Value = Map<String, Value>> {
-            prop::collection::btree_map("[a-z_]{1,8}", prop::collection::btree_map("[a-z]{1,6}", leaf(), 0..3), 0..4)
-                .prop_map(|m| m.into_iter().map(|(k, v)| (k, Value::Object(v.into_iter().collect()))).collect())
+            prop::collection::btree_map(
+                "[a-z_]{1,8}",
+                prop::collection::btree_map("[a-z]{1,6}", leaf(), 0..3),
+                0..4,
+            )
+            .prop_map(|m| {
+                m.into_iter()
+                    .map(|(k, v)| (k, Value::Object(v.into_iter().collect())))
+                    .collect()
+            })
         }
 
         proptest! {

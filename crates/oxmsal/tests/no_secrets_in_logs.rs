@@ -95,3 +95,41 @@ async fn trace_output_holds_no_secret() {
     let key_body: String = cert.key_pem.lines().nth(1).unwrap_or_default().to_owned();
     assert!(!logs.contains(&key_body));
 }
+
+/// Logs name users only when the app opted in.
+#[tokio::test]
+async fn usernames_are_logged_only_with_pii_opt_in() {
+    use oxmsal::authority::InstanceDiscovery;
+    use oxmsal::{PublicClientApplication, Secret};
+    use oxmsal_emulator::{DEFAULT_USERNAME, DEFAULT_USER_PASSWORD};
+
+    let emulator = oxmsal_emulator::Emulator::start().await.unwrap();
+    let client_id = emulator.register_public_demo_app().client_id;
+    for pii in [false, true] {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = PublicClientApplication::builder(client_id.clone())
+            .authority(emulator.authority())
+            .extra_root_certificate_pem(emulator.ca_pem().as_bytes().to_vec())
+            .instance_discovery(InstanceDiscovery::Disabled)
+            .enable_pii_logging(pii)
+            .build()
+            .unwrap();
+        let token = app
+            .acquire_token_by_username_password(DEFAULT_USERNAME, Secret::new(DEFAULT_USER_PASSWORD), ["User.Read"])
+            .await
+            .unwrap();
+        app.acquire_token_silent(["User.Read"], token.account.as_ref().unwrap()).await.unwrap();
+        let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(logs.contains("user token acquired"), "{logs}");
+        assert_eq!(logs.contains(DEFAULT_USERNAME), pii, "pii={pii}: {logs}");
+        assert!(!logs.contains(DEFAULT_USER_PASSWORD));
+        assert!(!logs.contains(token.access_token.expose_secret()));
+    }
+}

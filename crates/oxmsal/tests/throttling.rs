@@ -51,7 +51,9 @@ async fn retry_after_429_blocks_the_same_call_only() {
 async fn http_date_retry_after_is_understood() {
     let s = setup().await;
     let app = s.secret_app();
-    let at = std::time::SystemTime::now() + Duration::from_secs(120);
+    // From the app's clock: the wall clock has moved on since setup (under load, by more
+    // than the second an HTTP-date rounds away).
+    let at = oxmsal::Clock::now(&s.clock) + Duration::from_secs(120);
     s.emulator.inject(Fault::ServerError {
         status: 503,
         retry_after: Some(httpdate::fmt_http_date(at)),

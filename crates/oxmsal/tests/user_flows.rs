@@ -1,5 +1,5 @@
 //! Every user flow end to end against the emulator over HTTPS.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,8 +7,13 @@ use std::time::Duration;
 
 use oxmsal::authority::InstanceDiscovery;
 use oxmsal::credential::ClientCredential;
-use oxmsal::{Browser, ErrorKind, ManualClock, PublicClientApplication, Secret, TokenCache, TokenSource};
-use oxmsal_emulator::{AuthorizeOutcome, Emulator, EmulatorConfig, Fault, User, DEFAULT_USERNAME, DEFAULT_USER_PASSWORD};
+use oxmsal::{
+    Browser, ErrorKind, ManualClock, PublicClientApplication, Secret, TokenCache, TokenSource,
+};
+use oxmsal_emulator::{
+    AuthorizeOutcome, Emulator, EmulatorConfig, Fault, User, DEFAULT_USERNAME,
+    DEFAULT_USER_PASSWORD,
+};
 
 const SCOPE: &str = "User.Read";
 
@@ -41,16 +46,24 @@ async fn env() -> Env {
 }
 
 impl Env {
-    fn builder<K>(&self, b: oxmsal::app::AppBuilder<K>, cache: TokenCache) -> oxmsal::app::AppBuilder<K> {
+    fn builder<K>(
+        &self,
+        b: oxmsal::app::AppBuilder<K>,
+        cache: TokenCache,
+    ) -> oxmsal::app::AppBuilder<K> {
         b.authority(self.emulator.authority())
             .extra_root_certificate_pem(self.emulator.ca_pem().as_bytes().to_vec())
-            .instance_discovery(InstanceDiscovery::Endpoint(url::Url::parse(&self.emulator.base_url()).unwrap()))
+            .instance_discovery(InstanceDiscovery::Endpoint(
+                url::Url::parse(&self.emulator.base_url()).unwrap(),
+            ))
             .clock(Arc::new(self.clock.clone()))
             .token_cache(cache)
     }
 
     fn app_for(&self, client_id: &str, cache: TokenCache) -> PublicClientApplication {
-        self.builder(PublicClientApplication::builder(client_id), cache).build().unwrap()
+        self.builder(PublicClientApplication::builder(client_id), cache)
+            .build()
+            .unwrap()
     }
 
     fn app(&self) -> PublicClientApplication {
@@ -64,7 +77,9 @@ impl Env {
             for _ in 0..1000 {
                 if let Some(code) = emulator.pending_device_codes().first() {
                     if approve {
-                        emulator.approve_device_code(&code.user_code, DEFAULT_USERNAME).unwrap();
+                        emulator
+                            .approve_device_code(&code.user_code, DEFAULT_USERNAME)
+                            .unwrap();
                     } else {
                         emulator.deny_device_code(&code.user_code).unwrap();
                     }
@@ -76,22 +91,35 @@ impl Env {
         })
     }
 
-    async fn sign_in_with_password(&self, app: &PublicClientApplication) -> oxmsal::AuthenticationResult {
-        app.acquire_token_by_username_password(DEFAULT_USERNAME, Secret::new(DEFAULT_USER_PASSWORD), [SCOPE])
-            .await
-            .unwrap()
+    async fn sign_in_with_password(
+        &self,
+        app: &PublicClientApplication,
+    ) -> oxmsal::AuthenticationResult {
+        app.acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            [SCOPE],
+        )
+        .await
+        .unwrap()
     }
 
     /// What a browser does with auto sign-in: GET the authorize URL, read the redirect.
     async fn browse(&self, auth_uri: &str) -> url::Url {
         let client = reqwest::Client::builder()
-            .tls_certs_only([reqwest::Certificate::from_pem(self.emulator.ca_pem().as_bytes()).unwrap()])
+            .tls_certs_only([
+                reqwest::Certificate::from_pem(self.emulator.ca_pem().as_bytes()).unwrap(),
+            ])
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()
             .unwrap();
         let response = client.get(auth_uri).send().await.unwrap();
-        assert!(response.status().is_redirection(), "status {}", response.status());
+        assert!(
+            response.status().is_redirection(),
+            "status {}",
+            response.status()
+        );
         let location = response.headers()["location"].to_str().unwrap().to_owned();
         url::Url::parse(&location).unwrap()
     }
@@ -113,12 +141,19 @@ async fn device_code_sign_in_then_silent_hit_with_account() {
     assert_eq!(token.token_source, TokenSource::IdentityProvider);
     let account = token.account.clone().expect("the account");
     assert_eq!(account.username, DEFAULT_USERNAME);
-    assert_eq!(token.id_token_claims.as_ref().unwrap()["preferred_username"], DEFAULT_USERNAME);
+    assert_eq!(
+        token.id_token_claims.as_ref().unwrap()["preferred_username"],
+        DEFAULT_USERNAME
+    );
     assert_eq!(app.accounts(), vec![account.clone()]);
 
     let hit = app.acquire_token_silent([SCOPE], &account).await.unwrap();
     assert_eq!(hit.token_source, TokenSource::Cache);
-    assert_eq!(hit.account.as_ref(), Some(&account), "a cache hit carries the account");
+    assert_eq!(
+        hit.account.as_ref(),
+        Some(&account),
+        "a cache hit carries the account"
+    );
     assert!(hit.id_token_claims.is_some(), "and the id token claims");
     assert!(e.emulator.counters().device_code_polls >= 1);
 }
@@ -142,7 +177,11 @@ async fn device_code_declined_expired_cancelled_slow_down() {
 
     // The caller cancels.
     let flow = app.initiate_device_flow([SCOPE]).await.unwrap();
-    let err = app.acquire_token_by_device_flow(&flow).cancel_on(async {}).await.unwrap_err();
+    let err = app
+        .acquire_token_by_device_flow(&flow)
+        .cancel_on(async {})
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);
 
     // slow_down adds 5 s to the interval and polling goes on.
@@ -155,7 +194,10 @@ async fn device_code_declined_expired_cancelled_slow_down() {
     let token = app.acquire_token_by_device_flow(&flow).await.unwrap();
     approver.await.unwrap();
     assert!(token.account.is_some());
-    assert!(oxmsal::Clock::now_epoch(&e.clock) - before >= 1 + 6 + 11, "intervals grew by 5 s per slow_down");
+    assert!(
+        oxmsal::Clock::now_epoch(&e.clock) - before >= 1 + 6 + 11,
+        "intervals grew by 5 s per slow_down"
+    );
 }
 
 #[tokio::test]
@@ -174,36 +216,65 @@ async fn auth_code_with_pkce_state_and_nonce() {
     assert!(q.contains_key("nonce"));
     let redirect = e.browse(&flow.auth_uri).await;
     assert_eq!(redirect.port(), Some(8400));
-    let token = app.acquire_token_by_auth_code_flow(&flow, &query_map(&redirect)).await.unwrap();
+    let token = app
+        .acquire_token_by_auth_code_flow(&flow, &query_map(&redirect))
+        .await
+        .unwrap();
     assert_eq!(token.account.unwrap().username, DEFAULT_USERNAME);
     let sent = e.emulator.token_requests().pop().unwrap();
     assert_eq!(sent.param("grant_type"), Some("authorization_code"));
     assert_eq!(sent.param("code_verifier"), Some("<redacted>"));
 
     // State mismatch: an error value, nothing sent.
-    let flow = app.initiate_auth_code_flow([SCOPE], "http://localhost:8400").login_hint(DEFAULT_USERNAME).await.unwrap();
+    let flow = app
+        .initiate_auth_code_flow([SCOPE], "http://localhost:8400")
+        .login_hint(DEFAULT_USERNAME)
+        .await
+        .unwrap();
     let mut params = query_map(&e.browse(&flow.auth_uri).await);
     params.insert("state".into(), "forged".into());
     let before = e.emulator.counters().token_requests;
-    let err = app.acquire_token_by_auth_code_flow(&flow, &params).await.unwrap_err();
+    let err = app
+        .acquire_token_by_auth_code_flow(&flow, &params)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidResponse);
     assert!(err.to_string().contains("state mismatch"), "{err}");
     assert_eq!(e.emulator.counters().token_requests, before);
 
     // The user cancels: error=access_denied comes back as the server's error.
-    e.emulator.set_authorize_outcome(AuthorizeOutcome::AccessDenied);
-    let flow = app.initiate_auth_code_flow([SCOPE], "http://localhost:8400").login_hint(DEFAULT_USERNAME).await.unwrap();
+    e.emulator
+        .set_authorize_outcome(AuthorizeOutcome::AccessDenied);
+    let flow = app
+        .initiate_auth_code_flow([SCOPE], "http://localhost:8400")
+        .login_hint(DEFAULT_USERNAME)
+        .await
+        .unwrap();
     let params = query_map(&e.browse(&flow.auth_uri).await);
-    let err = app.acquire_token_by_auth_code_flow(&flow, &params).await.unwrap_err();
+    let err = app
+        .acquire_token_by_auth_code_flow(&flow, &params)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Service);
     assert_eq!(err.service().unwrap().error, "access_denied");
 
     // Another flow's code: PKCE binds the code to its verifier.
-    let a = app.initiate_auth_code_flow([SCOPE], "http://localhost:8400").login_hint(DEFAULT_USERNAME).await.unwrap();
-    let b = app.initiate_auth_code_flow([SCOPE], "http://localhost:8400").login_hint(DEFAULT_USERNAME).await.unwrap();
+    let a = app
+        .initiate_auth_code_flow([SCOPE], "http://localhost:8400")
+        .login_hint(DEFAULT_USERNAME)
+        .await
+        .unwrap();
+    let b = app
+        .initiate_auth_code_flow([SCOPE], "http://localhost:8400")
+        .login_hint(DEFAULT_USERNAME)
+        .await
+        .unwrap();
     let mut params = query_map(&e.browse(&a.auth_uri).await);
     params.insert("state".into(), b.state.clone());
-    let err = app.acquire_token_by_auth_code_flow(&b, &params).await.unwrap_err();
+    let err = app
+        .acquire_token_by_auth_code_flow(&b, &params)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Service);
     assert_eq!(err.aadsts(), Some(501481));
 }
@@ -272,21 +343,34 @@ async fn username_password_managed_wrong_and_federated() {
         .add_user(User::new("fed@contoso.onmicrosoft.com", "pw").with_federated(true))
         .unwrap();
     let err = app
-        .acquire_token_by_username_password("fed@contoso.onmicrosoft.com", Secret::new("pw"), [SCOPE])
+        .acquire_token_by_username_password(
+            "fed@contoso.onmicrosoft.com",
+            Secret::new("pw"),
+            [SCOPE],
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Service);
-    assert!(err.to_string().to_lowercase().contains("federated"), "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("federated"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn refresh_token_import_creates_the_account() {
     let e = env().await;
     let first = e.sign_in_with_password(&e.app()).await;
-    let rt = first.to_msal_json()["refresh_token"].as_str().unwrap().to_owned();
+    let rt = first.to_msal_json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let fresh = e.app();
     assert!(fresh.accounts().is_empty());
-    let token = fresh.acquire_token_by_refresh_token(Secret::new(rt), [SCOPE]).await.unwrap();
+    let token = fresh
+        .acquire_token_by_refresh_token(Secret::new(rt), [SCOPE])
+        .await
+        .unwrap();
     assert_eq!(token.token_source, TokenSource::IdentityProvider);
     assert_eq!(fresh.accounts().len(), 1);
 }
@@ -326,12 +410,18 @@ async fn a_thousand_concurrent_silent_calls_refresh_once() {
     for _ in 0..1000 {
         let app = app.clone();
         let account = account.clone();
-        tasks.push(tokio::spawn(async move { app.acquire_token_silent([SCOPE], &account).await }));
+        tasks.push(tokio::spawn(async move {
+            app.acquire_token_silent([SCOPE], &account).await
+        }));
     }
     for t in tasks {
         t.await.unwrap().expect("every caller gets a token");
     }
-    assert_eq!(e.emulator.counters().refresh_token_grants - before, 1, "exactly one refresh request");
+    assert_eq!(
+        e.emulator.counters().refresh_token_grants - before,
+        1,
+        "exactly one refresh request"
+    );
 }
 
 #[tokio::test]
@@ -341,13 +431,21 @@ async fn revoked_refresh_token_needs_interaction_and_is_kept() {
     let account = e.sign_in_with_password(&app).await.account.unwrap();
     let rts = app.token_cache().refresh_token_count();
     e.emulator.revoke_refresh_tokens(DEFAULT_USERNAME);
-    let err = app.acquire_token_silent([SCOPE], &account).force_refresh(true).await.unwrap_err();
+    let err = app
+        .acquire_token_silent([SCOPE], &account)
+        .force_refresh(true)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Service);
     assert!(err.requires_interaction(), "{err}");
     let json = err.to_msal_json();
     assert_eq!(json["suberror"], "bad_token");
     assert_eq!(json["classification"], "", "MSAL's silent classification");
-    assert_eq!(app.token_cache().refresh_token_count(), rts, "invalid_grant keeps the refresh token");
+    assert_eq!(
+        app.token_cache().refresh_token_count(),
+        rts,
+        "invalid_grant keeps the refresh token"
+    );
 }
 
 #[tokio::test]
@@ -355,9 +453,12 @@ async fn no_cached_token_and_remove_account() {
     let e = env().await;
     let app = e.app();
     let account = e.sign_in_with_password(&app).await.account.unwrap();
-    assert!(app.remove_account(&account) > 0);
+    assert!(app.remove_account(&account).await.unwrap() > 0);
     assert!(app.accounts().is_empty());
-    let err = app.acquire_token_silent([SCOPE], &account).await.unwrap_err();
+    let err = app
+        .acquire_token_silent([SCOPE], &account)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoCachedToken);
     assert_eq!(err.to_msal_json()["error"], "no_cached_token");
 }
@@ -384,7 +485,10 @@ async fn confidential_web_app_auth_code_silent_and_on_behalf_of() {
     let demo = e.emulator.register_demo_app();
     let web = e
         .builder(
-            oxmsal::ConfidentialClientApplication::builder(demo.client_id.clone(), ClientCredential::secret(demo.secret.clone())),
+            oxmsal::ConfidentialClientApplication::builder(
+                demo.client_id.clone(),
+                ClientCredential::secret(demo.secret.clone()),
+            ),
             TokenCache::new(),
         )
         .build()
@@ -395,7 +499,10 @@ async fn confidential_web_app_auth_code_silent_and_on_behalf_of() {
         .await
         .unwrap();
     let redirect = e.browse(&flow.auth_uri).await;
-    let token = web.acquire_token_by_auth_code_flow(&flow, &query_map(&redirect)).await.unwrap();
+    let token = web
+        .acquire_token_by_auth_code_flow(&flow, &query_map(&redirect))
+        .await
+        .unwrap();
     let account = token.account.clone().unwrap();
     assert_eq!(web.accounts(), vec![account.clone()]);
     let hit = web.acquire_token_silent([SCOPE], &account).await.unwrap();
@@ -405,13 +512,27 @@ async fn confidential_web_app_auth_code_silent_and_on_behalf_of() {
     let client = e.app();
     let api_scope = format!("api://{}/access_as_user", demo.client_id);
     let incoming = client
-        .acquire_token_by_username_password(DEFAULT_USERNAME, Secret::new(DEFAULT_USER_PASSWORD), [api_scope])
+        .acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            [api_scope],
+        )
         .await
         .unwrap();
     let assertion = incoming.access_token.clone();
-    let downstream = web.acquire_token_on_behalf_of(assertion.clone(), ["https://graph.microsoft.com/.default"]).await.unwrap();
+    let downstream = web
+        .acquire_token_on_behalf_of(assertion.clone(), ["https://graph.microsoft.com/.default"])
+        .await
+        .unwrap();
     assert_eq!(downstream.token_source, TokenSource::IdentityProvider);
-    let again = web.acquire_token_on_behalf_of(assertion, ["https://graph.microsoft.com/.default"]).await.unwrap();
-    assert_eq!(again.token_source, TokenSource::Cache, "same assertion, cache hit");
+    let again = web
+        .acquire_token_on_behalf_of(assertion, ["https://graph.microsoft.com/.default"])
+        .await
+        .unwrap();
+    assert_eq!(
+        again.token_source,
+        TokenSource::Cache,
+        "same assertion, cache hit"
+    );
     assert_eq!(e.emulator.counters().obo_grants, 1);
 }

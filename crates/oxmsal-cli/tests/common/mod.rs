@@ -1,5 +1,5 @@
 //! Running the real `oxmsal` binary against a real emulator.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -138,7 +138,8 @@ impl Env {
     pub async fn run_env(&self, args: Vec<String>, env: Vec<(String, String)>) -> Run {
         tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let env_refs: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             run_oxmsal(&refs, &env_refs)
         })
         .await
@@ -146,25 +147,24 @@ impl Env {
     }
 
     /// Approves the next device code as the default user, from a task.
-    pub fn approve_next_device_code(&self) -> impl std::future::Future<Output = ()> + '_ {
-        async move {
-            for _ in 0..2000 {
-                if let Some(code) = self.emulator.pending_device_codes().first() {
-                    self.emulator
-                        .approve_device_code(&code.user_code, oxmsal_emulator::DEFAULT_USERNAME)
-                        .unwrap();
-                    return;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    pub async fn approve_next_device_code(&self) {
+        for _ in 0..2000 {
+            if let Some(code) = self.emulator.pending_device_codes().first() {
+                self.emulator
+                    .approve_device_code(&code.user_code, oxmsal_emulator::DEFAULT_USERNAME)
+                    .unwrap();
+                return;
             }
-            panic!("no device code appeared");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
+        panic!("no device code appeared");
     }
 }
 
 /// An emulator whose device codes can be polled every second.
 pub async fn start_for_users() -> Env {
-    let config = oxmsal_emulator::EmulatorConfig::default().with_device_code_interval(std::time::Duration::from_secs(1));
+    let config = oxmsal_emulator::EmulatorConfig::default()
+        .with_device_code_interval(std::time::Duration::from_secs(1));
     let emulator = Emulator::start_with(config).await.unwrap();
     let demo = emulator.register_demo_app();
     Env {

@@ -232,7 +232,13 @@ mod tests {
     #[test]
     fn lifecycle() {
         let codes = DeviceCodes::default();
-        let c = codes.create("app", "openid", Duration::from_secs(60), Duration::ZERO, true);
+        let c = codes.create(
+            "app",
+            "openid",
+            Duration::from_secs(60),
+            Duration::ZERO,
+            true,
+        );
         assert!(matches!(
             codes.poll(&c.device_code, "other"),
             Poll::ClientMismatch
@@ -260,7 +266,13 @@ mod tests {
         );
         assert!(matches!(codes.poll(&c.device_code, "app"), Poll::Unknown));
 
-        let d = codes.create("app", "openid", Duration::from_secs(60), Duration::ZERO, true);
+        let d = codes.create(
+            "app",
+            "openid",
+            Duration::from_secs(60),
+            Duration::ZERO,
+            true,
+        );
         codes.decide(&d.user_code, None).unwrap();
         assert!(matches!(codes.poll(&d.device_code, "app"), Poll::Declined));
         let e = codes.create("app", "openid", Duration::ZERO, Duration::ZERO, true);
@@ -271,7 +283,13 @@ mod tests {
     #[test]
     fn polling_faster_than_the_interval_slows_down() {
         let codes = DeviceCodes::default();
-        let c = codes.create("app", "s", Duration::from_secs(60), Duration::from_secs(30), true);
+        let c = codes.create(
+            "app",
+            "s",
+            Duration::from_secs(60),
+            Duration::from_secs(30),
+            true,
+        );
         assert!(matches!(codes.poll(&c.device_code, "app"), Poll::Pending));
         assert!(matches!(codes.poll(&c.device_code, "app"), Poll::SlowDown));
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::authority::discovery::Discovery;
 
 use crate::authority::{Authority, InstanceDiscovery};
+use crate::cache::persist::CachePersistence;
 use crate::cache::TokenCache;
 use crate::clock::{Clock, SystemClock};
 use crate::credential::ClientCredential;
@@ -52,8 +53,10 @@ pub struct AppBuilder<K> {
     retry: RetryPolicy,
     clock: Option<Arc<dyn Clock>>,
     cache: Option<TokenCache>,
+    persistence: Option<Arc<dyn CachePersistence>>,
     throttle: Option<ThrottleStore>,
     capabilities: Vec<String>,
+    log_pii: bool,
 }
 
 impl<K> AppBuilder<K> {
@@ -70,8 +73,10 @@ impl<K> AppBuilder<K> {
             retry: RetryPolicy::default(),
             clock: None,
             cache: None,
+            persistence: None,
             throttle: None,
             capabilities: Vec::new(),
+            log_pii: false,
         }
     }
 
@@ -210,6 +215,34 @@ impl<K> AppBuilder<K> {
         self
     }
 
+    /// Shares the token cache with other processes (or machines) through a
+    /// store: before each cache lookup the app loads the partition the request
+    /// touches (the app's tokens in a tenant, a user's, an on-behalf-of
+    /// assertion's) into its cache, and after each write it merges that
+    /// partition into the store. A store failure is a
+    /// [`Cache`](crate::ErrorKind::Cache) error (a store may choose to carry on
+    /// instead, e.g. when a server is down). Default: none, the cache is in memory.
+    ///
+    /// `accounts()` lists the accounts in memory: to list every account a
+    /// [`FileStore`](crate::cache::persist::FileStore) holds, merge its
+    /// [`read_document`](crate::cache::persist::FileStore::read_document) into
+    /// the cache first.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// # use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
+    /// use oxmsal::cache::persist::FileStore;
+    /// let store = Arc::new(FileStore::new("/var/cache/my-daemon/tokens.json"));
+    /// let app = ConfidentialClientApplication::builder("id", ClientCredential::secret("s"))
+    ///     .cache_persistence(store)
+    ///     .build()?;
+    /// # let _ = app; Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn cache_persistence(mut self, persistence: Arc<dyn CachePersistence>) -> Self {
+        self.persistence = Some(persistence);
+        self
+    }
+
     /// The throttling memory (default: a new one per app). Share or persist it to
     /// keep honouring a server's "back off" across apps or processes.
     ///
@@ -221,6 +254,19 @@ impl<K> AppBuilder<K> {
     /// ```
     pub fn throttle_store(mut self, store: ThrottleStore) -> Self {
         self.throttle = Some(store);
+        self
+    }
+
+    /// Lets logs name users (usernames, account ids). Off by default; tokens,
+    /// secrets, assertions and passwords are never logged either way.
+    ///
+    /// ```
+    /// # use oxmsal::PublicClientApplication;
+    /// let b = PublicClientApplication::builder("id").enable_pii_logging(true);
+    /// # let _ = b;
+    /// ```
+    pub fn enable_pii_logging(mut self, enabled: bool) -> Self {
+        self.log_pii = enabled;
         self
     }
 
@@ -276,12 +322,14 @@ impl<K> AppBuilder<K> {
             ),
             discovery: Discovery::new(self.instance_discovery),
             cache: self.cache.unwrap_or_default(),
+            persistence: self.persistence,
             capabilities: self.capabilities,
             clock,
             throttle: self.throttle.unwrap_or_default(),
             // REFERENCE §2: 5 s for confidential clients, 60 s for public ones.
             default_throttle: Duration::from_secs(if confidential { 5 } else { 60 }),
             refresh_locks: Default::default(),
+            log_pii: self.log_pii,
         };
         Ok((self.kind, core))
     }

@@ -97,18 +97,25 @@ impl ConfidentialClientApplication {
         self.inner.core.accounts()
     }
 
-    /// Signs an account out of this app; returns how many cache entries went.
+    /// Signs an account out of this app: its tokens for this client (and its
+    /// family) and the account entry go, from memory and from the
+    /// [`cache_persistence`](crate::app::AppBuilder::cache_persistence) store.
+    /// Returns how many in-memory cache entries went.
     ///
-    /// ```no_run
-    /// # fn f(app: oxmsal::ConfidentialClientApplication, account: oxmsal::Account) {
-    /// app.remove_account(&account);
-    /// # }
     /// ```
-    pub fn remove_account(&self, account: &crate::Account) -> usize {
-        self.inner
-            .core
-            .cache
-            .remove_account(account, &self.inner.core.client_id)
+    /// # use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
+    /// let app = ConfidentialClientApplication::builder("c", ClientCredential::secret("s")).build()?;
+    /// app.token_cache().deserialize(r#"{"Account": {"u.t-login.microsoftonline.com-t": {
+    ///     "home_account_id": "u.t", "environment": "login.microsoftonline.com", "realm": "t",
+    ///     "username": "alice", "authority_type": "MSSTS"}}}"#)?;
+    /// let account = app.accounts().remove(0);
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// assert_eq!(rt.block_on(app.remove_account(&account))?, 1);
+    /// assert!(app.accounts().is_empty());
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub async fn remove_account(&self, account: &crate::Account) -> Result<usize> {
+        self.inner.core.remove_account(account).await
     }
 
     /// A user token without interaction (web-app accounts): cache or refresh.

@@ -4,9 +4,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use zeroize::Zeroizing;
+
 use crate::authority::discovery::{Discovery, Endpoints};
 use crate::authority::Authority;
-use crate::cache::TokenCache;
+use crate::cache::partition::merge_into_document;
+use crate::cache::persist::{remove_account_from_document, CachePersistence, PartitionKey};
+use crate::cache::{Account, TokenCache};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::http::{Pipeline, ThrottleStore};
@@ -19,6 +23,8 @@ pub(crate) struct AppCore {
     pub pipeline: Pipeline,
     pub discovery: Discovery,
     pub cache: TokenCache,
+    /// Where the cache's partitions are shared with other processes, if anywhere.
+    pub persistence: Option<Arc<dyn CachePersistence>>,
     pub capabilities: Vec<String>,
     pub clock: Arc<dyn Clock>,
     /// Requests the server asked us not to repeat yet.
@@ -27,6 +33,8 @@ pub(crate) struct AppCore {
     pub default_throttle: Duration,
     /// One lock per silent refresh in progress (single flight).
     pub refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Whether logs may name users (usernames, account ids): the app's choice.
+    pub log_pii: bool,
 }
 
 impl AppCore {
@@ -35,6 +43,16 @@ impl AppCore {
         match tenant {
             Some(t) => self.authority.with_tenant(t),
             None => Ok(self.authority.clone()),
+        }
+    }
+
+    /// A personal value for a log field: itself when the app opted in to PII
+    /// logging, else a placeholder.
+    pub(crate) fn pii<'a>(&self, value: Option<&'a str>) -> &'a str {
+        match value {
+            Some(v) if self.log_pii => v,
+            Some(_) => "<pii>",
+            None => "",
         }
     }
 
@@ -47,6 +65,53 @@ impl AppCore {
             .into_iter()
             .filter(|a| a.environment == environment || aliases.contains(&a.environment))
             .collect()
+    }
+
+    /// Brings `partition` from persistence into memory, before a cache lookup.
+    pub(crate) async fn load_partition(&self, partition: &PartitionKey) -> Result<()> {
+        let Some(persistence) = &self.persistence else {
+            return Ok(());
+        };
+        if let Some(document) = persistence.load(partition).await? {
+            let document = Zeroizing::new(document);
+            self.cache.merge_document(&document)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `partition` to persistence after a cache write: merged into what
+    /// is stored by then, so another process's tokens written meanwhile stay.
+    pub(crate) async fn store_partition(&self, partition: &PartitionKey) -> Result<()> {
+        let Some(persistence) = &self.persistence else {
+            return Ok(());
+        };
+        // `merge_documents(stored, &cache.export_partition(partition)?)`, without
+        // the round trip through JSON.
+        let ours = self.cache.partition_snapshot(partition);
+        persistence
+            .update(partition, &|stored| {
+                merge_into_document(stored, ours.clone())
+            })
+            .await
+    }
+
+    /// Signs `account` out of this app, in memory and in persistence; returns
+    /// how many entries went from memory (after loading the account's partition).
+    pub(crate) async fn remove_account(&self, account: &Account) -> Result<usize> {
+        let partition = PartitionKey::User {
+            home_account_id: account.home_account_id.clone(),
+        };
+        self.load_partition(&partition).await?;
+        let removed = self.cache.remove_account(account, &self.client_id);
+        if let Some(persistence) = &self.persistence {
+            let client_id = Some(self.client_id.as_str());
+            persistence
+                .update(&partition, &|stored| {
+                    remove_account_from_document(stored, account, client_id)
+                })
+                .await?;
+        }
+        Ok(removed)
     }
 
     /// The single-flight lock of a refresh key.

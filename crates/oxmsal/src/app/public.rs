@@ -90,16 +90,24 @@ impl PublicClientApplication {
     }
 
     /// Signs an account out of this app: its tokens for this client (and its
-    /// family) and the account entry go. Returns how many cache entries went.
+    /// family) and the account entry go, from memory and from the
+    /// [`cache_persistence`](crate::app::AppBuilder::cache_persistence) store.
+    /// Returns how many in-memory cache entries went.
     ///
-    /// ```no_run
-    /// # let app = oxmsal::PublicClientApplication::builder("id").build().unwrap();
-    /// for account in app.accounts() { app.remove_account(&account); }
     /// ```
-    pub fn remove_account(&self, account: &Account) -> usize {
-        self.core
-            .cache
-            .remove_account(account, &self.core.client_id)
+    /// let app = oxmsal::PublicClientApplication::builder("c").build()?;
+    /// app.token_cache().deserialize(r#"{"Account": {"u.t-login.microsoftonline.com-t": {
+    ///     "home_account_id": "u.t", "environment": "login.microsoftonline.com", "realm": "t",
+    ///     "username": "alice", "authority_type": "MSSTS"}}}"#)?;
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// for account in app.accounts() {
+    ///     rt.block_on(app.remove_account(&account))?;
+    /// }
+    /// assert!(app.accounts().is_empty());
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub async fn remove_account(&self, account: &Account) -> Result<usize> {
+        self.core.remove_account(account).await
     }
 
     /// A token without user interaction: the cache, or a refresh.

@@ -6,15 +6,21 @@
 //! renamed over the target — so a crash or a full disk leaves the previous
 //! cache whole, never half a file.
 //!
-//! Cross-process locking (two processes saving at once) is not here yet: the
-//! last writer wins.
+//! [`FileCache`] is a snapshot: `save` writes the whole in-memory cache, under
+//! the file's lock (see [`FileStore`](super::persist::FileStore)), and the last
+//! writer wins. Processes sharing one file should use a `FileStore` through
+//! [`cache_persistence`](crate::app::AppBuilder::cache_persistence) instead:
+//! its writes merge, so concurrent processes lose no token.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use zeroize::Zeroizing;
 
+use super::persist::file::DEFAULT_LOCK_TIMEOUT;
+use super::persist::lock::LockFile;
 use super::TokenCache;
 use crate::error::{Error, Result};
 
@@ -100,8 +106,11 @@ impl FileCache {
     }
 
     /// Writes the cache if it changed since it was loaded or last saved;
-    /// returns whether it wrote. Creates the directory (0700) if missing. On
-    /// failure the previous file is intact and the cache stays marked changed.
+    /// returns whether it wrote. Creates the directory (0700) if missing. The
+    /// write holds the file's lock (`<path>.lockfile`, waiting up to 10 s), so
+    /// it never interleaves with a [`FileStore`](super::persist::FileStore) update
+    /// or MSAL for Python's msal-extensions. On failure the previous file is
+    /// intact and the cache stays marked changed.
     ///
     /// ```
     /// let path = std::env::temp_dir().join(format!("oxmsal-doc-save-{}.json", std::process::id()));
@@ -123,6 +132,8 @@ impl FileCache {
         }
         let (json, generation) = self.cache.serialize_generation()?;
         let json = Zeroizing::new(json);
+        let store = super::persist::FileStore::new(&self.path);
+        let _lock = LockFile::acquire_blocking(store.lock_path(), DEFAULT_LOCK_TIMEOUT)?;
         write_atomically(&self.path, json.as_bytes(), write)?;
         self.cache.mark_persisted_generation(generation);
         Ok(true)
@@ -133,6 +144,57 @@ impl FileCache {
 /// fsync, rename. The temp file is removed on failure.
 pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomically(path, bytes, |file, bytes| file.write_all(bytes))
+}
+
+/// [`write_private_file`] giving the file a modification time (set before the
+/// rename, so it is never seen without it).
+pub(crate) fn write_private_file_modified(
+    path: &Path,
+    bytes: &[u8],
+    modified: SystemTime,
+) -> Result<()> {
+    write_atomically(path, bytes, |file, bytes| {
+        file.write_all(bytes)?;
+        file.set_modified(modified)
+    })
+}
+
+/// The temporary file name `write_atomically` uses for `name`: `.{name}.{32 hex}.tmp`.
+fn temp_name(name: &str) -> String {
+    format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple())
+}
+
+/// Whether `candidate` is a temporary file name of `name`.
+fn is_temp_name(name: &str, candidate: &str) -> bool {
+    candidate
+        .strip_prefix('.')
+        .and_then(|c| c.strip_prefix(name))
+        .and_then(|c| c.strip_prefix('.'))
+        .and_then(|c| c.strip_suffix(".tmp"))
+        .is_some_and(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Removes the temporary files of `path` that writers killed between creating
+/// and renaming one left behind. Call it only while no writer of `path` can be
+/// running (under its lock). Best effort.
+pub(crate) fn remove_orphaned_temp_files(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let name = name.to_string_lossy();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if is_temp_name(&name, &entry.file_name().to_string_lossy()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// [`write_private_file`] with the write itself injectable, so tests can fail it.
@@ -154,11 +216,7 @@ fn write_atomically(
     create_dir(&dir).map_err(|e| file_error("cannot create the directory", &dir, e))?;
 
     // Same directory, so the rename stays on one filesystem and is atomic.
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        uuid::Uuid::new_v4().simple()
-    ));
+    let temp = dir.join(temp_name(&name.to_string_lossy()));
     let result = (|| {
         let mut file = create_private(&temp)?;
         write(&mut file, bytes)?;
@@ -175,7 +233,7 @@ fn write_atomically(
 }
 
 #[cfg(unix)]
-fn create_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.is_dir() {
         return Ok(());
@@ -187,7 +245,7 @@ fn create_dir(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn create_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 

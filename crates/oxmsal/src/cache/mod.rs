@@ -13,7 +13,8 @@
 //!
 //! Clones of a `TokenCache` share one cache. It is safe to use from many threads;
 //! lookups take a shared lock, writes an exclusive one for as long as an insert
-//! takes. [`FileCache`] persists one to a file.
+//! takes. [`FileCache`] persists one to a file; [`persist`] shares one between
+//! processes, partition by partition.
 //!
 //! ```
 //! use oxmsal::cache::{AccessTokenQuery, TokenCache};
@@ -52,6 +53,8 @@ mod entity;
 mod fields;
 mod file;
 mod keys;
+pub(crate) mod partition;
+pub mod persist;
 mod query;
 mod response;
 mod scopes;
@@ -64,6 +67,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use account::Account;
 pub(crate) use file::write_private_file;
 pub use file::FileCache;
+pub use partition::{merge_documents, remove_account_from_document};
 pub use query::{
     AccessTokenQuery, AppMetadata, CachedAccessToken, CachedIdToken, CachedRefreshToken,
     RefreshTokenQuery,
@@ -314,14 +318,7 @@ impl TokenCache {
     /// ```
     pub fn remove_account_from_all_clients(&self, account: &Account) -> usize {
         let mut state = self.write();
-        let clients = state.store.client_ids_of(&account.home_account_id, &account.environment);
-        let mut removed = 0;
-        for client in &clients {
-            removed += state.store.remove_account(&account.home_account_id, &account.environment, client);
-        }
-        if clients.is_empty() {
-            removed += state.store.remove_account(&account.home_account_id, &account.environment, "");
-        }
+        let removed = partition::remove_from_all_clients(&mut state.store, account);
         if removed > 0 {
             state.changed();
         }

@@ -20,6 +20,9 @@ use super::query::{AccessTokenQuery, RefreshTokenQuery};
 use super::scopes;
 use crate::Secret;
 
+mod merge;
+pub(crate) use merge::MergeRule;
+
 /// An index key: `parts` lowercased and joined by NUL, a byte no host, client
 /// id, tenant or account id contains.
 fn ikey(parts: &[&str]) -> String {

@@ -215,6 +215,7 @@ pub(crate) async fn acquire(
         expected_nonce: Some(&flow.nonce),
         save: SaveMode::SignIn,
         ext_cache_key: None,
+        rotates: None,
         correlation_id,
     };
     redeem(core, credential, &flow.authority, &endpoints, grant).await

@@ -2,6 +2,7 @@
 
 use crate::app::AppCore;
 use crate::authority::AuthorityKind;
+use crate::cache::persist::PartitionKey;
 use crate::cache::{AccessTokenQuery, TokenRecord};
 use crate::claims::merge_claims;
 use crate::credential::{AssertionRequest, ClientCredential};
@@ -69,9 +70,14 @@ async fn acquire_in_span(
     // A claims request (challenge) must reach the server: the cached token is
     // exactly what the resource refused. Capabilities alone do not bypass.
     let bypass_cache = params.force_refresh || params.claims.is_some();
+    let partition = PartitionKey::App {
+        client_id: core.client_id.clone(),
+        realm: endpoints.realm.clone(),
+    };
     let cached = if bypass_cache {
         None
     } else {
+        core.load_partition(&partition).await?;
         core.cache.find_access_token(
             &AccessTokenQuery {
                 home_account_id: None,
@@ -164,6 +170,7 @@ async fn acquire_in_span(
         ext_cache_key: None,
         home_account_id: None,
     })?;
+    core.store_partition(&partition).await?;
     tracing::info!(
         correlation_id = correlation_id.as_str(),
         token_source = "identity_provider",

@@ -175,6 +175,7 @@ pub(crate) async fn poll(
             expected_nonce: None,
             save: SaveMode::SignIn,
             ext_cache_key: None,
+            rotates: None,
             correlation_id: &flow.correlation_id,
         };
         match redeem(core, None, &flow.authority, &endpoints, grant).await {

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::app::AppCore;
+use crate::cache::persist::PartitionKey;
 use crate::cache::AccessTokenQuery;
 use crate::credential::ClientCredential;
 use crate::error::Result;
@@ -40,6 +41,10 @@ pub(crate) async fn acquire(
         assertion.expose_secret().as_bytes(),
     ));
     if claims.is_none() {
+        core.load_partition(&PartitionKey::OnBehalfOf {
+            assertion_hash: assertion_hash.clone(),
+        })
+        .await?;
         if let Some(home) = home_account_of(assertion) {
             let now = core.clock.now_epoch();
             let query = AccessTokenQuery::new(&core.client_id, &endpoints.aliases, &scopes)
@@ -74,6 +79,7 @@ pub(crate) async fn acquire(
         expected_nonce: None,
         save: SaveMode::SignIn,
         ext_cache_key: Some(&assertion_hash),
+        rotates: None,
         correlation_id,
     };
     redeem(core, Some(credential), &core.authority, &endpoints, grant).await

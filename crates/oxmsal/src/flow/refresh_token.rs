@@ -31,6 +31,7 @@ pub(crate) async fn acquire(
         expected_nonce: None,
         save: SaveMode::SignIn,
         ext_cache_key: None,
+        rotates: None,
         correlation_id,
     };
     redeem(core, credential, &core.authority, &endpoints, grant).await

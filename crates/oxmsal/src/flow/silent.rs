@@ -4,6 +4,7 @@
 use crate::app::AppCore;
 use crate::authority::discovery::Endpoints;
 use crate::authority::Authority;
+use crate::cache::persist::PartitionKey;
 use crate::cache::{AccessTokenQuery, Account, CachedAccessToken, RefreshTokenQuery};
 use crate::credential::ClientCredential;
 use crate::error::{Error, ErrorKind, Result};
@@ -60,6 +61,12 @@ async fn acquire_inner(
         endpoints.realm.clone()
     };
     let bypass = params.force_refresh || params.claims.is_some();
+    // The account's tokens, as other processes left them (refresh tokens too:
+    // even a bypassing request needs them).
+    core.load_partition(&PartitionKey::User {
+        home_account_id: account.home_account_id.clone(),
+    })
+    .await?;
     let lookup = |now: u64| -> Option<CachedAccessToken> {
         let query = AccessTokenQuery::new(&core.client_id, &endpoints.aliases, &scopes)
             .for_account(&account.home_account_id)
@@ -74,6 +81,7 @@ async fn acquire_inner(
             tracing::info!(
                 correlation_id = params.correlation_id.as_str(),
                 token_source = "cache",
+                account = core.pii(Some(&account.username)),
                 "silent: cache hit"
             );
             return Ok(cache_hit(
@@ -194,21 +202,11 @@ async fn refresh(
             expected_nonce: None,
             save: SaveMode::Refresh,
             ext_cache_key: None,
+            rotates: Some(&token.key),
             correlation_id: &params.correlation_id,
         };
         match redeem(core, credential, authority, endpoints, grant).await {
-            Ok(result) => {
-                let rotated = result
-                    .response
-                    .as_ref()
-                    .and_then(|r| r.get("refresh_token"))
-                    .and_then(serde_json::Value::as_str);
-                if let Some(new_secret) = rotated {
-                    core.cache
-                        .update_refresh_token(&token.key, new_secret, core.clock.now_epoch());
-                }
-                return Ok(result);
-            }
+            Ok(result) => return Ok(result),
             // This token is refused (expired, revoked, another client's family
             // token): keep it (REFERENCE §4) and try the next one.
             Err(err)

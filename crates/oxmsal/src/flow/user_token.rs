@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::app::AppCore;
 use crate::authority::discovery::Endpoints;
 use crate::authority::{Authority, AuthorityKind};
+use crate::cache::persist::PartitionKey;
 use crate::cache::TokenRecord;
 use crate::claims::merge_claims;
 use crate::credential::{AssertionRequest, ClientCredential};
@@ -40,6 +41,9 @@ pub(crate) struct UserGrant<'a> {
     pub expected_nonce: Option<&'a str>,
     pub save: SaveMode,
     pub ext_cache_key: Option<&'a str>,
+    /// The cache key of the refresh token redeemed, which a new refresh token
+    /// in the response replaces (rotation, MSAL's `update_rt`).
+    pub rotates: Option<&'a str>,
     pub correlation_id: &'a str,
 }
 
@@ -52,7 +56,8 @@ pub(crate) fn request_scopes(scopes: &[String]) -> String {
     all.join(" ")
 }
 
-/// Sends the grant, checks the nonce, writes the cache, builds the result.
+/// Sends the grant, checks the nonce, writes the cache (and persistence),
+/// builds the result.
 pub(crate) async fn redeem(
     core: &AppCore,
     credential: Option<&ClientCredential>,
@@ -105,10 +110,44 @@ pub(crate) async fn redeem(
         SaveMode::SignIn => core.cache.save_token_response(&record)?,
         SaveMode::Refresh => core.cache.save_refreshed_token_response(&record)?,
     };
+    let rotated = response.get("refresh_token").and_then(Value::as_str);
+    if let (Some(key), Some(new_secret)) = (grant.rotates, rotated) {
+        core.cache
+            .update_refresh_token(key, new_secret, core.clock.now_epoch());
+    }
+    let home = saved
+        .account
+        .as_ref()
+        .map(|a| a.home_account_id.clone())
+        .or_else(|| saved.access_token.home_account_id.clone())
+        .filter(|h| !h.is_empty());
+    let partition = match (grant.ext_cache_key, home) {
+        (Some(hash), _) => Some(PartitionKey::OnBehalfOf {
+            assertion_hash: hash.to_owned(),
+        }),
+        (None, Some(home_account_id)) => Some(PartitionKey::User { home_account_id }),
+        // No account to file the tokens under: they stay in memory.
+        (None, None) => None,
+    };
+    if let Some(partition) = &partition {
+        core.store_partition(partition).await?;
+    }
+    // A refresh does not re-create the account: hand back the cached one (its
+    // account_source is the sign-in's grant), so it equals what `accounts()` lists.
+    let account = match (grant.save, &saved.account) {
+        (SaveMode::Refresh, Some(fresh)) => core
+            .cache
+            .accounts_of(&fresh.home_account_id)
+            .into_iter()
+            .find(|a| a.environment == fresh.environment && a.realm == fresh.realm)
+            .or_else(|| saved.account.clone()),
+        _ => saved.account.clone(),
+    };
     tracing::info!(
         correlation_id = grant.correlation_id,
         grant = grant.grant_type,
         token_source = "identity_provider",
+        account = core.pii(account.as_ref().map(|a| a.username.as_str())),
         "user token acquired"
     );
     let at = &saved.access_token;
@@ -123,7 +162,7 @@ pub(crate) async fn redeem(
         grant.correlation_id.to_owned(),
         Some(response),
     )
-    .with_identity(saved.account, saved.id_token_claims))
+    .with_identity(account, saved.id_token_claims))
 }
 
 /// The id token must echo the nonce of the authorization request; otherwise the
@@ -197,4 +236,36 @@ pub(crate) fn cache_hit(
         None,
     )
     .with_identity(account, claims)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    fn response_with_nonce(nonce: Option<&str>) -> serde_json::Map<String, Value> {
+        let claims = match nonce {
+            Some(n) => serde_json::json!({"sub": "alice", "nonce": n}),
+            None => serde_json::json!({"sub": "alice"}),
+        };
+        let token = format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(claims.to_string()));
+        serde_json::json!({"access_token": "x", "id_token": token}).as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn nonce_must_match() {
+        assert!(check_nonce(&response_with_nonce(Some("n1")), "n1", "c").is_ok());
+        for (response, reason) in [
+            (response_with_nonce(Some("other")), "does not match"),
+            (response_with_nonce(None), "no nonce"),
+            (serde_json::json!({"access_token": "x"}).as_object().unwrap().clone(), "no id_token"),
+            (serde_json::json!({"access_token": "x", "id_token": "junk"}).as_object().unwrap().clone(), "does not decode"),
+        ] {
+            let err = check_nonce(&response, "n1", "c").unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidResponse);
+            assert!(err.to_string().contains(reason), "{err}");
+        }
+    }
 }

@@ -1,0 +1,232 @@
+//! [`FileStore`]: the whole cache in one file, shared by processes and by MSAL
+//! for Python (msal-extensions' `FilePersistence` + `PersistedTokenCache`).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::lock::LockFile;
+use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
+use crate::cache::file::{remove_orphaned_temp_files, write_private_file_modified};
+use crate::cache::serialize;
+use crate::error::{Error, Result};
+
+/// How long an update waits for the lock by default.
+pub(crate) const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How far ahead of the clock a written file's modification time is set.
+/// msal-extensions reloads the file only when its mtime is later than the
+/// moment it last read it, and it reads without the lock: a write landing while
+/// it parses — or within the file system's coarse timestamp granularity —
+/// would otherwise never be seen, and its next save would drop our tokens.
+const MTIME_LEAD: Duration = Duration::from_secs(2);
+
+/// The token cache in one file, in MSAL's format, shared safely by any number
+/// of processes — oxmsal's and MSAL for Python's with msal-extensions.
+///
+/// - One file holds every partition (the partition is ignored), as
+///   msal-extensions keeps it, so both read and write the same file.
+/// - [`update`](CachePersistence::update) holds the lock file
+///   `<cache>.lockfile` (msal-extensions' name and protocol: see
+///   [`lock_path`](Self::lock_path)), reads the file, applies the edit and
+///   replaces the file atomically (temporary file, mode 0600, fsync, rename).
+///   A process killed at any moment leaves the previous or the new file, whole.
+/// - [`load`](CachePersistence::load) reads without the lock; a document that
+///   does not parse is read again under the lock (msal-extensions writes in
+///   place, so an unlocked read can catch it half-written).
+/// - A file that is not an MSAL cache (corrupted, or something else) is a
+///   [`Cache`](crate::ErrorKind::Cache) error naming it, and it is never
+///   overwritten: an update fails before writing anything.
+/// - File operations are short and run in place; waiting for the lock sleeps
+///   on Tokio's timer (the runtime needs timers enabled, as the HTTP client does).
+///
+/// ```
+/// use std::time::Duration;
+/// use oxmsal::cache::persist::{CachePersistence, FileStore, PartitionKey};
+///
+/// let dir = std::env::temp_dir().join(format!("oxmsal-doc-store-{}", std::process::id()));
+/// let store = FileStore::new(dir.join("cache.json")).lock_timeout(Duration::from_secs(2));
+/// assert_eq!(store.lock_path(), dir.join("cache.json.lockfile"));
+/// let app = PartitionKey::App { client_id: "c".into(), realm: "t".into() };
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+/// rt.block_on(async {
+///     assert_eq!(store.load(&app).await?, None);
+///     store.update(&app, &|stored| oxmsal::cache::persist::merge_documents(stored, "{}")).await?;
+///     assert!(store.load(&app).await?.is_some());
+///     Ok::<(), oxmsal::Error>(())
+/// })?;
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), oxmsal::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: PathBuf,
+    lock_path: PathBuf,
+    lock_timeout: Duration,
+}
+
+impl FileStore {
+    /// A store for the cache file at `path` (created on the first update, in a
+    /// 0700 directory when the directory is created too). Nothing is touched yet.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::FileStore::new("/tmp/oxmsal-doc/cache.json");
+    /// assert_eq!(store.path(), std::path::Path::new("/tmp/oxmsal-doc/cache.json"));
+    /// ```
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let mut lock_name = path.as_os_str().to_owned();
+        lock_name.push(".lockfile");
+        FileStore {
+            path,
+            lock_path: PathBuf::from(lock_name),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// How long an update waits for another process's lock before failing with
+    /// a [`Cache`](crate::ErrorKind::Cache) error naming the lock file (default 10 s).
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::FileStore::new("cache.json")
+    ///     .lock_timeout(std::time::Duration::from_millis(500));
+    /// # let _ = store;
+    /// ```
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// The cache file.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::FileStore::new("cache.json");
+    /// assert_eq!(store.path(), std::path::Path::new("cache.json"));
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The lock file, `<cache>.lockfile`: the name msal-extensions'
+    /// `PersistedTokenCache` uses. It exists only while a process holds the
+    /// lock: created exclusively, `flock`ed, and removed on release.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::FileStore::new("/c/cache.bin");
+    /// assert_eq!(store.lock_path(), std::path::Path::new("/c/cache.bin.lockfile"));
+    /// ```
+    pub fn lock_path(&self) -> &Path {
+        &self.lock_path
+    }
+
+    /// The whole stored document (every partition: one file holds them all),
+    /// or `None` when there is no file. A file that is not an MSAL cache is a
+    /// [`Cache`](crate::ErrorKind::Cache) error naming it.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::FileStore::new("/nonexistent/oxmsal/cache.json");
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    /// assert_eq!(rt.block_on(store.read_document())?, None);
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub async fn read_document(&self) -> Result<Option<String>> {
+        let Some(text) = read(&self.path)? else {
+            return Ok(None);
+        };
+        if !text.trim().is_empty() && check_shape(&text).is_ok() {
+            return Ok(Some(text.to_string()));
+        }
+        // Empty or unparsable: maybe caught mid-write by an in-place writer.
+        let _lock = LockFile::acquire(&self.lock_path, self.lock_timeout).await?;
+        let Some(text) = read(&self.path)? else {
+            return Ok(None);
+        };
+        check_shape(&text).map_err(|problem| {
+            Error::cache(
+                format!(
+                    "the token cache file {} is not an MSAL token cache ({problem}); it is left as it is",
+                    self.path.display()
+                ),
+                None,
+            )
+        })?;
+        Ok(Some(text.to_string()))
+    }
+
+    async fn update_document(&self, edit: Edit<'_>) -> Result<()> {
+        let _lock = LockFile::acquire(&self.lock_path, self.lock_timeout).await?;
+        let stored = read(&self.path)?;
+        let new = edit(stored.as_deref().map(String::as_str)).map_err(|e| {
+            Error::cache(
+                format!(
+                    "cannot update the token cache file {} (left unchanged)",
+                    self.path.display()
+                ),
+                Some(Box::new(e)),
+            )
+        })?;
+        let new = Zeroizing::new(new);
+        // Under the lock no oxmsal process is writing this file: any temporary
+        // file of it is left by one that died mid-write.
+        remove_orphaned_temp_files(&self.path);
+        write_private_file_modified(&self.path, new.as_bytes(), SystemTime::now() + MTIME_LEAD)
+    }
+}
+
+/// Whether `text` has the shape of a cache document: a JSON object whose known
+/// sections are objects of objects (an empty text is an empty cache). A third
+/// of the cost of loading it; entry fields are checked when it is merged.
+fn check_shape(text: &str) -> std::result::Result<(), String> {
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    // serde_json's messages give a position, never the input: no token leaks.
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let Value::Object(sections) = value else {
+        return Err("not a JSON object".into());
+    };
+    let known = [
+        serialize::ACCESS_TOKEN,
+        serialize::REFRESH_TOKEN,
+        serialize::ID_TOKEN,
+        serialize::ACCOUNT,
+        serialize::APP_METADATA,
+    ];
+    for name in known {
+        match sections.get(name) {
+            None => {}
+            Some(Value::Object(entries)) if entries.values().all(Value::is_object) => {}
+            Some(_) => return Err(format!("its `{name}` section is not a map of entries")),
+        }
+    }
+    Ok(())
+}
+
+/// The file's text; `None` when it does not exist.
+fn read(path: &Path) -> Result<Option<Zeroizing<String>>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(Zeroizing::new(text))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::cache(
+            format!("cannot read the token cache file {}", path.display()),
+            Some(Box::new(e)),
+        )),
+    }
+}
+
+impl CachePersistence for FileStore {
+    fn load<'a>(&'a self, _partition: &'a PartitionKey) -> PersistFuture<'a, Option<String>> {
+        Box::pin(self.read_document())
+    }
+
+    fn update<'a>(&'a self, _partition: &'a PartitionKey, edit: Edit<'a>) -> PersistFuture<'a, ()> {
+        Box::pin(self.update_document(edit))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,144 @@
+//! `FileStore`: updates merge under the lock, writes are private and atomic,
+//! a foreign file is never overwritten, leftovers of killed writers go.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use crate::cache::persist::merge_documents;
+use crate::ErrorKind;
+
+fn meta(client: &str) -> String {
+    format!(
+        r#"{{"AppMetadata": {{"appmetadata-h-{client}": {{"client_id": "{client}", "environment": "h"}}}}}}"#
+    )
+}
+
+fn any() -> PartitionKey {
+    PartitionKey::User {
+        home_account_id: "u.t".into(),
+    }
+}
+
+async fn add(store: &FileStore, client: &str) -> Result<()> {
+    let ours = meta(client);
+    store
+        .update(&any(), &|stored| merge_documents(stored, &ours))
+        .await
+}
+
+#[tokio::test]
+async fn updates_merge_and_loads_see_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("cache.json"));
+    assert_eq!(store.load(&any()).await.unwrap(), None);
+    add(&store, "a").await.unwrap();
+    add(&store, "b").await.unwrap();
+    let doc = store.load(&any()).await.unwrap().unwrap();
+    assert!(doc.contains("appmetadata-h-a") && doc.contains("appmetadata-h-b"));
+    assert!(!store.lock_path().exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(store.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Dated ahead, so msal-extensions reloads it (see MTIME_LEAD).
+    let modified = fs::metadata(store.path()).unwrap().modified().unwrap();
+    assert!(modified > SystemTime::now() + MTIME_LEAD / 2);
+}
+
+#[tokio::test]
+async fn concurrent_updates_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(FileStore::new(dir.path().join("cache.json")));
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { add(&store, &format!("c{i}")).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let doc = store.read_document().await.unwrap().unwrap();
+    for i in 0..20 {
+        assert!(doc.contains(&format!("appmetadata-h-c{i}\"")), "c{i} lost");
+    }
+}
+
+#[tokio::test]
+async fn a_foreign_file_is_an_error_naming_it_and_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.json");
+    let store = FileStore::new(&path);
+    for foreign in [
+        &b"not json at all"[..],
+        b"[1, 2]",
+        b"{\"AccessToken\": 7}",
+        b"\xff\xfe binary",
+    ] {
+        fs::write(&path, foreign).unwrap();
+        let err = store.load(&any()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Cache);
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+        let err = add(&store, "a").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Cache);
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), foreign, "left byte for byte");
+        assert!(!store.lock_path().exists());
+    }
+}
+
+#[tokio::test]
+async fn an_empty_file_is_an_empty_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("cache.json"));
+    fs::write(store.path(), "").unwrap();
+    assert_eq!(store.load(&any()).await.unwrap().as_deref(), Some(""));
+    add(&store, "a").await.unwrap();
+}
+
+#[tokio::test]
+async fn leftovers_of_killed_writers_are_removed_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("cache.json"));
+    let orphan = dir
+        .path()
+        .join(".cache.json.0123456789abcdef0123456789abcdef.tmp");
+    let unrelated = [
+        dir.path()
+            .join(".cache.json.throttle.json.0123456789abcdef0123456789abcdef.tmp"),
+        dir.path()
+            .join(".other.json.0123456789abcdef0123456789abcdef.tmp"),
+        dir.path().join("cache.json.tmp"),
+    ];
+    fs::write(&orphan, "half").unwrap();
+    for f in &unrelated {
+        fs::write(f, "x").unwrap();
+    }
+    add(&store, "a").await.unwrap();
+    assert!(!orphan.exists());
+    for f in &unrelated {
+        assert!(f.exists(), "{}", f.display());
+    }
+}
+
+#[tokio::test]
+async fn a_held_lock_makes_an_update_fail_after_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        FileStore::new(dir.path().join("cache.json")).lock_timeout(Duration::from_millis(100));
+    let _held = LockFile::acquire(store.lock_path(), Duration::from_secs(1))
+        .await
+        .unwrap();
+    let err = add(&store, "a").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache);
+    assert!(err.to_string().contains("cache.json.lockfile"), "{err}");
+    assert!(!store.path().exists());
+}

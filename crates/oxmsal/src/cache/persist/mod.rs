@@ -1,0 +1,145 @@
+//! Sharing a token cache across processes, languages and machines.
+//!
+//! A [`CachePersistence`] stores MSAL-format documents, one per partition of the
+//! cache (MSAL Go's export/replace style). An application built with
+//! [`cache_persistence`](crate::app::AppBuilder::cache_persistence) uses it around
+//! every cache access:
+//!
+//! - before a lookup it [`load`](CachePersistence::load)s the partition the
+//!   request touches and merges it into memory
+//!   ([`TokenCache::merge_document`](super::TokenCache::merge_document));
+//! - after a write it [`update`](CachePersistence::update)s that partition with
+//!   an edit that merges the partition's entries from memory into whatever is
+//!   stored by then ([`merge_documents`]), so two processes writing at once lose
+//!   no token;
+//! - signing an account out is an edit too ([`remove_account_from_document`]).
+//!
+//! Back ends: [`FileStore`] (one file, shared with MSAL for Python and
+//! msal-extensions under their lock-file convention) and, with the feature
+//! `cache-redis`, `redis::RedisStore` (one Redis key per partition).
+//!
+//! ```
+//! use oxmsal::cache::persist::PartitionKey;
+//! let app = PartitionKey::App { client_id: "My-App".into(), realm: "contoso".into() };
+//! assert_eq!(app.storage_key(), "app-my-app-contoso");
+//! ```
+
+pub(crate) mod file;
+pub(crate) mod lock;
+#[cfg(feature = "cache-redis")]
+pub mod redis;
+
+use std::future::Future;
+use std::pin::Pin;
+
+#[cfg(feature = "cache-redis")]
+pub use self::redis::{FailurePolicy, RedisStore, RedisStoreBuilder};
+pub use super::partition::{merge_documents, remove_account_from_document};
+pub use file::FileStore;
+
+/// Which slice of the cache a request touches.
+///
+/// ```
+/// use oxmsal::cache::persist::PartitionKey;
+/// let user = PartitionKey::User { home_account_id: "UID.UTID".into() };
+/// assert_eq!(user.storage_key(), "user-uid.utid");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PartitionKey {
+    /// An application's own tokens (client credentials) in one tenant.
+    App {
+        /// The application (client) id.
+        client_id: String,
+        /// The tenant the tokens were issued in.
+        realm: String,
+    },
+    /// A signed-in user's tokens, account and id tokens, every client and tenant.
+    User {
+        /// The account's home account id (`{uid}.{utid}`).
+        home_account_id: String,
+    },
+    /// The downstream tokens obtained on behalf of one incoming assertion.
+    OnBehalfOf {
+        /// The hash of the incoming assertion the tokens are keyed by.
+        assertion_hash: String,
+    },
+}
+
+impl PartitionKey {
+    /// A name for the partition in a store: `app-{client_id}-{realm}`,
+    /// `user-{home_account_id}` or `obo-{assertion_hash}`, lowercased (cache
+    /// identifiers compare case-insensitively).
+    ///
+    /// ```
+    /// use oxmsal::cache::persist::PartitionKey;
+    /// let obo = PartitionKey::OnBehalfOf { assertion_hash: "AbC".into() };
+    /// assert_eq!(obo.storage_key(), "obo-abc");
+    /// ```
+    pub fn storage_key(&self) -> String {
+        let key = match self {
+            PartitionKey::App { client_id, realm } => format!("app-{client_id}-{realm}"),
+            PartitionKey::User { home_account_id } => format!("user-{home_account_id}"),
+            PartitionKey::OnBehalfOf { assertion_hash } => format!("obo-{assertion_hash}"),
+        };
+        key.to_lowercase()
+    }
+}
+
+/// The future of a persistence operation.
+pub type PersistFuture<'a, T> = Pin<Box<dyn Future<Output = crate::Result<T>> + Send + 'a>>;
+
+/// A partition edit: the stored document (None if absent) in, the new document out.
+pub type Edit<'a> = &'a (dyn Fn(Option<&str>) -> crate::Result<String> + Send + Sync);
+
+/// Where the cache's partitions are stored. Implementations decide the layout
+/// (one document per partition, or one for all) and the concurrency control.
+///
+/// A store that keeps documents in a map (a real one would talk to a file, a
+/// database or a key-value service):
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use oxmsal::cache::persist::{CachePersistence, Edit, PartitionKey, PersistFuture};
+///
+/// #[derive(Debug, Default)]
+/// struct MapStore(Mutex<HashMap<String, String>>);
+///
+/// impl CachePersistence for MapStore {
+///     fn load<'a>(&'a self, partition: &'a PartitionKey) -> PersistFuture<'a, Option<String>> {
+///         Box::pin(async move {
+///             let map = self.0.lock().map_err(|_| oxmsal::Error::cache("poisoned", None))?;
+///             Ok(map.get(&partition.storage_key()).cloned())
+///         })
+///     }
+///     fn update<'a>(&'a self, partition: &'a PartitionKey, edit: Edit<'a>) -> PersistFuture<'a, ()> {
+///         Box::pin(async move {
+///             // The mutex makes read-edit-write atomic.
+///             let mut map = self.0.lock().map_err(|_| oxmsal::Error::cache("poisoned", None))?;
+///             let key = partition.storage_key();
+///             let new = edit(map.get(&key).map(String::as_str))?;
+///             map.insert(key, new);
+///             Ok(())
+///         })
+///     }
+/// }
+///
+/// let store = MapStore::default();
+/// let user = PartitionKey::User { home_account_id: "u.t".into() };
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// rt.block_on(async {
+///     store.update(&user, &|stored| oxmsal::cache::persist::merge_documents(stored, "{}")).await?;
+///     assert!(store.load(&user).await?.is_some());
+///     Ok::<(), oxmsal::Error>(())
+/// })?;
+/// # Ok::<(), oxmsal::Error>(())
+/// ```
+pub trait CachePersistence: Send + Sync + std::fmt::Debug {
+    /// The stored MSAL-format document holding `partition` (None if nothing is stored).
+    fn load<'a>(&'a self, partition: &'a PartitionKey) -> PersistFuture<'a, Option<String>>;
+
+    /// Atomically read the stored document, apply `edit`, store the result (the
+    /// edit may run more than once under optimistic concurrency).
+    fn update<'a>(&'a self, partition: &'a PartitionKey, edit: Edit<'a>) -> PersistFuture<'a, ()>;
+}

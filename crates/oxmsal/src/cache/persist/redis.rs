@@ -1,0 +1,541 @@
+//! [`RedisStore`]: the token cache shared through Redis (feature `cache-redis`).
+//!
+//! Many processes — replicas of a web app, a fleet of daemons, CLI runs — share
+//! one cache: a token one of them got is a cache hit for all the others.
+//!
+//! - One key per partition, `{prefix}{partition.storage_key()}`, holding the
+//!   partition's MSAL-format document, so any MSAL that reads Redis can read it.
+//! - [`update`](CachePersistence::update) is optimistic: read the document,
+//!   apply the edit, write it back only if nobody wrote in between (a Lua
+//!   compare-and-set on the document's SHA-1), else read again and retry.
+//!   Concurrent writers lose nothing. Updates from one store to one partition
+//!   also queue locally, so only other processes can make one retry.
+//! - Each write sets a TTL from the document: until its latest access-token
+//!   expiry, or [`refresh_token_ttl`](RedisStoreBuilder::refresh_token_ttl)
+//!   (90 days) when it holds a refresh token; never less than a minute. A
+//!   document left with no entry deletes the key.
+//! - When Redis is down, [`FailurePolicy::ServeFromMemory`] (the default) carries
+//!   on with the in-memory cache: a load finds nothing, an update is skipped,
+//!   each logged as a warning and counted by [`RedisStore::failures`].
+//!   [`FailurePolicy::Fail`] returns a [`Cache`](crate::ErrorKind::Cache) error.
+//! - The URL's password never appears in logs, errors or `Debug` output.
+//! - `rediss://` uses rustls with the system's roots (plus any
+//!   [extra root](RedisStoreBuilder::extra_root_certificate_pem)). Building
+//!   such a store installs aws-lc-rs as rustls' process-wide crypto provider
+//!   unless the application installed one already.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use oxmsal::cache::persist::{CachePersistence, PartitionKey};
+//! use oxmsal::cache::persist::redis::RedisStore;
+//!
+//! # async fn run() -> oxmsal::Result<()> {
+//! let store = Arc::new(RedisStore::new("rediss://:password@cache.example.net:6380/0")?);
+//! let app = PartitionKey::App { client_id: "my-app".into(), realm: "contoso".into() };
+//! store.update(&app, &|old| Ok(old.unwrap_or("{}").to_owned())).await?;
+//! let doc = store.load(&app).await?;
+//! println!("cached: {}; Redis failures so far: {}", doc.is_some(), store.failures());
+//! // Hand it to apps: `.cache_persistence(store.clone())`.
+//! # Ok(()) }
+//! ```
+
+mod connection;
+mod ttl;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use zeroize::Zeroizing;
+
+use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
+use crate::error::{Error, Result};
+use connection::{Connector, Failure};
+use ttl::Write;
+
+/// The key prefix unless [`RedisStoreBuilder::key_prefix`] says otherwise.
+///
+/// ```
+/// use oxmsal::cache::persist::{redis::{RedisStore, DEFAULT_KEY_PREFIX}, PartitionKey};
+/// let store = RedisStore::new("redis://127.0.0.1/0")?;
+/// let p = PartitionKey::User { home_account_id: "u.t".into() };
+/// assert!(store.key_of(&p).starts_with(DEFAULT_KEY_PREFIX));
+/// # Ok::<(), oxmsal::Error>(())
+/// ```
+pub const DEFAULT_KEY_PREFIX: &str = "oxmsal:";
+
+const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// Compare-and-set rounds before an update gives up. Other processes must win
+/// this many times in a row against one writer; with the jittered backoff
+/// below that takes hundreds of concurrent writers on one partition.
+const MAX_ATTEMPTS: u32 = 50;
+/// Backoff before retry `n`: random in `0..=min(slot * 2^n, BACKOFF_CAP)`, where
+/// the slot is how long the failed attempt took (read, edit, write) but at
+/// least BACKOFF_MIN_SLOT. Scaling by the attempt's own duration is what
+/// spreads writers out: with a big document or a far Redis an attempt takes
+/// long, and a fixed millisecond of backoff would make them collide again.
+const BACKOFF_MIN_SLOT: Duration = Duration::from_millis(1);
+const BACKOFF_CAP: Duration = Duration::from_millis(500);
+
+/// Local queues for updates (by hash of the key): updates through this store
+/// to one partition run one at a time instead of racing each other in Redis.
+const LOCK_STRIPES: usize = 64;
+
+/// Writes `ARGV[2]` (or deletes the key when it is empty) with `EX ARGV[3]`,
+/// but only if the key still holds what the caller read: a value whose SHA-1
+/// is `ARGV[1]`, or nothing when `ARGV[1]` is empty. Comparing digests keeps
+/// the old document off the wire. Returns 1 when it wrote, 0 on a conflict.
+const COMPARE_AND_SET: &str = r"
+local current = redis.call('GET', KEYS[1])
+local seen = ''
+if current then seen = redis.sha1hex(current) end
+if seen ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+end
+return 1
+";
+
+/// What a [`RedisStore`] does when Redis cannot be reached (or does not answer
+/// within the [operation timeout](RedisStoreBuilder::operation_timeout)).
+///
+/// ```
+/// use oxmsal::cache::persist::redis::FailurePolicy;
+/// assert_eq!(FailurePolicy::default(), FailurePolicy::ServeFromMemory);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FailurePolicy {
+    /// Carry on with the in-memory cache: a load finds nothing, an update is
+    /// not persisted. Each failure is logged as a warning and counted.
+    #[default]
+    ServeFromMemory,
+    /// Fail the call with a [`Cache`](crate::ErrorKind::Cache) error (counted too).
+    Fail,
+}
+
+/// A [`CachePersistence`] in Redis. See the [module docs](self).
+///
+/// ```
+/// use oxmsal::cache::persist::redis::RedisStore;
+/// // No network until the first load or update.
+/// let store = RedisStore::new("redis://app:hunter2@127.0.0.1:6379/0")?;
+/// assert!(!format!("{store:?}").contains("hunter2"));
+/// assert_eq!(store.to_string(), "Redis token cache at redis://app:***@127.0.0.1:6379/0");
+/// assert_eq!(store.failures(), 0);
+/// # Ok::<(), oxmsal::Error>(())
+/// ```
+pub struct RedisStore {
+    connector: Connector,
+    prefix: String,
+    policy: FailurePolicy,
+    refresh_token_ttl_secs: u64,
+    script: ::redis::Script,
+    locks: Vec<tokio::sync::Mutex<()>>,
+    failures: AtomicU64,
+    conflicts: AtomicU64,
+}
+
+/// Options of a [`RedisStore`], from [`RedisStore::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use oxmsal::cache::persist::redis::{FailurePolicy, RedisStore};
+/// let store = RedisStore::builder("redis://127.0.0.1:6379/3")
+///     .key_prefix("billing-api:")
+///     .operation_timeout(Duration::from_millis(500))
+///     .failure_policy(FailurePolicy::Fail)
+///     .build()?;
+/// # Ok::<(), oxmsal::Error>(())
+/// ```
+pub struct RedisStoreBuilder {
+    url: Zeroizing<String>,
+    prefix: String,
+    timeout: Duration,
+    policy: FailurePolicy,
+    refresh_token_ttl: Duration,
+    extra_root_pem: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for RedisStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = url::Url::parse(&self.url)
+            .map(|u| connection::redact(&u))
+            .unwrap_or_else(|_| "(invalid URL)".to_owned());
+        f.debug_struct("RedisStoreBuilder")
+            .field("url", &url)
+            .field("prefix", &self.prefix)
+            .field("operation_timeout", &self.timeout)
+            .field("failure_policy", &self.policy)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("extra_root_certificate", &self.extra_root_pem.is_some())
+            .finish()
+    }
+}
+
+impl RedisStoreBuilder {
+    /// Prepended to every key (default [`DEFAULT_KEY_PREFIX`], `oxmsal:`). Apps
+    /// that must not see each other's tokens in one Redis database use
+    /// different prefixes (or databases).
+    ///
+    /// ```
+    /// let b = oxmsal::cache::persist::redis::RedisStore::builder("redis://h/0").key_prefix("tenant-a:");
+    /// assert!(format!("{b:?}").contains("tenant-a:"));
+    /// ```
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long one round trip to Redis (connecting included) may take before it
+    /// counts as a failure (default 2 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = oxmsal::cache::persist::redis::RedisStore::builder("redis://h/0")
+    ///     .operation_timeout(Duration::from_millis(250));
+    /// ```
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// What to do when Redis is unreachable (default [`FailurePolicy::ServeFromMemory`]).
+    ///
+    /// ```
+    /// use oxmsal::cache::persist::redis::{FailurePolicy, RedisStore};
+    /// let b = RedisStore::builder("redis://h/0").failure_policy(FailurePolicy::Fail);
+    /// ```
+    pub fn failure_policy(mut self, policy: FailurePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How long a partition holding a refresh token is kept after its last
+    /// write (default 90 days, the refresh tokens' usual sliding lifetime).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = oxmsal::cache::persist::redis::RedisStore::builder("redis://h/0")
+    ///     .refresh_token_ttl(Duration::from_secs(24 * 3600));
+    /// ```
+    pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_token_ttl = ttl;
+        self
+    }
+
+    /// Trusts these CA certificates (PEM) for a `rediss://` URL, besides the
+    /// system's roots: for a Redis whose certificate a private CA issued.
+    ///
+    /// ```
+    /// let b = oxmsal::cache::persist::redis::RedisStore::builder("rediss://cache.internal:6380/0")
+    ///     .extra_root_certificate_pem(std::fs::read("ca.pem").unwrap_or_default());
+    /// ```
+    pub fn extra_root_certificate_pem(mut self, pem: Vec<u8>) -> Self {
+        self.extra_root_pem = Some(pem);
+        self
+    }
+
+    /// The store; no network. A URL that is not `redis://` or `rediss://`, or an
+    /// unreadable root certificate, is a [`Configuration`](crate::ErrorKind::Configuration)
+    /// error that does not repeat the password.
+    ///
+    /// ```
+    /// use oxmsal::cache::persist::redis::RedisStore;
+    /// let err = RedisStore::builder("http://u:hunter2@h/0").build().unwrap_err();
+    /// assert_eq!(err.kind(), oxmsal::ErrorKind::Configuration);
+    /// assert!(!err.to_string().contains("hunter2"));
+    /// ```
+    pub fn build(self) -> Result<RedisStore> {
+        let connector = Connector::new(&self.url, self.timeout, self.extra_root_pem.as_deref())?;
+        Ok(RedisStore {
+            connector,
+            prefix: self.prefix,
+            policy: self.policy,
+            refresh_token_ttl_secs: self.refresh_token_ttl.as_secs(),
+            script: ::redis::Script::new(COMPARE_AND_SET),
+            locks: (0..LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            failures: AtomicU64::new(0),
+            conflicts: AtomicU64::new(0),
+        })
+    }
+}
+
+impl RedisStore {
+    /// A store for `url` — `redis://[user:password@]host:port/db`, or `rediss://`
+    /// for TLS — with the default options. No network until the first call.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::redis::RedisStore::new("rediss://:secret@cache.example.net:6380/0")?;
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn new(url: &str) -> Result<Self> {
+        Self::builder(url).build()
+    }
+
+    /// A builder for a store with options; see [`RedisStoreBuilder`].
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::redis::RedisStore::builder("redis://127.0.0.1/0").build()?;
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn builder(url: &str) -> RedisStoreBuilder {
+        RedisStoreBuilder {
+            url: Zeroizing::new(url.to_owned()),
+            prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            timeout: DEFAULT_OPERATION_TIMEOUT,
+            policy: FailurePolicy::default(),
+            refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
+            extra_root_pem: None,
+        }
+    }
+
+    /// How many loads and updates failed to reach Redis (or timed out, or gave
+    /// up on contention) since the store was built, whatever the policy.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::redis::RedisStore::new("redis://127.0.0.1/0")?;
+    /// assert_eq!(store.failures(), 0);
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    /// How many compare-and-set writes found the partition changed by another
+    /// writer and were retried: a measure of contention.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::redis::RedisStore::new("redis://127.0.0.1/0")?;
+    /// assert_eq!(store.conflicts(), 0);
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn conflicts(&self) -> u64 {
+        self.conflicts.load(Ordering::Relaxed)
+    }
+
+    /// The Redis key of `partition`: the prefix, then [`PartitionKey::storage_key`].
+    ///
+    /// ```
+    /// use oxmsal::cache::persist::{redis::RedisStore, PartitionKey};
+    /// let store = RedisStore::new("redis://127.0.0.1/0")?;
+    /// let p = PartitionKey::User { home_account_id: "uid.utid".into() };
+    /// assert_eq!(store.key_of(&p), format!("oxmsal:{}", p.storage_key()));
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn key_of(&self, partition: &PartitionKey) -> String {
+        format!("{}{}", self.prefix, partition.storage_key())
+    }
+
+    /// Every partition document under this store's prefix (all apps, users
+    /// and on-behalf-of partitions sharing the prefix), for a tool that lists
+    /// accounts or loads a whole cache — an app's flows never need it. It
+    /// walks the keys with SCAN, so it costs a round trip per 500 keys; when
+    /// Redis is down it follows the [failure policy](FailurePolicy)
+    /// (`ServeFromMemory`: an empty list).
+    ///
+    /// ```no_run
+    /// # async fn run() -> oxmsal::Result<()> {
+    /// use oxmsal::cache::{persist::redis::RedisStore, TokenCache};
+    /// let store = RedisStore::new("redis://127.0.0.1:6379/0")?;
+    /// let cache = TokenCache::new();
+    /// for document in store.load_all().await? {
+    ///     cache.merge_document(&document)?;
+    /// }
+    /// println!("{} accounts", cache.accounts().len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn load_all(&self) -> Result<Vec<String>> {
+        match self.connector.values_with_prefix(&self.prefix).await {
+            Ok(documents) => Ok(documents),
+            Err(failure) => self.on_failure("load", "every", failure, Vec::new()),
+        }
+    }
+
+    async fn try_update(&self, key: &str, edit: Edit<'_>) -> Result<Result<(), Failure>> {
+        let _queued = self.lock_for(key).lock().await;
+        for attempt in 1..=MAX_ATTEMPTS {
+            let started = Instant::now();
+            let current = match self.connector.get(key).await {
+                Ok(current) => current.map(Zeroizing::new),
+                Err(failure) => return Ok(Err(failure)),
+            };
+            // The edit's own errors (a document it cannot merge) are the
+            // caller's, whatever the failure policy.
+            let next = Zeroizing::new(edit(current.as_deref().map(String::as_str))?);
+            if current.as_deref().map(String::as_str) == Some(next.as_str()) {
+                return Ok(Ok(()));
+            }
+            let (value, ttl_secs) =
+                match ttl::plan(&next, now_epoch(), self.refresh_token_ttl_secs)? {
+                    Write::Delete if current.is_none() => return Ok(Ok(())),
+                    Write::Delete => ("", 0),
+                    Write::Set { ttl_secs } => (next.as_str(), ttl_secs),
+                };
+            let seen = current.as_deref().map(|c| sha1_hex(c)).unwrap_or_default();
+            match self
+                .connector
+                .compare_and_set(&self.script, key, &seen, value, ttl_secs)
+                .await
+            {
+                Ok(true) => return Ok(Ok(())),
+                Ok(false) => {
+                    self.conflicts.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(backoff(attempt, started.elapsed())).await;
+                }
+                Err(failure) => return Ok(Err(failure)),
+            }
+        }
+        Ok(Err(Failure::contention(MAX_ATTEMPTS)))
+    }
+
+    fn lock_for(&self, key: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(key);
+        // LOCK_STRIPES is a small constant: the cast and the index are in range.
+        &self.locks[(hash % LOCK_STRIPES as u64) as usize]
+    }
+
+    /// Counts and logs a failure, then applies the policy.
+    /// `partition` is the partition's kind (see `partition_kind`), or "every".
+    fn on_failure<T>(
+        &self,
+        operation: &str,
+        partition: &str,
+        failure: Failure,
+        fallback: T,
+    ) -> Result<T> {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        match self.policy {
+            FailurePolicy::ServeFromMemory => {
+                tracing::warn!(operation, partition, error = %failure,
+                    "token cache: Redis unavailable, serving from memory");
+                Ok(fallback)
+            }
+            FailurePolicy::Fail => {
+                tracing::warn!(operation, partition, error = %failure,
+                    "token cache: Redis unavailable");
+                Err(Error::cache(
+                    format!("cannot {operation} the {partition} cache partition: {failure}"),
+                    None,
+                ))
+            }
+        }
+    }
+}
+
+impl CachePersistence for RedisStore {
+    fn load<'a>(&'a self, partition: &'a PartitionKey) -> PersistFuture<'a, Option<String>> {
+        Box::pin(async move {
+            match self.connector.get(&self.key_of(partition)).await {
+                Ok(doc) => Ok(doc),
+                Err(failure) => self.on_failure("load", partition_kind(partition), failure, None),
+            }
+        })
+    }
+
+    fn update<'a>(&'a self, partition: &'a PartitionKey, edit: Edit<'a>) -> PersistFuture<'a, ()> {
+        Box::pin(async move {
+            match self.try_update(&self.key_of(partition), edit).await? {
+                Ok(()) => Ok(()),
+                Err(failure) => self.on_failure("update", partition_kind(partition), failure, ()),
+            }
+        })
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.connector.redacted_url())
+            .field("prefix", &self.prefix)
+            .field("failure_policy", &self.policy)
+            .field("failures", &self.failures())
+            .field("conflicts", &self.conflicts())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for RedisStore {
+    /// The redacted URL.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redis token cache at {}", self.connector.redacted_url())
+    }
+}
+
+/// The partition's kind, for logs: its key may hold an account id or a hash of
+/// a user's assertion, neither of which belongs in a log.
+fn partition_kind(partition: &PartitionKey) -> &'static str {
+    match partition {
+        PartitionKey::App { .. } => "app",
+        PartitionKey::User { .. } => "user",
+        PartitionKey::OnBehalfOf { .. } => "on-behalf-of",
+        #[allow(unreachable_patterns)] // the enum is non-exhaustive
+        _ => "other",
+    }
+}
+
+fn sha1_hex(text: &str) -> String {
+    use std::fmt::Write as _;
+    let digest = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        text.as_bytes(),
+    );
+    digest
+        .as_ref()
+        .iter()
+        .fold(String::with_capacity(40), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}
+
+/// Full jitter: writers that collided spread out instead of colliding again.
+fn backoff(attempt: u32, slot: Duration) -> Duration {
+    let ceiling = slot
+        .max(BACKOFF_MIN_SLOT)
+        .saturating_mul(1 << attempt.min(10))
+        .min(BACKOFF_CAP);
+    let mut bytes = [0u8; 8];
+    // Without randomness, the fixed ceiling still bounds the wait.
+    let random = match SystemRandom::new().fill(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => u64::MAX,
+    };
+    let micros = u64::try_from(ceiling.as_micros()).unwrap_or(u64::MAX);
+    Duration::from_micros(random % micros.saturating_add(1))
+}
+
+fn now_epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_matches_redis_sha1hex() {
+        // redis-cli EVAL "return redis.sha1hex('abc')" 0
+        assert_eq!(sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    }
+
+    #[test]
+    fn backoff_stays_under_its_ceiling() {
+        for attempt in 1..=MAX_ATTEMPTS {
+            assert!(backoff(attempt, Duration::from_secs(5)) <= BACKOFF_CAP);
+        }
+        assert!(backoff(1, Duration::ZERO) <= BACKOFF_MIN_SLOT * 2);
+        assert!(backoff(2, Duration::from_millis(10)) <= Duration::from_millis(40));
+    }
+}

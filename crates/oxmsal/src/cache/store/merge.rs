@@ -1,0 +1,198 @@
+//! Stores combined and cut apart: what persistence needs to move one partition
+//! of a cache between processes.
+//!
+//! Cutting walks the indexes rather than every entry, so exporting a user's
+//! partition costs in proportion to the number of (account, host) pairs and the
+//! user's own entries, not to the size of the cache.
+
+use std::collections::BTreeSet;
+
+use super::{ikey, same_id, Store};
+use crate::cache::persist::PartitionKey;
+
+/// How [`Store::merge`] settles two entries with the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MergeRule {
+    /// The incoming entry (and unknown section) replaces the one here.
+    Replace,
+    /// The incoming entry replaces the one here unless this one is newer (an
+    /// access token's `cached_at`, a refresh token's `last_modification_time`);
+    /// unknown sections here are kept, the incoming ones only added.
+    NewerWins,
+}
+
+/// The home-account part of an index key `home\0environment`.
+fn home_part(index_key: &str) -> &str {
+    index_key.split('\0').next().unwrap_or_default()
+}
+
+impl Store {
+    /// Puts every entry of `other` here, settling same-key entries by `rule`.
+    pub(crate) fn merge(&mut self, other: Store, rule: MergeRule) {
+        // Nothing here yet (a process's first load): take the store whole,
+        // indexes and all, instead of re-inserting every entry.
+        if self.is_empty() {
+            *self = other;
+            return;
+        }
+        let newer_wins = rule == MergeRule::NewerWins;
+        for (key, entry) in other.access_tokens {
+            let keep = newer_wins
+                && self
+                    .access_tokens
+                    .get(&key)
+                    .is_some_and(|here| here.cached_at > entry.cached_at);
+            if !keep {
+                self.put_access_token(key, entry);
+            }
+        }
+        for (key, entry) in other.refresh_tokens {
+            let keep = newer_wins
+                && self
+                    .refresh_tokens
+                    .get(&key)
+                    .is_some_and(|here| here.last_modification_time > entry.last_modification_time);
+            if !keep {
+                self.put_refresh_token(key, entry);
+            }
+        }
+        for (key, entry) in other.id_tokens {
+            self.put_id_token(key, entry);
+        }
+        for (key, entry) in other.accounts {
+            self.put_account(key, entry);
+        }
+        for (key, entry) in other.app_metadata {
+            self.put_app_metadata(key, entry);
+        }
+        for (name, value) in other.other_sections {
+            if !(newer_wins && self.other_sections.contains_key(&name)) {
+                self.other_sections.insert(name, value);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.access_tokens.is_empty()
+            && self.refresh_tokens.is_empty()
+            && self.id_tokens.is_empty()
+            && self.accounts.is_empty()
+            && self.app_metadata.is_empty()
+            && self.other_sections.is_empty()
+    }
+
+    /// A new store with copies of the entries in `partition`:
+    /// - `App`: access tokens without a home account for that client and
+    ///   realm, and the client's app metadata;
+    /// - `User`: the account's access, refresh and id tokens and its account
+    ///   entries, and the app metadata of the clients those tokens belong to;
+    /// - `OnBehalfOf`: access tokens with that extended key, plus the refresh
+    ///   tokens, id tokens and accounts of their home accounts, and app metadata.
+    pub(crate) fn partition(&self, partition: &PartitionKey) -> Store {
+        let mut out = Store::default();
+        match partition {
+            PartitionKey::App { client_id, realm } => {
+                let ce = ikey(&[client_id, ""]);
+                let realm = ikey(&[realm]);
+                for (he, by_client) in &self.index.access_tokens {
+                    // App-only tokens have an empty home account.
+                    if !home_part(he).is_empty() {
+                        continue;
+                    }
+                    let keys = by_client.get(&ce).and_then(|by_realm| by_realm.get(&realm));
+                    for key in keys.into_iter().flatten() {
+                        self.copy_access_token(&mut out, key);
+                    }
+                }
+            }
+            PartitionKey::User { home_account_id } => {
+                self.copy_user(&mut out, &ikey(&[home_account_id]), true);
+            }
+            PartitionKey::OnBehalfOf { assertion_hash } => {
+                let ext = ikey(&[assertion_hash]);
+                let mut homes = BTreeSet::new();
+                for (he, by_client) in &self.index.access_tokens {
+                    for (ce, by_realm) in by_client {
+                        if ce.rsplit('\0').next() != Some(ext.as_str()) {
+                            continue;
+                        }
+                        homes.insert(home_part(he).to_owned());
+                        for key in by_realm.values().flatten() {
+                            self.copy_access_token(&mut out, key);
+                        }
+                    }
+                }
+                for home in homes.iter().filter(|h| !h.is_empty()) {
+                    self.copy_user(&mut out, home, false);
+                }
+            }
+        }
+        self.copy_app_metadata(&mut out, partition);
+        out
+    }
+
+    fn copy_access_token(&self, out: &mut Store, key: &str) {
+        if let Some(entry) = self.access_tokens.get(key) {
+            out.put_access_token(key.to_owned(), entry.clone());
+        }
+    }
+
+    /// Copies a home account's (`home` as an index key) refresh tokens, id
+    /// tokens and account entries, and its access tokens when `access_tokens`.
+    fn copy_user(&self, out: &mut Store, home: &str, access_tokens: bool) {
+        let mine = |he: &&String| home_part(he) == home;
+        if access_tokens {
+            let keys = self.index.access_tokens.iter().filter(|(he, _)| mine(he));
+            for key in keys
+                .flat_map(|(_, c)| c.values())
+                .flat_map(|r| r.values())
+                .flatten()
+            {
+                self.copy_access_token(out, key);
+            }
+        }
+        let rts = self.index.refresh_tokens.iter().filter(|(he, _)| mine(he));
+        for key in rts.flat_map(|(_, keys)| keys) {
+            if let Some(entry) = self.refresh_tokens.get(key) {
+                out.put_refresh_token(key.clone(), entry.clone());
+            }
+        }
+        let its = self.index.id_tokens.iter().filter(|(he, _)| mine(he));
+        for key in its.flat_map(|(_, keys)| keys) {
+            if let Some(entry) = self.id_tokens.get(key) {
+                out.put_id_token(key.clone(), entry.clone());
+            }
+        }
+        for key in self.index.accounts.get(home).into_iter().flatten() {
+            if let Some(entry) = self.accounts.get(key) {
+                out.put_account(key.clone(), entry.clone());
+            }
+        }
+    }
+
+    /// The app metadata of the partition's client, or of the clients whose
+    /// tokens `out` holds.
+    fn copy_app_metadata(&self, out: &mut Store, partition: &PartitionKey) {
+        let mut clients: Vec<&str> = Vec::new();
+        if let PartitionKey::App { client_id, .. } = partition {
+            clients.push(client_id);
+        }
+        let held: BTreeSet<String> = out
+            .access_tokens
+            .values()
+            .map(|e| e.client_id.to_lowercase())
+            .chain(
+                out.refresh_tokens
+                    .values()
+                    .map(|e| e.client_id.to_lowercase()),
+            )
+            .chain(out.id_tokens.values().map(|e| e.client_id.to_lowercase()))
+            .collect();
+        clients.extend(held.iter().map(String::as_str));
+        for (key, entry) in &self.app_metadata {
+            if clients.iter().any(|c| same_id(c, &entry.client_id)) {
+                out.put_app_metadata(key.clone(), entry.clone());
+            }
+        }
+    }
+}

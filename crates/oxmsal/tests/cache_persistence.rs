@@ -1,0 +1,315 @@
+//! `cache_persistence`: each flow loads the partition it reads and stores the
+//! one it wrote, so apps with separate memory (other processes) share tokens;
+//! sign-out edits the store; a failing store is a `Cache` error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use oxmsal::authority::InstanceDiscovery;
+use oxmsal::cache::persist::{CachePersistence, Edit, FileStore, PartitionKey, PersistFuture};
+use oxmsal::credential::ClientCredential;
+use oxmsal::{
+    ConfidentialClientApplication, Error, ErrorKind, PublicClientApplication, Secret, TokenCache,
+    TokenSource,
+};
+use oxmsal_emulator::{Emulator, DEFAULT_USERNAME, DEFAULT_USER_PASSWORD};
+
+const SCOPE: &str = "api://demo/.default";
+const USER_SCOPE: &str = "api://demo/read";
+
+/// A partitioned store in memory that records what the apps asked of it.
+#[derive(Debug, Default)]
+struct Recording {
+    documents: Mutex<HashMap<String, String>>,
+    calls: Mutex<Vec<String>>,
+}
+
+impl Recording {
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn document(&self, key: &str) -> Option<String> {
+        self.documents.lock().unwrap().get(key).cloned()
+    }
+}
+
+impl CachePersistence for Recording {
+    fn load<'a>(&'a self, partition: &'a PartitionKey) -> PersistFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let key = partition.storage_key();
+            self.calls.lock().unwrap().push(format!("load {key}"));
+            Ok(self.document(&key))
+        })
+    }
+
+    fn update<'a>(&'a self, partition: &'a PartitionKey, edit: Edit<'a>) -> PersistFuture<'a, ()> {
+        Box::pin(async move {
+            let key = partition.storage_key();
+            self.calls.lock().unwrap().push(format!("update {key}"));
+            let mut documents = self.documents.lock().unwrap();
+            let new = edit(documents.get(&key).map(String::as_str))?;
+            documents.insert(key, new);
+            Ok(())
+        })
+    }
+}
+
+/// A store whose back end is down.
+#[derive(Debug)]
+struct Down;
+
+impl CachePersistence for Down {
+    fn load<'a>(&'a self, _: &'a PartitionKey) -> PersistFuture<'a, Option<String>> {
+        Box::pin(async { Err(Error::cache("the store is down", None)) })
+    }
+
+    fn update<'a>(&'a self, _: &'a PartitionKey, _: Edit<'a>) -> PersistFuture<'a, ()> {
+        Box::pin(async { Err(Error::cache("the store is down", None)) })
+    }
+}
+
+struct Env {
+    emulator: Emulator,
+}
+
+impl Env {
+    async fn start() -> Env {
+        Env {
+            emulator: Emulator::start().await.unwrap(),
+        }
+    }
+
+    fn connect<K>(
+        &self,
+        builder: oxmsal::app::AppBuilder<K>,
+        store: Arc<dyn CachePersistence>,
+    ) -> oxmsal::app::AppBuilder<K> {
+        let base = url::Url::parse(&self.emulator.base_url()).unwrap();
+        builder
+            .authority(self.emulator.authority())
+            .extra_root_certificate_pem(self.emulator.ca_pem().as_bytes().to_vec())
+            .instance_discovery(InstanceDiscovery::Endpoint(base))
+            // A new memory per app: each stands for another process.
+            .token_cache(TokenCache::new())
+            .cache_persistence(store)
+    }
+
+    fn daemon(
+        &self,
+        demo: &oxmsal_emulator::DemoApp,
+        store: Arc<dyn CachePersistence>,
+    ) -> ConfidentialClientApplication {
+        let credential = ClientCredential::secret(demo.secret.clone());
+        self.connect(
+            ConfidentialClientApplication::builder(demo.client_id.clone(), credential),
+            store,
+        )
+        .build()
+        .unwrap()
+    }
+
+    fn public(&self, client_id: &str, store: Arc<dyn CachePersistence>) -> PublicClientApplication {
+        self.connect(PublicClientApplication::builder(client_id), store)
+            .build()
+            .unwrap()
+    }
+
+    fn token_requests(&self) -> u64 {
+        self.emulator.counters().token_requests
+    }
+}
+
+#[tokio::test]
+async fn client_credentials_load_and_store_the_app_partition() {
+    let env = Env::start().await;
+    let demo = env.emulator.register_demo_app();
+    let store = Arc::new(Recording::default());
+    let first = env
+        .daemon(&demo, store.clone())
+        .acquire_token_for_client([SCOPE])
+        .await
+        .unwrap();
+    assert_eq!(first.token_source, TokenSource::IdentityProvider);
+    let key = PartitionKey::App {
+        client_id: demo.client_id.clone(),
+        realm: env.emulator.tenant_id().to_owned(),
+    }
+    .storage_key();
+    assert_eq!(
+        store.calls(),
+        vec![format!("load {key}"), format!("update {key}")]
+    );
+
+    let second = env
+        .daemon(&demo, store.clone())
+        .acquire_token_for_client([SCOPE])
+        .await
+        .unwrap();
+    assert_eq!(second.token_source, TokenSource::Cache);
+    assert_eq!(env.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn a_user_signed_in_by_one_app_is_silent_in_another_and_signed_out_everywhere() {
+    let env = Env::start().await;
+    let client_id = env.emulator.register_public_demo_app().client_id;
+    let store = Arc::new(Recording::default());
+    let signed_in = env
+        .public(&client_id, store.clone())
+        .acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            [USER_SCOPE],
+        )
+        .await
+        .unwrap();
+    let account = signed_in.account.clone().unwrap();
+    let user = PartitionKey::User {
+        home_account_id: account.home_account_id.clone(),
+    }
+    .storage_key();
+    assert_eq!(store.calls(), vec![format!("update {user}")]);
+
+    let other = env.public(&client_id, store.clone());
+    let hit = other
+        .acquire_token_silent([USER_SCOPE], &account)
+        .await
+        .unwrap();
+    assert_eq!(hit.token_source, TokenSource::Cache);
+    assert_eq!(hit.account.as_ref(), Some(&account));
+    assert_eq!(env.token_requests(), 1);
+
+    assert!(other.remove_account(&account).await.unwrap() > 0);
+    let stored = store.document(&user).unwrap();
+    assert!(
+        !stored.contains(DEFAULT_USERNAME),
+        "signed out in the store"
+    );
+    let err = env
+        .public(&client_id, store.clone())
+        .acquire_token_silent([USER_SCOPE], &account)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoCachedToken);
+}
+
+#[tokio::test]
+async fn a_silent_refresh_stores_the_rotated_refresh_token() {
+    let env = Env::start().await;
+    let client_id = env.emulator.register_public_demo_app().client_id;
+    let store = Arc::new(Recording::default());
+    let app = env.public(&client_id, store.clone());
+    let signed_in = app
+        .acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            [USER_SCOPE],
+        )
+        .await
+        .unwrap();
+    let account = signed_in.account.unwrap();
+    let before = store
+        .document(&format!("user-{}", account.home_account_id))
+        .unwrap();
+
+    // Another scope: no access token for it, so a refresh (the emulator rotates).
+    let other = env.public(&client_id, store.clone());
+    let refreshed = other
+        .acquire_token_silent(["api://other/read"], &account)
+        .await
+        .unwrap();
+    assert_eq!(refreshed.token_source, TokenSource::IdentityProvider);
+    let after = store
+        .document(&format!("user-{}", account.home_account_id))
+        .unwrap();
+    assert_ne!(before, after);
+
+    // A third app refreshes with what the second stored.
+    let third = env.public(&client_id, store.clone());
+    let again = third
+        .acquire_token_silent(["api://third/read"], &account)
+        .await
+        .unwrap();
+    assert_eq!(again.token_source, TokenSource::IdentityProvider);
+}
+
+#[tokio::test]
+async fn on_behalf_of_tokens_live_in_the_assertion_partition() {
+    let env = Env::start().await;
+    let demo = env.emulator.register_demo_app();
+    let public_id = env.emulator.register_public_demo_app().client_id;
+    let incoming = env
+        .public(&public_id, Arc::new(Recording::default()))
+        .acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            [format!("api://{}/access_as_user", demo.client_id)],
+        )
+        .await
+        .unwrap();
+    let store = Arc::new(Recording::default());
+    let downstream = env
+        .daemon(&demo, store.clone())
+        .acquire_token_on_behalf_of(
+            incoming.access_token.clone(),
+            ["https://graph.microsoft.com/.default"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(downstream.token_source, TokenSource::IdentityProvider);
+    let calls = store.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls.iter().all(|c| c.contains(" obo-")), "{calls:?}");
+
+    let again = env
+        .daemon(&demo, store.clone())
+        .acquire_token_on_behalf_of(
+            incoming.access_token,
+            ["https://graph.microsoft.com/.default"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.token_source, TokenSource::Cache);
+    assert_eq!(env.emulator.counters().obo_grants, 1);
+}
+
+#[tokio::test]
+async fn apps_sharing_a_file_store_share_tokens() {
+    let env = Env::start().await;
+    let demo = env.emulator.register_demo_app();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.json");
+    let first = env
+        .daemon(&demo, Arc::new(FileStore::new(&path)))
+        .acquire_token_for_client([SCOPE])
+        .await
+        .unwrap();
+    assert_eq!(first.token_source, TokenSource::IdentityProvider);
+    let second = env
+        .daemon(&demo, Arc::new(FileStore::new(&path)))
+        .acquire_token_for_client([SCOPE])
+        .await
+        .unwrap();
+    assert_eq!(second.token_source, TokenSource::Cache);
+    let saved = TokenCache::new();
+    saved
+        .deserialize(&std::fs::read_to_string(&path).unwrap())
+        .unwrap();
+    assert_eq!(saved.access_token_count(), 1);
+}
+
+#[tokio::test]
+async fn a_failing_store_is_a_cache_error() {
+    let env = Env::start().await;
+    let demo = env.emulator.register_demo_app();
+    let err = env
+        .daemon(&demo, Arc::new(Down))
+        .acquire_token_for_client([SCOPE])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache);
+    assert!(err.to_string().contains("the store is down"), "{err}");
+    assert_eq!(env.token_requests(), 0, "nothing sent without the cache");
+}
