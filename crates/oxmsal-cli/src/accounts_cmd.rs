@@ -46,15 +46,15 @@ pub async fn logout(args: &LogoutArgs) -> Result<Value, Failure> {
         Some(client_id) => session.cache.remove_account(&account, client_id),
         None => session.cache.remove_account_from_all_clients(&account),
     };
+    let partition = PartitionKey::User {
+        home_account_id: account.home_account_id.clone(),
+    };
+    let edit = |stored: Option<&str>| remove_account_from_document(stored, &account, client_id);
     if let Some(store) = &session.store {
-        let partition = PartitionKey::User {
-            home_account_id: account.home_account_id.clone(),
-        };
-        store
-            .update(&partition, &|stored| {
-                remove_account_from_document(stored, &account, client_id)
-            })
-            .await?;
+        store.update(&partition, &edit).await?;
+    }
+    if let Some(redis) = &session.redis {
+        redis.update(&partition, &edit).await?;
     }
     session.save()?;
     Ok(json!({"signed_out": account_json(&account), "removed_entries": removed}))

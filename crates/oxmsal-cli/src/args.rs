@@ -49,7 +49,8 @@ pub struct ConnectionArgs {
     /// Skip Entra ID instance discovery.
     #[arg(long)]
     pub no_instance_discovery: bool,
-    /// The token cache file.
+    /// The token cache: a file (shared safely between processes, MSAL's format)
+    /// or a redis:// / rediss:// URL.
     #[arg(long, value_name = "PATH", conflicts_with = "no_cache")]
     pub cache: Option<PathBuf>,
     /// Keep tokens in memory only.

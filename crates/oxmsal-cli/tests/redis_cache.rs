@@ -88,3 +88,17 @@ fn accounts_are_listed_from_every_partition_in_redis() {
     assert_eq!(accounts.len(), 1, "{}", run.stdout);
     assert_eq!(accounts[0]["username"], "alice@example.com");
 }
+
+#[test]
+fn logout_removes_the_account_from_redis() {
+    let server = RedisServer::start(&[]);
+    let account = r#"{"Account": {"u.t-login.example-t": {"home_account_id": "u.t",
+        "environment": "login.example", "realm": "t", "username": "alice@example.com",
+        "authority_type": "MSSTS", "local_account_id": "oid"}}}"#;
+    server.query(&["SET", "oxmsal:user-u.t", account]);
+    let out = common::run_oxmsal(&["logout", "--cache", &server.url(), "--account", "alice@example.com"], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let after = common::run_oxmsal(&["accounts", "--cache", &server.url()], &[]);
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    assert_eq!(after.json.as_array().map(Vec::len), Some(0), "{}", after.stdout);
+}
