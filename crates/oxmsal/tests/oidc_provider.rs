@@ -84,6 +84,13 @@ async fn sign_in_with_auth_code(
     // RFC 9207: the provider names itself in the response.
     assert_eq!(params.get("iss"), Some(&provider.issuer));
 
+    // A redirect claiming another issuer is refused before the code is redeemed.
+    let mut forged = params.clone();
+    forged.insert("iss".into(), "https://evil.example/tenant1".into());
+    let err = app.acquire_token_by_auth_code_flow(&flow, &forged).await.unwrap_err();
+    assert_eq!(err.kind(), oxmsal::ErrorKind::InvalidResponse);
+    assert!(err.to_string().contains("issuer mismatch"), "{err}");
+
     app.acquire_token_by_auth_code_flow(&flow, &params)
         .await
         .unwrap_or_else(|e| panic!("redeeming the code failed: {e}\n{}", provider.stderr()))

@@ -164,6 +164,25 @@ pub(crate) async fn initiate(
     })
 }
 
+/// RFC 9207: when the redirect names its issuer, it must be the authority the
+/// flow started with — a code from another provider (a mix-up attack) is refused.
+/// Issuers with a `{tenantid}` placeholder (Entra's multi-tenant metadata) can't
+/// be compared and are skipped.
+fn check_issuer(iss: Option<&str>, expected: Option<&str>, correlation_id: &str) -> Result<()> {
+    match (iss, expected) {
+        (Some(iss), Some(expected)) if !expected.contains('{') && iss.trim_end_matches('/') != expected.trim_end_matches('/') => {
+            Err(Error::from_invalid_response(InvalidResponse::new(
+                0,
+                None,
+                b"",
+                format!("issuer mismatch: the redirect came from `{iss}`, not from `{expected}` (possible mix-up attack)"),
+            ))
+            .with_correlation_id(correlation_id))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Redeems the redirect's parameters: the state must match, an `error` is the
 /// server's error value, the id token's nonce must match.
 pub(crate) async fn acquire(
@@ -202,6 +221,7 @@ pub(crate) async fn acquire(
         .with_correlation_id(correlation_id));
     };
     let endpoints = core.endpoints(&flow.authority, correlation_id).await?;
+    check_issuer(response.get("iss").map(String::as_str), endpoints.issuer.as_deref(), correlation_id)?;
     let grant = UserGrant {
         api_id: API_ID,
         grant_type: "authorization_code",
@@ -219,4 +239,19 @@ pub(crate) async fn acquire(
         correlation_id,
     };
     redeem(core, credential, &flow.authority, &endpoints, grant).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_issuer;
+
+    #[test]
+    fn issuer_rules() {
+        assert!(check_issuer(None, Some("https://a/t"), "c").is_ok());
+        assert!(check_issuer(Some("https://a/t"), Some("https://a/t/"), "c").is_ok());
+        assert!(check_issuer(Some("https://a/t"), None, "c").is_ok());
+        assert!(check_issuer(Some("https://x/t"), Some("https://login.microsoftonline.com/{tenantid}/v2.0"), "c").is_ok());
+        let err = check_issuer(Some("https://evil/t"), Some("https://a/t"), "c");
+        assert!(err.is_err_and(|e| e.to_string().contains("issuer mismatch")));
+    }
 }
