@@ -102,6 +102,28 @@ impl AuthenticationResult {
         }
     }
 
+    /// A result for a cache entry: a hit (`response` None) or the entry just
+    /// written from the token endpoint's `response`.
+    pub(crate) fn from_cached(
+        at: &crate::cache::CachedAccessToken,
+        token_source: TokenSource,
+        now: u64,
+        correlation_id: String,
+        response: Option<Map<String, Value>>,
+    ) -> Self {
+        Self::new(
+            at.secret.clone(),
+            at.token_type.clone(),
+            at.expires_on,
+            now,
+            at.refresh_on,
+            at.target.split(' ').map(str::to_owned).collect(),
+            token_source,
+            correlation_id,
+            response,
+        )
+    }
+
     /// Attaches who the token is for.
     pub(crate) fn with_identity(
         mut self,

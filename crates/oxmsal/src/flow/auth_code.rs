@@ -221,7 +221,11 @@ pub(crate) async fn acquire(
         .with_correlation_id(correlation_id));
     };
     let endpoints = core.endpoints(&flow.authority, correlation_id).await?;
-    check_issuer(response.get("iss").map(String::as_str), endpoints.issuer.as_deref(), correlation_id)?;
+    check_issuer(
+        response.get("iss").map(String::as_str),
+        endpoints.issuer.as_deref(),
+        correlation_id,
+    )?;
     let grant = UserGrant {
         api_id: API_ID,
         grant_type: "authorization_code",
@@ -250,7 +254,12 @@ mod tests {
         assert!(check_issuer(None, Some("https://a/t"), "c").is_ok());
         assert!(check_issuer(Some("https://a/t"), Some("https://a/t/"), "c").is_ok());
         assert!(check_issuer(Some("https://a/t"), None, "c").is_ok());
-        assert!(check_issuer(Some("https://x/t"), Some("https://login.microsoftonline.com/{tenantid}/v2.0"), "c").is_ok());
+        assert!(check_issuer(
+            Some("https://x/t"),
+            Some("https://login.microsoftonline.com/{tenantid}/v2.0"),
+            "c"
+        )
+        .is_ok());
         let err = check_issuer(Some("https://evil/t"), Some("https://a/t"), "c");
         assert!(err.is_err_and(|e| e.to_string().contains("issuer mismatch")));
     }

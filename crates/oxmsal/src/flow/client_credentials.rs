@@ -98,14 +98,10 @@ async fn acquire_in_span(
                 token_source = "cache",
                 "token served from the cache"
             );
-            return Ok(AuthenticationResult::new(
-                hit.secret.clone(),
-                hit.token_type.clone(),
-                hit.expires_on,
-                now,
-                hit.refresh_on,
-                hit.target.split(' ').map(str::to_owned).collect(),
+            return Ok(AuthenticationResult::from_cached(
+                hit,
                 TokenSource::Cache,
+                now,
                 correlation_id,
                 None,
             ));
@@ -142,14 +138,10 @@ async fn acquire_in_span(
             // Past refresh_on but still valid: the cached token is better than an error.
             if let Some(hit) = cached {
                 tracing::warn!(correlation_id = correlation_id.as_str(), error = %err, "refresh failed; serving the still-valid cached token");
-                return Ok(AuthenticationResult::new(
-                    hit.secret,
-                    hit.token_type,
-                    hit.expires_on,
-                    now,
-                    hit.refresh_on,
-                    hit.target.split(' ').map(str::to_owned).collect(),
+                return Ok(AuthenticationResult::from_cached(
+                    &hit,
                     TokenSource::Cache,
+                    now,
                     correlation_id,
                     None,
                 ));
@@ -176,19 +168,10 @@ async fn acquire_in_span(
         token_source = "identity_provider",
         "token acquired"
     );
-    Ok(AuthenticationResult::new(
-        saved.access_token.secret.clone(),
-        saved.access_token.token_type.clone(),
-        saved.access_token.expires_on,
-        now,
-        saved.access_token.refresh_on,
-        saved
-            .access_token
-            .target
-            .split(' ')
-            .map(str::to_owned)
-            .collect(),
+    Ok(AuthenticationResult::from_cached(
+        &saved.access_token,
         TokenSource::IdentityProvider,
+        now,
         correlation_id,
         Some(response),
     ))

@@ -151,14 +151,10 @@ pub(crate) async fn redeem(
         "user token acquired"
     );
     let at = &saved.access_token;
-    Ok(AuthenticationResult::new(
-        at.secret.clone(),
-        at.token_type.clone(),
-        at.expires_on,
-        now,
-        at.refresh_on,
-        at.target.split(' ').map(str::to_owned).collect(),
+    Ok(AuthenticationResult::from_cached(
+        at,
         TokenSource::IdentityProvider,
+        now,
         grant.correlation_id.to_owned(),
         Some(response),
     )
@@ -224,18 +220,8 @@ pub(crate) fn cache_hit(
         }
         _ => (None, None),
     };
-    AuthenticationResult::new(
-        hit.secret,
-        hit.token_type,
-        hit.expires_on,
-        now,
-        hit.refresh_on,
-        hit.target.split(' ').map(str::to_owned).collect(),
-        TokenSource::Cache,
-        correlation_id,
-        None,
-    )
-    .with_identity(account, claims)
+    AuthenticationResult::from_cached(&hit, TokenSource::Cache, now, correlation_id, None)
+        .with_identity(account, claims)
 }
 
 #[cfg(test)]
@@ -251,7 +237,10 @@ mod tests {
             None => serde_json::json!({"sub": "alice"}),
         };
         let token = format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(claims.to_string()));
-        serde_json::json!({"access_token": "x", "id_token": token}).as_object().unwrap().clone()
+        serde_json::json!({"access_token": "x", "id_token": token})
+            .as_object()
+            .unwrap()
+            .clone()
     }
 
     #[test]
@@ -260,8 +249,20 @@ mod tests {
         for (response, reason) in [
             (response_with_nonce(Some("other")), "does not match"),
             (response_with_nonce(None), "no nonce"),
-            (serde_json::json!({"access_token": "x"}).as_object().unwrap().clone(), "no id_token"),
-            (serde_json::json!({"access_token": "x", "id_token": "junk"}).as_object().unwrap().clone(), "does not decode"),
+            (
+                serde_json::json!({"access_token": "x"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                "no id_token",
+            ),
+            (
+                serde_json::json!({"access_token": "x", "id_token": "junk"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                "does not decode",
+            ),
         ] {
             let err = check_nonce(&response, "n1", "c").unwrap_err();
             assert_eq!(err.kind(), crate::ErrorKind::InvalidResponse);
