@@ -122,10 +122,16 @@ async fn usernames_are_logged_only_with_pii_opt_in() {
             .build()
             .unwrap();
         let token = app
-            .acquire_token_by_username_password(DEFAULT_USERNAME, Secret::new(DEFAULT_USER_PASSWORD), ["User.Read"])
+            .acquire_token_by_username_password(
+                DEFAULT_USERNAME,
+                Secret::new(DEFAULT_USER_PASSWORD),
+                ["User.Read"],
+            )
             .await
             .unwrap();
-        app.acquire_token_silent(["User.Read"], token.account.as_ref().unwrap()).await.unwrap();
+        app.acquire_token_silent(["User.Read"], token.account.as_ref().unwrap())
+            .await
+            .unwrap();
         let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert!(logs.contains("user token acquired"), "{logs}");
         assert_eq!(logs.contains(DEFAULT_USERNAME), pii, "pii={pii}: {logs}");

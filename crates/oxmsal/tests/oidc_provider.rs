@@ -87,7 +87,10 @@ async fn sign_in_with_auth_code(
     // A redirect claiming another issuer is refused before the code is redeemed.
     let mut forged = params.clone();
     forged.insert("iss".into(), "https://evil.example/tenant1".into());
-    let err = app.acquire_token_by_auth_code_flow(&flow, &forged).await.unwrap_err();
+    let err = app
+        .acquire_token_by_auth_code_flow(&flow, &forged)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), oxmsal::ErrorKind::InvalidResponse);
     assert!(err.to_string().contains("issuer mismatch"), "{err}");
 
