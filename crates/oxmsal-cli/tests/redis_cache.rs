@@ -96,9 +96,23 @@ fn logout_removes_the_account_from_redis() {
         "environment": "login.example", "realm": "t", "username": "alice@example.com",
         "authority_type": "MSSTS", "local_account_id": "oid"}}}"#;
     server.query(&["SET", "oxmsal:user-u.t", account]);
-    let out = common::run_oxmsal(&["logout", "--cache", &server.url(), "--account", "alice@example.com"], &[]);
+    let out = common::run_oxmsal(
+        &[
+            "logout",
+            "--cache",
+            &server.url(),
+            "--account",
+            "alice@example.com",
+        ],
+        &[],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let after = common::run_oxmsal(&["accounts", "--cache", &server.url()], &[]);
     assert_eq!(after.code, 0, "{}", after.stderr);
-    assert_eq!(after.json.as_array().map(Vec::len), Some(0), "{}", after.stdout);
+    assert_eq!(
+        after.json.as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        after.stdout
+    );
 }

@@ -1,98 +1,589 @@
-//! The five entry kinds of the unified schema, each as the JSON object it was
-//! loaded from (or written as) plus a typed view of the fields oxmsal uses.
+//! The five entry kinds of the unified schema, each a typed view of the fields
+//! oxmsal uses plus a [`Raw`] record of the JSON object it was loaded from (or
+//! written as), so the object is written back exactly.
 //!
-//! Keeping the object whole is what makes the cache forward compatible: fields
+//! Keeping the object exact is what makes the cache forward compatible: fields
 //! oxmsal does not know (a newer MSAL's, another SDK's), `null` versus absent,
-//! numbers versus strings — all are written back exactly as they came. The
-//! typed view is parsed once, when the entry enters the cache, so lookups never
-//! parse. The `secret` is taken out of the object into a [`Secret`] (redacted,
-//! zeroized) and put back in its place when the entry is written.
+//! numbers versus strings, the order of the members — all are written back as
+//! they came. The typed view is parsed once, when the entry enters the cache, so
+//! lookups never parse.
+//!
+//! The record is compact: a member whose JSON the typed view reproduces (a
+//! string field, a timestamp written as the string of its digits, a `null`…)
+//! is one byte saying so — a cache of 100,000 tokens holds no second copy of
+//! their fields — and only the other members (unknown fields, odd encodings)
+//! are kept as JSON values. The `secret` sits in a [`Secret`] (redacted,
+//! zeroized) and is put back in its place when the entry is written.
+
+use std::borrow::Cow;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-use super::fields::{opt_seconds, opt_str, str_or_empty};
+use super::fields::{excerpt, kind, seconds, seconds_str};
 use super::scopes;
 use crate::Secret;
 
-/// An entry's JSON object, minus its secret, which sits in a [`Secret`] and
-/// remembers its position so the object is written back in its original order.
+// ---------------------------------------------------------------------------
+// The record of an object's members.
+
+/// Slots: one byte per member, in document order. A known field is
+/// `id << 3 | class`; the two values below are never such a byte (ids < 16).
+const SLOT_SECRET: u8 = 0xFE;
+const SLOT_VERBATIM: u8 = 0xFF;
+
+/// How a known field's member is written from the typed view.
+const CLASS_STR: u8 = 0; // the typed string
+const CLASS_NULL: u8 = 1; // null
+const CLASS_NUM: u8 = 2; // the typed number, as a JSON number
+const CLASS_NUM_STR: u8 = 3; // the typed number, as a string of its digits
+const CLASS_CONST: u8 = 4; // the kind's `credential_type`
+
+/// Ids of known fields are below this.
+const MAX_FIELDS: usize = 16;
+/// Slots kept inline; an object with more members keeps them in [`Extra`].
+const INLINE: usize = 14;
+/// `Raw::len` when the slots live in [`Extra::slots`].
+const SPILLED: u8 = u8::MAX;
+
+const fn known_slot(id: u8, class: u8) -> u8 {
+    id << 3 | class
+}
+
+/// An entry's JSON object, minus its secret and minus what the typed view
+/// holds: the order of the members, how each known one is written, and the
+/// members kept verbatim.
 #[derive(Clone, Debug)]
 pub(crate) struct Raw {
-    fields: Map<String, Value>,
-    secret: Option<(usize, Secret)>,
+    len: u8,
+    inline: [u8; INLINE],
+    /// The secret has nothing JSON escapes (it was read without escapes), so
+    /// it is written as is.
+    secret_plain: bool,
+    secret: Option<Secret>,
+    extra: Option<Box<Extra>>,
+}
+
+/// The rarely needed part of a [`Raw`].
+#[derive(Clone, Debug, Default)]
+struct Extra {
+    /// Members kept as they came: unknown fields, and known ones whose JSON
+    /// the typed view does not reproduce (`" 7 "` for a timestamp…).
+    verbatim: Vec<(String, Value)>,
+    /// The slots, when there are more than [`INLINE`].
+    slots: Vec<u8>,
+}
+
+/// One member of an entry's object, for writing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Member<'a> {
+    Str(&'a str),
+    /// A string known to need no escaping.
+    PlainStr(&'a str),
+    Null,
+    Num(u64),
+    NumStr(u64),
+    Value(&'a Value),
+}
+
+impl Default for Raw {
+    fn default() -> Self {
+        Raw {
+            len: 0,
+            inline: [0; INLINE],
+            secret_plain: false,
+            secret: None,
+            extra: None,
+        }
+    }
 }
 
 impl Raw {
-    /// Takes a string `secret` out of `object`; a `secret` of another type stays
-    /// in the object (callers reject that before).
-    pub(crate) fn new(mut fields: Map<String, Value>) -> Self {
-        let secret = match fields.get("secret") {
-            Some(Value::String(_)) => {
-                let position = fields.keys().position(|k| k == "secret").unwrap_or(0);
-                match fields.shift_remove("secret") {
+    /// Takes a string `secret` out of `fields` and keeps every other member
+    /// verbatim; a `secret` of another type stays in the object (callers reject
+    /// that before). Entries are made with [`Entity::build`] instead, which
+    /// keeps only what their typed view cannot reproduce.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn new(fields: Map<String, Value>) -> Self {
+        let mut raw = Raw::default();
+        for (name, value) in fields {
+            match value {
+                Value::String(s) if name == "secret" && raw.secret.is_none() => {
                     // The string moves into the Secret: no copy is left behind.
-                    Some(Value::String(s)) => Some((position, Secret::new(s))),
-                    _ => None,
+                    raw.secret = Some(Secret::new(s));
+                    raw.push_slot(SLOT_SECRET);
                 }
+                value => raw.push_verbatim(name, value),
             }
-            _ => None,
-        };
-        Raw { fields, secret }
+        }
+        raw
     }
 
     /// The entry's secret, when it has a string one.
     pub(crate) fn secret(&self) -> Option<&Secret> {
-        self.secret.as_ref().map(|(_, s)| s)
+        self.secret.as_ref()
     }
 
     /// Replaces the secret in place (or appends one).
     pub(crate) fn set_secret(&mut self, secret: Secret) {
-        let position = self.secret.as_ref().map_or(self.fields.len(), |(p, _)| *p);
-        self.secret = Some((position, secret));
+        if !self.slots().contains(&SLOT_SECRET) {
+            self.push_slot(SLOT_SECRET);
+        }
+        self.secret = Some(secret);
+        self.secret_plain = false;
     }
 
-    /// Sets a field; an existing one keeps its position.
+    /// Sets a member kept verbatim; an existing one keeps its position. (Known
+    /// fields of an entry are set through the entry.)
     pub(crate) fn set(&mut self, name: &str, value: Value) {
-        self.fields.insert(name.to_owned(), value);
+        if let Some(extra) = &mut self.extra {
+            if let Some(member) = extra.verbatim.iter_mut().find(|(n, _)| n == name) {
+                member.1 = value;
+                return;
+            }
+        }
+        self.push_verbatim(name.to_owned(), value);
+    }
+
+    fn slots(&self) -> &[u8] {
+        if self.len == SPILLED {
+            self.extra.as_ref().map_or(&[], |e| &e.slots)
+        } else {
+            &self.inline[..usize::from(self.len)]
+        }
+    }
+
+    fn push_slot(&mut self, slot: u8) {
+        let len = usize::from(self.len);
+        if self.len != SPILLED && len < INLINE {
+            self.inline[len] = slot;
+            self.len += 1;
+            return;
+        }
+        let extra = self.extra.get_or_insert_with(Box::default);
+        if self.len != SPILLED {
+            extra.slots = self.inline.to_vec();
+            self.len = SPILLED;
+        }
+        extra.slots.push(slot);
+    }
+
+    fn push_verbatim(&mut self, name: String, value: Value) {
+        self.extra
+            .get_or_insert_with(Box::default)
+            .verbatim
+            .push((name, value));
+        self.push_slot(SLOT_VERBATIM);
+    }
+
+    /// The slot of known field `id`, if the object has that member.
+    fn known_position(&self, id: u8) -> Option<usize> {
+        self.slots()
+            .iter()
+            .position(|&s| s < SLOT_SECRET && s >> 3 == id)
+    }
+
+    fn set_slot(&mut self, position: usize, slot: u8) {
+        if self.len == SPILLED {
+            if let Some(s) = self.extra.as_mut().and_then(|e| e.slots.get_mut(position)) {
+                *s = slot;
+            }
+        } else if let Some(s) = self.inline.get_mut(position) {
+            *s = slot;
+        }
+    }
+
+    /// The members in order, known ones read from `view`.
+    pub(crate) fn members<'a, E: View>(
+        &'a self,
+        view: &'a E,
+    ) -> impl Iterator<Item = (&'a str, Member<'a>)> + 'a {
+        let verbatim = self.extra.as_ref().map_or(&[][..], |e| &e.verbatim[..]);
+        let mut next_verbatim = verbatim.iter();
+        self.slots().iter().filter_map(move |&slot| match slot {
+            SLOT_SECRET => self.secret.as_ref().map(|s| {
+                let s = s.expose_secret();
+                let member = if self.secret_plain {
+                    Member::PlainStr(s)
+                } else {
+                    Member::Str(s)
+                };
+                ("secret", member)
+            }),
+            SLOT_VERBATIM => next_verbatim
+                .next()
+                .map(|(name, value)| (name.as_str(), Member::Value(value))),
+            _ => {
+                let id = slot >> 3;
+                let name = E::FIELDS.get(usize::from(id)).copied()?;
+                let member = match slot & 7 {
+                    CLASS_STR => view.string(id).map_or(Member::Null, Member::Str),
+                    CLASS_NUM => Member::Num(view.number(id)),
+                    CLASS_NUM_STR => Member::NumStr(view.number(id)),
+                    CLASS_CONST => E::CREDENTIAL_TYPE.map_or(Member::Null, Member::Str),
+                    _ => Member::Null,
+                };
+                Some((name, member))
+            }
+        })
     }
 }
 
+/// A record without a typed view (`Raw::new`) holds only verbatim members and
+/// the secret, which is all this writes.
 impl Serialize for Raw {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let len = self.fields.len() + usize::from(self.secret.is_some());
-        let mut map = serializer.serialize_map(Some(len))?;
-        let secret_at = self.secret.as_ref().map(|(p, s)| (*p, s));
-        for (position, (name, value)) in self.fields.iter().enumerate() {
-            if let Some((p, s)) = secret_at {
-                if p == position {
-                    map.serialize_entry("secret", s.expose_secret())?;
-                }
-            }
-            map.serialize_entry(name, value)?;
-        }
-        if let Some((p, s)) = secret_at {
-            if p >= self.fields.len() {
-                map.serialize_entry("secret", s.expose_secret())?;
-            }
+        let members: Vec<_> = self.members(&NoView).collect();
+        let mut map = serializer.serialize_map(Some(members.len()))?;
+        for (name, member) in members {
+            map.serialize_entry(name, &member)?;
         }
         map.end()
     }
 }
 
-/// Checks the type of `secret` before [`Raw::new`] takes it out.
-fn check_secret(object: &Map<String, Value>) -> Result<(), String> {
-    opt_str(object, "secret").map(|_| ())
-}
-
-/// `family_id`: a string; a number is taken as its decimal text (the server's
-/// `foci` is `"1"`, but nothing is lost by accepting `1`).
-fn family_id(object: &Map<String, Value>) -> Result<Option<String>, String> {
-    match object.get("family_id") {
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        _ => Ok(opt_str(object, "family_id")?.map(str::to_owned)),
+impl Serialize for Member<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Member::Str(s) | Member::PlainStr(s) => serializer.serialize_str(s),
+            Member::Null => serializer.serialize_unit(),
+            Member::Num(n) => serializer.serialize_u64(n),
+            Member::NumStr(n) => serializer.serialize_str(&n.to_string()),
+            Member::Value(v) => v.serialize(serializer),
+        }
     }
 }
+
+/// The view of a bare [`Raw`]: no known fields.
+struct NoView;
+
+impl View for NoView {
+    const FIELDS: &'static [&'static str] = &[];
+    const CREDENTIAL_TYPE: Option<&'static str> = None;
+    fn string(&self, _: u8) -> Option<&str> {
+        None
+    }
+    fn number(&self, _: u8) -> u64 {
+        0
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reading an object.
+
+/// A member's value as read, before it is checked.
+#[derive(Debug)]
+pub(crate) enum Scalar<'de> {
+    Null,
+    Str(Cow<'de, str>),
+    /// A non-negative integer that fits in a `u64`.
+    Int(u64),
+    /// Anything else (other numbers, booleans, arrays, objects).
+    Other(Box<Value>),
+}
+
+impl Scalar<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            Scalar::Null => Value::Null,
+            Scalar::Str(s) => Value::String(s.into_owned()),
+            Scalar::Int(n) => Value::from(n),
+            Scalar::Other(v) => *v,
+        }
+    }
+
+    fn from_value(value: Value) -> Scalar<'static> {
+        match value {
+            Value::Null => Scalar::Null,
+            Value::String(s) => Scalar::Str(Cow::Owned(s)),
+            Value::Number(n) if n.is_u64() => n.as_u64().map_or(Scalar::Null, Scalar::Int),
+            other => Scalar::Other(Box::new(other)),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Scalar::Null => "null",
+            Scalar::Str(_) => "a string",
+            Scalar::Int(_) => "a number",
+            Scalar::Other(v) => kind(v),
+        }
+    }
+}
+
+/// An entry object as read: the known members by field id, the others
+/// verbatim, and the order of them all. One is reused for every entry of a
+/// section.
+#[derive(Debug)]
+pub(crate) struct Fields<'de> {
+    known: [Option<Scalar<'de>>; MAX_FIELDS],
+    /// How each known member is written back; `None`: verbatim.
+    class: [Option<u8>; MAX_FIELDS],
+    /// Field ids, or [`SLOT_VERBATIM`] for the next member of `verbatim`.
+    order: Vec<u8>,
+    verbatim: Vec<(String, Value)>,
+    /// The secret, taken out of `known`.
+    secret: Option<Secret>,
+    /// Whether it was read without escapes.
+    secret_plain: bool,
+    /// The id of `secret` in this kind, if it has one.
+    secret_id: Option<u8>,
+}
+
+impl<'de> Fields<'de> {
+    pub(crate) fn new() -> Self {
+        Fields {
+            known: Default::default(),
+            class: [None; MAX_FIELDS],
+            order: Vec::with_capacity(16),
+            verbatim: Vec::new(),
+            secret: None,
+            secret_plain: false,
+            secret_id: None,
+        }
+    }
+
+    fn clear(&mut self) {
+        // Only the members the last object had were set.
+        for &id in &self.order {
+            let i = usize::from(id);
+            if let (Some(known), Some(class)) = (self.known.get_mut(i), self.class.get_mut(i)) {
+                *known = None;
+                *class = None;
+            }
+        }
+        self.order.clear();
+        self.verbatim.clear();
+        self.secret = None;
+        self.secret_plain = false;
+        self.secret_id = None;
+    }
+
+    /// Starts reading an object of kind `E`.
+    pub(crate) fn start<E: Entity>(&mut self) {
+        self.clear();
+        self.secret_id = E::field_id("secret");
+    }
+
+    /// Adds a known member. `false` when it is already there (a duplicate name).
+    pub(crate) fn add_known(&mut self, id: u8, value: Scalar<'de>) -> bool {
+        match self.known.get_mut(usize::from(id)) {
+            Some(slot @ None) => {
+                *slot = Some(value);
+                self.order.push(id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Adds a member oxmsal does not know. `false` when it is already there.
+    pub(crate) fn add_verbatim(&mut self, name: Cow<'_, str>, value: Value) -> bool {
+        if self.verbatim.iter().any(|(n, _)| *n == *name) {
+            return false;
+        }
+        self.verbatim.push((name.into_owned(), value));
+        self.order.push(SLOT_VERBATIM);
+        true
+    }
+
+    /// Reads a whole JSON object (which has no duplicate names).
+    fn read_map<E: Entity>(&mut self, object: Map<String, Value>) {
+        self.start::<E>();
+        for (name, value) in object {
+            match E::field_id(&name) {
+                Some(id) => {
+                    self.add_known(id, Scalar::from_value(value));
+                }
+                None => {
+                    self.add_verbatim(Cow::Owned(name), value);
+                }
+            }
+        }
+    }
+
+    fn name<E: View>(id: u8) -> &'static str {
+        E::FIELDS.get(usize::from(id)).copied().unwrap_or("?")
+    }
+
+    /// A string field: `None` when absent or null; an error for another type.
+    fn opt_str<E: Entity>(&mut self, id: u8) -> Result<Option<String>, String> {
+        let i = usize::from(id);
+        match self.known.get_mut(i) {
+            None | Some(None) => Ok(None),
+            Some(Some(Scalar::Null)) => {
+                self.class[i] = Some(CLASS_NULL);
+                Ok(None)
+            }
+            Some(Some(Scalar::Str(_))) => match self.known[i].take() {
+                Some(Scalar::Str(s)) => {
+                    self.class[i] = Some(CLASS_STR);
+                    Ok(Some(s.into_owned()))
+                }
+                _ => Ok(None),
+            },
+            Some(Some(other)) => Err(format!(
+                "`{}` is {}, not a string",
+                Self::name::<E>(id),
+                other.kind()
+            )),
+        }
+    }
+
+    /// A string field that defaults to `""` when absent or null.
+    fn str_or_empty<E: Entity>(&mut self, id: u8) -> Result<String, String> {
+        Ok(self.opt_str::<E>(id)?.unwrap_or_default())
+    }
+
+    /// A timestamp: `None` when absent, null or blank; an error when present
+    /// but not a non-negative number or numeric string.
+    fn opt_seconds<E: Entity>(&mut self, id: u8) -> Result<Option<u64>, String> {
+        let i = usize::from(id);
+        let invalid = |shown: String| {
+            format!(
+                "`{}` is not a number of seconds: {shown}",
+                Self::name::<E>(id)
+            )
+        };
+        let (parsed, class) = match self.known.get(i) {
+            None | Some(None) => return Ok(None),
+            Some(Some(Scalar::Null)) => (None, Some(CLASS_NULL)),
+            Some(Some(Scalar::Str(s))) if s.trim().is_empty() => return Ok(None),
+            Some(Some(Scalar::Str(s))) => match seconds_str(s) {
+                Some(n) => {
+                    // Written back from the number only when that gives the same text.
+                    // (Digits only, no leading zero, and not rounded: a
+                    // number past `u64::MAX` saturates.)
+                    let canonical = s.bytes().all(|b| b.is_ascii_digit())
+                        && (s.len() == 1 || !s.starts_with('0'))
+                        && s.parse::<u64>() == Ok(n);
+                    (Some(n), canonical.then_some(CLASS_NUM_STR))
+                }
+                None => return Err(invalid(excerpt(&Value::String(s.to_string())))),
+            },
+            Some(Some(Scalar::Int(n))) => (Some(*n), Some(CLASS_NUM)),
+            Some(Some(Scalar::Other(v))) => match seconds(v) {
+                Some(n) => (Some(n), None),
+                None => return Err(invalid(excerpt(v))),
+            },
+        };
+        if let Some(class) = class {
+            self.class[i] = Some(class);
+        }
+        Ok(parsed)
+    }
+
+    /// `secret`: a string one goes into a [`Secret`]. Of another type it is an
+    /// error when `strict` (credentials), else kept verbatim.
+    fn take_secret(&mut self, strict: bool) -> Result<(), String> {
+        let Some(id) = self.secret_id else {
+            return Ok(());
+        };
+        let i = usize::from(id);
+        match &self.known[i] {
+            None | Some(Scalar::Null) => Ok(()),
+            Some(Scalar::Str(_)) => {
+                if let Some(Scalar::Str(s)) = self.known[i].take() {
+                    // A string borrowed from a JSON document had no escapes, so
+                    // none of `"`, `\` or control characters.
+                    self.secret_plain = matches!(s, Cow::Borrowed(_));
+                    self.secret = Some(Secret::new(s.into_owned()));
+                }
+                Ok(())
+            }
+            Some(other) if strict => Err(format!("`secret` is {}, not a string", other.kind())),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// `credential_type`: written as the kind's constant when it is that.
+    fn credential_type<E: Entity>(&mut self, id: u8) {
+        let i = usize::from(id);
+        if let (Some(Scalar::Str(s)), Some(expected)) = (&self.known[i], E::CREDENTIAL_TYPE) {
+            if s == expected {
+                self.class[i] = Some(CLASS_CONST);
+            }
+        }
+    }
+
+    /// `family_id`: a string; a number is taken as its decimal text (the server's
+    /// `foci` is `"1"`, but nothing is lost by accepting `1`).
+    fn family_id<E: Entity>(&mut self, id: u8) -> Result<Option<String>, String> {
+        match &self.known[usize::from(id)] {
+            Some(Scalar::Int(n)) => Ok(Some(n.to_string())),
+            Some(Scalar::Other(v)) if v.is_number() => Ok(Some(v.to_string())),
+            _ => self.opt_str::<E>(id),
+        }
+    }
+
+    /// A verbatim member, by name.
+    fn verbatim(&self, name: &str) -> Option<&Value> {
+        self.verbatim
+            .iter()
+            .find_map(|(n, v)| (n == name).then_some(v))
+    }
+
+    /// The record: known members the typed view reproduces become a slot
+    /// each, the rest stay verbatim, all in document order.
+    fn take_raw<E: Entity>(&mut self) -> Raw {
+        let mut raw = Raw {
+            secret: self.secret.take(),
+            secret_plain: std::mem::take(&mut self.secret_plain),
+            ..Raw::default()
+        };
+        let mut verbatim = std::mem::take(&mut self.verbatim).into_iter();
+        for position in 0..self.order.len() {
+            let id = self.order[position];
+            if id == SLOT_VERBATIM {
+                if let Some((name, value)) = verbatim.next() {
+                    raw.push_verbatim(name, value);
+                }
+                continue;
+            }
+            let i = usize::from(id);
+            if Some(id) == self.secret_id && raw.secret.is_some() {
+                raw.push_slot(SLOT_SECRET);
+            } else if let Some(class) = self.class[i] {
+                raw.push_slot(known_slot(id, class));
+            } else if let Some(value) = self.known[i].take() {
+                raw.push_verbatim(Self::name::<E>(id).to_owned(), value.into_value());
+            }
+        }
+        raw
+    }
+}
+
+/// What the writer needs of an entry kind: its known fields' values.
+pub(crate) trait View {
+    /// The known fields, by id.
+    const FIELDS: &'static [&'static str];
+    /// The `credential_type` of the kind, if it has one.
+    const CREDENTIAL_TYPE: Option<&'static str>;
+    /// A known string field's value.
+    fn string(&self, id: u8) -> Option<&str>;
+    /// A known number field's value.
+    fn number(&self, id: u8) -> u64;
+}
+
+/// What the reader needs of an entry kind.
+pub(crate) trait Entity: View + Sized {
+    /// The id of a known field.
+    fn field_id(name: &str) -> Option<u8>;
+    /// Checks the fields read and builds the entry (`fields` is left to reuse).
+    fn build(fields: &mut Fields<'_>) -> Result<Self, String>;
+    /// The record.
+    fn raw(&self) -> &Raw;
+}
+
+/// Reads an entry of a cache document.
+fn parse<E: Entity>(object: Map<String, Value>) -> Result<E, String> {
+    let mut fields = Fields::new();
+    fields.read_map::<E>(object);
+    E::build(&mut fields)
+}
+
+// ---------------------------------------------------------------------------
+// The kinds.
 
 /// An `AccessToken` entry.
 #[derive(Clone, Debug)]
@@ -114,33 +605,130 @@ pub(crate) struct AccessTokenEntry {
     pub(crate) ext_cache_key: Option<String>,
 }
 
+mod at {
+    pub(super) const CREDENTIAL_TYPE: u8 = 0;
+    pub(super) const HOME_ACCOUNT_ID: u8 = 2;
+    pub(super) const ENVIRONMENT: u8 = 3;
+    pub(super) const CLIENT_ID: u8 = 4;
+    pub(super) const TARGET: u8 = 5;
+    pub(super) const REALM: u8 = 6;
+    pub(super) const TOKEN_TYPE: u8 = 7;
+    pub(super) const CACHED_AT: u8 = 8;
+    pub(super) const EXPIRES_ON: u8 = 9;
+    pub(super) const EXTENDED_EXPIRES_ON: u8 = 10;
+    pub(super) const REFRESH_ON: u8 = 11;
+    pub(super) const EXT_CACHE_KEY: u8 = 12;
+}
+
+impl View for AccessTokenEntry {
+    const FIELDS: &'static [&'static str] = &[
+        "credential_type",
+        "secret",
+        "home_account_id",
+        "environment",
+        "client_id",
+        "target",
+        "realm",
+        "token_type",
+        "cached_at",
+        "expires_on",
+        "extended_expires_on",
+        "refresh_on",
+        "ext_cache_key",
+    ];
+    const CREDENTIAL_TYPE: Option<&'static str> = Some("AccessToken");
+
+    fn string(&self, id: u8) -> Option<&str> {
+        match id {
+            at::HOME_ACCOUNT_ID => self.home_account_id.as_deref(),
+            at::ENVIRONMENT => Some(&self.environment),
+            at::CLIENT_ID => Some(&self.client_id),
+            at::TARGET => Some(&self.target),
+            at::REALM => Some(&self.realm),
+            at::TOKEN_TYPE => Some(&self.token_type),
+            at::EXT_CACHE_KEY => self.ext_cache_key.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn number(&self, id: u8) -> u64 {
+        match id {
+            at::CACHED_AT => self.cached_at,
+            at::EXPIRES_ON => self.expires_on,
+            at::EXTENDED_EXPIRES_ON => self.extended_expires_on.unwrap_or(0),
+            at::REFRESH_ON => self.refresh_on.unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
+impl Entity for AccessTokenEntry {
+    fn field_id(name: &str) -> Option<u8> {
+        Some(match name {
+            "credential_type" => 0,
+            "secret" => 1,
+            "home_account_id" => 2,
+            "environment" => 3,
+            "client_id" => 4,
+            "target" => 5,
+            "realm" => 6,
+            "token_type" => 7,
+            "cached_at" => 8,
+            "expires_on" => 9,
+            "extended_expires_on" => 10,
+            "refresh_on" => 11,
+            "ext_cache_key" => 12,
+            _ => return None,
+        })
+    }
+
+    fn build(f: &mut Fields<'_>) -> Result<Self, String> {
+        type E = AccessTokenEntry;
+        f.take_secret(true)?;
+        let target = f.str_or_empty::<E>(at::TARGET)?;
+        // MSAL.NET reads the misspelt `ext_expires_on` of early MSALs too.
+        let extended_expires_on = match f.opt_seconds::<E>(at::EXTENDED_EXPIRES_ON)? {
+            Some(t) => Some(t),
+            None => super::fields::opt_seconds_of(f.verbatim("ext_expires_on"), "ext_expires_on")?,
+        };
+        let home_account_id = f.opt_str::<E>(at::HOME_ACCOUNT_ID)?;
+        let environment = f.str_or_empty::<E>(at::ENVIRONMENT)?;
+        let client_id = f.str_or_empty::<E>(at::CLIENT_ID)?;
+        let realm = f.str_or_empty::<E>(at::REALM)?;
+        let token_type = f
+            .opt_str::<E>(at::TOKEN_TYPE)?
+            .unwrap_or_else(|| "Bearer".to_owned());
+        let cached_at = f.opt_seconds::<E>(at::CACHED_AT)?.unwrap_or(0);
+        let expires_on = f.opt_seconds::<E>(at::EXPIRES_ON)?.unwrap_or(0);
+        let refresh_on = f.opt_seconds::<E>(at::REFRESH_ON)?;
+        let ext_cache_key = f.opt_str::<E>(at::EXT_CACHE_KEY)?;
+        f.credential_type::<E>(at::CREDENTIAL_TYPE);
+        Ok(AccessTokenEntry {
+            raw: f.take_raw::<E>(),
+            home_account_id,
+            environment,
+            client_id,
+            realm,
+            scopes: scopes::normalized(&target),
+            target,
+            token_type,
+            cached_at,
+            expires_on,
+            extended_expires_on,
+            refresh_on,
+            ext_cache_key,
+        })
+    }
+
+    fn raw(&self) -> &Raw {
+        &self.raw
+    }
+}
+
 impl AccessTokenEntry {
     /// Reads an entry of a cache document.
     pub(crate) fn parse(object: Map<String, Value>) -> Result<Self, String> {
-        check_secret(&object)?;
-        let target = str_or_empty(&object, "target")?;
-        // MSAL.NET reads the misspelt `ext_expires_on` of early MSALs too.
-        let extended_expires_on = match opt_seconds(&object, "extended_expires_on")? {
-            Some(t) => Some(t),
-            None => opt_seconds(&object, "ext_expires_on")?,
-        };
-        Ok(AccessTokenEntry {
-            home_account_id: opt_str(&object, "home_account_id")?.map(str::to_owned),
-            environment: str_or_empty(&object, "environment")?,
-            client_id: str_or_empty(&object, "client_id")?,
-            realm: str_or_empty(&object, "realm")?,
-            scopes: scopes::normalized(&target),
-            target,
-            token_type: opt_str(&object, "token_type")?
-                .unwrap_or("Bearer")
-                .to_owned(),
-            cached_at: opt_seconds(&object, "cached_at")?.unwrap_or(0),
-            expires_on: opt_seconds(&object, "expires_on")?.unwrap_or(0),
-            extended_expires_on,
-            refresh_on: opt_seconds(&object, "refresh_on")?,
-            ext_cache_key: opt_str(&object, "ext_cache_key")?.map(str::to_owned),
-            raw: Raw::new(object),
-        })
+        parse(object)
     }
 
     /// Whether the token may still be handed out at `now`: at least five minutes
@@ -165,21 +753,114 @@ pub(crate) struct RefreshTokenEntry {
     pub(crate) family_id: Option<String>,
 }
 
+mod rt {
+    pub(super) const CREDENTIAL_TYPE: u8 = 0;
+    pub(super) const HOME_ACCOUNT_ID: u8 = 2;
+    pub(super) const ENVIRONMENT: u8 = 3;
+    pub(super) const CLIENT_ID: u8 = 4;
+    pub(super) const TARGET: u8 = 5;
+    pub(super) const LAST_MODIFICATION_TIME: u8 = 6;
+    pub(super) const FAMILY_ID: u8 = 7;
+}
+
+impl View for RefreshTokenEntry {
+    const FIELDS: &'static [&'static str] = &[
+        "credential_type",
+        "secret",
+        "home_account_id",
+        "environment",
+        "client_id",
+        "target",
+        "last_modification_time",
+        "family_id",
+    ];
+    const CREDENTIAL_TYPE: Option<&'static str> = Some("RefreshToken");
+
+    fn string(&self, id: u8) -> Option<&str> {
+        match id {
+            rt::HOME_ACCOUNT_ID => self.home_account_id.as_deref(),
+            rt::ENVIRONMENT => Some(&self.environment),
+            rt::CLIENT_ID => Some(&self.client_id),
+            rt::TARGET => Some(&self.target),
+            rt::FAMILY_ID => self.family_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn number(&self, id: u8) -> u64 {
+        match id {
+            rt::LAST_MODIFICATION_TIME => self.last_modification_time,
+            _ => 0,
+        }
+    }
+}
+
+impl Entity for RefreshTokenEntry {
+    fn field_id(name: &str) -> Option<u8> {
+        Some(match name {
+            "credential_type" => 0,
+            "secret" => 1,
+            "home_account_id" => 2,
+            "environment" => 3,
+            "client_id" => 4,
+            "target" => 5,
+            "last_modification_time" => 6,
+            "family_id" => 7,
+            _ => return None,
+        })
+    }
+
+    fn build(f: &mut Fields<'_>) -> Result<Self, String> {
+        type E = RefreshTokenEntry;
+        f.take_secret(true)?;
+        let target = f.str_or_empty::<E>(rt::TARGET)?;
+        let home_account_id = f.opt_str::<E>(rt::HOME_ACCOUNT_ID)?;
+        let environment = f.str_or_empty::<E>(rt::ENVIRONMENT)?;
+        let client_id = f.str_or_empty::<E>(rt::CLIENT_ID)?;
+        let last_modification_time = f.opt_seconds::<E>(rt::LAST_MODIFICATION_TIME)?.unwrap_or(0);
+        let family_id = f.family_id::<E>(rt::FAMILY_ID)?;
+        f.credential_type::<E>(rt::CREDENTIAL_TYPE);
+        Ok(RefreshTokenEntry {
+            raw: f.take_raw::<E>(),
+            home_account_id,
+            environment,
+            client_id,
+            scopes: scopes::normalized(&target),
+            target,
+            last_modification_time,
+            family_id,
+        })
+    }
+
+    fn raw(&self) -> &Raw {
+        &self.raw
+    }
+}
+
 impl RefreshTokenEntry {
     /// Reads an entry of a cache document.
     pub(crate) fn parse(object: Map<String, Value>) -> Result<Self, String> {
-        check_secret(&object)?;
-        let target = str_or_empty(&object, "target")?;
-        Ok(RefreshTokenEntry {
-            home_account_id: opt_str(&object, "home_account_id")?.map(str::to_owned),
-            environment: str_or_empty(&object, "environment")?,
-            client_id: str_or_empty(&object, "client_id")?,
-            scopes: scopes::normalized(&target),
-            target,
-            last_modification_time: opt_seconds(&object, "last_modification_time")?.unwrap_or(0),
-            family_id: family_id(&object)?,
-            raw: Raw::new(object),
-        })
+        parse(object)
+    }
+
+    /// Sets `last_modification_time` (written as a string of epoch seconds); an
+    /// existing member keeps its position.
+    pub(crate) fn set_last_modification_time(&mut self, now: u64) {
+        let slot = known_slot(rt::LAST_MODIFICATION_TIME, CLASS_NUM_STR);
+        let name = Self::FIELDS[usize::from(rt::LAST_MODIFICATION_TIME)];
+        if let Some(position) = self.raw.known_position(rt::LAST_MODIFICATION_TIME) {
+            self.raw.set_slot(position, slot);
+        } else if self
+            .raw
+            .extra
+            .as_ref()
+            .is_some_and(|e| e.verbatim.iter().any(|(n, _)| n == name))
+        {
+            self.raw.set(name, Value::from(now.to_string()));
+        } else {
+            self.raw.push_slot(slot);
+        }
+        self.last_modification_time = now;
     }
 }
 
@@ -193,17 +874,79 @@ pub(crate) struct IdTokenEntry {
     pub(crate) client_id: String,
 }
 
+mod idt {
+    pub(super) const CREDENTIAL_TYPE: u8 = 0;
+    pub(super) const HOME_ACCOUNT_ID: u8 = 2;
+    pub(super) const ENVIRONMENT: u8 = 3;
+    pub(super) const REALM: u8 = 4;
+    pub(super) const CLIENT_ID: u8 = 5;
+}
+
+impl View for IdTokenEntry {
+    const FIELDS: &'static [&'static str] = &[
+        "credential_type",
+        "secret",
+        "home_account_id",
+        "environment",
+        "realm",
+        "client_id",
+    ];
+    const CREDENTIAL_TYPE: Option<&'static str> = Some("IdToken");
+
+    fn string(&self, id: u8) -> Option<&str> {
+        match id {
+            idt::HOME_ACCOUNT_ID => self.home_account_id.as_deref(),
+            idt::ENVIRONMENT => Some(&self.environment),
+            idt::REALM => Some(&self.realm),
+            idt::CLIENT_ID => Some(&self.client_id),
+            _ => None,
+        }
+    }
+
+    fn number(&self, _: u8) -> u64 {
+        0
+    }
+}
+
+impl Entity for IdTokenEntry {
+    fn field_id(name: &str) -> Option<u8> {
+        Some(match name {
+            "credential_type" => 0,
+            "secret" => 1,
+            "home_account_id" => 2,
+            "environment" => 3,
+            "realm" => 4,
+            "client_id" => 5,
+            _ => return None,
+        })
+    }
+
+    fn build(f: &mut Fields<'_>) -> Result<Self, String> {
+        type E = IdTokenEntry;
+        f.take_secret(true)?;
+        let home_account_id = f.opt_str::<E>(idt::HOME_ACCOUNT_ID)?;
+        let environment = f.str_or_empty::<E>(idt::ENVIRONMENT)?;
+        let realm = f.str_or_empty::<E>(idt::REALM)?;
+        let client_id = f.str_or_empty::<E>(idt::CLIENT_ID)?;
+        f.credential_type::<E>(idt::CREDENTIAL_TYPE);
+        Ok(IdTokenEntry {
+            raw: f.take_raw::<E>(),
+            home_account_id,
+            environment,
+            realm,
+            client_id,
+        })
+    }
+
+    fn raw(&self) -> &Raw {
+        &self.raw
+    }
+}
+
 impl IdTokenEntry {
     /// Reads an entry of a cache document.
     pub(crate) fn parse(object: Map<String, Value>) -> Result<Self, String> {
-        check_secret(&object)?;
-        Ok(IdTokenEntry {
-            home_account_id: opt_str(&object, "home_account_id")?.map(str::to_owned),
-            environment: str_or_empty(&object, "environment")?,
-            realm: str_or_empty(&object, "realm")?,
-            client_id: str_or_empty(&object, "client_id")?,
-            raw: Raw::new(object),
-        })
+        parse(object)
     }
 }
 
@@ -220,19 +963,93 @@ pub(crate) struct AccountEntry {
     pub(crate) account_source: Option<String>,
 }
 
+mod acct {
+    pub(super) const HOME_ACCOUNT_ID: u8 = 1;
+    pub(super) const ENVIRONMENT: u8 = 2;
+    pub(super) const REALM: u8 = 3;
+    pub(super) const LOCAL_ACCOUNT_ID: u8 = 4;
+    pub(super) const USERNAME: u8 = 5;
+    pub(super) const AUTHORITY_TYPE: u8 = 6;
+    pub(super) const ACCOUNT_SOURCE: u8 = 7;
+}
+
+impl View for AccountEntry {
+    const FIELDS: &'static [&'static str] = &[
+        "secret",
+        "home_account_id",
+        "environment",
+        "realm",
+        "local_account_id",
+        "username",
+        "authority_type",
+        "account_source",
+    ];
+    const CREDENTIAL_TYPE: Option<&'static str> = None;
+
+    fn string(&self, id: u8) -> Option<&str> {
+        match id {
+            acct::HOME_ACCOUNT_ID => Some(&self.home_account_id),
+            acct::ENVIRONMENT => Some(&self.environment),
+            acct::REALM => Some(&self.realm),
+            acct::LOCAL_ACCOUNT_ID => self.local_account_id.as_deref(),
+            acct::USERNAME => Some(&self.username),
+            acct::AUTHORITY_TYPE => Some(&self.authority_type),
+            acct::ACCOUNT_SOURCE => self.account_source.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn number(&self, _: u8) -> u64 {
+        0
+    }
+}
+
+impl Entity for AccountEntry {
+    fn field_id(name: &str) -> Option<u8> {
+        Some(match name {
+            "secret" => 0,
+            "home_account_id" => 1,
+            "environment" => 2,
+            "realm" => 3,
+            "local_account_id" => 4,
+            "username" => 5,
+            "authority_type" => 6,
+            "account_source" => 7,
+            _ => return None,
+        })
+    }
+
+    fn build(f: &mut Fields<'_>) -> Result<Self, String> {
+        type E = AccountEntry;
+        let home_account_id = f.str_or_empty::<E>(acct::HOME_ACCOUNT_ID)?;
+        let environment = f.str_or_empty::<E>(acct::ENVIRONMENT)?;
+        let realm = f.str_or_empty::<E>(acct::REALM)?;
+        let local_account_id = f.opt_str::<E>(acct::LOCAL_ACCOUNT_ID)?;
+        let username = f.str_or_empty::<E>(acct::USERNAME)?;
+        let authority_type = f.str_or_empty::<E>(acct::AUTHORITY_TYPE)?;
+        let account_source = f.opt_str::<E>(acct::ACCOUNT_SOURCE)?;
+        f.take_secret(false)?;
+        Ok(AccountEntry {
+            raw: f.take_raw::<E>(),
+            home_account_id,
+            environment,
+            realm,
+            local_account_id,
+            username,
+            authority_type,
+            account_source,
+        })
+    }
+
+    fn raw(&self) -> &Raw {
+        &self.raw
+    }
+}
+
 impl AccountEntry {
     /// Reads an entry of a cache document.
     pub(crate) fn parse(object: Map<String, Value>) -> Result<Self, String> {
-        Ok(AccountEntry {
-            home_account_id: str_or_empty(&object, "home_account_id")?,
-            environment: str_or_empty(&object, "environment")?,
-            realm: str_or_empty(&object, "realm")?,
-            local_account_id: opt_str(&object, "local_account_id")?.map(str::to_owned),
-            username: str_or_empty(&object, "username")?,
-            authority_type: str_or_empty(&object, "authority_type")?,
-            account_source: opt_str(&object, "account_source")?.map(str::to_owned),
-            raw: Raw::new(object),
-        })
+        parse(object)
     }
 
     /// The public view.
@@ -258,15 +1075,80 @@ pub(crate) struct AppMetadataEntry {
     pub(crate) family_id: Option<String>,
 }
 
+mod meta {
+    pub(super) const CLIENT_ID: u8 = 1;
+    pub(super) const ENVIRONMENT: u8 = 2;
+    pub(super) const FAMILY_ID: u8 = 3;
+}
+
+impl View for AppMetadataEntry {
+    const FIELDS: &'static [&'static str] = &["secret", "client_id", "environment", "family_id"];
+    const CREDENTIAL_TYPE: Option<&'static str> = None;
+
+    fn string(&self, id: u8) -> Option<&str> {
+        match id {
+            meta::CLIENT_ID => Some(&self.client_id),
+            meta::ENVIRONMENT => Some(&self.environment),
+            meta::FAMILY_ID => self.family_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn number(&self, _: u8) -> u64 {
+        0
+    }
+}
+
+impl Entity for AppMetadataEntry {
+    fn field_id(name: &str) -> Option<u8> {
+        Some(match name {
+            "secret" => 0,
+            "client_id" => 1,
+            "environment" => 2,
+            "family_id" => 3,
+            _ => return None,
+        })
+    }
+
+    fn build(f: &mut Fields<'_>) -> Result<Self, String> {
+        type E = AppMetadataEntry;
+        let client_id = f.str_or_empty::<E>(meta::CLIENT_ID)?;
+        let environment = f.str_or_empty::<E>(meta::ENVIRONMENT)?;
+        let family_id = f.family_id::<E>(meta::FAMILY_ID)?;
+        f.take_secret(false)?;
+        Ok(AppMetadataEntry {
+            raw: f.take_raw::<E>(),
+            client_id,
+            environment,
+            family_id,
+        })
+    }
+
+    fn raw(&self) -> &Raw {
+        &self.raw
+    }
+}
+
 impl AppMetadataEntry {
     /// Reads an entry of a cache document.
     pub(crate) fn parse(object: Map<String, Value>) -> Result<Self, String> {
-        Ok(AppMetadataEntry {
-            client_id: str_or_empty(&object, "client_id")?,
-            environment: str_or_empty(&object, "environment")?,
-            family_id: family_id(&object)?,
-            raw: Raw::new(object),
-        })
+        parse(object)
+    }
+}
+
+/// An entry as a JSON object, exactly as it was read (or made). (The document
+/// writer in `serialize.rs` writes entries itself, faster.)
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) struct EntryJson<'a, E>(pub(crate) &'a E);
+
+impl<E: Entity> Serialize for EntryJson<'_, E> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw = self.0.raw();
+        let mut map = serializer.serialize_map(None)?;
+        for (name, member) in raw.members(self.0) {
+            map.serialize_entry(name, &member)?;
+        }
+        map.end()
     }
 }
 
@@ -318,5 +1200,77 @@ mod tests {
             (100, 0, "Bearer")
         );
         assert_eq!(&*ok.scopes, ["a".to_owned(), "b".to_owned()]);
+    }
+
+    /// Every member comes back as it was, whatever its encoding.
+    #[test]
+    fn entries_write_back_exactly_what_they_read() {
+        let object = json!({
+            "credential_type": "AccessToken", "unknown": {"a": [1, 2.5, null]},
+            "secret": "s", "home_account_id": null, "environment": "E", "client_id": "",
+            "target": "b A", "realm": "r", "token_type": null, "cached_at": 12,
+            "expires_on": "0034", "extended_expires_on": " 5 ", "refresh_on": 2.5,
+            "ext_expires_on": "x", "ext_cache_key": "K", "key_id": 1
+        });
+        let entry = AccessTokenEntry::parse(object.as_object().unwrap().clone()).unwrap();
+        assert_eq!(
+            (
+                entry.cached_at,
+                entry.expires_on,
+                entry.extended_expires_on,
+                entry.refresh_on
+            ),
+            (12, 34, Some(5), Some(2))
+        );
+        assert_eq!(
+            serde_json::to_string(&EntryJson(&entry)).unwrap(),
+            object.to_string()
+        );
+        // Past u64::MAX: read as u64::MAX, written back as it came.
+        let object = json!({"cached_at": "18446744073709551616", "expires_on": "1e3"});
+        let entry = AccessTokenEntry::parse(object.as_object().unwrap().clone()).unwrap();
+        assert_eq!((entry.cached_at, entry.expires_on), (u64::MAX, 1000));
+        assert_eq!(
+            serde_json::to_string(&EntryJson(&entry)).unwrap(),
+            object.to_string()
+        );
+        let object = json!({"credential_type": "Other", "family_id": 1, "last_modification_time": "7",
+            "secret": null, "target": "t"});
+        let mut rt = RefreshTokenEntry::parse(object.as_object().unwrap().clone()).unwrap();
+        assert_eq!(rt.family_id.as_deref(), Some("1"));
+        assert_eq!(
+            serde_json::to_string(&EntryJson(&rt)).unwrap(),
+            object.to_string()
+        );
+        rt.set_last_modification_time(9);
+        rt.raw.set_secret(Secret::new("n"));
+        assert_eq!(
+            serde_json::to_string(&EntryJson(&rt)).unwrap(),
+            r#"{"credential_type":"Other","family_id":1,"last_modification_time":"9","secret":null,"target":"t","secret":"n"}"#
+        );
+        let object = json!({"secret": 5, "home_account_id": "h", "x": 1});
+        let account = AccountEntry::parse(object.as_object().unwrap().clone()).unwrap();
+        assert_eq!(
+            serde_json::to_string(&EntryJson(&account)).unwrap(),
+            object.to_string()
+        );
+    }
+
+    #[test]
+    fn many_members_spill_out_of_line() {
+        let mut object = Map::new();
+        for i in 0..40 {
+            object.insert(format!("f{i}"), json!(i));
+            if i == 20 {
+                object.insert("secret".into(), json!("s"));
+                object.insert("expires_on".into(), json!("5"));
+            }
+        }
+        let entry = AccessTokenEntry::parse(object.clone()).unwrap();
+        assert_eq!(entry.expires_on, 5);
+        assert_eq!(
+            serde_json::to_string(&EntryJson(&entry)).unwrap(),
+            Value::Object(object).to_string()
+        );
     }
 }

@@ -5,6 +5,9 @@
 use serde_json::{Map, Value};
 
 /// A string field: `None` when absent or null; an error for any other type.
+/// (The cache document's reader, `entity::Fields`, reads fields the same way
+/// and words problems the same.)
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn opt_str<'a>(
     map: &'a Map<String, Value>,
     field: &str,
@@ -16,11 +19,6 @@ pub(crate) fn opt_str<'a>(
     }
 }
 
-/// A string field that defaults to `""` when absent or null.
-pub(crate) fn str_or_empty(map: &Map<String, Value>, field: &str) -> Result<String, String> {
-    Ok(opt_str(map, field)?.unwrap_or_default().to_owned())
-}
-
 /// A timestamp or duration in whole seconds: `None` when absent, null or `""`;
 /// an error when present but not a non-negative number or numeric string.
 ///
@@ -28,7 +26,12 @@ pub(crate) fn str_or_empty(map: &Map<String, Value>, field: &str) -> Result<Stri
 /// used numbers, and AADv1-style endpoints send `expires_in` as a string; all
 /// are accepted. Fractions are truncated.
 pub(crate) fn opt_seconds(map: &Map<String, Value>, field: &str) -> Result<Option<u64>, String> {
-    match map.get(field) {
+    opt_seconds_of(map.get(field), field)
+}
+
+/// [`opt_seconds`] of a member already looked up.
+pub(crate) fn opt_seconds_of(value: Option<&Value>, field: &str) -> Result<Option<u64>, String> {
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(value) => seconds(value)
@@ -41,14 +44,17 @@ pub(crate) fn opt_seconds(map: &Map<String, Value>, field: &str) -> Result<Optio
 pub(crate) fn seconds(value: &Value) -> Option<u64> {
     match value {
         Value::Number(n) => n.as_u64().or_else(|| n.as_f64().and_then(float_seconds)),
-        Value::String(s) => {
-            let s = s.trim();
-            s.parse::<u64>()
-                .ok()
-                .or_else(|| s.parse::<f64>().ok().and_then(float_seconds))
-        }
+        Value::String(s) => seconds_str(s),
         _ => None,
     }
+}
+
+/// Whole non-negative seconds from a numeric string.
+pub(crate) fn seconds_str(s: &str) -> Option<u64> {
+    let s = s.trim();
+    s.parse::<u64>()
+        .ok()
+        .or_else(|| s.parse::<f64>().ok().and_then(float_seconds))
 }
 
 fn float_seconds(f: f64) -> Option<u64> {
@@ -69,7 +75,7 @@ pub(crate) fn kind(value: &Value) -> &'static str {
 }
 
 /// A short rendering of a (non-secret) value for an error message.
-fn excerpt(value: &Value) -> String {
+pub(crate) fn excerpt(value: &Value) -> String {
     let text = value.to_string();
     match text.char_indices().nth(40) {
         Some((cut, _)) => format!("{}…", &text[..cut]),

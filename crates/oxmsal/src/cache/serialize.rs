@@ -7,14 +7,26 @@
 //! Unknown top-level sections and unknown fields are kept verbatim. Writing
 //! sorts entries by key, so the same cache always gives the same bytes, and
 //! indents by four spaces like MSAL Python's `json.dumps(indent=4)`.
+//!
+//! Speed: a document is read in one pass straight into typed entries (field
+//! names and most strings borrowed from the input, known fields never built
+//! into JSON values), and written by hand into one string. A document that pass
+//! declines — anything malformed, and the odd valid one with a repeated name —
+//! is read again the plain way (a JSON value tree, then entry by entry), which
+//! decides the result and words the error.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt::{self, Write as _};
+use std::marker::PhantomData;
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::entity::{
-    AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, Raw, RefreshTokenEntry,
+    AccessTokenEntry, AccountEntry, AppMetadataEntry, Entity, Fields, IdTokenEntry, Member,
+    RefreshTokenEntry, Scalar,
 };
 use super::fields::kind;
 use super::store::Store;
@@ -36,6 +48,23 @@ fn shorten(key: &str) -> String {
         None => key.to_owned(),
     }
 }
+
+/// Reads a cache document. An empty (or all-whitespace) document is an empty
+/// cache, as in MSAL Python.
+pub(crate) fn parse(json: &str) -> Result<Store> {
+    if json.trim().is_empty() {
+        return Ok(Store::default());
+    }
+    match read_fast(json) {
+        Ok(store) => Ok(store),
+        // Malformed, or a repeated name: the plain reader decides.
+        Err(_) => read_plain(json),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The plain reader: a JSON value tree, then each entry. It defines what a
+// document means and how a bad one is reported.
 
 /// A section's entries, each checked to be an object.
 fn entries_of(section: &str, value: Value) -> Result<Vec<(String, Map<String, Value>)>> {
@@ -87,13 +116,8 @@ fn load<E>(
     Ok(())
 }
 
-/// Reads a cache document. An empty (or all-whitespace) document is an empty
-/// cache, as in MSAL Python.
-pub(crate) fn parse(json: &str) -> Result<Store> {
+fn read_plain(json: &str) -> Result<Store> {
     let mut store = Store::default();
-    if json.trim().is_empty() {
-        return Ok(store);
-    }
     // serde_json's messages give a position, never the input, so no token leaks.
     let value: Value = serde_json::from_str(json)
         .map_err(|e| Error::cache("the token cache is not JSON", Some(Box::new(e))))?;
@@ -148,50 +172,640 @@ pub(crate) fn parse(json: &str) -> Result<Store> {
     Ok(store)
 }
 
-/// Writes a cache document.
-pub(crate) fn write(store: &Store) -> Result<String> {
-    let mut out = Vec::with_capacity(256 + 600 * store.access_tokens().len());
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-    Document(store)
-        .serialize(&mut serializer)
-        .map_err(|e| Error::cache("cannot write the token cache", Some(Box::new(e))))?;
-    String::from_utf8(out)
-        .map_err(|e| Error::cache("cannot write the token cache", Some(Box::new(e))))
+// ---------------------------------------------------------------------------
+// The fast reader: one pass, straight into entries. It succeeds exactly on the
+// documents the plain reader accepts without a repeated name, with the same
+// result; it gives up (any error) on everything else.
+
+fn read_fast(json: &str) -> serde_json::Result<Store> {
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    let mut store = Store::default();
+    deserializer.deserialize_map(DocumentVisitor { store: &mut store })?;
+    deserializer.end()?;
+    Ok(store)
 }
 
-/// The whole document: the five sections, then the unknown ones.
-struct Document<'a>(&'a Store);
+/// A map key or string, borrowed from the input when it has no escapes.
+struct Text<'de>(Cow<'de, str>);
 
-impl Serialize for Document<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let store = self.0;
-        let mut map = serializer.serialize_map(Some(5 + store.other_sections.len()))?;
-        map.serialize_entry(ACCESS_TOKEN, &Section(store.access_tokens(), |e| &e.raw))?;
-        map.serialize_entry(REFRESH_TOKEN, &Section(store.refresh_tokens(), |e| &e.raw))?;
-        map.serialize_entry(ID_TOKEN, &Section(store.id_tokens(), |e| &e.raw))?;
-        map.serialize_entry(ACCOUNT, &Section(store.accounts(), |e| &e.raw))?;
-        map.serialize_entry(APP_METADATA, &Section(store.app_metadata(), |e| &e.raw))?;
-        for (name, value) in &store.other_sections {
-            map.serialize_entry(name, value)?;
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
         }
-        map.end()
+        deserializer.deserialize_str(TextVisitor)
     }
 }
 
-/// One section, entries sorted by key.
-struct Section<'a, E>(&'a HashMap<String, E>, fn(&E) -> &Raw);
-
-impl<E> Serialize for Section<'_, E> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut keys: Vec<&String> = self.0.keys().collect();
-        keys.sort_unstable();
-        let mut map = serializer.serialize_map(Some(keys.len()))?;
-        for key in keys {
-            if let Some(entry) = self.0.get(key) {
-                map.serialize_entry(key, (self.1)(entry))?;
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E: de::Error>(self) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_borrowed_str<E: de::Error>(
+                self,
+                v: &'de str,
+            ) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Other(Box::new(Value::from(v))))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Other(Box::new(Value::from(v))))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Other(Box::new(Value::Bool(v))))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<Scalar<'de>, A::Error> {
+                let value = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(Scalar::Other(Box::new(value)))
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Scalar<'de>, A::Error> {
+                let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Scalar::Other(Box::new(value)))
             }
         }
-        map.end()
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct DocumentVisitor<'s> {
+    store: &'s mut Store,
+}
+
+impl<'de> Visitor<'de> for DocumentVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a token cache")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        let store = self.store;
+        let mut seen = [false; 5];
+        let mut fields = Fields::new();
+        while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+            let index = match &*name {
+                ACCESS_TOKEN => 0,
+                REFRESH_TOKEN => 1,
+                ID_TOKEN => 2,
+                ACCOUNT => 3,
+                APP_METADATA => 4,
+                _ => {
+                    let value: Value = map.next_value()?;
+                    store.other_sections.insert(name.into_owned(), value);
+                    continue;
+                }
+            };
+            if std::mem::replace(&mut seen[index], true) {
+                return Err(de::Error::custom("a repeated section"));
+            }
+            let fields = &mut fields;
+            match index {
+                0 => {
+                    map.next_value_seed(SectionSeed::new(store, fields, Store::put_access_token))?
+                }
+                1 => {
+                    map.next_value_seed(SectionSeed::new(store, fields, Store::put_refresh_token))?
+                }
+                2 => map.next_value_seed(SectionSeed::new(store, fields, Store::put_id_token))?,
+                3 => map.next_value_seed(SectionSeed::new(store, fields, Store::put_account))?,
+                _ => {
+                    map.next_value_seed(SectionSeed::new(store, fields, Store::put_app_metadata))?
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One known section: its entries go into the store as they are read.
+struct SectionSeed<'s, 'f, 'de, E> {
+    store: &'s mut Store,
+    fields: &'f mut Fields<'de>,
+    put: fn(&mut Store, String, E),
+}
+
+impl<'s, 'f, 'de, E> SectionSeed<'s, 'f, 'de, E> {
+    fn new(
+        store: &'s mut Store,
+        fields: &'f mut Fields<'de>,
+        put: fn(&mut Store, String, E),
+    ) -> Self {
+        SectionSeed { store, fields, put }
+    }
+}
+
+impl<'de, E: Entity> DeserializeSeed<'de> for SectionSeed<'_, '_, 'de, E> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, E: Entity> Visitor<'de> for SectionSeed<'_, '_, 'de, E> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a section of entries")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            map.next_value_seed(EntrySeed::<E> {
+                fields: &mut *self.fields,
+                kind: PhantomData,
+            })?;
+            let entry = E::build(self.fields).map_err(de::Error::custom)?;
+            (self.put)(self.store, key, entry);
+        }
+        Ok(())
+    }
+}
+
+/// One entry object, read into `fields`.
+struct EntrySeed<'f, 'de, E> {
+    fields: &'f mut Fields<'de>,
+    kind: PhantomData<E>,
+}
+
+impl<'de, E: Entity> DeserializeSeed<'de> for EntrySeed<'_, 'de, E> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, E: Entity> Visitor<'de> for EntrySeed<'_, 'de, E> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an entry")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        let fields = self.fields;
+        fields.start::<E>();
+        while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+            let added = match E::field_id(&name) {
+                Some(id) => fields.add_known(id, map.next_value::<Scalar<'de>>()?),
+                None => fields.add_verbatim(name, map.next_value::<Value>()?),
+            };
+            if !added {
+                return Err(de::Error::custom("a repeated field"));
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The writer: serde_json's pretty format with a four-space indent, by hand.
+
+/// Writes a cache document.
+pub(crate) fn write(store: &Store) -> Result<String> {
+    let mut out = String::with_capacity(size_hint(store));
+    out.push('{');
+    let mut first = true;
+    section(&mut out, &mut first, ACCESS_TOKEN, store.access_tokens());
+    section(&mut out, &mut first, REFRESH_TOKEN, store.refresh_tokens());
+    section(&mut out, &mut first, ID_TOKEN, store.id_tokens());
+    section(&mut out, &mut first, ACCOUNT, store.accounts());
+    section(&mut out, &mut first, APP_METADATA, store.app_metadata());
+    for (name, value) in &store.other_sections {
+        key(&mut out, &mut first, 1, name);
+        write_value(&mut out, value, 1);
+    }
+    out.push_str("\n}");
+    Ok(out)
+}
+
+/// About the document's length, so the string grows once or not at all.
+fn size_hint(store: &Store) -> usize {
+    fn of<E: Entity>(entries: &HashMap<String, E>) -> usize {
+        entries
+            .iter()
+            .map(|(k, e)| k.len() + e.raw().secret().map_or(0, |s| s.expose_secret().len()) + 480)
+            .sum()
+    }
+    256 + of(store.access_tokens())
+        + of(store.refresh_tokens())
+        + of(store.id_tokens())
+        + of(store.accounts())
+        + of(store.app_metadata())
+}
+
+const INDENT: &str = "                                                                ";
+
+fn indent(out: &mut String, depth: usize) {
+    let mut spaces = depth * 4;
+    while spaces > 0 {
+        let n = spaces.min(INDENT.len());
+        out.push_str(&INDENT[..n]);
+        spaces -= n;
+    }
+}
+
+/// The start of a member of an object at `depth`, up to its value.
+fn key(out: &mut String, first: &mut bool, depth: usize, name: &str) {
+    out.push_str(if std::mem::take(first) { "\n" } else { ",\n" });
+    indent(out, depth);
+    write_str(out, name);
+    out.push_str(": ");
+}
+
+/// One section, entries sorted by key.
+fn section<E: Entity>(
+    out: &mut String,
+    first: &mut bool,
+    name: &str,
+    entries: &HashMap<String, E>,
+) {
+    key(out, first, 1, name);
+    let mut sorted: Vec<(&String, &E)> = entries.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.push('{');
+    let mut first_entry = true;
+    for (entry_key, entry) in &sorted {
+        key(out, &mut first_entry, 2, entry_key);
+        out.push('{');
+        let mut first_member = true;
+        for (member, value) in entry.raw().members(*entry) {
+            key(out, &mut first_member, 3, member);
+            match value {
+                Member::Str(s) => write_str(out, s),
+                Member::PlainStr(s) => {
+                    out.push('"');
+                    out.push_str(s);
+                    out.push('"');
+                }
+                Member::Null => out.push_str("null"),
+                Member::Num(n) => {
+                    let _ = write!(out, "{n}");
+                }
+                Member::NumStr(n) => {
+                    let _ = write!(out, "\"{n}\"");
+                }
+                Member::Value(v) => write_value(out, v, 3),
+            }
+        }
+        if !first_member {
+            out.push('\n');
+            indent(out, 2);
+        }
+        out.push('}');
+    }
+    if !sorted.is_empty() {
+        out.push('\n');
+        indent(out, 1);
+    }
+    out.push('}');
+}
+
+/// A JSON value that is a member (or element) of a container at `depth`.
+fn write_value(out: &mut String, value: &Value, depth: usize) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        // `Number`'s Display is serde_json's own rendering (itoa, ryu).
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                out.push_str(if i == 0 { "\n" } else { ",\n" });
+                indent(out, depth + 1);
+                write_value(out, item, depth + 1);
+            }
+            if !items.is_empty() {
+                out.push('\n');
+                indent(out, depth);
+            }
+            out.push(']');
+        }
+        Value::Object(members) => {
+            out.push('{');
+            let mut first = true;
+            for (name, member) in members {
+                key(out, &mut first, depth + 1, name);
+                write_value(out, member, depth + 1);
+            }
+            if !members.is_empty() {
+                out.push('\n');
+                indent(out, depth);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// Whether a byte must be escaped in a JSON string (as serde_json does: control
+/// characters, `"` and `\`; nothing else).
+const fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Non-zero when any of 8 bytes may need escaping (no false negatives; a
+/// false positive only sends the block down the byte-by-byte path).
+fn escape_bits(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    control | has_zero(word ^ (ONES * u64::from(b'"'))) | has_zero(word ^ (ONES * u64::from(b'\\')))
+}
+
+/// A JSON string, escaped exactly as serde_json escapes it. Runs without
+/// escapes (all of a token) are checked eight bytes at a time and copied whole.
+fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut run_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(block) = bytes.get(i..i + 32) {
+            let flagged = block.chunks_exact(8).fold(0, |any, w| {
+                any | escape_bits(u64::from_le_bytes(w.try_into().unwrap_or_default()))
+            });
+            if flagged == 0 {
+                i += 32;
+                continue;
+            }
+        }
+        let b = bytes[i];
+        if needs_escape(b) {
+            // `i` is at an ASCII byte, so both cuts are on character boundaries.
+            out.push_str(&s[run_start..i]);
+            match b {
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                b'\n' => out.push_str("\\n"),
+                b'\r' => out.push_str("\\r"),
+                b'\t' => out.push_str("\\t"),
+                0x08 => out.push_str("\\b"),
+                0x0C => out.push_str("\\f"),
+                _ => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    out.push_str("\\u00");
+                    out.push(char::from(HEX[usize::from(b >> 4)]));
+                    out.push(char::from(HEX[usize::from(b & 0xF)]));
+                }
+            }
+            run_start = i + 1;
+        }
+        i += 1;
+    }
+    out.push_str(&s[run_start..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde::Serialize as _;
+    use serde_json::json;
+
+    /// What serde_json's pretty printer writes with a four-space indent.
+    fn pretty(value: &Value) -> String {
+        let mut out = Vec::new();
+        let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+        let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+        value.serialize(&mut serializer).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut all: String = (0u8..0x80).map(char::from).collect();
+        all.push_str("é→😀\u{7f}\u{2028}");
+        let long = format!(
+            "{}\"{}\\{}\n",
+            "a".repeat(70),
+            "b".repeat(33),
+            "c".repeat(40)
+        );
+        for s in [
+            all.as_str(),
+            long.as_str(),
+            "",
+            "plain",
+            "\u{0}",
+            "ünïcödé and \"quotes\"",
+        ] {
+            let mut out = String::new();
+            write_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn values_are_written_as_serde_json_pretty_prints_them() {
+        let value = json!({"a": [], "b": {}, "c": [1, -2, 2.5, 1e300, true, null, "x", {"d": [[]]}],
+                           "e": {"f": {"g": 0.1}}, "": u64::MAX});
+        let mut out = String::new();
+        write_value(&mut out, &value, 0);
+        assert_eq!(out, pretty(&value));
+    }
+
+    /// Any value: scalars of the kinds timestamps and strings come in, and
+    /// small arrays and objects.
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<u64>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            prop_oneof![
+                Just(String::new()),
+                Just(" 7 ".to_owned()),
+                Just("007".to_owned()),
+                Just("18446744073709551616".to_owned()),
+                Just("2.5".to_owned()),
+                Just("AccessToken".to_owned()),
+                "[0-9]{1,3}",
+                "\\PC{0,8}",
+            ]
+            .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(2, 6, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                proptest::collection::vec(("[a-c]", inner), 0..3)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A document: each known section with entries made of the fields every
+    /// kind knows (and some it does not), in any order, of any type.
+    fn any_document() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        const NAMES: &[&str] = &[
+            "credential_type",
+            "secret",
+            "home_account_id",
+            "environment",
+            "client_id",
+            "target",
+            "realm",
+            "token_type",
+            "cached_at",
+            "expires_on",
+            "extended_expires_on",
+            "ext_expires_on",
+            "refresh_on",
+            "ext_cache_key",
+            "last_modification_time",
+            "family_id",
+            "local_account_id",
+            "username",
+            "authority_type",
+            "account_source",
+            "key_id",
+            "unknown",
+        ];
+        let entry =
+            proptest::collection::vec((proptest::sample::select(NAMES), any_value()), 0..10)
+                .prop_map(|kv| {
+                    Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                });
+        let section = proptest::collection::vec(("[a-c]{1,2}", entry), 0..4)
+            .prop_map(|kv| Value::Object(kv.into_iter().collect()));
+        (
+            proptest::collection::vec(section, 5),
+            proptest::option::of(any_value()),
+            proptest::sample::subsequence(vec![0usize, 1, 2, 3, 4, 5], 0..=6),
+        )
+            .prop_map(|(sections, unknown, order)| {
+                let names = [
+                    ACCESS_TOKEN,
+                    REFRESH_TOKEN,
+                    ID_TOKEN,
+                    ACCOUNT,
+                    APP_METADATA,
+                    "Other",
+                ];
+                let mut doc = Map::new();
+                for i in order {
+                    let value = if i == 5 {
+                        unknown.clone()
+                    } else {
+                        sections.get(i).cloned()
+                    };
+                    if let Some(value) = value {
+                        doc.insert(names[i].to_owned(), value);
+                    }
+                }
+                Value::Object(doc)
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// What loads is written back member for member as it came: the five
+        /// sections first (entries sorted by key), then the unknown ones. What
+        /// does not load is refused by both readers alike.
+        #[test]
+        fn documents_are_written_back_exactly(doc in any_document(), compact: bool) {
+            let text = if compact { doc.to_string() } else { pretty(&doc) };
+            let Ok(store) = parse(&text) else {
+                proptest::prop_assert!(read_plain(&text).is_err());
+                return Ok(());
+            };
+            proptest::prop_assert!(store.check_consistency().is_ok());
+            let mut expected = Map::new();
+            for name in [ACCESS_TOKEN, REFRESH_TOKEN, ID_TOKEN, ACCOUNT, APP_METADATA] {
+                let mut entries: Vec<(String, Value)> = doc
+                    .get(name)
+                    .and_then(Value::as_object)
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                expected.insert(name.to_owned(), Value::Object(entries.into_iter().collect()));
+            }
+            if let Some(other) = doc.get("Other") {
+                expected.insert("Other".to_owned(), other.clone());
+            }
+            let written = write(&store).unwrap();
+            proptest::prop_assert_eq!(&written, &pretty(&Value::Object(expected)));
+            proptest::prop_assert_eq!(write(&parse(&written).unwrap()).unwrap(), written);
+        }
+    }
+
+    /// The fast reader gives up on what it must not decide; the plain one then
+    /// reads the document as before.
+    #[test]
+    fn repeated_names_are_read_as_before() {
+        let docs = [
+            r#"{"AccessToken": {"k": {"secret": "a", "secret": "b"}}}"#,
+            r#"{"AccessToken": {"k": {"expires_on": "x"}, "k": {"expires_on": "5"}}}"#,
+            r#"{"AccessToken": {"k": {"x": 1, "x": 2}}}"#,
+            r#"{"Account": {"a": {"home_account_id": "h"}}, "Account": {}}"#,
+            r#"{"Z": 1, "AccessToken": {}, "Z": 2}"#,
+        ];
+        for (i, doc) in docs.into_iter().enumerate() {
+            // A repeated unknown section is kept in place, last value, either way.
+            assert_eq!(read_fast(doc).is_err(), i < 4, "{doc}");
+            let store = parse(doc).unwrap();
+            assert_eq!(
+                write(&store).unwrap(),
+                write(&read_plain(doc).unwrap()).unwrap()
+            );
+        }
+        let store = parse(docs[1]).unwrap();
+        assert_eq!(store.access_tokens()["k"].expires_on, 5);
+        assert_eq!(store.accounts().len(), 0);
     }
 }

@@ -9,7 +9,8 @@
 //! Index keys are lowercased: the schema lowercases entry keys, so two entries
 //! whose identifiers differ only in case are the same entry to every MSAL.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{btree_set, BTreeSet, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -27,6 +28,12 @@ pub(crate) use merge::MergeRule;
 /// id, tenant or account id contains.
 fn ikey(parts: &[&str]) -> String {
     let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    ikey_push(&mut key, parts);
+    key
+}
+
+/// [`ikey`] appended to `key`.
+fn ikey_push(key: &mut String, parts: &[&str]) {
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             key.push('\0');
@@ -41,7 +48,6 @@ fn ikey(parts: &[&str]) -> String {
             key.extend(part.chars().flat_map(char::to_lowercase));
         }
     }
-    key
 }
 
 /// Case-insensitive equality of two identifiers, without allocating.
@@ -54,8 +60,107 @@ fn same_id(a: &str, b: &str) -> bool {
         .eq(b.chars().flat_map(char::to_lowercase))
 }
 
+/// The entry keys under one index key, in order. Nearly every group holds one
+/// key (one token per tenant, one account per home…), kept inline; a group
+/// holds exactly one key if and only if it is `One`, so equal groups compare equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeySet {
+    One(String),
+    Many(BTreeSet<String>),
+}
+
+impl Default for KeySet {
+    fn default() -> Self {
+        KeySet::Many(BTreeSet::new())
+    }
+}
+
+impl KeySet {
+    /// Adds `key`; `false` when it was there.
+    pub(crate) fn insert(&mut self, key: String) -> bool {
+        match self {
+            KeySet::Many(set) if set.is_empty() => *self = KeySet::One(key),
+            KeySet::Many(set) => return set.insert(key),
+            KeySet::One(only) if *only == key => return false,
+            KeySet::One(only) => {
+                let only = std::mem::take(only);
+                *self = KeySet::Many(BTreeSet::from([only, key]));
+            }
+        }
+        true
+    }
+
+    /// Removes `key`; `false` when it was not there.
+    pub(crate) fn remove(&mut self, key: &str) -> bool {
+        match self {
+            KeySet::One(only) if only == key => *self = KeySet::default(),
+            KeySet::One(_) => return false,
+            KeySet::Many(set) => {
+                if !set.remove(key) {
+                    return false;
+                }
+                if set.len() == 1 {
+                    if let Some(only) = set.pop_first() {
+                        *self = KeySet::One(only);
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        matches!(self, KeySet::Many(set) if set.is_empty())
+    }
+
+    pub(crate) fn iter(&self) -> KeySetIter<'_> {
+        match self {
+            KeySet::One(only) => KeySetIter::One(Some(only)),
+            KeySet::Many(set) => KeySetIter::Many(set.iter()),
+        }
+    }
+}
+
+/// The keys of a [`KeySet`], in order.
+pub(crate) enum KeySetIter<'a> {
+    One(Option<&'a String>),
+    Many(btree_set::Iter<'a, String>),
+}
+
+impl<'a> Iterator for KeySetIter<'a> {
+    type Item = &'a String;
+    fn next(&mut self) -> Option<&'a String> {
+        match self {
+            KeySetIter::One(only) => only.take(),
+            KeySetIter::Many(iter) => iter.next(),
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a KeySet {
+    type Item = &'a String;
+    type IntoIter = KeySetIter<'a>;
+    fn into_iter(self) -> KeySetIter<'a> {
+        self.iter()
+    }
+}
+
 /// Entry keys grouped under an index key.
-type KeySets = HashMap<String, BTreeSet<String>>;
+type KeySets = HashMap<String, KeySet>;
+
+/// Runs `f` on `map[index_key]`, made when missing. The index key is
+/// allocated only for a new group (loading a document finds most groups there).
+fn with_group<V: Default, R>(
+    map: &mut HashMap<String, V>,
+    index_key: &str,
+    f: impl FnOnce(&mut V) -> R,
+) -> R {
+    let group = match map.get_mut(index_key) {
+        Some(group) => group,
+        None => map.entry(index_key.to_owned()).or_default(),
+    };
+    f(group)
+}
 
 /// The index paths of an access token: (home account + environment),
 /// (client + extended key), realm.
@@ -72,7 +177,7 @@ fn home_env(home_account_id: Option<&str>, environment: &str) -> String {
 }
 
 fn add(sets: &mut KeySets, index_key: String, key: &str) {
-    sets.entry(index_key).or_default().insert(key.to_owned());
+    with_group(sets, &index_key, |set| set.insert(key.to_owned()));
 }
 
 fn remove(sets: &mut KeySets, index_key: &str, key: &str) {
@@ -80,6 +185,43 @@ fn remove(sets: &mut KeySets, index_key: &str, key: &str) {
         set.remove(key);
         if set.is_empty() {
             sets.remove(index_key);
+        }
+    }
+}
+
+fn index_access_token(index: &mut Indexes, buf: &mut String, key: &str, e: &AccessTokenEntry) {
+    // The three index keys in one buffer.
+    buf.clear();
+    ikey_push(
+        buf,
+        &[e.home_account_id.as_deref().unwrap_or(""), &e.environment],
+    );
+    let he_end = buf.len();
+    ikey_push(
+        buf,
+        &[&e.client_id, e.ext_cache_key.as_deref().unwrap_or("")],
+    );
+    let ce_end = buf.len();
+    ikey_push(buf, &[&e.realm]);
+    let (he, ce, realm) = (&buf[..he_end], &buf[he_end..ce_end], &buf[ce_end..]);
+    with_group(&mut index.access_tokens, he, |by_client| {
+        with_group(by_client, ce, |by_realm| {
+            with_group(by_realm, realm, |keys| keys.insert(key.to_owned()));
+        });
+    });
+}
+
+fn unindex_access_token(index: &mut Indexes, key: &str, e: &AccessTokenEntry) {
+    let (he, ce, realm) = at_path(e);
+    if let Some(by_client) = index.access_tokens.get_mut(&he) {
+        if let Some(by_realm) = by_client.get_mut(&ce) {
+            remove(by_realm, &realm, key);
+            if by_realm.is_empty() {
+                by_client.remove(&ce);
+            }
+        }
+        if by_client.is_empty() {
+            index.access_tokens.remove(&he);
         }
     }
 }
@@ -113,6 +255,8 @@ pub(crate) struct Store {
     /// Top-level sections oxmsal does not know, in document order.
     pub(crate) other_sections: Map<String, Value>,
     index: Indexes,
+    /// Room to build index keys in (saves an allocation per insert).
+    scratch: String,
 }
 
 impl Store {
@@ -139,34 +283,23 @@ impl Store {
     /// Stores an entry under `key` as is (loading a document), replacing only
     /// an entry with the same key.
     pub(crate) fn put_access_token(&mut self, key: String, entry: AccessTokenEntry) {
-        self.remove_access_token(&key);
-        let (he, ce, realm) = at_path(&entry);
-        self.index
-            .access_tokens
-            .entry(he)
-            .or_default()
-            .entry(ce)
-            .or_default()
-            .entry(realm)
-            .or_default()
-            .insert(key.clone());
-        self.access_tokens.insert(key, entry);
+        // One hash of the key, and the index keys allocated only for new groups.
+        match self.access_tokens.entry(key) {
+            Entry::Occupied(mut here) => {
+                let old = here.insert(entry);
+                unindex_access_token(&mut self.index, here.key(), &old);
+                index_access_token(&mut self.index, &mut self.scratch, here.key(), here.get());
+            }
+            Entry::Vacant(slot) => {
+                index_access_token(&mut self.index, &mut self.scratch, slot.key(), &entry);
+                slot.insert(entry);
+            }
+        }
     }
 
     pub(crate) fn remove_access_token(&mut self, key: &str) -> Option<AccessTokenEntry> {
         let entry = self.access_tokens.remove(key)?;
-        let (he, ce, realm) = at_path(&entry);
-        if let Some(by_client) = self.index.access_tokens.get_mut(&he) {
-            if let Some(by_realm) = by_client.get_mut(&ce) {
-                remove(by_realm, &realm, key);
-                if by_realm.is_empty() {
-                    by_client.remove(&ce);
-                }
-            }
-            if by_client.is_empty() {
-                self.index.access_tokens.remove(&he);
-            }
-        }
+        unindex_access_token(&mut self.index, key, &entry);
         Some(entry)
     }
 
@@ -303,10 +436,7 @@ impl Store {
             return false;
         };
         entry.raw.set_secret(secret);
-        entry
-            .raw
-            .set("last_modification_time", Value::from(now.to_string()));
-        entry.last_modification_time = now;
+        entry.set_last_modification_time(now);
         true
     }
 
