@@ -15,6 +15,9 @@ Subcommands (each prints one JSON object on stdout):
                                       Account, IdToken, RefreshToken and an
                                       AccessToken for 5 scopes
           at-10000.json               10,000 app-only access tokens (serialization)
+          at-10000-small.json,        the same with --small-secret-bytes (64)
+          at-100000-small.json        opaque secrets, and 100,000 of them (memory)
+        Secrets are JWT-sized (--secret-bytes, 1500) unless said otherwise.
   time  --docs DIR --authority URL --client-id ID --secret-env VAR --scope S
         --ca CA.pem --token-endpoint URL [--quick]
         Times the workloads with MSAL Python's public APIs, timeit-style.
@@ -47,9 +50,13 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def fake_jwt(claims, secret_bytes, salt):
+def fake_jwt(claims, secret_bytes, salt, jwt=False):
     """A JWT-shaped string: header.payload.signature, padded to about
-    `secret_bytes` characters with a deterministic signature part."""
+    `secret_bytes` characters with a deterministic signature part. Below 200
+    bytes (unless `jwt`), an opaque string of exactly `secret_bytes` characters."""
+    if secret_bytes < 200 and not jwt:
+        seed = b64url(salt.encode()) + "."
+        return (seed * (secret_bytes // len(seed) + 1))[:secret_bytes]
     head = b64url(json.dumps({"typ": "JWT", "alg": "RS256", "kid": "bench"}).encode())
     body = b64url(json.dumps(claims, separators=(",", ":")).encode())
     used = len(head) + len(body) + 2
@@ -102,7 +109,7 @@ def user_doc(count, env, client, tenant, secret_bytes):
             "aud": client, "iss": "https://{}/{}/v2.0".format(env, tenant), "iat": CACHED_AT,
             "nbf": CACHED_AT, "exp": EXPIRES_ON, "name": "User %d" % i, "oid": uid,
             "preferred_username": username, "sub": "sub-%d" % i, "tid": tenant, "ver": "2.0",
-        }, 0, "idt-%d" % i)
+        }, 0, "idt-%d" % i, jwt=True)
         doc["AccessToken"]["-".join([home, env, "accesstoken", client, tenant, USER_TARGET]).lower()] = {
             "credential_type": "AccessToken",
             "secret": fake_jwt({"oid": uid, "tid": tenant, "scp": USER_TARGET}, secret_bytes, "user-%d" % i),
@@ -155,6 +162,8 @@ def cmd_gen(args):
         "cc-100000.json": app_doc(100_000, args.environment, args.client_id, args.tenant, args.scope, args.secret_bytes),
         "silent-1000.json": user_doc(1_000, args.environment, args.client_id, args.tenant, args.secret_bytes),
         "at-10000.json": app_doc(10_000, args.environment, args.client_id, args.tenant, args.scope, args.secret_bytes),
+        "at-10000-small.json": app_doc(10_000, args.environment, args.client_id, args.tenant, args.scope, args.small_secret_bytes),
+        "at-100000-small.json": app_doc(100_000, args.environment, args.client_id, args.tenant, args.scope, args.small_secret_bytes),
     }
     sizes = {}
     for name, doc in docs.items():
@@ -162,7 +171,8 @@ def cmd_gen(args):
         with open(os.path.join(args.out, name), "w", encoding="utf-8") as f:
             f.write(text)
         sizes[name] = len(text.encode("utf-8"))
-    print(json.dumps({"documents": sizes, "secret_bytes": args.secret_bytes}))
+    print(json.dumps({"documents": sizes, "secret_bytes": args.secret_bytes,
+                      "small_secret_bytes": args.small_secret_bytes}))
 
 
 # ---------------------------------------------------------------- timing
@@ -253,14 +263,16 @@ def cmd_time(args):
         lambda: app.acquire_token_silent(wanted, account=account), min_batch, repeat)
     del app
 
-    # (De)serialization of 10,000 access tokens.
-    text = read(os.path.join(args.docs, "at-10000.json"))
-    cache = msal.SerializableTokenCache()
-    results["deserialize_10000"] = measure(lambda: cache.deserialize(text), min_batch, repeat)
-    cache.deserialize(text)
-    assert cache.serialize() == text  # the generator wrote what MSAL writes
-    results["serialize_10000"] = measure(cache.serialize, min_batch, repeat)
-    del cache, text
+    # (De)serialization of 10,000 access tokens, JWT-sized and small secrets.
+    for suffix in ("", "_small"):
+        text = read(os.path.join(args.docs, "at-10000%s.json" % suffix.replace("_", "-")))
+        cache = msal.SerializableTokenCache()
+        results["deserialize_10000" + suffix] = measure(
+            lambda: cache.deserialize(text), min_batch, repeat)
+        cache.deserialize(text)
+        assert cache.serialize() == text  # the generator wrote what MSAL writes
+        results["serialize_10000" + suffix] = measure(cache.serialize, min_batch, repeat)
+        del cache, text
 
     # Cache miss: an empty cache before every call, so each one goes to the token
     # endpoint (MSAL Python refuses force_refresh for client credentials).
@@ -324,6 +336,7 @@ def main():
     g.add_argument("--tenant", required=True)
     g.add_argument("--scope", default="api://demo/.default")
     g.add_argument("--secret-bytes", type=int, default=1500)
+    g.add_argument("--small-secret-bytes", type=int, default=64)
     t = sub.add_parser("time")
     t.add_argument("--docs", required=True)
     t.add_argument("--authority", required=True)

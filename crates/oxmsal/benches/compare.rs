@@ -6,8 +6,12 @@
 //! ```text
 //! compare time --docs DIR --authority URL --client-id ID --secret-env VAR
 //!              --scope S --ca CA.pem --token-endpoint URL [--quick]
+//!              [--min-batch SECONDS] [--repeat N] [--only WORKLOAD]
 //! compare rss  --doc FILE
 //! ```
+//!
+//! `--only` (cc_hit, silent_hit, deserialize, serialize, cc_miss, http_floor)
+//! runs one workload, e.g. under `perf record`.
 //!
 //! Timing: the number of calls per batch doubles until a batch takes at least
 //! `--min-batch` seconds (0.2), then `--repeat` batches (7) are timed; the
@@ -204,35 +208,39 @@ fn time(args: &Args) -> Value {
         results.insert("silent_hit_1000".into(), m);
     }
 
-    // (De)serialization of 10,000 access tokens.
-    if args.wants("deserialize") || args.wants("serialize") {
-        let text = read(&args.docs.join("at-10000.json"));
+    // (De)serialization of 10,000 access tokens, JWT-sized and small secrets.
+    for suffix in ["", "_small"] {
+        let text = read(
+            &args
+                .docs
+                .join(format!("at-10000{}.json", suffix.replace('_', "-"))),
+        );
         let cache = TokenCache::new();
         if args.wants("deserialize") {
-        let m = measure(
-            |n| {
-                for _ in 0..n {
-                    cache.deserialize(std::hint::black_box(&text)).unwrap();
-                }
-            },
-            min_batch,
-            repeat,
-        );
-        results.insert("deserialize_10000".into(), m);
+            let m = measure(
+                |n| {
+                    for _ in 0..n {
+                        cache.deserialize(std::hint::black_box(&text)).unwrap();
+                    }
+                },
+                min_batch,
+                repeat,
+            );
+            results.insert(format!("deserialize_10000{suffix}"), m);
         }
         cache.deserialize(&text).unwrap();
         assert_eq!(cache.access_token_count(), 10_000);
         if args.wants("serialize") {
-        let m = measure(
-            |n| {
-                for _ in 0..n {
-                    std::hint::black_box(cache.serialize().unwrap());
-                }
-            },
-            min_batch,
-            repeat,
-        );
-        results.insert("serialize_10000".into(), m);
+            let m = measure(
+                |n| {
+                    for _ in 0..n {
+                        std::hint::black_box(cache.serialize().unwrap());
+                    }
+                },
+                min_batch,
+                repeat,
+            );
+            results.insert(format!("serialize_10000{suffix}"), m);
         }
     }
 
