@@ -247,7 +247,10 @@ impl DeviceFlowRequest<'_> {
     ///
     /// ```no_run
     /// # async fn run(app: oxmsal::PublicClientApplication, flow: oxmsal::DeviceFlow) -> oxmsal::Result<()> {
-    /// let t = app.acquire_token_by_device_flow(&flow).cancel_on(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+    /// // e.g. a oneshot the app fires on Ctrl-C or when the user closes a dialog
+    /// let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    /// let t = app.acquire_token_by_device_flow(&flow).cancel_on(async move { let _ = cancelled.await; }).await?;
+    /// # drop(cancel);
     /// # let _ = t; Ok(()) }
     /// ```
     pub fn cancel_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
