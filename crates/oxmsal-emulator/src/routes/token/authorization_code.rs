@@ -48,12 +48,9 @@ pub(crate) fn handle(req: &TokenRequest<'_>) -> Result<Response, AadError> {
     user_token::respond(
         req,
         &UserGrant {
-            user: &user,
-            client: &client,
-            scopes: &scopes,
             nonce: stored.nonce.as_deref(),
             claims: req.param("claims").or(stored.claims.as_deref()),
-            refresh_token: scopes.offline_access,
+            ..UserGrant::new(req, &user, &client, &scopes)
         },
     )
 }

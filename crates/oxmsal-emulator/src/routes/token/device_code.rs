@@ -47,15 +47,5 @@ pub(crate) fn handle(req: &TokenRequest<'_>) -> Result<Response, AadError> {
         .get(username)
         .ok_or_else(|| AadError::user_not_found(&shared.user_tenant().id))?;
     let scopes = Scopes::parse(&code.scope)?;
-    user_token::respond(
-        req,
-        &UserGrant {
-            user: &user,
-            client: &client,
-            scopes: &scopes,
-            nonce: None,
-            claims: req.param("claims"),
-            refresh_token: scopes.offline_access,
-        },
-    )
+    user_token::respond(req, &UserGrant::new(req, &user, &client, &scopes))
 }

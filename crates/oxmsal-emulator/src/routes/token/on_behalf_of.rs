@@ -41,17 +41,7 @@ pub(crate) fn handle(req: &TokenRequest<'_>) -> Result<Response, AadError> {
     let client = authenticate(req, req.shared.user_tenant())?;
     let scopes = Scopes::parse(req.require("scope")?)?;
     let user = assertion_user(req, &client.app, assertion)?;
-    user_token::respond(
-        req,
-        &UserGrant {
-            user: &user,
-            client: &client,
-            scopes: &scopes,
-            nonce: None,
-            claims: req.param("claims"),
-            refresh_token: scopes.offline_access,
-        },
-    )
+    user_token::respond(req, &UserGrant::new(req, &user, &client, &scopes))
 }
 
 /// The user of a valid assertion for `app`.

@@ -30,15 +30,5 @@ pub(crate) fn handle(req: &TokenRequest<'_>) -> Result<Response, AadError> {
     if !user.password_matches(password) {
         return Err(AadError::invalid_password());
     }
-    user_token::respond(
-        req,
-        &UserGrant {
-            user: &user,
-            client: &client,
-            scopes: &scopes,
-            nonce: None,
-            claims: req.param("claims"),
-            refresh_token: scopes.offline_access,
-        },
-    )
+    user_token::respond(req, &UserGrant::new(req, &user, &client, &scopes))
 }

@@ -45,12 +45,9 @@ pub(crate) fn handle(req: &TokenRequest<'_>) -> Result<Response, AadError> {
     let response = user_token::respond(
         req,
         &UserGrant {
-            user: &user,
-            client: &client,
-            scopes: &scopes,
-            nonce: None,
-            claims: req.param("claims"),
+            // Entra rotates refresh tokens: a redeemed one always gets a successor.
             refresh_token: true,
+            ..UserGrant::new(req, &user, &client, &scopes)
         },
     )?;
     sessions.refresh_tokens.record_rotation(token);

@@ -34,6 +34,26 @@ pub(crate) struct UserGrant<'a> {
     pub refresh_token: bool,
 }
 
+impl<'a> UserGrant<'a> {
+    /// The usual grant: the request's `claims`, no nonce, a refresh token when
+    /// `offline_access` was asked for. Grants that differ set the fields after.
+    pub(crate) fn new(
+        req: &'a TokenRequest<'_>,
+        user: &'a User,
+        client: &'a AuthenticatedClient,
+        scopes: &'a Scopes,
+    ) -> Self {
+        UserGrant {
+            user,
+            client,
+            scopes,
+            nonce: None,
+            claims: req.param("claims"),
+            refresh_token: scopes.offline_access,
+        }
+    }
+}
+
 /// Entra's pairwise `sub`: the same for a user and an app, different across apps.
 fn pairwise_sub(oid: &str, client_id: &str) -> String {
     jwt::b64url(&ids::stable_hash(&["sub", oid, client_id]))
