@@ -19,6 +19,7 @@ pub mod cache;
 pub mod challenge;
 pub mod claims;
 mod clock;
+mod correlation;
 pub mod credential;
 pub mod error;
 mod flow;

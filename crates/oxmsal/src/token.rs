@@ -1,6 +1,7 @@
 //! What a successful acquisition returns.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -66,8 +67,8 @@ pub struct AuthenticationResult {
     /// The `client-request-id` of the acquisition.
     pub correlation_id: String,
     /// The id token's claims (decoded, not validated), for user tokens — on
-    /// cache hits too.
-    pub id_token_claims: Option<Map<String, Value>>,
+    /// cache hits too. Shared with the cache entry: a hit does not copy them.
+    pub id_token_claims: Option<Arc<Map<String, Value>>>,
     /// The signed-in account, for user tokens — on cache hits too.
     pub account: Option<Account>,
     /// The token endpoint's JSON, for tokens from the identity provider.
@@ -124,11 +125,31 @@ impl AuthenticationResult {
         )
     }
 
+    /// A result for a cache hit, read straight from the entry (no intermediate
+    /// copy); its `correlation_id` is left empty for the caller to set.
+    pub(crate) fn from_entry(
+        at: &crate::cache::AccessTokenEntry,
+        token_source: TokenSource,
+        now: u64,
+    ) -> Self {
+        Self::new(
+            crate::cache::secret_of(&at.raw),
+            at.token_type.clone(),
+            at.expires_on,
+            now,
+            at.refresh_on,
+            at.target.split(' ').map(str::to_owned).collect(),
+            token_source,
+            String::new(),
+            None,
+        )
+    }
+
     /// Attaches who the token is for.
     pub(crate) fn with_identity(
         mut self,
         account: Option<Account>,
-        id_token_claims: Option<Map<String, Value>>,
+        id_token_claims: Option<Arc<Map<String, Value>>>,
     ) -> Self {
         self.account = account;
         self.id_token_claims = id_token_claims;
@@ -165,7 +186,7 @@ impl AuthenticationResult {
             Value::from(self.token_source.as_str()),
         );
         if let Some(claims) = &self.id_token_claims {
-            map.insert("id_token_claims".into(), Value::Object(claims.clone()));
+            map.insert("id_token_claims".into(), Value::Object(Map::clone(claims)));
         }
         if let Some(refresh_on) = self.refresh_on {
             map.insert("refresh_on".into(), Value::from(refresh_on));

@@ -129,7 +129,7 @@ async fn auth_code_flow_with_pkce_signs_in_and_caches_the_account() {
         .expect("an id token in the response");
     let verified = provider.verify(id_token, PUBLIC_CLIENT_ID).await;
     let claims = result.id_token_claims.as_ref().expect("id token claims");
-    assert_eq!(claims, &verified);
+    assert_eq!(**claims, verified);
     assert_eq!(claims["sub"], "alice");
     assert_eq!(claims["preferred_username"], "alice@oidc.test");
     assert!(claims["nonce"].is_string(), "the nonce oxmsal checked");

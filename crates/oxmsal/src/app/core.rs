@@ -1,10 +1,11 @@
 //! What every application kind holds: identity, authority, transport, cache.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use zeroize::Zeroizing;
+use crate::secret::WipedString;
 
 use crate::authority::discovery::{Discovery, Endpoints};
 use crate::authority::Authority;
@@ -39,11 +40,16 @@ pub(crate) struct AppCore {
 
 impl AppCore {
     /// The authority for one request: the app's, or the same cloud with another tenant.
-    pub(crate) fn authority_for(&self, tenant: Option<&str>) -> Result<Authority> {
+    pub(crate) fn authority_for(&self, tenant: Option<&str>) -> Result<Cow<'_, Authority>> {
         match tenant {
-            Some(t) => self.authority.with_tenant(t),
-            None => Ok(self.authority.clone()),
+            Some(t) => self.authority.with_tenant(t).map(Cow::Owned),
+            None => Ok(Cow::Borrowed(&self.authority)),
         }
+    }
+
+    /// Whether the app has a persistence store (partitions to load and save).
+    pub(crate) fn has_persistence(&self) -> bool {
+        self.persistence.is_some()
     }
 
     /// A personal value for a log field: itself when the app opted in to PII
@@ -73,7 +79,7 @@ impl AppCore {
             return Ok(());
         };
         if let Some(document) = persistence.load(partition).await? {
-            let document = Zeroizing::new(document);
+            let document = WipedString::new(document);
             self.cache.merge_document(&document)?;
         }
         Ok(())
@@ -136,6 +142,11 @@ impl AppCore {
     }
 
     /// Discovered endpoints of `authority` (lazily, once per app).
+    /// The endpoints of `authority` if already discovered (no await).
+    pub(crate) fn discovered(&self, authority: &Authority) -> Option<Arc<Endpoints>> {
+        self.discovery.discovered(authority)
+    }
+
     pub(crate) async fn endpoints(
         &self,
         authority: &Authority,

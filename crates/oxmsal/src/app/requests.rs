@@ -20,9 +20,7 @@ use super::AppCore;
 /// A boxed request future.
 type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
-pub(crate) fn new_correlation_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
+pub(crate) use crate::correlation::new_id as new_correlation_id;
 
 /// A silent request: a cached token or a refresh; `.await` it.
 ///

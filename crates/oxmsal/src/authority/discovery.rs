@@ -56,6 +56,13 @@ impl Discovery {
             .unwrap_or_default()
     }
 
+    /// The endpoints of `authority` when already discovered: no allocation, no
+    /// await (the cache-hit path).
+    pub(crate) fn discovered(&self, authority: &Authority) -> Option<Arc<Endpoints>> {
+        let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        known.get(authority.as_str())?.get().cloned()
+    }
+
     /// The endpoints of `authority`, discovering them on first use.
     pub(crate) async fn endpoints(
         &self,
@@ -63,6 +70,9 @@ impl Discovery {
         authority: &Authority,
         correlation_id: &str,
     ) -> Result<Arc<Endpoints>> {
+        if let Some(endpoints) = self.discovered(authority) {
+            return Ok(endpoints);
+        }
         let cell = {
             let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
             known

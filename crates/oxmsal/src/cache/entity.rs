@@ -872,6 +872,9 @@ pub(crate) struct IdTokenEntry {
     pub(crate) environment: String,
     pub(crate) realm: String,
     pub(crate) client_id: String,
+    /// The token's claims, decoded on first use: every silent hit returns
+    /// them, and decoding (base64 and JSON) cost more than the lookup.
+    claims: std::sync::OnceLock<Option<std::sync::Arc<Map<String, Value>>>>,
 }
 
 mod idt {
@@ -935,6 +938,7 @@ impl Entity for IdTokenEntry {
             environment,
             realm,
             client_id,
+            claims: std::sync::OnceLock::new(),
         })
     }
 
@@ -947,6 +951,19 @@ impl IdTokenEntry {
     /// Reads an entry of a cache document.
     pub(crate) fn parse(object: Map<String, Value>) -> Result<Self, String> {
         parse(object)
+    }
+
+    /// The id token's claims (decoded, not validated; `None` when it is not a
+    /// JWT), decoded once per entry.
+    pub(crate) fn claims(&self) -> Option<std::sync::Arc<Map<String, Value>>> {
+        self.claims
+            .get_or_init(|| {
+                let secret = self.raw.secret()?;
+                crate::jwt::decode_claims(secret.expose_secret())
+                    .ok()
+                    .map(std::sync::Arc::new)
+            })
+            .clone()
     }
 }
 

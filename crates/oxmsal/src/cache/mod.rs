@@ -75,7 +75,8 @@ pub use query::{
 #[allow(unused_imports)] // used by the flows as they land
 pub(crate) use response::{SavedTokens, TokenRecord};
 
-use entity::{AccessTokenEntry, IdTokenEntry, RefreshTokenEntry};
+pub(crate) use entity::{AccessTokenEntry, AccountEntry};
+use entity::{IdTokenEntry, RefreshTokenEntry};
 use store::Store;
 
 use crate::error::Result;
@@ -404,6 +405,25 @@ impl TokenCache {
         Some(cached_access_token(key, entry))
     }
 
+    /// The usable access token for `query` at `now` handed to `f` under the read
+    /// lock, so a hit on the hot path copies only what `f` takes.
+    pub(crate) fn read_access_token<R>(
+        &self,
+        query: &AccessTokenQuery<'_>,
+        now: u64,
+        f: impl FnOnce(&AccessTokenEntry) -> R,
+    ) -> Option<R> {
+        let state = self.read();
+        let (_, entry) = state.store.find_access_token(query, now)?;
+        Some(f(entry))
+    }
+
+    /// Runs `f` on the store under one read lock: a flow's hot path reads
+    /// several sections at once.
+    pub(crate) fn read_store<R>(&self, f: impl FnOnce(&Store) -> R) -> R {
+        f(&self.read().store)
+    }
+
     /// The refresh tokens usable for `query`: the family's first when
     /// [`RefreshTokenQuery::with_family`] asks for them, then the client's own;
     /// each group newest first (`last_modification_time`).
@@ -553,7 +573,7 @@ impl TokenCache {
     }
 }
 
-fn secret_of(raw: &entity::Raw) -> Secret {
+pub(crate) fn secret_of(raw: &entity::Raw) -> Secret {
     raw.secret().cloned().unwrap_or_else(|| Secret::new(""))
 }
 
@@ -589,7 +609,7 @@ fn cached_refresh_token(key: &str, e: &RefreshTokenEntry) -> CachedRefreshToken 
 
 fn cached_id_token(key: &str, e: &IdTokenEntry) -> CachedIdToken {
     let secret = secret_of(&e.raw);
-    let claims = crate::jwt::decode_claims(secret.expose_secret()).ok();
+    let claims = e.claims().map(|c| serde_json::Map::clone(&c));
     CachedIdToken {
         key: key.to_owned(),
         secret,

@@ -27,7 +27,9 @@ pub(crate) fn normalized(target: &str) -> Box<[String]> {
     normalize(target.split_whitespace())
 }
 
-/// The same for a list of requested scopes (each item may hold several).
+/// The same for a list of requested scopes (each item may hold several): the
+/// model [`contains_all_requested`] is tested against.
+#[cfg(test)]
 pub(crate) fn normalized_request(scopes: &[String]) -> Box<[String]> {
     normalize(scopes.iter().flat_map(|s| s.split_whitespace()))
 }
@@ -41,8 +43,29 @@ fn normalize<'a>(scopes: impl Iterator<Item = &'a str>) -> Box<[String]> {
 
 /// Whether `have` holds every scope of `want` (both normalized). An empty `want`
 /// is never satisfied: a lookup without scopes is a caller mistake, not a hit.
+#[cfg(test)]
 pub(crate) fn contains_all(have: &[String], want: &[String]) -> bool {
     !want.is_empty() && want.iter().all(|w| have.binary_search(w).is_ok())
+}
+
+/// Whether `have` (normalized) holds every scope of a request as the caller
+/// wrote it: [`contains_all`]`(have, &normalized_request(requested))` without
+/// building the normalized list — this runs on every cache hit.
+pub(crate) fn contains_all_requested(have: &[String], requested: &[String]) -> bool {
+    let mut any = false;
+    for scope in requested.iter().flat_map(|s| s.split_whitespace()) {
+        any = true;
+        let found = if scope.is_ascii() {
+            have.binary_search_by(|h| h.bytes().cmp(scope.bytes().map(|b| b.to_ascii_lowercase())))
+                .is_ok()
+        } else {
+            have.binary_search(&scope.to_lowercase()).is_ok()
+        };
+        if !found {
+            return false;
+        }
+    }
+    any
 }
 
 /// Whether two normalized scope sets share a scope.
@@ -94,6 +117,20 @@ mod tests {
             &normalized_request(&owned(&["User.Read", "Files.Read"]))
         ));
         assert!(!contains_all(&have, &normalized_request(&[])));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn requested_matching_agrees_with_the_normalized_form(
+            have in proptest::collection::vec("[a-cA-C.é]{0,3}", 0..5),
+            want in proptest::collection::vec("[a-cA-C.é ]{0,4}", 0..4),
+        ) {
+            let have = normalized(&have.join(" "));
+            proptest::prop_assert_eq!(
+                contains_all_requested(&have, &want),
+                contains_all(&have, &normalized_request(&want))
+            );
+        }
     }
 
     #[test]

@@ -16,7 +16,6 @@
 //! decides the result and words the error.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 
@@ -29,7 +28,7 @@ use super::entity::{
     RefreshTokenEntry, Scalar,
 };
 use super::fields::kind;
-use super::store::Store;
+use super::store::{HashMap, Store};
 use crate::error::{Error, Result};
 
 /// The section names, in the order oxmsal writes them.

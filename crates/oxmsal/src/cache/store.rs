@@ -10,7 +10,11 @@
 //! whose identifiers differ only in case are the same entry to every MSAL.
 
 use std::collections::hash_map::Entry;
-use std::collections::{btree_set, BTreeSet, HashMap, HashSet};
+use std::collections::{btree_set, BTreeSet, HashSet};
+
+/// The maps of the store: seeded per map, and much cheaper to hash than std's
+/// SipHash, which was the largest single cost of a cache hit.
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use serde_json::{Map, Value};
 
@@ -345,41 +349,56 @@ impl Store {
         query: &AccessTokenQuery<'_>,
         now: u64,
     ) -> Option<(&String, &AccessTokenEntry)> {
-        let wanted = scopes::normalized_request(query.scopes);
-        if wanted.is_empty() {
-            return None;
+        // Every index key of the lookup in one buffer: this runs on every hit.
+        let mut keys = String::with_capacity(128);
+        ikey_push(
+            &mut keys,
+            &[query.client_id, query.ext_cache_key.unwrap_or("")],
+        );
+        let ce_end = keys.len();
+        if let Some(realm) = query.realm {
+            ikey_push(&mut keys, &[realm]);
         }
-        let ce = ikey(&[query.client_id, query.ext_cache_key.unwrap_or("")]);
-        let realm = query.realm.map(|r| ikey(&[r]));
+        let realm_end = keys.len();
         let mut best: Option<(&String, &AccessTokenEntry)> = None;
+        let mut consider = |key: &'_ String| {
+            let Some((key, entry)) = self.access_tokens.get_key_value(key) else {
+                return;
+            };
+            if entry.usable_at(now) && scopes::contains_all_requested(&entry.scopes, query.scopes) {
+                best = Some(match best {
+                    Some((bk, be))
+                        if (be.cached_at, std::cmp::Reverse(bk))
+                            >= (entry.cached_at, std::cmp::Reverse(key)) =>
+                    {
+                        (bk, be)
+                    }
+                    _ => (key, entry),
+                });
+            }
+        };
         for environment in query.environments {
+            keys.truncate(realm_end);
+            ikey_push(
+                &mut keys,
+                &[query.home_account_id.unwrap_or(""), environment],
+            );
             let Some(by_realm) = self
                 .index
                 .access_tokens
-                .get(&home_env(query.home_account_id, environment))
-                .and_then(|by_client| by_client.get(&ce))
+                .get(&keys[realm_end..])
+                .and_then(|by_client| by_client.get(&keys[..ce_end]))
             else {
                 continue;
             };
-            let keys: Box<dyn Iterator<Item = &String>> = match &realm {
-                Some(realm) => Box::new(by_realm.get(realm).into_iter().flatten()),
-                None => Box::new(by_realm.values().flatten()),
-            };
-            for key in keys {
-                let Some(entry) = self.access_tokens.get(key) else {
-                    continue;
-                };
-                if entry.usable_at(now) && scopes::contains_all(&entry.scopes, &wanted) {
-                    best = Some(match best {
-                        Some((bk, be))
-                            if (be.cached_at, std::cmp::Reverse(bk))
-                                >= (entry.cached_at, std::cmp::Reverse(key)) =>
-                        {
-                            (bk, be)
-                        }
-                        _ => (key, entry),
-                    });
-                }
+            if query.realm.is_some() {
+                by_realm
+                    .get(&keys[ce_end..realm_end])
+                    .into_iter()
+                    .flatten()
+                    .for_each(&mut consider);
+            } else {
+                by_realm.values().flatten().for_each(&mut consider);
             }
         }
         best

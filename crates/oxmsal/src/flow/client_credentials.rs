@@ -11,7 +11,9 @@ use crate::error::Result;
 use crate::token::{AuthenticationResult, TokenSource};
 use tracing::Instrument as _;
 
+use super::scopes::check_scopes;
 use super::{send_token_request, validate_scopes, TokenRequest};
+use crate::authority::discovery::Endpoints;
 
 /// MSAL's telemetry id of `acquire_token_for_client`.
 const API_ID: u32 = 730;
@@ -32,36 +34,86 @@ pub(crate) async fn acquire(
     credential: &ClientCredential,
     mut params: Params,
 ) -> Result<AuthenticationResult> {
-    let scopes = validate_scopes(&params.scopes)?;
+    check_scopes(&params.scopes)?;
     let authority = core.authority_for(params.tenant.as_deref())?;
-    let claims = merge_claims(params.claims.as_deref(), &core.capabilities)?;
     let correlation_id = params
         .correlation_id
         .take()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .unwrap_or_else(crate::correlation::new_id);
     let span = tracing::info_span!(
         "oxmsal.acquire_token_for_client",
         correlation_id = correlation_id.as_str()
     );
-    acquire_in_span(
-        core,
-        credential,
-        params,
-        scopes,
-        authority,
-        claims,
-        correlation_id,
+    // The hot path, synchronous: endpoints known, nothing to load, a valid
+    // token in memory. Everything else runs in a future of its own (boxed: it
+    // holds the whole HTTP exchange, too large to move around on every hit).
+    let bypass_cache = params.force_refresh || params.claims.is_some();
+    if !bypass_cache && !core.has_persistence() {
+        if let Some(endpoints) = core.discovered(&authority) {
+            let now = core.clock.now_epoch();
+            let hit = span.in_scope(|| {
+                cache_hit(core, &endpoints, &params.scopes, now)
+                    .filter(|hit| hit.refresh_on.is_none_or(|r| now < r))
+            });
+            if let Some(mut hit) = hit {
+                span.in_scope(|| {
+                    tracing::info!(
+                        correlation_id = correlation_id.as_str(),
+                        token_source = "cache",
+                        "token served from the cache"
+                    );
+                });
+                hit.correlation_id = correlation_id;
+                return Ok(hit);
+            }
+        }
+    }
+    let scopes = validate_scopes(&params.scopes)?;
+    let claims = merge_claims(params.claims.as_deref(), &core.capabilities)?;
+    Box::pin(
+        acquire_in_span(
+            core,
+            credential,
+            params,
+            scopes,
+            authority,
+            claims,
+            correlation_id,
+        )
+        .instrument(span),
     )
-    .instrument(span)
     .await
 }
 
+/// The app's cached token for `scopes` in the endpoints' tenant, if usable at
+/// `now` (past `refresh_on` or not), read straight out of the entry.
+fn cache_hit(
+    core: &AppCore,
+    endpoints: &Endpoints,
+    scopes: &[String],
+    now: u64,
+) -> Option<AuthenticationResult> {
+    core.cache.read_access_token(
+        &AccessTokenQuery {
+            home_account_id: None,
+            environments: &endpoints.aliases,
+            client_id: &core.client_id,
+            realm: Some(&endpoints.realm),
+            scopes,
+            ext_cache_key: None,
+        },
+        now,
+        |entry| AuthenticationResult::from_entry(entry, TokenSource::Cache, now),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn acquire_in_span(
     core: &AppCore,
     credential: &ClientCredential,
     params: Params,
     scopes: Vec<String>,
-    authority: crate::authority::Authority,
+    authority: std::borrow::Cow<'_, crate::authority::Authority>,
     claims: Option<String>,
     correlation_id: String,
 ) -> Result<AuthenticationResult> {
@@ -70,27 +122,19 @@ async fn acquire_in_span(
     // A claims request (challenge) must reach the server: the cached token is
     // exactly what the resource refused. Capabilities alone do not bypass.
     let bypass_cache = params.force_refresh || params.claims.is_some();
-    let partition = PartitionKey::App {
+    let partition = || PartitionKey::App {
         client_id: core.client_id.clone(),
         realm: endpoints.realm.clone(),
     };
-    let cached = if bypass_cache {
+    let mut cached = if bypass_cache {
         None
     } else {
-        core.load_partition(&partition).await?;
-        core.cache.find_access_token(
-            &AccessTokenQuery {
-                home_account_id: None,
-                environments: &endpoints.aliases,
-                client_id: &core.client_id,
-                realm: Some(&endpoints.realm),
-                scopes: &scopes,
-                ext_cache_key: None,
-            },
-            now,
-        )
+        if core.has_persistence() {
+            core.load_partition(&partition()).await?;
+        }
+        cache_hit(core, &endpoints, &scopes, now)
     };
-    if let Some(hit) = &cached {
+    if let Some(mut hit) = cached {
         let due = hit.refresh_on.is_some_and(|r| now >= r);
         if !due {
             tracing::info!(
@@ -98,18 +142,14 @@ async fn acquire_in_span(
                 token_source = "cache",
                 "token served from the cache"
             );
-            return Ok(AuthenticationResult::from_cached(
-                hit,
-                TokenSource::Cache,
-                now,
-                correlation_id,
-                None,
-            ));
+            hit.correlation_id = correlation_id;
+            return Ok(hit);
         }
         tracing::info!(
             correlation_id = correlation_id.as_str(),
             "cached token is past refresh_on; refreshing"
         );
+        cached = Some(hit);
     }
 
     let mut request = TokenRequest::new(API_ID, correlation_id.clone());
@@ -136,15 +176,10 @@ async fn acquire_in_span(
         Ok(response) => response,
         Err(err) => {
             // Past refresh_on but still valid: the cached token is better than an error.
-            if let Some(hit) = cached {
+            if let Some(mut hit) = cached {
                 tracing::warn!(correlation_id = correlation_id.as_str(), error = %err, "refresh failed; serving the still-valid cached token");
-                return Ok(AuthenticationResult::from_cached(
-                    &hit,
-                    TokenSource::Cache,
-                    now,
-                    correlation_id,
-                    None,
-                ));
+                hit.correlation_id = correlation_id;
+                return Ok(hit);
             }
             tracing::info!(correlation_id = correlation_id.as_str(), kind = %err.kind(), "token request failed");
             return Err(err);
@@ -162,7 +197,7 @@ async fn acquire_in_span(
         ext_cache_key: None,
         home_account_id: None,
     })?;
-    core.store_partition(&partition).await?;
+    core.store_partition(&partition()).await?;
     tracing::info!(
         correlation_id = correlation_id.as_str(),
         token_source = "identity_provider",

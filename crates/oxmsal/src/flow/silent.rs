@@ -5,12 +5,13 @@ use crate::app::AppCore;
 use crate::authority::discovery::Endpoints;
 use crate::authority::Authority;
 use crate::cache::persist::PartitionKey;
-use crate::cache::{AccessTokenQuery, Account, CachedAccessToken, RefreshTokenQuery};
+use crate::cache::{AccessTokenQuery, Account, RefreshTokenQuery};
 use crate::credential::ClientCredential;
 use crate::error::{Error, ErrorKind, Result};
 use crate::token::AuthenticationResult;
 
-use super::user_token::{cache_hit, redeem, SaveMode, UserGrant};
+use super::scopes::check_scopes;
+use super::user_token::{find_hit, redeem, SaveMode, UserGrant};
 use super::validate_scopes;
 
 /// MSAL's telemetry id of `acquire_token_silent`.
@@ -39,11 +40,78 @@ pub(crate) async fn acquire(
     credential: Option<&ClientCredential>,
     params: Params,
 ) -> Result<AuthenticationResult> {
-    let outcome = acquire_inner(core, credential, &params).await;
+    if let Some(mut hit) = hot_hit(core, &params) {
+        hit.correlation_id = params.correlation_id;
+        return Ok(hit);
+    }
+    // Everything else in a future of its own (boxed: it holds the whole
+    // refresh exchange, too large to move around on every hit).
+    let outcome = Box::pin(acquire_inner(core, credential, &params)).await;
     outcome.map_err(|e| {
         e.in_silent_context()
             .with_correlation_id(params.correlation_id.clone())
     })
+}
+
+/// The hot path, synchronous: endpoints known, nothing to load, a valid token
+/// in memory. `None` sends the request down the full path (which also reports
+/// any mistake in it).
+fn hot_hit(core: &AppCore, params: &Params) -> Option<AuthenticationResult> {
+    if params.force_refresh || params.claims.is_some() || core.has_persistence() {
+        return None;
+    }
+    check_scopes(&params.scopes).ok()?;
+    let authority = core.authority_for(params.tenant.as_deref()).ok()?;
+    let endpoints = core.discovered(&authority)?;
+    let realm = realm_of(&authority, &endpoints, &params.account);
+    let now = core.clock.now_epoch();
+    let hit = find_hit(core, &query(core, &endpoints, params, realm), now)?;
+    if due(&hit, now) {
+        return None;
+    }
+    log_hit(core, params);
+    Some(hit)
+}
+
+/// The tenant to look in: the account's own for a multi-tenant authority.
+fn realm_of<'a>(authority: &Authority, endpoints: &'a Endpoints, account: &'a Account) -> &'a str {
+    if is_multi_tenant(authority.tenant()) {
+        &account.realm
+    } else {
+        &endpoints.realm
+    }
+}
+
+fn query<'a>(
+    core: &'a AppCore,
+    endpoints: &'a Endpoints,
+    params: &'a Params,
+    realm: &'a str,
+) -> AccessTokenQuery<'a> {
+    AccessTokenQuery::new(&core.client_id, &endpoints.aliases, &params.scopes)
+        .for_account(&params.account.home_account_id)
+        .in_realm(realm)
+}
+
+/// Whether a hit is past its `refresh_on`.
+fn due(hit: &AuthenticationResult, now: u64) -> bool {
+    hit.refresh_on.is_some_and(|r| now >= r)
+}
+
+fn log_hit(core: &AppCore, params: &Params) {
+    tracing::info!(
+        correlation_id = params.correlation_id.as_str(),
+        token_source = "cache",
+        account = core.pii(Some(&params.account.username)),
+        "silent: cache hit"
+    );
+}
+
+/// A hit found earlier, served now.
+fn served(mut hit: AuthenticationResult, now: u64, params: &Params) -> AuthenticationResult {
+    hit.expires_in = hit.expires_on.saturating_sub(now);
+    hit.correlation_id = params.correlation_id.clone();
+    hit
 }
 
 async fn acquire_inner(
@@ -55,42 +123,23 @@ async fn acquire_inner(
     let authority = core.authority_for(params.tenant.as_deref())?;
     let endpoints = core.endpoints(&authority, &params.correlation_id).await?;
     let account = &params.account;
-    let realm = if is_multi_tenant(authority.tenant()) {
-        account.realm.clone()
-    } else {
-        endpoints.realm.clone()
-    };
+    let realm = realm_of(&authority, &endpoints, account).to_owned();
     let bypass = params.force_refresh || params.claims.is_some();
     // The account's tokens, as other processes left them (refresh tokens too:
     // even a bypassing request needs them).
-    core.load_partition(&PartitionKey::User {
-        home_account_id: account.home_account_id.clone(),
-    })
-    .await?;
-    let lookup = |now: u64| -> Option<CachedAccessToken> {
-        let query = AccessTokenQuery::new(&core.client_id, &endpoints.aliases, &scopes)
-            .for_account(&account.home_account_id)
-            .in_realm(&realm);
-        core.cache.find_access_token(&query, now)
-    };
+    if core.has_persistence() {
+        core.load_partition(&PartitionKey::User {
+            home_account_id: account.home_account_id.clone(),
+        })
+        .await?;
+    }
+    let lookup = |now: u64| find_hit(core, &query(core, &endpoints, params, &realm), now);
     let now = core.clock.now_epoch();
-    let due = |hit: &CachedAccessToken, now: u64| hit.refresh_on.is_some_and(|r| now >= r);
     let cached = if bypass { None } else { lookup(now) };
     if let Some(hit) = &cached {
         if !due(hit, now) {
-            tracing::info!(
-                correlation_id = params.correlation_id.as_str(),
-                token_source = "cache",
-                account = core.pii(Some(&account.username)),
-                "silent: cache hit"
-            );
-            return Ok(cache_hit(
-                core,
-                hit.clone(),
-                &endpoints.aliases,
-                now,
-                params.correlation_id.clone(),
-            ));
+            log_hit(core, params);
+            return Ok(served(hit.clone(), now, params));
         }
     }
 
@@ -106,15 +155,7 @@ async fn acquire_inner(
         Ok(guard) => guard,
         Err(_) => match &cached {
             // Someone is refreshing and this token is still valid: no need to wait.
-            Some(hit) => {
-                return Ok(cache_hit(
-                    core,
-                    hit.clone(),
-                    &endpoints.aliases,
-                    now,
-                    params.correlation_id.clone(),
-                ));
-            }
+            Some(hit) => return Ok(served(hit.clone(), now, params)),
             None => lock.lock().await,
         },
     };
@@ -124,13 +165,7 @@ async fn acquire_inner(
             if !due(&hit, now) {
                 drop(guard);
                 core.release_refresh_lock(&key, &lock);
-                return Ok(cache_hit(
-                    core,
-                    hit,
-                    &endpoints.aliases,
-                    now,
-                    params.correlation_id.clone(),
-                ));
+                return Ok(served(hit, now, params));
             }
         }
     }
@@ -146,14 +181,7 @@ async fn acquire_inner(
             // Past refresh_on but still valid: better than any error (MSAL Python
             // raises on 5xx here; we fall back on every failure).
             tracing::warn!(correlation_id = params.correlation_id.as_str(), error = %err, "refresh failed; serving the still-valid cached token");
-            let now = core.clock.now_epoch();
-            Ok(cache_hit(
-                core,
-                hit,
-                &endpoints.aliases,
-                now,
-                params.correlation_id.clone(),
-            ))
+            Ok(served(hit, core.clock.now_epoch(), params))
         }
         (Err(err), None) => Err(err),
     }

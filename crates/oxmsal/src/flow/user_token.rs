@@ -7,7 +7,7 @@ use crate::app::AppCore;
 use crate::authority::discovery::Endpoints;
 use crate::authority::{Authority, AuthorityKind};
 use crate::cache::persist::PartitionKey;
-use crate::cache::TokenRecord;
+use crate::cache::{AccessTokenQuery, AccountEntry, TokenRecord};
 use crate::claims::merge_claims;
 use crate::credential::{AssertionRequest, ClientCredential};
 use crate::error::{Error, InvalidResponse, Result};
@@ -158,7 +158,7 @@ pub(crate) async fn redeem(
         grant.correlation_id.to_owned(),
         Some(response),
     )
-    .with_identity(account, saved.id_token_claims))
+    .with_identity(account, saved.id_token_claims.map(std::sync::Arc::new)))
 }
 
 /// The id token must echo the nonce of the authorization request; otherwise the
@@ -196,6 +196,35 @@ fn nonce_error(reason: &str, correlation_id: &str) -> Error {
     .with_correlation_id(correlation_id)
 }
 
+/// The usable access token for `query` at `now` as a result, with the account
+/// and the id token claims: read under one lock, nothing copied but what the
+/// result holds (the silent hot path).
+pub(crate) fn find_hit(
+    core: &AppCore,
+    query: &AccessTokenQuery<'_>,
+    now: u64,
+) -> Option<AuthenticationResult> {
+    core.cache.read_store(|store| {
+        let (_, at) = store.find_access_token(query, now)?;
+        let result = AuthenticationResult::from_entry(at, TokenSource::Cache, now);
+        let Some(home) = at.home_account_id.as_deref().filter(|h| !h.is_empty()) else {
+            return Some(result);
+        };
+        // The account in the token's tenant, else the first (as `accounts_of` sorts).
+        let accounts = store.accounts_of(home);
+        fn first<'a>(accounts: impl Iterator<Item = &'a AccountEntry>) -> Option<&'a AccountEntry> {
+            accounts.min_by(|a, b| (&a.environment, &a.realm).cmp(&(&b.environment, &b.realm)))
+        }
+        let account = first(accounts.iter().copied().filter(|a| a.realm == at.realm))
+            .or_else(|| first(accounts.iter().copied()))
+            .map(AccountEntry::to_account);
+        let claims = store
+            .find_id_token(home, query.environments, &core.client_id, Some(&at.realm))
+            .and_then(|(_, id_token)| id_token.claims());
+        Some(result.with_identity(account, claims))
+    })
+}
+
 /// A cache hit as a result, with the account and id token claims.
 pub(crate) fn cache_hit(
     core: &AppCore,
@@ -215,7 +244,8 @@ pub(crate) fn cache_hit(
             let claims = core
                 .cache
                 .find_id_token(home, aliases, &core.client_id, Some(&hit.realm))
-                .and_then(|t| t.claims);
+                .and_then(|t| t.claims)
+                .map(std::sync::Arc::new);
             (account, claims)
         }
         _ => (None, None),

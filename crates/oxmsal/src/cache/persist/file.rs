@@ -6,8 +6,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::secret::WipedString;
 use serde_json::Value;
-use zeroize::Zeroizing;
 
 use super::lock::LockFile;
 use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
@@ -169,7 +169,7 @@ impl FileStore {
                 Some(Box::new(e)),
             )
         })?;
-        let new = Zeroizing::new(new);
+        let new = WipedString::new(new);
         // Under the lock no oxmsal process is writing this file: any temporary
         // file of it is left by one that died mid-write.
         remove_orphaned_temp_files(&self.path);
@@ -207,9 +207,9 @@ fn check_shape(text: &str) -> std::result::Result<(), String> {
 }
 
 /// The file's text; `None` when it does not exist.
-fn read(path: &Path) -> Result<Option<Zeroizing<String>>> {
+fn read(path: &Path) -> Result<Option<WipedString>> {
     match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(Zeroizing::new(text))),
+        Ok(text) => Ok(Some(WipedString::new(text))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::cache(
             format!("cannot read the token cache file {}", path.display()),

@@ -46,8 +46,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::secret::WipedString;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use zeroize::Zeroizing;
 
 use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
 use crate::error::{Error, Result};
@@ -154,7 +154,7 @@ pub struct RedisStore {
 /// # Ok::<(), oxmsal::Error>(())
 /// ```
 pub struct RedisStoreBuilder {
-    url: Zeroizing<String>,
+    url: WipedString,
     prefix: String,
     timeout: Duration,
     policy: FailurePolicy,
@@ -288,7 +288,7 @@ impl RedisStore {
     /// ```
     pub fn builder(url: &str) -> RedisStoreBuilder {
         RedisStoreBuilder {
-            url: Zeroizing::new(url.to_owned()),
+            url: WipedString::new(url.to_owned()),
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
             timeout: DEFAULT_OPERATION_TIMEOUT,
             policy: FailurePolicy::default(),
@@ -364,12 +364,12 @@ impl RedisStore {
         for attempt in 1..=MAX_ATTEMPTS {
             let started = Instant::now();
             let current = match self.connector.get(key).await {
-                Ok(current) => current.map(Zeroizing::new),
+                Ok(current) => current.map(WipedString::new),
                 Err(failure) => return Ok(Err(failure)),
             };
             // The edit's own errors (a document it cannot merge) are the
             // caller's, whatever the failure policy.
-            let next = Zeroizing::new(edit(current.as_deref().map(String::as_str))?);
+            let next = WipedString::new(edit(current.as_deref().map(String::as_str))?);
             if current.as_deref().map(String::as_str) == Some(next.as_str()) {
                 return Ok(Ok(()));
             }
