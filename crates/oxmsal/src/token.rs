@@ -1,5 +1,6 @@
 //! What a successful acquisition returns.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -52,8 +53,8 @@ impl TokenSource {
 pub struct AuthenticationResult {
     /// The access token.
     pub access_token: Secret,
-    /// Usually `Bearer`.
-    pub token_type: String,
+    /// Usually `Bearer` (then without an allocation).
+    pub token_type: Cow<'static, str>,
     /// Expiry, epoch seconds.
     pub expires_on: u64,
     /// Seconds from now until expiry, when the result was made.
@@ -72,14 +73,15 @@ pub struct AuthenticationResult {
     /// The signed-in account, for user tokens — on cache hits too.
     pub account: Option<Account>,
     /// The token endpoint's JSON, for tokens from the identity provider.
-    pub(crate) response: Option<Map<String, Value>>,
+    /// Boxed: a hit has none, and a smaller result is cheaper to move.
+    pub(crate) response: Option<Box<Map<String, Value>>>,
 }
 
 impl AuthenticationResult {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         access_token: Secret,
-        token_type: String,
+        token_type: &str,
         expires_on: u64,
         now: u64,
         refresh_on: Option<u64>,
@@ -90,7 +92,10 @@ impl AuthenticationResult {
     ) -> Self {
         AuthenticationResult {
             access_token,
-            token_type,
+            token_type: match token_type {
+                "Bearer" => Cow::Borrowed("Bearer"),
+                other => Cow::Owned(other.to_owned()),
+            },
             expires_on,
             expires_in: expires_on.saturating_sub(now),
             refresh_on,
@@ -99,7 +104,7 @@ impl AuthenticationResult {
             correlation_id,
             id_token_claims: None,
             account: None,
-            response,
+            response: response.map(Box::new),
         }
     }
 
@@ -114,7 +119,7 @@ impl AuthenticationResult {
     ) -> Self {
         Self::new(
             at.secret.clone(),
-            at.token_type.clone(),
+            &at.token_type,
             at.expires_on,
             now,
             at.refresh_on,
@@ -134,7 +139,7 @@ impl AuthenticationResult {
     ) -> Self {
         Self::new(
             crate::cache::secret_of(&at.raw),
-            at.token_type.clone(),
+            &at.token_type,
             at.expires_on,
             now,
             at.refresh_on,
@@ -169,14 +174,14 @@ impl AuthenticationResult {
     /// ```
     pub fn to_msal_json(&self) -> Value {
         let mut map = match &self.response {
-            Some(response) => response.clone(),
+            Some(response) => Map::clone(response),
             None => {
                 let mut m = Map::new();
                 m.insert(
                     "access_token".into(),
                     Value::from(self.access_token.expose_secret()),
                 );
-                m.insert("token_type".into(), Value::from(self.token_type.as_str()));
+                m.insert("token_type".into(), Value::from(&*self.token_type));
                 m.insert("expires_in".into(), Value::from(self.expires_in));
                 m
             }

@@ -36,6 +36,9 @@ pub(crate) struct Endpoints {
 pub(crate) struct Discovery {
     instance: InstanceDiscovery,
     known: Mutex<HashMap<String, Arc<OnceCell<Arc<Endpoints>>>>>,
+    /// The first authority discovered (nearly always the app's own) and its
+    /// endpoints, readable without the lock: every cache hit asks.
+    first: std::sync::OnceLock<(String, Arc<Endpoints>)>,
 }
 
 impl Discovery {
@@ -43,6 +46,7 @@ impl Discovery {
         Discovery {
             instance,
             known: Mutex::new(HashMap::new()),
+            first: std::sync::OnceLock::new(),
         }
     }
 
@@ -59,6 +63,11 @@ impl Discovery {
     /// The endpoints of `authority` when already discovered: no allocation, no
     /// await (the cache-hit path).
     pub(crate) fn discovered(&self, authority: &Authority) -> Option<Arc<Endpoints>> {
+        if let Some((first, endpoints)) = self.first.get() {
+            if first == authority.as_str() {
+                return Some(Arc::clone(endpoints));
+            }
+        }
         let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         known.get(authority.as_str())?.get().cloned()
     }
@@ -96,7 +105,12 @@ impl Discovery {
                 realm = endpoints.realm.as_str(),
                 "discovered authority"
             );
-            Ok(Arc::new(endpoints))
+            let endpoints = Arc::new(endpoints);
+            // Only the first one: later authorities stay behind the lock.
+            let _ = self
+                .first
+                .set((authority.as_str().to_owned(), Arc::clone(&endpoints)));
+            Ok(endpoints)
         })
         .await
         .cloned()

@@ -55,7 +55,13 @@ pub(crate) fn contains_all_requested(have: &[String], requested: &[String]) -> b
     let mut any = false;
     for scope in requested.iter().flat_map(|s| s.split_whitespace()) {
         any = true;
-        let found = if scope.is_ascii() {
+        let found = if !scope
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            // Already in normalized form (the usual case): plain comparisons.
+            have.binary_search_by(|h| h.as_str().cmp(scope)).is_ok()
+        } else if scope.is_ascii() {
             have.binary_search_by(|h| h.bytes().cmp(scope.bytes().map(|b| b.to_ascii_lowercase())))
                 .is_ok()
         } else {

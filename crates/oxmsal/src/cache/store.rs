@@ -349,15 +349,29 @@ impl Store {
         query: &AccessTokenQuery<'_>,
         now: u64,
     ) -> Option<(&String, &AccessTokenEntry)> {
-        // Every index key of the lookup in one buffer: this runs on every hit.
-        let mut keys = String::with_capacity(128);
-        ikey_push(
-            &mut keys,
-            &[query.client_id, query.ext_cache_key.unwrap_or("")],
-        );
+        // Every index key of the lookup in one buffer, reused by the thread:
+        // this runs on every hit.
+        thread_local! {
+            static KEYS: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        KEYS.with(|keys| match keys.try_borrow_mut() {
+            Ok(mut keys) => self.find_access_token_in(query, now, &mut keys),
+            // Not reentrant, but a fresh buffer is always right.
+            Err(_) => self.find_access_token_in(query, now, &mut String::new()),
+        })
+    }
+
+    fn find_access_token_in(
+        &self,
+        query: &AccessTokenQuery<'_>,
+        now: u64,
+        keys: &mut String,
+    ) -> Option<(&String, &AccessTokenEntry)> {
+        keys.clear();
+        ikey_push(keys, &[query.client_id, query.ext_cache_key.unwrap_or("")]);
         let ce_end = keys.len();
         if let Some(realm) = query.realm {
-            ikey_push(&mut keys, &[realm]);
+            ikey_push(keys, &[realm]);
         }
         let realm_end = keys.len();
         let mut best: Option<(&String, &AccessTokenEntry)> = None;
@@ -379,10 +393,7 @@ impl Store {
         };
         for environment in query.environments {
             keys.truncate(realm_end);
-            ikey_push(
-                &mut keys,
-                &[query.home_account_id.unwrap_or(""), environment],
-            );
+            ikey_push(keys, &[query.home_account_id.unwrap_or(""), environment]);
             let Some(by_realm) = self
                 .index
                 .access_tokens

@@ -27,7 +27,12 @@ fn check_scope(s: &str) -> Result<()> {
     if s.is_empty() {
         return Err(Error::configuration("a scope is empty"));
     }
-    if s.contains(char::is_whitespace) {
+    let has_space = if s.is_ascii() {
+        s.bytes().any(|b| b.is_ascii_whitespace() || b == b'\x0b')
+    } else {
+        s.contains(char::is_whitespace)
+    };
+    if has_space {
         return Err(Error::configuration(format!(
             "scope `{s}` contains white space; pass each scope separately"
         )));
@@ -64,7 +69,14 @@ mod tests {
     fn rules() {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert!(validate_scopes(&[]).is_err());
-        for bad in [&[][..], &v(&["openid"]), &v(&[" "]), &v(&["a b"])] {
+        for bad in [
+            &[][..],
+            &v(&["openid"]),
+            &v(&[" "]),
+            &v(&["a b"]),
+            &v(&["a\u{b}b"]),
+            &v(&["é\u{a0}b"]),
+        ] {
             assert!(check_scopes(bad).is_err());
         }
         assert!(check_scopes(&v(&["b", " a", "B"])).is_ok());
