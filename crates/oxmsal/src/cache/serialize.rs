@@ -28,7 +28,7 @@ use super::entity::{
     RefreshTokenEntry, Scalar,
 };
 use super::fields::kind;
-use super::store::{HashMap, Store};
+use super::store::{HashMap, Key, Store};
 use crate::error::{Error, Result};
 
 /// The section names, in the order oxmsal writes them.
@@ -425,7 +425,7 @@ pub(crate) fn write(store: &Store) -> Result<String> {
 
 /// About the document's length, so the string grows once or not at all.
 fn size_hint(store: &Store) -> usize {
-    fn of<E: Entity>(entries: &HashMap<String, E>) -> usize {
+    fn of<E: Entity>(entries: &HashMap<Key, E>) -> usize {
         entries
             .iter()
             .map(|(k, e)| k.len() + e.raw().secret().map_or(0, |s| s.expose_secret().len()) + 480)
@@ -458,14 +458,9 @@ fn key(out: &mut String, first: &mut bool, depth: usize, name: &str) {
 }
 
 /// One section, entries sorted by key.
-fn section<E: Entity>(
-    out: &mut String,
-    first: &mut bool,
-    name: &str,
-    entries: &HashMap<String, E>,
-) {
+fn section<E: Entity>(out: &mut String, first: &mut bool, name: &str, entries: &HashMap<Key, E>) {
     key(out, first, 1, name);
-    let mut sorted: Vec<(&String, &E)> = entries.iter().collect();
+    let mut sorted: Vec<(&Key, &E)> = entries.iter().collect();
     sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
     out.push('{');
     let mut first_entry = true;

@@ -12,6 +12,10 @@
 use std::collections::hash_map::Entry;
 use std::collections::{btree_set, BTreeSet, HashSet};
 
+/// An entry key, shared by its section and the indexes (one allocation, not
+/// one per index: a cache of 100,000 tokens held every key twice).
+pub(crate) type Key = std::sync::Arc<str>;
+
 /// The maps of the store: seeded per map, and much cheaper to hash than std's
 /// SipHash, which was the largest single cost of a cache hit.
 pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -69,8 +73,8 @@ fn same_id(a: &str, b: &str) -> bool {
 /// holds exactly one key if and only if it is `One`, so equal groups compare equal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum KeySet {
-    One(String),
-    Many(BTreeSet<String>),
+    One(Key),
+    Many(BTreeSet<Key>),
 }
 
 impl Default for KeySet {
@@ -81,7 +85,7 @@ impl Default for KeySet {
 
 impl KeySet {
     /// Adds `key`; `false` when it was there.
-    pub(crate) fn insert(&mut self, key: String) -> bool {
+    pub(crate) fn insert(&mut self, key: Key) -> bool {
         match self {
             KeySet::Many(set) if set.is_empty() => *self = KeySet::One(key),
             KeySet::Many(set) => return set.insert(key),
@@ -97,7 +101,7 @@ impl KeySet {
     /// Removes `key`; `false` when it was not there.
     pub(crate) fn remove(&mut self, key: &str) -> bool {
         match self {
-            KeySet::One(only) if only == key => *self = KeySet::default(),
+            KeySet::One(only) if &**only == key => *self = KeySet::default(),
             KeySet::One(_) => return false,
             KeySet::Many(set) => {
                 if !set.remove(key) {
@@ -127,13 +131,13 @@ impl KeySet {
 
 /// The keys of a [`KeySet`], in order.
 pub(crate) enum KeySetIter<'a> {
-    One(Option<&'a String>),
-    Many(btree_set::Iter<'a, String>),
+    One(Option<&'a Key>),
+    Many(btree_set::Iter<'a, Key>),
 }
 
 impl<'a> Iterator for KeySetIter<'a> {
-    type Item = &'a String;
-    fn next(&mut self) -> Option<&'a String> {
+    type Item = &'a Key;
+    fn next(&mut self) -> Option<&'a Key> {
         match self {
             KeySetIter::One(only) => only.take(),
             KeySetIter::Many(iter) => iter.next(),
@@ -142,7 +146,7 @@ impl<'a> Iterator for KeySetIter<'a> {
 }
 
 impl<'a> IntoIterator for &'a KeySet {
-    type Item = &'a String;
+    type Item = &'a Key;
     type IntoIter = KeySetIter<'a>;
     fn into_iter(self) -> KeySetIter<'a> {
         self.iter()
@@ -180,8 +184,8 @@ fn home_env(home_account_id: Option<&str>, environment: &str) -> String {
     ikey(&[home_account_id.unwrap_or(""), environment])
 }
 
-fn add(sets: &mut KeySets, index_key: String, key: &str) {
-    with_group(sets, &index_key, |set| set.insert(key.to_owned()));
+fn add(sets: &mut KeySets, index_key: String, key: &Key) {
+    with_group(sets, &index_key, |set| set.insert(Key::clone(key)));
 }
 
 fn remove(sets: &mut KeySets, index_key: &str, key: &str) {
@@ -193,7 +197,7 @@ fn remove(sets: &mut KeySets, index_key: &str, key: &str) {
     }
 }
 
-fn index_access_token(index: &mut Indexes, buf: &mut String, key: &str, e: &AccessTokenEntry) {
+fn index_access_token(index: &mut Indexes, buf: &mut String, key: &Key, e: &AccessTokenEntry) {
     // The three index keys in one buffer.
     buf.clear();
     ikey_push(
@@ -210,7 +214,7 @@ fn index_access_token(index: &mut Indexes, buf: &mut String, key: &str, e: &Acce
     let (he, ce, realm) = (&buf[..he_end], &buf[he_end..ce_end], &buf[ce_end..]);
     with_group(&mut index.access_tokens, he, |by_client| {
         with_group(by_client, ce, |by_realm| {
-            with_group(by_realm, realm, |keys| keys.insert(key.to_owned()));
+            with_group(by_realm, realm, |keys| keys.insert(Key::clone(key)));
         });
     });
 }
@@ -251,11 +255,11 @@ struct Indexes {
 /// The sections, their indexes, and the unknown top-level sections kept verbatim.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Store {
-    access_tokens: HashMap<String, AccessTokenEntry>,
-    refresh_tokens: HashMap<String, RefreshTokenEntry>,
-    id_tokens: HashMap<String, IdTokenEntry>,
-    accounts: HashMap<String, AccountEntry>,
-    app_metadata: HashMap<String, AppMetadataEntry>,
+    access_tokens: HashMap<Key, AccessTokenEntry>,
+    refresh_tokens: HashMap<Key, RefreshTokenEntry>,
+    id_tokens: HashMap<Key, IdTokenEntry>,
+    accounts: HashMap<Key, AccountEntry>,
+    app_metadata: HashMap<Key, AppMetadataEntry>,
     /// Top-level sections oxmsal does not know, in document order.
     pub(crate) other_sections: Map<String, Value>,
     index: Indexes,
@@ -266,19 +270,19 @@ pub(crate) struct Store {
 impl Store {
     // ----- reading the sections (serialization, counts) -----
 
-    pub(crate) fn access_tokens(&self) -> &HashMap<String, AccessTokenEntry> {
+    pub(crate) fn access_tokens(&self) -> &HashMap<Key, AccessTokenEntry> {
         &self.access_tokens
     }
-    pub(crate) fn refresh_tokens(&self) -> &HashMap<String, RefreshTokenEntry> {
+    pub(crate) fn refresh_tokens(&self) -> &HashMap<Key, RefreshTokenEntry> {
         &self.refresh_tokens
     }
-    pub(crate) fn id_tokens(&self) -> &HashMap<String, IdTokenEntry> {
+    pub(crate) fn id_tokens(&self) -> &HashMap<Key, IdTokenEntry> {
         &self.id_tokens
     }
-    pub(crate) fn accounts(&self) -> &HashMap<String, AccountEntry> {
+    pub(crate) fn accounts(&self) -> &HashMap<Key, AccountEntry> {
         &self.accounts
     }
-    pub(crate) fn app_metadata(&self) -> &HashMap<String, AppMetadataEntry> {
+    pub(crate) fn app_metadata(&self) -> &HashMap<Key, AppMetadataEntry> {
         &self.app_metadata
     }
 
@@ -286,7 +290,8 @@ impl Store {
 
     /// Stores an entry under `key` as is (loading a document), replacing only
     /// an entry with the same key.
-    pub(crate) fn put_access_token(&mut self, key: String, entry: AccessTokenEntry) {
+    pub(crate) fn put_access_token(&mut self, key: impl Into<Key>, entry: AccessTokenEntry) {
+        let key: Key = key.into();
         // One hash of the key, and the index keys allocated only for new groups.
         match self.access_tokens.entry(key) {
             Entry::Occupied(mut here) => {
@@ -314,12 +319,13 @@ impl Store {
     /// Returns how many other entries went.
     pub(crate) fn save_access_token(
         &mut self,
-        key: String,
+        key: impl Into<Key>,
         entry: AccessTokenEntry,
         now: u64,
     ) -> usize {
+        let key: Key = key.into();
         let (he, ce, realm) = at_path(&entry);
-        let victims: Vec<String> = self
+        let victims: Vec<Key> = self
             .index
             .access_tokens
             .get(&he)
@@ -327,7 +333,7 @@ impl Store {
             .and_then(|by_realm| by_realm.get(&realm))
             .into_iter()
             .flatten()
-            .filter(|k| **k != key)
+            .filter(|k| ***k != *key)
             .filter(|k| {
                 self.access_tokens.get(*k).is_some_and(|old| {
                     old.expires_on <= now || scopes::intersects(&old.scopes, &entry.scopes)
@@ -348,7 +354,7 @@ impl Store {
         &self,
         query: &AccessTokenQuery<'_>,
         now: u64,
-    ) -> Option<(&String, &AccessTokenEntry)> {
+    ) -> Option<(&Key, &AccessTokenEntry)> {
         // Every index key of the lookup in one buffer, reused by the thread:
         // this runs on every hit.
         thread_local! {
@@ -366,7 +372,7 @@ impl Store {
         query: &AccessTokenQuery<'_>,
         now: u64,
         keys: &mut String,
-    ) -> Option<(&String, &AccessTokenEntry)> {
+    ) -> Option<(&Key, &AccessTokenEntry)> {
         keys.clear();
         ikey_push(keys, &[query.client_id, query.ext_cache_key.unwrap_or("")]);
         let ce_end = keys.len();
@@ -374,9 +380,9 @@ impl Store {
             ikey_push(keys, &[realm]);
         }
         let realm_end = keys.len();
-        let mut best: Option<(&String, &AccessTokenEntry)> = None;
-        let mut consider = |key: &'_ String| {
-            let Some((key, entry)) = self.access_tokens.get_key_value(key) else {
+        let mut best: Option<(&Key, &AccessTokenEntry)> = None;
+        let mut consider = |key: &'_ Key| {
+            let Some((key, entry)) = self.access_tokens.get_key_value(&**key) else {
                 return;
             };
             if entry.usable_at(now) && scopes::contains_all_requested(&entry.scopes, query.scopes) {
@@ -417,7 +423,8 @@ impl Store {
 
     // ----- refresh tokens -----
 
-    pub(crate) fn put_refresh_token(&mut self, key: String, entry: RefreshTokenEntry) {
+    pub(crate) fn put_refresh_token(&mut self, key: impl Into<Key>, entry: RefreshTokenEntry) {
+        let key: Key = key.into();
         self.remove_refresh_token(&key);
         let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
         add(&mut self.index.refresh_tokens, he, &key);
@@ -434,15 +441,20 @@ impl Store {
     /// Stores a new refresh token, replacing the entry with its key and any other
     /// entry of the same account, environment, client and scopes (one a foreign
     /// writer keyed differently).
-    pub(crate) fn save_refresh_token(&mut self, key: String, entry: RefreshTokenEntry) -> usize {
+    pub(crate) fn save_refresh_token(
+        &mut self,
+        key: impl Into<Key>,
+        entry: RefreshTokenEntry,
+    ) -> usize {
+        let key: Key = key.into();
         let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
-        let victims: Vec<String> = self
+        let victims: Vec<Key> = self
             .index
             .refresh_tokens
             .get(&he)
             .into_iter()
             .flatten()
-            .filter(|k| **k != key)
+            .filter(|k| ***k != *key)
             .filter(|k| {
                 self.refresh_tokens.get(*k).is_some_and(|old| {
                     same_id(&old.environment, &entry.environment)
@@ -475,7 +487,7 @@ impl Store {
     pub(crate) fn find_refresh_tokens(
         &self,
         query: &RefreshTokenQuery<'_>,
-    ) -> Vec<(&String, &RefreshTokenEntry)> {
+    ) -> Vec<(&Key, &RefreshTokenEntry)> {
         let mut seen = HashSet::new();
         let (mut family, mut own) = (Vec::new(), Vec::new());
         for environment in query.environments {
@@ -494,8 +506,7 @@ impl Store {
                 }
             }
         }
-        let newest_first = |a: &(&String, &RefreshTokenEntry),
-                            b: &(&String, &RefreshTokenEntry)| {
+        let newest_first = |a: &(&Key, &RefreshTokenEntry), b: &(&Key, &RefreshTokenEntry)| {
             b.1.last_modification_time
                 .cmp(&a.1.last_modification_time)
                 .then_with(|| a.0.cmp(b.0))
@@ -508,7 +519,8 @@ impl Store {
 
     // ----- id tokens -----
 
-    pub(crate) fn put_id_token(&mut self, key: String, entry: IdTokenEntry) {
+    pub(crate) fn put_id_token(&mut self, key: impl Into<Key>, entry: IdTokenEntry) {
+        let key: Key = key.into();
         self.remove_id_token(&key);
         let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
         add(&mut self.index.id_tokens, he, &key);
@@ -524,15 +536,16 @@ impl Store {
 
     /// Stores a new id token, replacing any of the same account, environment,
     /// client and realm.
-    pub(crate) fn save_id_token(&mut self, key: String, entry: IdTokenEntry) -> usize {
+    pub(crate) fn save_id_token(&mut self, key: impl Into<Key>, entry: IdTokenEntry) -> usize {
+        let key: Key = key.into();
         let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
-        let victims: Vec<String> = self
+        let victims: Vec<Key> = self
             .index
             .id_tokens
             .get(&he)
             .into_iter()
             .flatten()
-            .filter(|k| **k != key)
+            .filter(|k| ***k != *key)
             .filter(|k| {
                 self.id_tokens.get(*k).is_some_and(|old| {
                     same_id(&old.environment, &entry.environment)
@@ -557,7 +570,7 @@ impl Store {
         environments: &[String],
         client_id: &str,
         realm: Option<&str>,
-    ) -> Option<(&String, &IdTokenEntry)> {
+    ) -> Option<(&Key, &IdTokenEntry)> {
         environments.iter().find_map(|environment| {
             let he = home_env(Some(home_account_id), environment);
             self.index
@@ -574,7 +587,8 @@ impl Store {
 
     // ----- accounts -----
 
-    pub(crate) fn put_account(&mut self, key: String, entry: AccountEntry) {
+    pub(crate) fn put_account(&mut self, key: impl Into<Key>, entry: AccountEntry) {
+        let key: Key = key.into();
         self.remove_account_entry(&key);
         add(
             &mut self.index.accounts,
@@ -596,14 +610,15 @@ impl Store {
 
     /// Stores a new account, replacing any of the same home account,
     /// environment and realm.
-    pub(crate) fn save_account(&mut self, key: String, entry: AccountEntry) -> usize {
-        let victims: Vec<String> = self
+    pub(crate) fn save_account(&mut self, key: impl Into<Key>, entry: AccountEntry) -> usize {
+        let key: Key = key.into();
+        let victims: Vec<Key> = self
             .index
             .accounts
             .get(&ikey(&[&entry.home_account_id]))
             .into_iter()
             .flatten()
-            .filter(|k| **k != key)
+            .filter(|k| ***k != *key)
             .filter(|k| {
                 self.accounts.get(*k).is_some_and(|old| {
                     same_id(&old.environment, &entry.environment)
@@ -632,7 +647,8 @@ impl Store {
 
     // ----- app metadata -----
 
-    pub(crate) fn put_app_metadata(&mut self, key: String, entry: AppMetadataEntry) {
+    pub(crate) fn put_app_metadata(&mut self, key: impl Into<Key>, entry: AppMetadataEntry) {
+        let key: Key = key.into();
         self.remove_app_metadata(&key);
         let ec = ikey(&[&entry.environment, &entry.client_id]);
         add(&mut self.index.app_metadata, ec, &key);
@@ -647,15 +663,20 @@ impl Store {
     }
 
     /// Stores new app metadata, replacing any for the same environment and client.
-    pub(crate) fn save_app_metadata(&mut self, key: String, entry: AppMetadataEntry) -> usize {
+    pub(crate) fn save_app_metadata(
+        &mut self,
+        key: impl Into<Key>,
+        entry: AppMetadataEntry,
+    ) -> usize {
+        let key: Key = key.into();
         let ec = ikey(&[&entry.environment, &entry.client_id]);
-        let victims: Vec<String> = self
+        let victims: Vec<Key> = self
             .index
             .app_metadata
             .get(&ec)
             .into_iter()
             .flatten()
-            .filter(|k| **k != key)
+            .filter(|k| ***k != *key)
             .cloned()
             .collect();
         for victim in &victims {
@@ -719,7 +740,7 @@ impl Store {
             .and_then(|m| m.family_id.clone());
         let he = home_env(Some(home_account_id), environment);
 
-        let access_tokens: Vec<String> = self
+        let access_tokens: Vec<Key> = self
             .index
             .access_tokens
             .get(&he)
@@ -729,7 +750,7 @@ impl Store {
             .flatten()
             .cloned()
             .collect();
-        let refresh_tokens: Vec<String> = self
+        let refresh_tokens: Vec<Key> = self
             .index
             .refresh_tokens
             .get(&he)
@@ -743,7 +764,7 @@ impl Store {
             })
             .cloned()
             .collect();
-        let id_tokens: Vec<String> = self
+        let id_tokens: Vec<Key> = self
             .index
             .id_tokens
             .get(&he)
@@ -751,7 +772,7 @@ impl Store {
             .flatten()
             .cloned()
             .collect();
-        let accounts: Vec<String> = self
+        let accounts: Vec<Key> = self
             .index
             .accounts
             .get(&ikey(&[home_account_id]))

@@ -821,7 +821,8 @@ mod properties {
             }
             Op::UpdateRt(i) | Op::RemoveRt(i) => {
                 let keys: Vec<String> = cache.with_store(|s| {
-                    let mut k: Vec<String> = s.refresh_tokens().keys().cloned().collect();
+                    let mut k: Vec<String> =
+                        s.refresh_tokens().keys().map(|k| k.to_string()).collect();
                     k.sort();
                     k
                 });
@@ -862,7 +863,7 @@ mod properties {
                     && scopes::contains_all(&e.scopes, &want)
             })
             .max_by(|a, b| a.1.cached_at.cmp(&b.1.cached_at).then_with(|| b.0.cmp(a.0)))
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| k.to_string())
     }
 
     /// The refresh-token lookup by linear scan.
@@ -896,7 +897,7 @@ mod properties {
         family
             .into_iter()
             .chain(own)
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| k.to_string())
             .collect()
     }
 
