@@ -1,7 +1,6 @@
 //! The confidential client application: daemons, web apps, web APIs.
 
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
+use std::future::IntoFuture;
 use std::sync::Arc;
 
 use crate::cache::TokenCache;
@@ -12,7 +11,7 @@ use crate::token::AuthenticationResult;
 
 use super::public::collect;
 use super::requests::{new_correlation_id, redeem_auth_code, AuthCodeFlowRequest, SilentRequest};
-use super::{AppBuilder, AppCore, Confidential};
+use super::{AppBuilder, AppCore, Confidential, TokenFuture};
 
 /// An application that can keep a secret: it authenticates itself with a client
 /// secret, a certificate or an assertion. `Send + Sync`: build it once and share
@@ -326,15 +325,23 @@ impl<'a> ClientCredentialsRequest<'a> {
     /// # let _ = t; Ok(()) }
     /// ```
     pub async fn send(self) -> Result<AuthenticationResult> {
-        client_credentials::acquire(&self.app.core, &self.app.credential, self.params).await
+        self.into_future().await
     }
 }
 
 impl<'a> IntoFuture for ClientCredentialsRequest<'a> {
     type Output = Result<AuthenticationResult>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+    type IntoFuture = TokenFuture<'a>;
 
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
+    fn into_future(mut self) -> Self::IntoFuture {
+        let core = &self.app.core;
+        match client_credentials::hot_hit(core, &mut self.params) {
+            Some(hit) => TokenFuture::ready(Ok(hit)),
+            None => TokenFuture::waiting(client_credentials::acquire(
+                core,
+                &self.app.credential,
+                self.params,
+            )),
+        }
     }
 }

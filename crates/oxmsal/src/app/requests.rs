@@ -15,7 +15,7 @@ use crate::flow::interactive::Browser;
 use crate::flow::{auth_code, device_code, interactive, silent};
 use crate::token::AuthenticationResult;
 
-use super::AppCore;
+use super::{AppCore, TokenFuture};
 
 /// A boxed request future.
 type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -110,10 +110,16 @@ impl<'a> SilentRequest<'a> {
 
 impl<'a> IntoFuture for SilentRequest<'a> {
     type Output = Result<AuthenticationResult>;
-    type IntoFuture = Pending<'a, AuthenticationResult>;
+    type IntoFuture = TokenFuture<'a>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(silent::acquire(self.core, self.credential, self.params))
+        match silent::hot_hit(self.core, &self.params) {
+            Some(mut hit) => {
+                hit.correlation_id = self.params.correlation_id;
+                TokenFuture::ready(Ok(hit))
+            }
+            None => TokenFuture::waiting(silent::acquire(self.core, self.credential, self.params)),
+        }
     }
 }
 

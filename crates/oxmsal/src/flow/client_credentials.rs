@@ -28,14 +28,43 @@ pub(crate) struct Params {
     pub correlation_id: Option<String>,
 }
 
+/// The hot path, synchronous: endpoints known, nothing to load, a valid token
+/// in memory. `None` sends the request down the full path ([`acquire`], which
+/// also reports any mistake in it).
+pub(crate) fn hot_hit(core: &AppCore, params: &mut Params) -> Option<AuthenticationResult> {
+    if params.force_refresh || params.claims.is_some() || core.has_persistence() {
+        return None;
+    }
+    check_scopes(&params.scopes).ok()?;
+    let authority = core.authority_for(params.tenant.as_deref()).ok()?;
+    let endpoints = core.discovered(&authority)?;
+    let now = core.clock.now_epoch();
+    let mut hit = cache_hit(core, &endpoints, &params.scopes, now)
+        .filter(|hit| hit.refresh_on.is_none_or(|r| now < r))?;
+    hit.correlation_id = params
+        .correlation_id
+        .take()
+        .unwrap_or_else(crate::correlation::new_id);
+    let correlation_id = hit.correlation_id.as_str();
+    tracing::info_span!("oxmsal.acquire_token_for_client", correlation_id).in_scope(|| {
+        tracing::info!(
+            correlation_id,
+            token_source = "cache",
+            "token served from the cache"
+        );
+    });
+    Some(hit)
+}
+
 /// Cache first (unless claims or force_refresh), then the token endpoint.
 pub(crate) async fn acquire(
     core: &AppCore,
     credential: &ClientCredential,
     mut params: Params,
 ) -> Result<AuthenticationResult> {
-    check_scopes(&params.scopes)?;
+    let scopes = validate_scopes(&params.scopes)?;
     let authority = core.authority_for(params.tenant.as_deref())?;
+    let claims = merge_claims(params.claims.as_deref(), &core.capabilities)?;
     let correlation_id = params
         .correlation_id
         .take()
@@ -44,44 +73,16 @@ pub(crate) async fn acquire(
         "oxmsal.acquire_token_for_client",
         correlation_id = correlation_id.as_str()
     );
-    // The hot path, synchronous: endpoints known, nothing to load, a valid
-    // token in memory. Everything else runs in a future of its own (boxed: it
-    // holds the whole HTTP exchange, too large to move around on every hit).
-    let bypass_cache = params.force_refresh || params.claims.is_some();
-    if !bypass_cache && !core.has_persistence() {
-        if let Some(endpoints) = core.discovered(&authority) {
-            let now = core.clock.now_epoch();
-            let hit = span.in_scope(|| {
-                cache_hit(core, &endpoints, &params.scopes, now)
-                    .filter(|hit| hit.refresh_on.is_none_or(|r| now < r))
-            });
-            if let Some(mut hit) = hit {
-                span.in_scope(|| {
-                    tracing::info!(
-                        correlation_id = correlation_id.as_str(),
-                        token_source = "cache",
-                        "token served from the cache"
-                    );
-                });
-                hit.correlation_id = correlation_id;
-                return Ok(hit);
-            }
-        }
-    }
-    let scopes = validate_scopes(&params.scopes)?;
-    let claims = merge_claims(params.claims.as_deref(), &core.capabilities)?;
-    Box::pin(
-        acquire_in_span(
-            core,
-            credential,
-            params,
-            scopes,
-            authority,
-            claims,
-            correlation_id,
-        )
-        .instrument(span),
+    acquire_in_span(
+        core,
+        credential,
+        params,
+        scopes,
+        authority,
+        claims,
+        correlation_id,
     )
+    .instrument(span)
     .await
 }
 

@@ -40,13 +40,7 @@ pub(crate) async fn acquire(
     credential: Option<&ClientCredential>,
     params: Params,
 ) -> Result<AuthenticationResult> {
-    if let Some(mut hit) = hot_hit(core, &params) {
-        hit.correlation_id = params.correlation_id;
-        return Ok(hit);
-    }
-    // Everything else in a future of its own (boxed: it holds the whole
-    // refresh exchange, too large to move around on every hit).
-    let outcome = Box::pin(acquire_inner(core, credential, &params)).await;
+    let outcome = acquire_inner(core, credential, &params).await;
     outcome.map_err(|e| {
         e.in_silent_context()
             .with_correlation_id(params.correlation_id.clone())
@@ -54,9 +48,10 @@ pub(crate) async fn acquire(
 }
 
 /// The hot path, synchronous: endpoints known, nothing to load, a valid token
-/// in memory. `None` sends the request down the full path (which also reports
-/// any mistake in it).
-fn hot_hit(core: &AppCore, params: &Params) -> Option<AuthenticationResult> {
+/// in memory. `None` sends the request down the full path ([`acquire`], which
+/// also reports any mistake in it). The result's correlation id is left for
+/// the caller to set.
+pub(crate) fn hot_hit(core: &AppCore, params: &Params) -> Option<AuthenticationResult> {
     if params.force_refresh || params.claims.is_some() || core.has_persistence() {
         return None;
     }
