@@ -56,7 +56,9 @@ impl FileCache {
     /// Loads the cache stored at `path`. A missing file is an empty cache; a file
     /// that cannot be read or is not a cache document is a
     /// [`Cache`](crate::ErrorKind::Cache) error naming the path, and the file is
-    /// left as it is.
+    /// left as it is. The file is read a chunk at a time, as by
+    /// [`TokenCache::deserialize_reader`], so loading a large cache takes about
+    /// the memory of its entries, not that plus the file's text.
     ///
     /// ```
     /// use oxmsal::{cache::FileCache, ErrorKind};
