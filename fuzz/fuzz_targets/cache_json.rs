@@ -1,6 +1,8 @@
 //! Token cache documents: `TokenCache::deserialize` on any text. Whatever it
 //! accepts must serialize, and its own output must load again and serialize to
-//! the same bytes (the round trip is a fixed point).
+//! the same bytes (the round trip is a fixed point). `deserialize_reader` on the
+//! same bytes must agree with it: the same cache, or the same error (and an
+//! error for bytes that are not UTF-8).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -17,7 +19,11 @@ fn counts(c: &TokenCache) -> [usize; 5] {
 }
 
 fuzz_target!(|data: &[u8]| {
+    let streamed = TokenCache::new();
+    let stream_result = streamed.deserialize_reader(std::io::Cursor::new(data));
     let Ok(text) = std::str::from_utf8(data) else {
+        assert!(stream_result.is_err(), "bytes that are not UTF-8 loaded");
+        assert_eq!(counts(&streamed), [0; 5]);
         return;
     };
     let cache = TokenCache::new();
@@ -25,7 +31,18 @@ fuzz_target!(|data: &[u8]| {
         let _ = e.to_string();
         // A failed load leaves the cache unchanged (empty).
         assert_eq!(counts(&cache), [0; 5]);
+        match stream_result {
+            Ok(()) => panic!("deserialize_reader accepted what deserialize refused: {e}"),
+            Err(s) => assert_eq!(
+                s.to_string(),
+                e.to_string(),
+                "the two loads word the error differently"
+            ),
+        }
         return;
+    }
+    if let Err(e) = stream_result {
+        panic!("deserialize_reader refused what deserialize accepted: {e}");
     }
     let _ = cache.accounts();
 
@@ -33,6 +50,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(s) => s,
         Err(e) => panic!("serialize failed after a successful deserialize: {e}"),
     };
+    match streamed.serialize() {
+        Ok(s) => assert_eq!(s, first, "deserialize_reader loaded another cache"),
+        Err(e) => panic!("serialize failed after a successful deserialize_reader: {e}"),
+    }
     let again = TokenCache::new();
     if let Err(e) = again.deserialize(&first) {
         panic!("the cache's own output does not load: {e}\n--- output ---\n{first}");

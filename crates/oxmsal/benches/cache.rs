@@ -129,6 +129,35 @@ fn serialization(c: &mut Criterion) {
     group.finish();
 }
 
+/// MSAL for Python's documents (`interop/msal_python/bench.py gen --out DIR`):
+/// loading them, when `OXMSAL_BENCH_DOCS` names that directory.
+fn documents(c: &mut Criterion) {
+    let Some(dir) = std::env::var_os("OXMSAL_BENCH_DOCS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let mut group = c.benchmark_group("load_10000_access_tokens");
+    group.sample_size(20);
+    for name in ["at-10000.json", "at-10000-small.json"] {
+        let path = dir.join(name);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let target = TokenCache::new();
+        group.bench_function(format!("deserialize/{name}"), |b| {
+            b.iter(|| target.deserialize(black_box(&text)).unwrap())
+        });
+        // Streamed from the file (in the page cache after the first read).
+        group.bench_function(format!("deserialize_reader/{name}"), |b| {
+            b.iter(|| {
+                let file = std::fs::File::open(&path).unwrap();
+                target.deserialize_reader(file).unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -139,6 +168,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = client_credentials_hit, silent_hit, serialization
+    targets = client_credentials_hit, silent_hit, serialization, documents
 }
 criterion_main!(benches);

@@ -187,3 +187,49 @@ fn a_failed_replace_leaves_the_target_intact_and_no_temp_file() {
     assert_eq!(names, ["cache.json"], "the temp file is removed");
     assert!(file.cache().has_state_changed());
 }
+
+/// A file larger than the 1 MiB chunk `open` reads at a time loads exactly as
+/// `deserialize` loads its text.
+#[test]
+fn a_file_of_many_chunks_loads_as_its_text_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.json");
+    let mut doc = String::from("{\"AccessToken\": {");
+    for i in 0..3000 {
+        if i > 0 {
+            doc.push(',');
+        }
+        // Multibyte characters and escapes, so some land on chunk boundaries.
+        doc.push_str(&format!(
+            r#""k-é😀-{i}": {{"credential_type": "AccessToken", "secret": "{}\"ü{i}", "environment": "e", "client_id": "c", "realm": "t", "target": "s", "cached_at": "1", "expires_on": {i}}}"#,
+            "x".repeat(400)
+        ));
+    }
+    doc.push_str("}, \"Future\": {\"x\": [1.5, -2]}}");
+    assert!(doc.len() > 1 << 20);
+    fs::write(&path, &doc).unwrap();
+
+    let file = FileCache::open(&path).unwrap();
+    let expected = oxmsal::cache::TokenCache::new();
+    expected.deserialize(&doc).unwrap();
+    assert_eq!(file.cache().access_token_count(), 3000);
+    assert_eq!(
+        file.cache().serialize().unwrap(),
+        expected.serialize().unwrap()
+    );
+    assert!(!file.cache().has_state_changed());
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_a_read_error_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.json");
+    let bytes = b"{\"AccessToken\": {\"k\": {\"secret\": \"\xff\"}}}";
+    fs::write(&path, bytes).unwrap();
+    let err = FileCache::open(&path).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache);
+    let message = err.to_string();
+    assert!(message.contains("cannot read"), "{message}");
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert_eq!(fs::read(&path).unwrap(), bytes);
+}

@@ -292,7 +292,7 @@ impl Scalar<'_> {
         }
     }
 
-    fn from_value(value: Value) -> Scalar<'static> {
+    pub(crate) fn from_value(value: Value) -> Scalar<'static> {
         match value {
             Value::Null => Scalar::Null,
             Value::String(s) => Scalar::Str(Cow::Owned(s)),

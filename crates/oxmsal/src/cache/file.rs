@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 
 use super::persist::file::DEFAULT_LOCK_TIMEOUT;
 use super::persist::lock::LockFile;
+use super::scan::LoadError;
 use super::TokenCache;
 use crate::error::{Error, Result};
 
@@ -55,7 +56,9 @@ impl FileCache {
     /// Loads the cache stored at `path`. A missing file is an empty cache; a file
     /// that cannot be read or is not a cache document is a
     /// [`Cache`](crate::ErrorKind::Cache) error naming the path, and the file is
-    /// left as it is.
+    /// left as it is. The file is read a chunk at a time, as by
+    /// [`TokenCache::deserialize_reader`], so loading a large cache takes about
+    /// the memory of its entries, not that plus the file's text.
     ///
     /// ```
     /// use oxmsal::{cache::FileCache, ErrorKind};
@@ -69,13 +72,18 @@ impl FileCache {
     pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
         let path = path.into();
         let cache = TokenCache::new();
-        match fs::read_to_string(&path) {
-            Ok(text) => {
-                let text = Zeroizing::new(text);
-                cache.deserialize(&text).map_err(|e| {
-                    Error::cache(format!("cannot load {}", path.display()), Some(Box::new(e)))
-                })?;
-            }
+        match fs::File::open(&path) {
+            // Streamed: a large cache is never held as text as well as entries.
+            Ok(file) => match cache.load(file, super::scan::CHUNK) {
+                Ok(()) => {}
+                Err(LoadError::Io(e)) => return Err(file_error("cannot read", &path, e)),
+                Err(LoadError::Document(e)) => {
+                    return Err(Error::cache(
+                        format!("cannot load {}", path.display()),
+                        Some(Box::new(e)),
+                    ))
+                }
+            },
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(file_error("cannot read", &path, e)),
         }

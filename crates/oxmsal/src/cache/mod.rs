@@ -57,6 +57,7 @@ pub(crate) mod partition;
 pub mod persist;
 mod query;
 mod response;
+mod scan;
 mod scopes;
 mod serialize;
 mod store;
@@ -190,6 +191,54 @@ impl TokenCache {
         // Parse outside the lock: readers are not held up, and a failure
         // changes nothing.
         let store = serialize::parse(json)?;
+        self.replace(store);
+        Ok(())
+    }
+
+    /// [`deserialize`](Self::deserialize) from a reader (a file, say),
+    /// without ever holding the whole document: it is read a chunk (1 MiB) at
+    /// a time and entry by entry, so loading takes about the memory of the
+    /// entries loaded. The result and the errors are those of `deserialize`
+    /// on the same text. The reader must be seekable: the rare document the
+    /// fast reader leaves to the plain one (a malformed one, say) is read
+    /// again, whole, from where the reader was. Text that cannot be read or
+    /// is not UTF-8 is a [`Cache`](crate::ErrorKind::Cache) error too. On any
+    /// error the cache is left unchanged.
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use oxmsal::{cache::TokenCache, ErrorKind};
+    ///
+    /// let cache = TokenCache::new();
+    /// let doc = r#"{"AppMetadata": {"appmetadata-h-c": {"client_id": "c", "environment": "h"}}}"#;
+    /// cache.deserialize_reader(Cursor::new(doc))?;
+    /// assert_eq!(cache.app_metadata_count(), 1);
+    ///
+    /// // A file works the same way: `cache.deserialize_reader(File::open(path)?)`.
+    /// let err = cache.deserialize_reader(Cursor::new("{\"AccessToken\": []}")).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Cache);
+    /// assert_eq!(cache.app_metadata_count(), 1);
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn deserialize_reader<R: std::io::Read + std::io::Seek>(&self, reader: R) -> Result<()> {
+        self.load(reader, scan::CHUNK)
+            .map_err(scan::LoadError::into_error)
+    }
+
+    /// [`deserialize_reader`](Self::deserialize_reader) reading `chunk` bytes
+    /// at a time, telling read failures from bad documents.
+    pub(crate) fn load<R: std::io::Read + std::io::Seek>(
+        &self,
+        reader: R,
+        chunk: usize,
+    ) -> std::result::Result<(), scan::LoadError> {
+        let store = scan::read_stream(reader, chunk)?;
+        self.replace(store);
+        Ok(())
+    }
+
+    /// Makes `store` the cache's contents, as loaded (not changed since).
+    fn replace(&self, store: Store) {
         let old = {
             let mut state = self.write();
             let old = std::mem::replace(&mut state.store, store);
@@ -199,7 +248,6 @@ impl TokenCache {
         };
         // Freeing a large store takes a while: not under the lock.
         drop(old);
-        Ok(())
     }
 
     /// Whether the cache changed since it was loaded or last persisted.

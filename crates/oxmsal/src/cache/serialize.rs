@@ -8,24 +8,21 @@
 //! sorts entries by key, so the same cache always gives the same bytes, and
 //! indents by four spaces like MSAL Python's `json.dumps(indent=4)`.
 //!
-//! Speed: a document is read in one pass straight into typed entries (field
-//! names and most strings borrowed from the input, known fields never built
-//! into JSON values), and written by hand into one string. A document that pass
-//! declines — anything malformed, and the odd valid one with a repeated name —
-//! is read again the plain way (a JSON value tree, then entry by entry), which
-//! decides the result and words the error.
+//! Speed: a document is read in one pass straight into typed entries by the
+//! scanner in [`scan`](super::scan) (field names and most strings borrowed from
+//! the input, known fields never built into JSON values), and written by hand
+//! into one string. A document the scanner declines — anything malformed, and
+//! the odd valid one with a repeated name — is read again the plain way (a JSON
+//! value tree, then entry by entry), which decides the result and words the
+//! error.
 
-use std::borrow::Cow;
-use std::fmt::{self, Write as _};
-use std::marker::PhantomData;
+use std::fmt::Write as _;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::entity::{
-    AccessTokenEntry, AccountEntry, AppMetadataEntry, Entity, Fields, IdTokenEntry, Member,
-    RefreshTokenEntry, Scalar,
+    AccessTokenEntry, AccountEntry, AppMetadataEntry, Entity, IdTokenEntry, Member,
+    RefreshTokenEntry,
 };
 use super::fields::kind;
 use super::store::{HashMap, Key, Store};
@@ -54,10 +51,10 @@ pub(crate) fn parse(json: &str) -> Result<Store> {
     if json.trim().is_empty() {
         return Ok(Store::default());
     }
-    match read_fast(json) {
-        Ok(store) => Ok(store),
+    match super::scan::read_str(json) {
+        Some(store) => Ok(store),
         // Malformed, or a repeated name: the plain reader decides.
-        Err(_) => read_plain(json),
+        None => read_plain(json),
     }
 }
 
@@ -115,7 +112,7 @@ fn load<E>(
     Ok(())
 }
 
-fn read_plain(json: &str) -> Result<Store> {
+pub(crate) fn read_plain(json: &str) -> Result<Store> {
     let mut store = Store::default();
     // serde_json's messages give a position, never the input, so no token leaks.
     let value: Value = serde_json::from_str(json)
@@ -169,237 +166,6 @@ fn read_plain(json: &str) -> Result<Store> {
         }
     }
     Ok(store)
-}
-
-// ---------------------------------------------------------------------------
-// The fast reader: one pass, straight into entries. It succeeds exactly on the
-// documents the plain reader accepts without a repeated name, with the same
-// result; it gives up (any error) on everything else.
-
-fn read_fast(json: &str) -> serde_json::Result<Store> {
-    let mut deserializer = serde_json::Deserializer::from_str(json);
-    let mut store = Store::default();
-    deserializer.deserialize_map(DocumentVisitor { store: &mut store })?;
-    deserializer.end()?;
-    Ok(store)
-}
-
-/// A map key or string, borrowed from the input when it has no escapes.
-struct Text<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(
-                self,
-                v: &'de str,
-            ) -> std::result::Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(TextVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        struct ScalarVisitor;
-        impl<'de> Visitor<'de> for ScalarVisitor {
-            type Value = Scalar<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_unit<E: de::Error>(self) -> std::result::Result<Scalar<'de>, E> {
-                Ok(Scalar::Null)
-            }
-            fn visit_borrowed_str<E: de::Error>(
-                self,
-                v: &'de str,
-            ) -> std::result::Result<Scalar<'de>, E> {
-                Ok(Scalar::Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Scalar<'de>, E> {
-                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Scalar<'de>, E> {
-                Ok(Scalar::Str(Cow::Owned(v)))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Scalar<'de>, E> {
-                Ok(Scalar::Int(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Scalar<'de>, E> {
-                Ok(Scalar::Other(Box::new(Value::from(v))))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Scalar<'de>, E> {
-                Ok(Scalar::Other(Box::new(Value::from(v))))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Scalar<'de>, E> {
-                Ok(Scalar::Other(Box::new(Value::Bool(v))))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                seq: A,
-            ) -> std::result::Result<Scalar<'de>, A::Error> {
-                let value = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-                Ok(Scalar::Other(Box::new(value)))
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> std::result::Result<Scalar<'de>, A::Error> {
-                let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(Scalar::Other(Box::new(value)))
-            }
-        }
-        deserializer.deserialize_any(ScalarVisitor)
-    }
-}
-
-struct DocumentVisitor<'s> {
-    store: &'s mut Store,
-}
-
-impl<'de> Visitor<'de> for DocumentVisitor<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a token cache")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
-        let store = self.store;
-        let mut seen = [false; 5];
-        let mut fields = Fields::new();
-        while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
-            let index = match &*name {
-                ACCESS_TOKEN => 0,
-                REFRESH_TOKEN => 1,
-                ID_TOKEN => 2,
-                ACCOUNT => 3,
-                APP_METADATA => 4,
-                _ => {
-                    let value: Value = map.next_value()?;
-                    store.other_sections.insert(name.into_owned(), value);
-                    continue;
-                }
-            };
-            if std::mem::replace(&mut seen[index], true) {
-                return Err(de::Error::custom("a repeated section"));
-            }
-            let fields = &mut fields;
-            match index {
-                0 => {
-                    map.next_value_seed(SectionSeed::new(store, fields, Store::put_access_token))?
-                }
-                1 => {
-                    map.next_value_seed(SectionSeed::new(store, fields, Store::put_refresh_token))?
-                }
-                2 => map.next_value_seed(SectionSeed::new(store, fields, Store::put_id_token))?,
-                3 => map.next_value_seed(SectionSeed::new(store, fields, Store::put_account))?,
-                _ => {
-                    map.next_value_seed(SectionSeed::new(store, fields, Store::put_app_metadata))?
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// One known section: its entries go into the store as they are read.
-struct SectionSeed<'s, 'f, 'de, E> {
-    store: &'s mut Store,
-    fields: &'f mut Fields<'de>,
-    put: fn(&mut Store, String, E),
-}
-
-impl<'s, 'f, 'de, E> SectionSeed<'s, 'f, 'de, E> {
-    fn new(
-        store: &'s mut Store,
-        fields: &'f mut Fields<'de>,
-        put: fn(&mut Store, String, E),
-    ) -> Self {
-        SectionSeed { store, fields, put }
-    }
-}
-
-impl<'de, E: Entity> DeserializeSeed<'de> for SectionSeed<'_, '_, 'de, E> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> std::result::Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, E: Entity> Visitor<'de> for SectionSeed<'_, '_, 'de, E> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a section of entries")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            map.next_value_seed(EntrySeed::<E> {
-                fields: &mut *self.fields,
-                kind: PhantomData,
-            })?;
-            let entry = E::build(self.fields).map_err(de::Error::custom)?;
-            (self.put)(self.store, key, entry);
-        }
-        Ok(())
-    }
-}
-
-/// One entry object, read into `fields`.
-struct EntrySeed<'f, 'de, E> {
-    fields: &'f mut Fields<'de>,
-    kind: PhantomData<E>,
-}
-
-impl<'de, E: Entity> DeserializeSeed<'de> for EntrySeed<'_, 'de, E> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> std::result::Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, E: Entity> Visitor<'de> for EntrySeed<'_, 'de, E> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an entry")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
-        let fields = self.fields;
-        fields.start::<E>();
-        while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
-            let added = match E::field_id(&name) {
-                Some(id) => fields.add_known(id, map.next_value::<Scalar<'de>>()?),
-                None => fields.add_verbatim(name, map.next_value::<Value>()?),
-            };
-            if !added {
-                return Err(de::Error::custom("a repeated field"));
-            }
-        }
-        Ok(())
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -600,7 +366,7 @@ fn write_str(out: &mut String, s: &str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde::Serialize as _;
@@ -683,7 +449,7 @@ mod tests {
 
     /// A document: each known section with entries made of the fields every
     /// kind knows (and some it does not), in any order, of any type.
-    fn any_document() -> impl proptest::strategy::Strategy<Value = Value> {
+    pub(crate) fn any_document() -> impl proptest::strategy::Strategy<Value = Value> {
         use proptest::prelude::*;
         const NAMES: &[&str] = &[
             "credential_type",
@@ -791,7 +557,7 @@ mod tests {
         ];
         for (i, doc) in docs.into_iter().enumerate() {
             // A repeated unknown section is kept in place, last value, either way.
-            assert_eq!(read_fast(doc).is_err(), i < 4, "{doc}");
+            assert_eq!(super::super::scan::read_str(doc).is_none(), i < 4, "{doc}");
             let store = parse(doc).unwrap();
             assert_eq!(
                 write(&store).unwrap(),

@@ -1,0 +1,904 @@
+//! The fast reader of cache documents: a hand-written scanner over bytes that
+//! reads the document straight into typed entries, and can do so a chunk at a
+//! time from a reader.
+//!
+//! It decides only the documents it reads whole and plainly: it accepts
+//! exactly what the plain reader (a serde_json value tree) accepts, with the
+//! same result, or it *declines* and the plain reader decides — and words the
+//! error. It declines on anything malformed, on a repeated section or field
+//! name, on an entry that does not build, on nesting near serde_json's
+//! recursion limit. So it needs no error messages of its own.
+//!
+//! The document is read in *units* — the opening brace, one section header,
+//! one whole entry, a section's closing brace, an unknown section's value, the
+//! closing brace — and nothing is stored before a unit is complete. When the
+//! bytes end inside a unit, the scanner reports how far it got; a streaming
+//! caller then reads more and resumes at the start of that unit. A multibyte
+//! character cut by a chunk boundary is therefore never looked at before its
+//! string is whole: strings are checked as UTF-8 when their closing quote has
+//! been found.
+//!
+//! Speed: the end of a string is found 32 bytes at a time by a loop without
+//! branches that LLVM vectorizes; strings without escapes are borrowed (which
+//! also tells the writer a secret needs no escaping); non-negative integers
+//! are parsed inline. Anything else (floats, negative numbers, booleans,
+//! arrays and objects in fields) is handed to serde_json, one value at a time.
+
+use std::borrow::Cow;
+use std::io::{self, Read, Seek, SeekFrom};
+
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::entity::{Entity, Fields, Scalar};
+use super::serialize::{self, ACCESS_TOKEN, ACCOUNT, APP_METADATA, ID_TOKEN, REFRESH_TOKEN};
+use super::store::Store;
+use crate::error::Error;
+
+/// How much a streaming load reads at a time. The buffer grows past it only
+/// for a single unit (an entry, an unknown section) larger than this.
+pub(crate) const CHUNK: usize = 1 << 20;
+
+/// Nesting deeper than this inside a value read whole is left to the plain
+/// reader: serde_json's recursion limit counts from the document's root, and
+/// a value read on its own would not see the levels above it.
+const MAX_VALUE_DEPTH: usize = 100;
+
+/// Why a unit was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The bytes end inside the unit: more input may complete it.
+    More,
+    /// Not a document this reader decides.
+    Decline,
+}
+
+type Step<T> = Result<T, Stop>;
+
+/// The bytes to scan.
+struct Input<'a> {
+    bytes: &'a [u8],
+    /// The same bytes as text, when they are known to be UTF-8 already.
+    text: Option<&'a str>,
+    /// Whether the input ends with these bytes.
+    eof: bool,
+}
+
+/// JSON's whitespace: exactly these four.
+const fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Whether a byte ends a run of plain string bytes: the closing quote, an
+/// escape, or a control character (which JSON forbids in strings).
+const fn is_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+/// Whether any byte of a block is special. Bitwise operators only (no `||`,
+/// no early exit) over an array of known length: LLVM turns this into a few
+/// vector compares and one OR.
+fn any_special(block: &[u8; 32]) -> bool {
+    let mut any = 0u8;
+    for &b in block {
+        any |= u8::from(b == b'"') | u8::from(b == b'\\') | u8::from(b < 0x20);
+    }
+    any != 0
+}
+
+/// The first special byte at or after `from`.
+fn find_special(bytes: &[u8], from: usize) -> Option<usize> {
+    let tail = bytes.get(from..)?;
+    let mut chunks = tail.chunks_exact(32);
+    let mut offset = from;
+    for chunk in &mut chunks {
+        if let Ok(block) = <&[u8; 32]>::try_from(chunk) {
+            if any_special(block) {
+                return chunk
+                    .iter()
+                    .position(|&b| is_special(b))
+                    .map(|i| offset + i);
+            }
+        }
+        offset += 32;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| is_special(b))
+        .map(|i| offset + i)
+}
+
+/// How deeply arrays and objects nest in a value (a scalar: 0).
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(members) => 1 + members.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+impl<'a> Input<'a> {
+    /// Running out of bytes: more may come, unless the input has ended.
+    fn short(&self) -> Stop {
+        if self.eof {
+            Stop::Decline
+        } else {
+            Stop::More
+        }
+    }
+
+    fn at(&self, pos: usize) -> Step<u8> {
+        self.bytes.get(pos).copied().ok_or_else(|| self.short())
+    }
+
+    /// The position of the next byte that is not whitespace.
+    fn skip_ws(&self, mut pos: usize) -> Step<usize> {
+        while is_ws(self.at(pos)?) {
+            pos += 1;
+        }
+        Ok(pos)
+    }
+
+    /// Past `byte` at `pos`, and the whitespace after it.
+    fn expect(&self, pos: usize, byte: u8) -> Step<usize> {
+        if self.at(pos)? == byte {
+            self.skip_ws(pos + 1)
+        } else {
+            Err(Stop::Decline)
+        }
+    }
+
+    fn text_of(&self, start: usize, end: usize) -> Step<&'a str> {
+        let text = match self.text {
+            Some(text) => text.get(start..end),
+            None => self
+                .bytes
+                .get(start..end)
+                .and_then(|b| std::str::from_utf8(b).ok()),
+        };
+        text.ok_or(Stop::Decline)
+    }
+
+    /// The string whose opening quote is at `pos`, and the position after
+    /// it. Borrowed exactly when it has no escapes.
+    fn string(&self, pos: usize) -> Step<(Cow<'a, str>, usize)> {
+        if self.at(pos)? != b'"' {
+            return Err(Stop::Decline);
+        }
+        let start = pos + 1;
+        let mut from = start;
+        let mut escaped = false;
+        let end = loop {
+            let Some(i) = find_special(self.bytes, from) else {
+                return Err(self.short());
+            };
+            match self.bytes.get(i) {
+                Some(b'"') => break i,
+                // The escaped byte is skipped whatever it is (`\"` must not
+                // end the string); serde_json checks the escape below.
+                Some(b'\\') => {
+                    escaped = true;
+                    from = i + 2;
+                }
+                _ => return Err(Stop::Decline),
+            }
+        };
+        let text = if escaped {
+            let quoted = self.bytes.get(pos..=end).ok_or(Stop::Decline)?;
+            let decoded: String = serde_json::from_slice(quoted).map_err(|_| Stop::Decline)?;
+            Cow::Owned(decoded)
+        } else {
+            Cow::Borrowed(self.text_of(start, end)?)
+        };
+        Ok((text, end + 1))
+    }
+
+    /// `name` `:` at `pos`: the name and the position of the value.
+    fn name(&self, pos: usize) -> Step<(Cow<'a, str>, usize)> {
+        let (name, next) = self.string(pos)?;
+        let next = self.skip_ws(next)?;
+        Ok((name, self.expect(next, b':')?))
+    }
+
+    /// A non-negative integer that fits in a `u64`, written plainly (no
+    /// fraction or exponent; a leading zero only alone). `None`: some other
+    /// number, or not JSON; serde_json decides.
+    fn integer(&self, pos: usize) -> Step<Option<(u64, usize)>> {
+        let mut n: u64 = 0;
+        let mut i = pos;
+        loop {
+            let b = self.at(i)?;
+            if !b.is_ascii_digit() {
+                break;
+            }
+            // Nineteen digits always fit; longer ones are serde_json's.
+            if i - pos == 19 {
+                return Ok(None);
+            }
+            n = n.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+            i += 1;
+        }
+        let digits = i - pos;
+        let leading_zero = digits > 1 && self.bytes.get(pos) == Some(&b'0');
+        if digits == 0 || leading_zero || matches!(self.at(i)?, b'.' | b'e' | b'E') {
+            return Ok(None);
+        }
+        Ok(Some((n, i)))
+    }
+
+    /// Any JSON value at `pos`, read by serde_json.
+    fn json(&self, pos: usize) -> Step<(Value, usize)> {
+        let rest = self.bytes.get(pos..).ok_or(Stop::Decline)?;
+        let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<Value>();
+        match values.next() {
+            Some(Ok(value)) => {
+                let end = pos + values.byte_offset();
+                // A value is complete only once the byte after it is seen: a
+                // number cut by the end of a chunk would look whole.
+                if end >= self.bytes.len() {
+                    return Err(self.short());
+                }
+                if depth(&value) > MAX_VALUE_DEPTH {
+                    return Err(Stop::Decline);
+                }
+                Ok((value, end))
+            }
+            Some(Err(e)) if e.is_eof() => Err(self.short()),
+            _ => Err(Stop::Decline),
+        }
+    }
+
+    /// `null` at `pos`.
+    fn null(&self, pos: usize) -> Step<usize> {
+        match self.bytes.get(pos..pos + 4) {
+            Some(b"null") => Ok(pos + 4),
+            Some(_) => Err(Stop::Decline),
+            None if self
+                .bytes
+                .get(pos..)
+                .is_some_and(|b| b"null".starts_with(b)) =>
+            {
+                Err(self.short())
+            }
+            None => Err(Stop::Decline),
+        }
+    }
+
+    /// A known field's value.
+    fn scalar(&self, pos: usize) -> Step<(Scalar<'a>, usize)> {
+        match self.at(pos)? {
+            b'"' => {
+                let (text, next) = self.string(pos)?;
+                return Ok((Scalar::Str(text), next));
+            }
+            b'n' => return Ok((Scalar::Null, self.null(pos)?)),
+            b'0'..=b'9' => {
+                if let Some((n, next)) = self.integer(pos)? {
+                    return Ok((Scalar::Int(n), next));
+                }
+            }
+            _ => {}
+        }
+        let (value, next) = self.json(pos)?;
+        // As the plain reader classifies a value of a known field.
+        Ok((Scalar::from_value(value), next))
+    }
+
+    /// An unknown field's value, kept verbatim.
+    fn value(&self, pos: usize) -> Step<(Value, usize)> {
+        match self.scalar(pos)? {
+            (Scalar::Null, next) => Ok((Value::Null, next)),
+            (Scalar::Str(text), next) => Ok((Value::String(text.into_owned()), next)),
+            (Scalar::Int(n), next) => Ok((Value::from(n), next)),
+            (Scalar::Other(value), next) => Ok((*value, next)),
+        }
+    }
+
+    /// The entry object at `pos` into `fields`; the position after it.
+    fn entry<E: Entity>(&self, pos: usize, fields: &mut Fields<'a>) -> Step<usize> {
+        fields.start::<E>();
+        let mut i = self.expect(pos, b'{')?;
+        if self.at(i)? == b'}' {
+            return Ok(i + 1);
+        }
+        loop {
+            let (name, at_value) = self.name(i)?;
+            let added = match E::field_id(&name) {
+                Some(id) => {
+                    let (scalar, next) = self.scalar(at_value)?;
+                    i = next;
+                    fields.add_known(id, scalar)
+                }
+                None => {
+                    let (value, next) = self.value(at_value)?;
+                    i = next;
+                    fields.add_verbatim(name, value)
+                }
+            };
+            if !added {
+                return Err(Stop::Decline);
+            }
+            i = self.skip_ws(i)?;
+            match self.at(i)? {
+                b',' => i = self.skip_ws(i + 1)?,
+                b'}' => return Ok(i + 1),
+                _ => return Err(Stop::Decline),
+            }
+        }
+    }
+}
+
+/// Where the scanner is in the document, between units.
+#[derive(Debug, Clone, Copy)]
+enum State {
+    /// Before the opening brace.
+    Start,
+    /// Between sections.
+    Sections { first: bool },
+    /// Inside the known section with this index (see [`section_index`]).
+    Entries { section: usize, first: bool },
+    /// After the closing brace: only whitespace may follow.
+    End,
+}
+
+fn section_index(name: &str) -> Option<usize> {
+    match name {
+        ACCESS_TOKEN => Some(0),
+        REFRESH_TOKEN => Some(1),
+        ID_TOKEN => Some(2),
+        ACCOUNT => Some(3),
+        APP_METADATA => Some(4),
+        _ => None,
+    }
+}
+
+/// How far a [`Scanner::feed`] got.
+#[derive(Debug, PartialEq, Eq)]
+enum Progress {
+    /// The document is read.
+    Done,
+    /// This many bytes are read; the rest begins an incomplete unit.
+    Consumed(usize),
+}
+
+/// A document being read, unit by unit.
+struct Scanner {
+    store: Store,
+    state: State,
+    seen: [bool; 5],
+}
+
+impl Scanner {
+    fn new() -> Self {
+        Scanner {
+            store: Store::default(),
+            state: State::Start,
+            seen: [false; 5],
+        }
+    }
+
+    /// Reads every complete unit of `input`. `Err`: declined.
+    fn feed(&mut self, input: &Input<'_>) -> Result<Progress, ()> {
+        let mut fields = Fields::new();
+        let mut pos = 0;
+        loop {
+            match self.unit(input, pos, &mut fields) {
+                Ok(Some(next)) => pos = next,
+                Ok(None) => return Ok(Progress::Done),
+                Err(Stop::More) if !input.eof => return Ok(Progress::Consumed(pos)),
+                Err(_) => return Err(()),
+            }
+        }
+    }
+
+    /// One unit at `pos`: the position after it, or `None` at the end of
+    /// the document. Changes nothing unless it succeeds.
+    fn unit<'a>(
+        &mut self,
+        input: &Input<'a>,
+        pos: usize,
+        fields: &mut Fields<'a>,
+    ) -> Step<Option<usize>> {
+        match self.state {
+            State::Start => {
+                let next = input.expect(input.skip_ws(pos)?, b'{')?;
+                self.state = State::Sections { first: true };
+                Ok(Some(next))
+            }
+            State::Sections { first } => {
+                let mut i = input.skip_ws(pos)?;
+                match input.at(i)? {
+                    b'}' => {
+                        self.state = State::End;
+                        return Ok(Some(i + 1));
+                    }
+                    b',' if !first => i = input.skip_ws(i + 1)?,
+                    b'"' if first => {}
+                    _ => return Err(Stop::Decline),
+                }
+                let (name, at_value) = input.name(i)?;
+                match section_index(&name) {
+                    Some(section) => {
+                        if input.at(at_value)? != b'{' || self.seen[section] {
+                            // Not an object (the plain reader says so), or
+                            // repeated (the plain reader keeps the last).
+                            return Err(Stop::Decline);
+                        }
+                        self.seen[section] = true;
+                        self.state = State::Entries {
+                            section,
+                            first: true,
+                        };
+                        Ok(Some(at_value + 1))
+                    }
+                    None => {
+                        let (value, next) = input.json(at_value)?;
+                        // A repeated unknown section keeps its first place and
+                        // its last value, as in the plain reader's map.
+                        self.store.other_sections.insert(name.into_owned(), value);
+                        self.state = State::Sections { first: false };
+                        Ok(Some(next))
+                    }
+                }
+            }
+            State::Entries { section, first } => {
+                let mut i = input.skip_ws(pos)?;
+                match input.at(i)? {
+                    b'}' => {
+                        self.state = State::Sections { first: false };
+                        return Ok(Some(i + 1));
+                    }
+                    b',' if !first => i = input.skip_ws(i + 1)?,
+                    b'"' if first => {}
+                    _ => return Err(Stop::Decline),
+                }
+                let (key, at_value) = input.name(i)?;
+                let store = &mut self.store;
+                let next = match section {
+                    0 => put(input, at_value, fields, store, key, Store::put_access_token)?,
+                    1 => put(
+                        input,
+                        at_value,
+                        fields,
+                        store,
+                        key,
+                        Store::put_refresh_token,
+                    )?,
+                    2 => put(input, at_value, fields, store, key, Store::put_id_token)?,
+                    3 => put(input, at_value, fields, store, key, Store::put_account)?,
+                    _ => put(input, at_value, fields, store, key, Store::put_app_metadata)?,
+                };
+                self.state = State::Entries {
+                    section,
+                    first: false,
+                };
+                Ok(Some(next))
+            }
+            State::End => {
+                let mut i = pos;
+                while let Some(&b) = input.bytes.get(i) {
+                    if !is_ws(b) {
+                        return Err(Stop::Decline);
+                    }
+                    i += 1;
+                }
+                if input.eof {
+                    Ok(None)
+                } else if i > pos {
+                    Ok(Some(i))
+                } else {
+                    Err(Stop::More)
+                }
+            }
+        }
+    }
+}
+
+/// Reads the entry at `pos`, builds it and stores it under `key`.
+fn put<'a, E: Entity>(
+    input: &Input<'a>,
+    pos: usize,
+    fields: &mut Fields<'a>,
+    store: &mut Store,
+    key: Cow<'a, str>,
+    put: fn(&mut Store, String, E),
+) -> Step<usize> {
+    let next = input.entry::<E>(pos, fields)?;
+    // An entry that does not build: the plain reader words why.
+    let entry = E::build(fields).map_err(|_| Stop::Decline)?;
+    put(store, key.into_owned(), entry);
+    Ok(next)
+}
+
+/// Reads a whole document, or declines (`None`).
+pub(crate) fn read_str(text: &str) -> Option<Store> {
+    let input = Input {
+        bytes: text.as_bytes(),
+        text: Some(text),
+        eof: true,
+    };
+    let mut scanner = Scanner::new();
+    match scanner.feed(&input) {
+        Ok(Progress::Done) => Some(scanner.store),
+        _ => None,
+    }
+}
+
+/// Why a streaming load failed.
+#[derive(Debug)]
+pub(crate) enum LoadError {
+    /// Reading (or seeking) failed, or the text is not UTF-8.
+    Io(io::Error),
+    /// The document is not a token cache.
+    Document(Error),
+}
+
+impl LoadError {
+    /// As one error, for callers with nothing more to say about the source.
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            LoadError::Io(e) => Error::cache("cannot read the token cache", Some(Box::new(e))),
+            LoadError::Document(e) => e,
+        }
+    }
+}
+
+/// Appends up to `want` bytes from `reader`; `true` at the end of input.
+fn fill<R: Read>(reader: &mut R, buf: &mut Zeroizing<Vec<u8>>, want: usize) -> io::Result<bool> {
+    let have = buf.len();
+    let need = have.saturating_add(want);
+    if buf.capacity() < need {
+        // Grown by hand, so the old allocation is wiped (Zeroizing) rather
+        // than freed with tokens in it.
+        let mut bigger = Zeroizing::new(Vec::with_capacity(need));
+        bigger.extend_from_slice(buf);
+        *buf = bigger;
+    }
+    buf.resize(need, 0);
+    let mut filled = have;
+    let result = loop {
+        let Some(room) = buf.get_mut(filled..) else {
+            break Ok(false);
+        };
+        if room.is_empty() {
+            break Ok(false);
+        }
+        match reader.read(room) {
+            Ok(0) => break Ok(true),
+            Ok(n) => filled = filled.saturating_add(n).min(need),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
+    buf.truncate(filled);
+    result
+}
+
+/// Reads a document from `reader`, `chunk` bytes at a time, entry by entry:
+/// the whole text is never held. A document the scanner declines is read
+/// again from where `reader` started, whole, the plain way — so the result
+/// and the errors are those of [`serialize::parse`].
+pub(crate) fn read_stream<R: Read + Seek>(mut reader: R, chunk: usize) -> Result<Store, LoadError> {
+    let chunk = chunk.max(1);
+    let origin = reader.stream_position().map_err(LoadError::Io)?;
+    let mut buf = Zeroizing::new(Vec::new());
+    let mut scanner = Scanner::new();
+    let mut want = chunk;
+    let mut eof = false;
+    loop {
+        if !eof {
+            eof = fill(&mut reader, &mut buf, want).map_err(LoadError::Io)?;
+        }
+        let input = Input {
+            bytes: &buf,
+            text: None,
+            eof,
+        };
+        match scanner.feed(&input) {
+            Ok(Progress::Done) => return Ok(scanner.store),
+            Ok(Progress::Consumed(n)) if !eof => {
+                if n == 0 {
+                    // One unit longer than the buffer: read as much again,
+                    // so a huge unit is rescanned only a logarithmic number
+                    // of times.
+                    want = buf.len().max(chunk);
+                } else {
+                    let n = n.min(buf.len());
+                    buf.drain(..n);
+                    want = chunk;
+                }
+            }
+            _ => break,
+        }
+    }
+    // Declined: the partial store goes first, then the plain way decides.
+    drop(scanner);
+    drop(buf);
+    reader
+        .seek(SeekFrom::Start(origin))
+        .map_err(LoadError::Io)?;
+    let mut text = Zeroizing::new(String::new());
+    reader.read_to_string(&mut text).map_err(LoadError::Io)?;
+    serialize::parse(&text).map_err(LoadError::Document)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use std::io::Cursor;
+
+    use super::*;
+    use crate::cache::serialize::{read_plain, tests::any_document, write};
+
+    fn counts(store: &Store) -> [usize; 6] {
+        [
+            store.access_tokens().len(),
+            store.refresh_tokens().len(),
+            store.id_tokens().len(),
+            store.accounts().len(),
+            store.app_metadata().len(),
+            store.other_sections.len(),
+        ]
+    }
+
+    /// The result as something comparable: counts and the written document,
+    /// or the error's message.
+    fn outcome(
+        result: crate::error::Result<Store>,
+    ) -> std::result::Result<([usize; 6], String), String> {
+        match result {
+            Ok(store) => Ok((counts(&store), write(&store).unwrap())),
+            Err(e) => Err(format!("{e:?}")),
+        }
+    }
+
+    fn streamed(doc: &[u8], chunk: usize) -> std::result::Result<([usize; 6], String), String> {
+        match read_stream(Cursor::new(doc), chunk) {
+            Ok(store) => outcome(Ok(store)),
+            Err(LoadError::Document(e)) => outcome(Err(e)),
+            Err(LoadError::Io(e)) => Err(format!("io: {e}")),
+        }
+    }
+
+    const AT: &str = r#""credential_type": "AccessToken", "home_account_id": "u.t", "environment": "login.microsoftonline.com", "client_id": "c", "target": "User.Read openid", "realm": "t", "token_type": "Bearer", "cached_at": "1700000000", "expires_on": "1700003600""#;
+
+    /// Documents the scanner must read itself, exactly as the plain reader does.
+    fn accepted() -> Vec<String> {
+        vec![
+            String::from("{}"),
+            String::from(" \t\r\n{ \t\r\n} \t\r\n"),
+            String::from(r#"{"AccessToken": {}, "RefreshToken": {}, "IdToken": {}, "Account": {}, "AppMetadata": {}}"#),
+            format!(r#"{{"AccessToken": {{"k": {{"secret": "plain", {AT}}}}}}}"#),
+            // Escapes in secrets, keys, field names and section names.
+            format!(r#"{{"Access\u0054oken": {{"k\"ey\\\n": {{"secret": "a\"b\\c\/d\u00e9\ud83d\ude00\t", {AT}}}}}}}"#),
+            format!(r#"{{"AccessToken": {{"k": {{"s\u0065cret": "x", {AT}}}}}}}"#),
+            // Unicode, raw.
+            format!(r#"{{"AccessToken": {{"clé😀": {{"secret": "ünï😀cödé→", {AT}, "ünknown": "日本"}}}}}}"#),
+            // Unknown fields with nested values, and of every kind.
+            format!(r#"{{"AccessToken": {{"k": {{"secret": "s", {AT}, "x": {{"a": [1, -2, 2.5e3, true, false, null, {{"b": "\u0041"}}]}}, "y": [], "z": {{}}, "n": 18446744073709551615, "m": 18446744073709551616, "o": -0, "p": 0, "q": 1.0, "r": "7"}}}}}}"#),
+            // Floats, negative numbers, booleans in known fields (kept verbatim
+            // or read as seconds where allowed).
+            r#"{"AccessToken": {"k": {"secret": "s", "cached_at": 1700000000.0, "expires_on": 1e10, "extended_expires_on": -0, "refresh_on": 0}}}"#.to_owned(),
+            r#"{"RefreshToken": {"k": {"secret": "s", "family_id": 1, "last_modification_time": 12.5}}}"#.to_owned(),
+            r#"{"RefreshToken": {"k": {"secret": "s", "family_id": 1.5, "credential_type": true}}}"#.to_owned(),
+            r#"{"Account": {"k": {"home_account_id": "h", "environment": "e", "realm": "r", "username": "u", "authority_type": "MSSTS", "extra": false}}}"#.to_owned(),
+            // Numbers as strings, odd ones included; nulls.
+            r#"{"AccessToken": {"k": {"secret": null, "cached_at": "007", "expires_on": " 5 ", "extended_expires_on": "", "refresh_on": null, "home_account_id": null, "ext_cache_key": null}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"secret": "s", "cached_at": 0, "expires_on": 9999999999999999999, "extended_expires_on": 10000000000000000000}}}"#.to_owned(),
+            r#"{"IdToken": {"k": {"secret": "jwt", "home_account_id": "h", "environment": "e", "realm": "r", "client_id": "c"}}, "AppMetadata": {"a": {"client_id": "c", "environment": "e", "family_id": null}}}"#.to_owned(),
+            // Empty entries, empty and unknown sections, a repeated unknown one
+            // and a repeated entry key.
+            r#"{"Z": [1, {"a": null}], "AccessToken": {"k": {}}, "Y": "text", "Z": 2, "X": null, "W": -1.5}"#.to_owned(),
+            r#"{"AppMetadata": {"a": {"client_id": "c"}, "a": {"client_id": "d"}}}"#.to_owned(),
+            // Whitespace everywhere, CRLF.
+            format!("{{\r\n    \"AccessToken\" :\r\n{{\r\n\t\"k\"\t:\t{{ \"secret\" : \"s\" ,\r\n {} }} \r\n}} ,\r\n \"Account\":{{}}\r\n}}\r\n", AT.replace(", ", " ,\r\n\t")),
+        ]
+    }
+
+    /// Valid documents the scanner leaves to the plain reader, and malformed ones.
+    fn declined() -> Vec<String> {
+        let deep = format!("{}1{}", "[".repeat(120), "]".repeat(120));
+        let too_deep = format!("{}1{}", "[".repeat(130), "]".repeat(130));
+        vec![
+            r#"{"AccessToken": {"k": {"secret": "a", "secret": "b"}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"x": 1, "x": 2}}}"#.to_owned(),
+            r#"{"Account": {"a": {"home_account_id": "h"}}, "Account": {}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"expires_on": "x"}, "k": {"expires_on": "5"}}}"#.to_owned(),
+            format!(r#"{{"AccessToken": {{"k": {{"x": {deep}}}}}}}"#),
+            format!(r#"{{"Z": {deep}}}"#),
+            format!(r#"{{"Z": {too_deep}}}"#),
+            // Malformed, each its own way.
+            String::new(),
+            "   ".to_owned(),
+            "\u{a0}".to_owned(),
+            "\u{feff}{}".to_owned(),
+            "null".to_owned(),
+            "[]".to_owned(),
+            "{".to_owned(),
+            "{}}".to_owned(),
+            "{} x".to_owned(),
+            "{},".to_owned(),
+            r#"{"AccessToken": {},}"#.to_owned(),
+            r#"{,"AccessToken": {}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {},}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"a": 1,}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"a" 1}}}"#.to_owned(),
+            r#"{"AccessToken": []}"#.to_owned(),
+            r#"{"AccessToken": null}"#.to_owned(),
+            r#"{"AccessToken": {"k": "v"}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"expires_on": "soon"}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"secret": 5}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"target": ["a"]}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"cached_at": 01}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"cached_at": 1.}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"cached_at": -}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"cached_at": +1}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"cached_at": 1x}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"cached_at": nul}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"cached_at": nulll}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"cached_at": NaN}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"x": tru}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"secret": "a\x"}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"secret": "\ud800"}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"secret": "\u12"}}}"#.to_owned(),
+            "{\"AccessToken\": {\"k\": {\"secret\": \"a\tb\"}}}".to_owned(),
+            "{\"AccessToken\": {\"k\": {\"secret\": \"a\u{1}b\"}}}".to_owned(),
+            "{\"AccessToken\"\u{a0}: {}}".to_owned(),
+            "{\"AccessToken\": {\"k\": {\"secret\": \"abc".to_owned(),
+            "{\"AccessToken\": {\"k\": {\"secret\": \"abc\\".to_owned(),
+            "{\"Z\": [1, 2".to_owned(),
+            "{\"Z\": 12".to_owned(),
+        ]
+    }
+
+    #[test]
+    fn the_scanner_reads_what_the_plain_reader_reads() {
+        for doc in accepted() {
+            let scanned = read_str(&doc).unwrap_or_else(|| panic!("declined: {doc}"));
+            assert_eq!(outcome(Ok(scanned)), outcome(read_plain(&doc)), "{doc}");
+        }
+    }
+
+    #[test]
+    fn what_the_scanner_declines_reads_as_before() {
+        for doc in declined() {
+            assert!(read_str(&doc).is_none(), "{doc}");
+            let expected = if doc.trim().is_empty() {
+                outcome(Ok(Store::default()))
+            } else {
+                outcome(read_plain(&doc))
+            };
+            assert_eq!(outcome(serialize::parse(&doc)), expected, "{doc}");
+        }
+    }
+
+    #[test]
+    fn borrowed_secrets_are_exactly_those_without_escapes() {
+        let doc = r#"{"AccessToken": {"a": {"secret": "x\"y"}, "b": {"secret": "xy"}}}"#;
+        let store = read_str(doc).unwrap();
+        // Copied as is (borrowed) the first would lose its escape.
+        let written = write(&store).unwrap();
+        assert!(written.contains(r#""secret": "x\"y""#), "{written}");
+        assert!(written.contains(r#""secret": "xy""#), "{written}");
+    }
+
+    #[test]
+    fn streaming_gives_the_same_result_for_every_chunk_size() {
+        for doc in accepted().into_iter().chain(declined()) {
+            let expected = outcome(serialize::parse(&doc));
+            for chunk in (1..=64).chain([1000, CHUNK]) {
+                assert_eq!(
+                    streamed(doc.as_bytes(), chunk),
+                    expected,
+                    "chunk {chunk}: {doc}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn multibyte_characters_split_at_chunk_boundaries() {
+        // Every split point of every multibyte character lands on a boundary
+        // for some chunk size.
+        let doc = format!(
+            r#"{{"AccessToken": {{"é😀→{}": {{"secret": "😀😀é{}→", {AT}, "ü😀": ["日本", {{"😀": "é"}}]}}}}, "Ω😀": "ß"}}"#,
+            "日".repeat(5),
+            "😀".repeat(9)
+        );
+        let expected = outcome(serialize::parse(&doc));
+        assert!(expected.is_ok());
+        for chunk in 1..=64 {
+            assert_eq!(streamed(doc.as_bytes(), chunk), expected, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_a_read_error() {
+        for bad in [
+            &b"{\"AccessToken\": {\"k\": {\"secret\": \"\xff\"}}}"[..],
+            b"{\"AccessToken\": {\"k\xc3\": {}}}",
+            b"{\"Z\": [\"\xe2\x82\"]}",
+            b"{\"AccessToken\": {\"k\": {\"x\": \"\xed\xa0\x80\"}}}",
+            b"\xff",
+        ] {
+            for chunk in [1, 3, 7, CHUNK] {
+                match read_stream(Cursor::new(bad), chunk) {
+                    Err(LoadError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::InvalidData),
+                    other => panic!("{other:?} for {bad:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_declined_document_is_read_again_from_where_the_reader_started() {
+        let doc = r#"{"Account": {"a": {"home_account_id": "h"}}, "Account": {}}"#;
+        let mut bytes = b"prefix".to_vec();
+        bytes.extend_from_slice(doc.as_bytes());
+        let mut reader = Cursor::new(bytes);
+        reader.set_position(6);
+        let store = read_stream(reader, 8).unwrap();
+        assert_eq!(outcome(Ok(store)), outcome(read_plain(doc)));
+    }
+
+    #[test]
+    fn a_failing_reader_is_an_io_error() {
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::other("disk on fire"));
+                }
+                self.0 -= 1;
+                let doc = b"{\"AccessToken\": {";
+                let n = buf.len().min(doc.len());
+                buf[..n].copy_from_slice(&doc[..n]);
+                Ok(n)
+            }
+        }
+        impl Seek for Failing {
+            fn seek(&mut self, _: SeekFrom) -> io::Result<u64> {
+                Ok(0)
+            }
+        }
+        let err = read_stream(Failing(1), 64).unwrap_err();
+        assert!(matches!(&err, LoadError::Io(e) if e.to_string() == "disk on fire"));
+        let err = err.into_error();
+        assert_eq!(err.kind(), crate::ErrorKind::Cache);
+    }
+
+    #[test]
+    fn a_large_entry_grows_the_buffer() {
+        let secret = "s".repeat(100_000);
+        let doc = format!(
+            r#"{{"AccessToken": {{"k": {{"secret": "{secret}", {AT}}}}}, "Z": ["{secret}"]}}"#
+        );
+        let expected = outcome(serialize::parse(&doc));
+        assert!(expected.is_ok());
+        assert_eq!(streamed(doc.as_bytes(), 16), expected);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Any document: the scanner agrees with the plain reader whenever it
+        /// decides, and streaming it in chunks of any size reads the same.
+        #[test]
+        fn any_document_reads_alike(doc in any_document(), compact: bool, chunk in 1usize..200) {
+            let text = if compact { doc.to_string() } else { serde_json::to_string_pretty(&doc).unwrap() };
+            let plain = outcome(read_plain(&text));
+            if let Some(store) = read_str(&text) {
+                proptest::prop_assert_eq!(outcome(Ok(store)), plain.clone());
+            }
+            proptest::prop_assert_eq!(streamed(text.as_bytes(), chunk), plain.clone());
+            // What loads round-trips: serialize, then stream it back.
+            if let Ok((counts, written)) = plain {
+                proptest::prop_assert_eq!(streamed(written.as_bytes(), chunk), Ok((counts, written.clone())));
+                let cache = crate::cache::TokenCache::new();
+                cache.deserialize_reader(Cursor::new(written.as_bytes())).unwrap();
+                proptest::prop_assert_eq!(cache.serialize().unwrap(), written);
+            }
+        }
+    }
+}
