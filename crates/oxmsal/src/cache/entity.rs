@@ -16,6 +16,7 @@
 //! zeroized) and is put back in its place when the entry is written.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
@@ -23,6 +24,10 @@ use serde_json::{Map, Value};
 use super::fields::{excerpt, kind, seconds, seconds_str};
 use super::scopes;
 use crate::Secret;
+
+/// A text field shared between entries (and with the indexes): one
+/// allocation for a value that a thousand entries repeat.
+pub(crate) type Text = Arc<str>;
 
 // ---------------------------------------------------------------------------
 // The record of an object's members.
@@ -328,6 +333,13 @@ pub(crate) struct Fields<'de> {
     secret_plain: bool,
     /// The id of `secret` in this kind, if it has one.
     secret_id: Option<u8>,
+    /// The last value of each shared text field, by id: entries of one
+    /// document repeat their environment, client, token type and target, and
+    /// sharing the previous entry's value saves an allocation (and its free)
+    /// per field per entry.
+    shared: [Option<Text>; MAX_FIELDS],
+    /// The last target and its normalized scopes, for the same reason.
+    shared_scopes: Option<(Text, Arc<[String]>)>,
 }
 
 impl<'de> Fields<'de> {
@@ -340,6 +352,8 @@ impl<'de> Fields<'de> {
             secret: None,
             secret_plain: false,
             secret_id: None,
+            shared: Default::default(),
+            shared_scopes: None,
         }
     }
 
@@ -408,6 +422,51 @@ impl<'de> Fields<'de> {
 
     /// A string field: `None` when absent or null; an error for another type.
     fn opt_str<E: Entity>(&mut self, id: u8) -> Result<Option<String>, String> {
+        Ok(self.opt_cow::<E>(id)?.map(Cow::into_owned))
+    }
+
+    /// A string field as shared [`Text`]: the previous entry's value when it
+    /// is the same.
+    fn opt_text<E: Entity>(&mut self, id: u8) -> Result<Option<Text>, String> {
+        let Some(value) = self.opt_cow::<E>(id)? else {
+            return Ok(None);
+        };
+        let Some(last) = self.shared.get_mut(usize::from(id)) else {
+            return Ok(Some(Text::from(&*value)));
+        };
+        match last {
+            Some(last) if **last == *value => Ok(Some(Arc::clone(last))),
+            _ => {
+                let text = Text::from(&*value);
+                *last = Some(Arc::clone(&text));
+                Ok(Some(text))
+            }
+        }
+    }
+
+    /// [`opt_text`](Self::opt_text), `""` when absent or null.
+    fn text_or_empty<E: Entity>(&mut self, id: u8) -> Result<Text, String> {
+        Ok(self.opt_text::<E>(id)?.unwrap_or_else(|| Text::from("")))
+    }
+
+    /// The normalized scopes of `target`, shared with the previous entry's
+    /// when the target is the same.
+    fn scopes_of(&mut self, target: &Text) -> Arc<[String]> {
+        match &self.shared_scopes {
+            Some((last, scopes)) if Arc::ptr_eq(last, target) || **last == **target => {
+                Arc::clone(scopes)
+            }
+            _ => {
+                let scopes: Arc<[String]> = scopes::normalized(target).into();
+                self.shared_scopes = Some((Arc::clone(target), Arc::clone(&scopes)));
+                scopes
+            }
+        }
+    }
+
+    /// A string field as read: `None` when absent or null; an error for
+    /// another type.
+    fn opt_cow<E: Entity>(&mut self, id: u8) -> Result<Option<Cow<'de, str>>, String> {
         let i = usize::from(id);
         match self.known.get_mut(i) {
             None | Some(None) => Ok(None),
@@ -418,7 +477,7 @@ impl<'de> Fields<'de> {
             Some(Some(Scalar::Str(_))) => match self.known[i].take() {
                 Some(Scalar::Str(s)) => {
                     self.class[i] = Some(CLASS_STR);
-                    Ok(Some(s.into_owned()))
+                    Ok(Some(s))
                 }
                 _ => Ok(None),
             },
@@ -589,14 +648,14 @@ fn parse<E: Entity>(object: Map<String, Value>) -> Result<E, String> {
 #[derive(Clone, Debug)]
 pub(crate) struct AccessTokenEntry {
     pub(crate) raw: Raw,
-    pub(crate) home_account_id: Option<String>,
-    pub(crate) environment: String,
-    pub(crate) client_id: String,
-    pub(crate) realm: String,
-    pub(crate) target: String,
+    pub(crate) home_account_id: Option<Text>,
+    pub(crate) environment: Text,
+    pub(crate) client_id: Text,
+    pub(crate) realm: Text,
+    pub(crate) target: Text,
     /// `target` normalized for comparisons.
-    pub(crate) scopes: Box<[String]>,
-    pub(crate) token_type: String,
+    pub(crate) scopes: Arc<[String]>,
+    pub(crate) token_type: Text,
     pub(crate) cached_at: u64,
     /// 0 when absent: such an entry is expired, never returned.
     pub(crate) expires_on: u64,
@@ -685,19 +744,19 @@ impl Entity for AccessTokenEntry {
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
         type E = AccessTokenEntry;
         f.take_secret(true)?;
-        let target = f.str_or_empty::<E>(at::TARGET)?;
+        let target = f.text_or_empty::<E>(at::TARGET)?;
         // MSAL.NET reads the misspelt `ext_expires_on` of early MSALs too.
         let extended_expires_on = match f.opt_seconds::<E>(at::EXTENDED_EXPIRES_ON)? {
             Some(t) => Some(t),
             None => super::fields::opt_seconds_of(f.verbatim("ext_expires_on"), "ext_expires_on")?,
         };
-        let home_account_id = f.opt_str::<E>(at::HOME_ACCOUNT_ID)?;
-        let environment = f.str_or_empty::<E>(at::ENVIRONMENT)?;
-        let client_id = f.str_or_empty::<E>(at::CLIENT_ID)?;
-        let realm = f.str_or_empty::<E>(at::REALM)?;
+        let home_account_id = f.opt_text::<E>(at::HOME_ACCOUNT_ID)?;
+        let environment = f.text_or_empty::<E>(at::ENVIRONMENT)?;
+        let client_id = f.text_or_empty::<E>(at::CLIENT_ID)?;
+        let realm = f.text_or_empty::<E>(at::REALM)?;
         let token_type = f
-            .opt_str::<E>(at::TOKEN_TYPE)?
-            .unwrap_or_else(|| "Bearer".to_owned());
+            .opt_text::<E>(at::TOKEN_TYPE)?
+            .unwrap_or_else(|| Text::from("Bearer"));
         let cached_at = f.opt_seconds::<E>(at::CACHED_AT)?.unwrap_or(0);
         let expires_on = f.opt_seconds::<E>(at::EXPIRES_ON)?.unwrap_or(0);
         let refresh_on = f.opt_seconds::<E>(at::REFRESH_ON)?;
@@ -709,7 +768,7 @@ impl Entity for AccessTokenEntry {
             environment,
             client_id,
             realm,
-            scopes: scopes::normalized(&target),
+            scopes: f.scopes_of(&target),
             target,
             token_type,
             cached_at,
@@ -1213,7 +1272,7 @@ mod tests {
             .contains("`expires_on`"));
         let ok = at(json!({"expires_on": 100, "target": "B a"})).unwrap();
         assert_eq!(
-            (ok.expires_on, ok.cached_at, ok.token_type.as_str()),
+            (ok.expires_on, ok.cached_at, &*ok.token_type),
             (100, 0, "Bearer")
         );
         assert_eq!(&*ok.scopes, ["a".to_owned(), "b".to_owned()]);

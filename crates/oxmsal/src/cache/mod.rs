@@ -629,16 +629,16 @@ fn cached_access_token(key: &str, e: &AccessTokenEntry) -> CachedAccessToken {
     CachedAccessToken {
         key: key.to_owned(),
         secret: secret_of(&e.raw),
-        token_type: e.token_type.clone(),
+        token_type: e.token_type.to_string(),
         expires_on: e.expires_on,
         extended_expires_on: e.extended_expires_on,
         refresh_on: e.refresh_on,
         cached_at: e.cached_at,
-        target: e.target.clone(),
-        home_account_id: e.home_account_id.clone(),
-        realm: e.realm.clone(),
-        environment: e.environment.clone(),
-        client_id: e.client_id.clone(),
+        target: e.target.to_string(),
+        home_account_id: e.home_account_id.as_deref().map(str::to_owned),
+        realm: e.realm.to_string(),
+        environment: e.environment.to_string(),
+        client_id: e.client_id.to_string(),
     }
 }
 

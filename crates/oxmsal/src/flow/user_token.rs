@@ -215,7 +215,7 @@ pub(crate) fn find_hit(
         fn first<'a>(accounts: impl Iterator<Item = &'a AccountEntry>) -> Option<&'a AccountEntry> {
             accounts.min_by(|a, b| (&a.environment, &a.realm).cmp(&(&b.environment, &b.realm)))
         }
-        let account = first(accounts.iter().copied().filter(|a| a.realm == at.realm))
+        let account = first(accounts.iter().copied().filter(|a| *a.realm == *at.realm))
             .or_else(|| first(accounts.iter().copied()))
             .map(AccountEntry::to_account);
         let claims = store
