@@ -61,8 +61,8 @@ pub struct AuthenticationResult {
     pub expires_in: u64,
     /// When to refresh proactively (from the server's `refresh_in`), epoch seconds.
     pub refresh_on: Option<u64>,
-    /// The scopes the token is for.
-    pub scopes: Vec<String>,
+    /// The scopes the token is for (shared with the cache entry when it can be).
+    pub scopes: Arc<[String]>,
     /// Where the token came from.
     pub token_source: TokenSource,
     /// The `client-request-id` of the acquisition.
@@ -70,8 +70,10 @@ pub struct AuthenticationResult {
     /// The id token's claims (decoded, not validated), for user tokens — on
     /// cache hits too. Shared with the cache entry: a hit does not copy them.
     pub id_token_claims: Option<Arc<Map<String, Value>>>,
-    /// The signed-in account, for user tokens — on cache hits too.
-    pub account: Option<Account>,
+    /// The signed-in account, for user tokens — on cache hits too. (Behind an
+    /// `Arc`: the result is moved several times on its way out, and an inline
+    /// account made it three times larger.)
+    pub account: Option<Arc<Account>>,
     /// The token endpoint's JSON, for tokens from the identity provider.
     /// Boxed: a hit has none, and a smaller result is cheaper to move.
     pub(crate) response: Option<Box<Map<String, Value>>>,
@@ -85,7 +87,7 @@ impl AuthenticationResult {
         expires_on: u64,
         now: u64,
         refresh_on: Option<u64>,
-        scopes: Vec<String>,
+        scopes: Arc<[String]>,
         token_source: TokenSource,
         correlation_id: String,
         response: Option<Map<String, Value>>,
@@ -143,7 +145,17 @@ impl AuthenticationResult {
             at.expires_on,
             now,
             at.refresh_on,
-            at.target.split(' ').map(str::to_owned).collect(),
+            // The entry's normalized scopes when they spell the target as is
+            // (`api://…/.default`, lowercase scopes): no allocation on a hit.
+            if at
+                .target
+                .split(' ')
+                .eq(at.scopes.iter().map(String::as_str))
+            {
+                Arc::clone(&at.scopes)
+            } else {
+                at.target.split(' ').map(str::to_owned).collect()
+            },
             token_source,
             String::new(),
             None,
@@ -156,7 +168,7 @@ impl AuthenticationResult {
         account: Option<Account>,
         id_token_claims: Option<Arc<Map<String, Value>>>,
     ) -> Self {
-        self.account = account;
+        self.account = account.map(Arc::new);
         self.id_token_claims = id_token_claims;
         self
     }

@@ -107,7 +107,7 @@ async fn auth_code_flow_with_pkce_signs_in_and_caches_the_account() {
     let result = sign_in_with_auth_code(&provider, &app, "alice").await;
     assert_eq!(result.token_source, TokenSource::IdentityProvider);
     assert_eq!(result.token_type, "Bearer");
-    assert_eq!(result.scopes, vec![API_SCOPE.to_owned()]);
+    assert_eq!(*result.scopes, [API_SCOPE.to_owned()]);
     assert!(
         (3500..=3600).contains(&result.expires_in),
         "{}",
@@ -151,7 +151,7 @@ async fn auth_code_flow_with_pkce_signs_in_and_caches_the_account() {
         account.account_source.as_deref(),
         Some("authorization_code")
     );
-    assert_eq!(app.accounts(), vec![account.clone()]);
+    assert_eq!(app.accounts(), vec![(*account).clone()]);
     let cache = app.token_cache();
     assert_eq!(
         (
@@ -193,7 +193,7 @@ async fn force_refresh_redeems_and_rotates_the_refresh_token() {
         .unwrap_or_else(|e| panic!("refresh failed: {e}\n{}", provider.stderr()));
     assert_eq!(refreshed.token_source, TokenSource::IdentityProvider);
     assert_ne!(refreshed.access_token, signed_in.access_token);
-    assert_eq!(refreshed.scopes, vec![API_SCOPE.to_owned()]);
+    assert_eq!(*refreshed.scopes, [API_SCOPE.to_owned()]);
     let at = provider
         .verify(refreshed.access_token.expose_secret(), API_RESOURCE)
         .await;
@@ -323,7 +323,7 @@ async fn device_code_flow_signs_in_while_the_app_polls() {
         Some("urn:ietf:params:oauth:grant-type:device_code")
     );
     assert!(result.to_msal_json()["refresh_token"].is_string());
-    assert_eq!(app.accounts(), vec![account.clone()]);
+    assert_eq!(app.accounts(), vec![(*account).clone()]);
     assert!(
         provider.requests("POST", "/token").await >= 2,
         "polled past `authorization_pending`"
@@ -348,7 +348,7 @@ async fn client_credentials_token_then_a_cache_hit() {
         .await
         .unwrap_or_else(|e| panic!("client credentials failed: {e}\n{}", provider.stderr()));
     assert_eq!(first.token_source, TokenSource::IdentityProvider);
-    assert_eq!(first.scopes, vec![API_SCOPE.to_owned()]);
+    assert_eq!(*first.scopes, [API_SCOPE.to_owned()]);
     assert!(first.account.is_none(), "an app-only token");
     let at = provider
         .verify(first.access_token.expose_secret(), API_RESOURCE)

@@ -145,7 +145,7 @@ async fn device_code_sign_in_then_silent_hit_with_account() {
         token.id_token_claims.as_ref().unwrap()["preferred_username"],
         DEFAULT_USERNAME
     );
-    assert_eq!(app.accounts(), vec![account.clone()]);
+    assert_eq!(app.accounts(), vec![(*account).clone()]);
 
     let hit = app.acquire_token_silent([SCOPE], &account).await.unwrap();
     assert_eq!(hit.token_source, TokenSource::Cache);
@@ -504,7 +504,7 @@ async fn confidential_web_app_auth_code_silent_and_on_behalf_of() {
         .await
         .unwrap();
     let account = token.account.clone().unwrap();
-    assert_eq!(web.accounts(), vec![account.clone()]);
+    assert_eq!(web.accounts(), vec![(*account).clone()]);
     let hit = web.acquire_token_silent([SCOPE], &account).await.unwrap();
     assert_eq!(hit.token_source, TokenSource::Cache);
 

@@ -330,6 +330,7 @@ impl<K> AppBuilder<K> {
             default_throttle: Duration::from_secs(if confidential { 5 } else { 60 }),
             refresh_locks: Default::default(),
             log_pii: self.log_pii,
+            app_token_keys: Default::default(),
         };
         Ok((self.kind, core))
     }

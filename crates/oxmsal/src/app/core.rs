@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use crate::secret::WipedString;
@@ -11,6 +11,7 @@ use crate::authority::discovery::{Discovery, Endpoints};
 use crate::authority::Authority;
 use crate::cache::partition::merge_into_document;
 use crate::cache::persist::{remove_account_from_document, CachePersistence, PartitionKey};
+use crate::cache::{AccessTokenQuery, LookupKeys};
 use crate::cache::{Account, TokenCache};
 use crate::clock::Clock;
 use crate::error::Result;
@@ -36,6 +37,9 @@ pub(crate) struct AppCore {
     pub refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Whether logs may name users (usernames, account ids): the app's choice.
     pub log_pii: bool,
+    /// The index keys of this app's own app-token lookup in the first
+    /// discovered tenant: built once, not on every client-credentials hit.
+    pub app_token_keys: OnceLock<(Arc<Endpoints>, LookupKeys)>,
 }
 
 impl AppCore {
@@ -142,6 +146,23 @@ impl AppCore {
     }
 
     /// Discovered endpoints of `authority` (lazily, once per app).
+    /// The index keys of an app-token lookup in `endpoints`' tenant, when they
+    /// are the ones kept (the first tenant asked for).
+    pub(crate) fn app_token_keys(&self, endpoints: &Arc<Endpoints>) -> Option<&LookupKeys> {
+        let (kept, keys) = self.app_token_keys.get_or_init(|| {
+            let keys = LookupKeys::new(&AccessTokenQuery {
+                home_account_id: None,
+                environments: &endpoints.aliases,
+                client_id: &self.client_id,
+                realm: Some(&endpoints.realm),
+                scopes: &[],
+                ext_cache_key: None,
+            });
+            (Arc::clone(endpoints), keys)
+        });
+        Arc::ptr_eq(kept, endpoints).then_some(keys)
+    }
+
     /// The endpoints of `authority` if already discovered (no await).
     pub(crate) fn discovered(&self, authority: &Authority) -> Option<Arc<Endpoints>> {
         self.discovery.discovered(authority)

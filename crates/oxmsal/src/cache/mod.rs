@@ -78,6 +78,7 @@ pub(crate) use response::{SavedTokens, TokenRecord};
 
 pub(crate) use entity::{AccessTokenEntry, AccountEntry};
 use entity::{IdTokenEntry, RefreshTokenEntry};
+pub(crate) use store::LookupKeys;
 use store::Store;
 
 use crate::error::Result;
@@ -463,6 +464,20 @@ impl TokenCache {
     ) -> Option<R> {
         let state = self.read();
         let (_, entry) = state.store.find_access_token(query, now)?;
+        Some(f(entry))
+    }
+
+    /// [`read_access_token`](Self::read_access_token) with the lookup's index
+    /// keys made beforehand.
+    pub(crate) fn read_access_token_by<R>(
+        &self,
+        keys: &LookupKeys,
+        scopes: &[String],
+        now: u64,
+        f: impl FnOnce(&AccessTokenEntry) -> R,
+    ) -> Option<R> {
+        let state = self.read();
+        let (_, entry) = state.store.find_access_token_by(keys, scopes, now)?;
         Some(f(entry))
     }
 

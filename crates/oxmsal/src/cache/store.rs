@@ -234,6 +234,65 @@ fn unindex_access_token(index: &mut Indexes, key: &str, e: &AccessTokenEntry) {
     }
 }
 
+/// The index keys of an access-token lookup, in one buffer: client +
+/// extended key, the realm (if any), then home account + environment for each
+/// environment.
+#[derive(Debug, Default)]
+pub(crate) struct LookupKeys {
+    buf: String,
+    client_end: usize,
+    realm_end: Option<usize>,
+    home_ends: Vec<usize>,
+}
+
+impl LookupKeys {
+    pub(crate) fn new(query: &AccessTokenQuery<'_>) -> Self {
+        let mut keys = LookupKeys::default();
+        keys.fill(query);
+        keys
+    }
+
+    /// Makes these the keys of `query`, reusing the buffers.
+    fn fill(&mut self, query: &AccessTokenQuery<'_>) {
+        self.buf.clear();
+        self.home_ends.clear();
+        ikey_push(
+            &mut self.buf,
+            &[query.client_id, query.ext_cache_key.unwrap_or("")],
+        );
+        self.client_end = self.buf.len();
+        self.realm_end = query.realm.map(|realm| {
+            ikey_push(&mut self.buf, &[realm]);
+            self.buf.len()
+        });
+        for environment in query.environments {
+            ikey_push(
+                &mut self.buf,
+                &[query.home_account_id.unwrap_or(""), environment],
+            );
+            self.home_ends.push(self.buf.len());
+        }
+    }
+
+    fn client(&self) -> &str {
+        self.buf.get(..self.client_end).unwrap_or_default()
+    }
+
+    fn realm(&self) -> Option<&str> {
+        let end = self.realm_end?;
+        self.buf.get(self.client_end..end)
+    }
+
+    fn homes(&self) -> impl Iterator<Item = &str> {
+        let mut start = self.realm_end.unwrap_or(self.client_end);
+        self.home_ends.iter().map(move |&end| {
+            let home = self.buf.get(start..end).unwrap_or_default();
+            start = end;
+            home
+        })
+    }
+}
+
 /// All the indexes. Empty groups are removed, so two stores with the same
 /// entries have equal indexes.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -355,37 +414,35 @@ impl Store {
         query: &AccessTokenQuery<'_>,
         now: u64,
     ) -> Option<(&Key, &AccessTokenEntry)> {
-        // Every index key of the lookup in one buffer, reused by the thread:
-        // this runs on every hit.
+        // The lookup's index keys in a buffer the thread reuses: this runs on
+        // every hit.
         thread_local! {
-            static KEYS: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+            static KEYS: std::cell::RefCell<LookupKeys> = std::cell::RefCell::new(LookupKeys::default());
         }
         KEYS.with(|keys| match keys.try_borrow_mut() {
-            Ok(mut keys) => self.find_access_token_in(query, now, &mut keys),
-            // Not reentrant, but a fresh buffer is always right.
-            Err(_) => self.find_access_token_in(query, now, &mut String::new()),
+            Ok(mut keys) => {
+                keys.fill(query);
+                self.find_access_token_by(&keys, query.scopes, now)
+            }
+            // Not reentrant, but fresh keys are always right.
+            Err(_) => self.find_access_token_by(&LookupKeys::new(query), query.scopes, now),
         })
     }
 
-    fn find_access_token_in(
+    /// [`find_access_token`](Self::find_access_token) with the query's index
+    /// keys made beforehand (a caller repeating one lookup keeps them).
+    pub(crate) fn find_access_token_by(
         &self,
-        query: &AccessTokenQuery<'_>,
+        keys: &LookupKeys,
+        scopes: &[String],
         now: u64,
-        keys: &mut String,
     ) -> Option<(&Key, &AccessTokenEntry)> {
-        keys.clear();
-        ikey_push(keys, &[query.client_id, query.ext_cache_key.unwrap_or("")]);
-        let ce_end = keys.len();
-        if let Some(realm) = query.realm {
-            ikey_push(keys, &[realm]);
-        }
-        let realm_end = keys.len();
         let mut best: Option<(&Key, &AccessTokenEntry)> = None;
         let mut consider = |key: &'_ Key| {
             let Some((key, entry)) = self.access_tokens.get_key_value(&**key) else {
                 return;
             };
-            if entry.usable_at(now) && scopes::contains_all_requested(&entry.scopes, query.scopes) {
+            if entry.usable_at(now) && scopes::contains_all_requested(&entry.scopes, scopes) {
                 best = Some(match best {
                     Some((bk, be))
                         if (be.cached_at, std::cmp::Reverse(bk))
@@ -397,25 +454,23 @@ impl Store {
                 });
             }
         };
-        for environment in query.environments {
-            keys.truncate(realm_end);
-            ikey_push(keys, &[query.home_account_id.unwrap_or(""), environment]);
+        let client = keys.client();
+        for home in keys.homes() {
             let Some(by_realm) = self
                 .index
                 .access_tokens
-                .get(&keys[realm_end..])
-                .and_then(|by_client| by_client.get(&keys[..ce_end]))
+                .get(home)
+                .and_then(|by_client| by_client.get(client))
             else {
                 continue;
             };
-            if query.realm.is_some() {
-                by_realm
-                    .get(&keys[ce_end..realm_end])
+            match keys.realm() {
+                Some(realm) => by_realm
+                    .get(realm)
                     .into_iter()
                     .flatten()
-                    .for_each(&mut consider);
-            } else {
-                by_realm.values().flatten().for_each(&mut consider);
+                    .for_each(&mut consider),
+                None => by_realm.values().flatten().for_each(&mut consider),
             }
         }
         best

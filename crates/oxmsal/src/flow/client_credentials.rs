@@ -14,6 +14,7 @@ use tracing::Instrument as _;
 use super::scopes::check_scopes;
 use super::{send_token_request, validate_scopes, TokenRequest};
 use crate::authority::discovery::Endpoints;
+use std::sync::Arc;
 
 /// MSAL's telemetry id of `acquire_token_for_client`.
 const API_ID: u32 = 730;
@@ -90,10 +91,14 @@ pub(crate) async fn acquire(
 /// `now` (past `refresh_on` or not), read straight out of the entry.
 fn cache_hit(
     core: &AppCore,
-    endpoints: &Endpoints,
+    endpoints: &Arc<Endpoints>,
     scopes: &[String],
     now: u64,
 ) -> Option<AuthenticationResult> {
+    let hit = |entry: &_| AuthenticationResult::from_entry(entry, TokenSource::Cache, now);
+    if let Some(keys) = core.app_token_keys(endpoints) {
+        return core.cache.read_access_token_by(keys, scopes, now, hit);
+    }
     core.cache.read_access_token(
         &AccessTokenQuery {
             home_account_id: None,
@@ -104,7 +109,7 @@ fn cache_hit(
             ext_cache_key: None,
         },
         now,
-        |entry| AuthenticationResult::from_entry(entry, TokenSource::Cache, now),
+        hit,
     )
 }
 
