@@ -52,6 +52,12 @@ pub(crate) fn contains_all(have: &[String], want: &[String]) -> bool {
 /// wrote it: [`contains_all`]`(have, &normalized_request(requested))` without
 /// building the normalized list — this runs on every cache hit.
 pub(crate) fn contains_all_requested(have: &[String], requested: &[String]) -> bool {
+    // One scope asked, one held, spelled the same (an app's `…/.default`).
+    if let ([have], [want]) = (have, requested) {
+        if have == want {
+            return true;
+        }
+    }
     let mut any = false;
     for scope in requested.iter().flat_map(|s| s.split_whitespace()) {
         any = true;

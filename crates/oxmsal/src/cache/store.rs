@@ -439,7 +439,8 @@ impl Store {
     ) -> Option<(&Key, &AccessTokenEntry)> {
         let mut best: Option<(&Key, &AccessTokenEntry)> = None;
         let mut consider = |key: &'_ Key| {
-            let Some((key, entry)) = self.access_tokens.get_key_value(&**key) else {
+            // By the shared key itself: equal `Arc`s compare by pointer first.
+            let Some((key, entry)) = self.access_tokens.get_key_value(key) else {
                 return;
             };
             if entry.usable_at(now) && scopes::contains_all_requested(&entry.scopes, scopes) {
