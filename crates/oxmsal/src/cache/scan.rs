@@ -32,7 +32,7 @@ use zeroize::Zeroizing;
 
 use super::entity::{Entity, Fields, Scalar};
 use super::serialize::{self, ACCESS_TOKEN, ACCOUNT, APP_METADATA, ID_TOKEN, REFRESH_TOKEN};
-use super::store::Store;
+use super::store::{Key, Store};
 use crate::error::Error;
 
 /// How much a streaming load reads at a time. The buffer grows past it only
@@ -502,12 +502,13 @@ fn put<'a, E: Entity>(
     fields: &mut Fields<'a>,
     store: &mut Store,
     key: Cow<'a, str>,
-    put: fn(&mut Store, String, E),
+    put: fn(&mut Store, Key, E),
 ) -> Step<usize> {
     let next = input.entry::<E>(pos, fields)?;
     // An entry that does not build: the plain reader words why.
     let entry = E::build(fields).map_err(|_| Stop::Decline)?;
-    put(store, key.into_owned(), entry);
+    // Straight into the shared key: one allocation, no intermediate String.
+    put(store, Key::from(&*key), entry);
     Ok(next)
 }
 

@@ -154,18 +154,35 @@ impl<'a> IntoIterator for &'a KeySet {
 }
 
 /// Entry keys grouped under an index key.
-type KeySets = HashMap<String, KeySet>;
+type KeySets = HashMap<Key, KeySet>;
 
 /// Runs `f` on `map[index_key]`, made when missing. The index key is
 /// allocated only for a new group (loading a document finds most groups there).
-fn with_group<V: Default, R>(
-    map: &mut HashMap<String, V>,
+fn with_group<K, V: Default, R>(
+    map: &mut HashMap<K, V>,
     index_key: &str,
     f: impl FnOnce(&mut V) -> R,
-) -> R {
+) -> R
+where
+    K: for<'a> From<&'a str> + std::borrow::Borrow<str> + std::hash::Hash + Eq,
+{
+    with_group_keyed(map, index_key, || K::from(index_key), f)
+}
+
+/// [`with_group`], the key of a new group made by `new_key` (which may share
+/// an allocation the entry already has).
+fn with_group_keyed<K, V: Default, R>(
+    map: &mut HashMap<K, V>,
+    index_key: &str,
+    new_key: impl FnOnce() -> K,
+    f: impl FnOnce(&mut V) -> R,
+) -> R
+where
+    K: std::borrow::Borrow<str> + std::hash::Hash + Eq,
+{
     let group = match map.get_mut(index_key) {
         Some(group) => group,
-        None => map.entry(index_key.to_owned()).or_default(),
+        None => map.entry(new_key()).or_default(),
     };
     f(group)
 }
@@ -214,7 +231,19 @@ fn index_access_token(index: &mut Indexes, buf: &mut String, key: &Key, e: &Acce
     let (he, ce, realm) = (&buf[..he_end], &buf[he_end..ce_end], &buf[ce_end..]);
     with_group(&mut index.access_tokens, he, |by_client| {
         with_group(by_client, ce, |by_realm| {
-            with_group(by_realm, realm, |keys| keys.insert(Key::clone(key)));
+            // A new tenant's group is keyed by the entry's own realm when that
+            // is already the index key (lowercase): one allocation fewer per
+            // tenant.
+            let new_key = || {
+                if *e.realm == *realm {
+                    Key::clone(&e.realm)
+                } else {
+                    Key::from(realm)
+                }
+            };
+            with_group_keyed(by_realm, realm, new_key, |keys| {
+                keys.insert(Key::clone(key))
+            });
         });
     });
 }
@@ -389,7 +418,7 @@ impl Store {
             .access_tokens
             .get(&he)
             .and_then(|by_client| by_client.get(&ce))
-            .and_then(|by_realm| by_realm.get(&realm))
+            .and_then(|by_realm| by_realm.get(realm.as_str()))
             .into_iter()
             .flatten()
             .filter(|k| ***k != *key)
@@ -507,7 +536,7 @@ impl Store {
         let victims: Vec<Key> = self
             .index
             .refresh_tokens
-            .get(&he)
+            .get(he.as_str())
             .into_iter()
             .flatten()
             .filter(|k| ***k != *key)
@@ -548,7 +577,13 @@ impl Store {
         let (mut family, mut own) = (Vec::new(), Vec::new());
         for environment in query.environments {
             let he = home_env(Some(query.home_account_id), environment);
-            for key in self.index.refresh_tokens.get(&he).into_iter().flatten() {
+            for key in self
+                .index
+                .refresh_tokens
+                .get(he.as_str())
+                .into_iter()
+                .flatten()
+            {
                 let Some(entry) = self.refresh_tokens.get(key) else {
                     continue;
                 };
@@ -598,7 +633,7 @@ impl Store {
         let victims: Vec<Key> = self
             .index
             .id_tokens
-            .get(&he)
+            .get(he.as_str())
             .into_iter()
             .flatten()
             .filter(|k| ***k != *key)
@@ -631,7 +666,7 @@ impl Store {
             let he = home_env(Some(home_account_id), environment);
             self.index
                 .id_tokens
-                .get(&he)
+                .get(he.as_str())
                 .into_iter()
                 .flatten()
                 .filter_map(|k| self.id_tokens.get(k).map(|e| (k, e)))
@@ -671,7 +706,7 @@ impl Store {
         let victims: Vec<Key> = self
             .index
             .accounts
-            .get(&ikey(&[&entry.home_account_id]))
+            .get(ikey(&[&entry.home_account_id]).as_str())
             .into_iter()
             .flatten()
             .filter(|k| ***k != *key)
@@ -694,7 +729,7 @@ impl Store {
     pub(crate) fn accounts_of(&self, home_account_id: &str) -> Vec<&AccountEntry> {
         self.index
             .accounts
-            .get(&ikey(&[home_account_id]))
+            .get(ikey(&[home_account_id]).as_str())
             .into_iter()
             .flatten()
             .filter_map(|k| self.accounts.get(k))
@@ -729,7 +764,7 @@ impl Store {
         let victims: Vec<Key> = self
             .index
             .app_metadata
-            .get(&ec)
+            .get(ec.as_str())
             .into_iter()
             .flatten()
             .filter(|k| ***k != *key)
@@ -751,7 +786,7 @@ impl Store {
         environments.iter().find_map(|environment| {
             self.index
                 .app_metadata
-                .get(&ikey(&[environment, client_id]))?
+                .get(ikey(&[environment, client_id]).as_str())?
                 .iter()
                 .find_map(|k| self.app_metadata.get(k))
         })
@@ -768,8 +803,13 @@ impl Store {
     pub(crate) fn client_ids_of(&self, home_account_id: &str, environment: &str) -> Vec<String> {
         let he = home_env(Some(home_account_id), environment);
         let mut ids: Vec<String> = Vec::new();
-        let rts = self.index.refresh_tokens.get(&he).into_iter().flatten();
-        let its = self.index.id_tokens.get(&he).into_iter().flatten();
+        let rts = self
+            .index
+            .refresh_tokens
+            .get(he.as_str())
+            .into_iter()
+            .flatten();
+        let its = self.index.id_tokens.get(he.as_str()).into_iter().flatten();
         for key in rts {
             if let Some(e) = self.refresh_tokens.get(key) {
                 ids.push(e.client_id.clone());
@@ -809,7 +849,7 @@ impl Store {
         let refresh_tokens: Vec<Key> = self
             .index
             .refresh_tokens
-            .get(&he)
+            .get(he.as_str())
             .into_iter()
             .flatten()
             .filter(|k| {
@@ -823,7 +863,7 @@ impl Store {
         let id_tokens: Vec<Key> = self
             .index
             .id_tokens
-            .get(&he)
+            .get(he.as_str())
             .into_iter()
             .flatten()
             .cloned()
@@ -831,7 +871,7 @@ impl Store {
         let accounts: Vec<Key> = self
             .index
             .accounts
-            .get(&ikey(&[home_account_id]))
+            .get(ikey(&[home_account_id]).as_str())
             .into_iter()
             .flatten()
             .filter(|k| {

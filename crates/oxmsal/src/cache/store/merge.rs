@@ -99,7 +99,9 @@ impl Store {
                     if !home_part(he).is_empty() {
                         continue;
                     }
-                    let keys = by_client.get(&ce).and_then(|by_realm| by_realm.get(&realm));
+                    let keys = by_client
+                        .get(&ce)
+                        .and_then(|by_realm| by_realm.get(realm.as_str()));
                     for key in keys.into_iter().flatten() {
                         self.copy_access_token(&mut out, key);
                     }
@@ -140,7 +142,7 @@ impl Store {
     /// Copies a home account's (`home` as an index key) refresh tokens, id
     /// tokens and account entries, and its access tokens when `access_tokens`.
     fn copy_user(&self, out: &mut Store, home: &str, access_tokens: bool) {
-        let mine = |he: &&String| home_part(he) == home;
+        let mine = |he: &str| home_part(he) == home;
         if access_tokens {
             let keys = self.index.access_tokens.iter().filter(|(he, _)| mine(he));
             for key in keys
