@@ -86,27 +86,65 @@ fn any_special(block: &[u8; 32]) -> bool {
     any != 0
 }
 
-/// The first special byte at or after `from`.
-fn find_special(bytes: &[u8], from: usize) -> Option<usize> {
-    let tail = bytes.get(from..)?;
-    let mut chunks = tail.chunks_exact(32);
-    let mut offset = from;
-    for chunk in &mut chunks {
-        if let Ok(block) = <&[u8; 32]>::try_from(chunk) {
-            if any_special(block) {
-                return chunk
-                    .iter()
-                    .position(|&b| is_special(b))
-                    .map(|i| offset + i);
-            }
+/// Eight bytes as one word, little-endian (byte `i` in bits `8i..8i+8`).
+fn word(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// A byte of `w` is special: the lowest set high bit marks the first one.
+///
+/// The classic SWAR tests: `(v - 0x01…) & !v & 0x80…` flags zero bytes of `v`
+/// (here `w` XOR the quote or the backslash), `(w - 0x20…) & !w & 0x80…`
+/// bytes below 0x20. A borrow can flag a byte above a true hit, never below
+/// one, so the lowest flag of the OR is exact.
+fn special_mask(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let quote = zero(w ^ (ONES * u64::from(b'"')));
+    let backslash = zero(w ^ (ONES * u64::from(b'\\')));
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    quote | backslash | control
+}
+
+/// The first special byte in `bytes`, a word at a time.
+fn first_special_by_words(bytes: &[u8]) -> Option<usize> {
+    let mut words = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut words {
+        let mask = special_mask(word(chunk)?);
+        if mask != 0 {
+            return Some(offset + (mask.trailing_zeros() / 8) as usize);
         }
-        offset += 32;
+        offset += 8;
     }
-    chunks
+    words
         .remainder()
         .iter()
         .position(|&b| is_special(b))
         .map(|i| offset + i)
+}
+
+/// The first special byte at or after `from`. Names and identifiers end
+/// within a few words; a token's 1.5 KB go through in 32-byte vector blocks.
+fn find_special(bytes: &[u8], from: usize) -> Option<usize> {
+    const SHORT: usize = 32;
+    let tail = bytes.get(from..)?;
+    let (head, rest) = tail.split_at(tail.len().min(SHORT));
+    if let Some(i) = first_special_by_words(head) {
+        return Some(from + i);
+    }
+    let mut chunks = rest.chunks_exact(32);
+    let mut offset = from + head.len();
+    for chunk in &mut chunks {
+        if let Ok(block) = <&[u8; 32]>::try_from(chunk) {
+            if any_special(block) {
+                return first_special_by_words(chunk).map(|i| offset + i);
+            }
+        }
+        offset += 32;
+    }
+    first_special_by_words(chunks.remainder()).map(|i| offset + i)
 }
 
 /// How deeply arrays and objects nest in a value (a scalar: 0).
@@ -134,10 +172,16 @@ impl<'a> Input<'a> {
 
     /// The position of the next byte that is not whitespace.
     fn skip_ws(&self, mut pos: usize) -> Step<usize> {
-        while is_ws(self.at(pos)?) {
+        loop {
+            // Indentation, eight spaces at a time.
+            while self.bytes.get(pos..pos + 8) == Some(b"        ") {
+                pos += 8;
+            }
+            if !is_ws(self.at(pos)?) {
+                return Ok(pos);
+            }
             pos += 1;
         }
-        Ok(pos)
     }
 
     /// Past `byte` at `pos`, and the whitespace after it.
@@ -631,6 +675,7 @@ mod tests {
 
     use super::*;
     use crate::cache::serialize::{read_plain, tests::any_document, write};
+    use proptest::strategy::Just;
 
     fn counts(store: &Store) -> [usize; 6] {
         [
@@ -751,6 +796,22 @@ mod tests {
             "{\"Z\": [1, 2".to_owned(),
             "{\"Z\": 12".to_owned(),
         ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn word_scan_finds_what_a_byte_scan_finds(
+            bytes in proptest::collection::vec(proptest::prop_oneof![
+                8 => 0x20u8..0x7f, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20, 1 => 0x80u8..=0xff,
+            ], 0..200),
+            from in 0usize..210,
+        ) {
+            let expected = bytes
+                .get(from..)
+                .and_then(|tail| tail.iter().position(|&b| is_special(b)))
+                .map(|i| from + i);
+            proptest::prop_assert_eq!(find_special(&bytes, from), expected);
+        }
     }
 
     #[test]
