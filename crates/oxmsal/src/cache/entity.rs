@@ -634,6 +634,24 @@ pub(crate) trait Entity: View + Sized {
     fn raw(&self) -> &Raw;
 }
 
+/// Builds an entry from its members, in order, as reading the same object
+/// from a document would — without building the object (what saving a token
+/// response does).
+pub(crate) fn build_from<E: Entity>(members: Vec<(&'static str, Scalar<'_>)>) -> Result<E, String> {
+    let mut fields = Fields::new();
+    fields.start::<E>();
+    for (name, value) in members {
+        let added = match E::field_id(name) {
+            Some(id) => fields.add_known(id, value),
+            None => fields.add_verbatim(Cow::Borrowed(name), value.into_value()),
+        };
+        if !added {
+            return Err(format!("`{name}` is given twice"));
+        }
+    }
+    E::build(&mut fields)
+}
+
 /// Reads an entry of a cache document.
 fn parse<E: Entity>(object: Map<String, Value>) -> Result<E, String> {
     let mut fields = Fields::new();

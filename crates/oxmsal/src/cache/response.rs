@@ -9,9 +9,11 @@
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 use super::entity::{
-    AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry,
+    build_from, AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry,
+    Scalar,
 };
 use super::fields::{kind, opt_seconds};
 use super::{keys, scopes, Account};
@@ -120,12 +122,32 @@ fn claim<'c>(claims: &'c Map<String, Value>, name: &str) -> Option<&'c str> {
 }
 
 /// Builds a JSON object from `(name, value)` pairs, in order.
-fn object<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+/// An entry's members, in the order MSAL writes them.
+type Members<'a> = Vec<(&'static str, Scalar<'a>)>;
+
+fn members<'a, const N: usize>(pairs: [(&'static str, Scalar<'a>); N]) -> Members<'a> {
+    let mut members = Vec::with_capacity(N + 2);
+    members.extend(pairs);
+    members
 }
 
-fn optional(value: Option<&str>) -> Value {
-    value.map_or(Value::Null, Value::from)
+fn str(value: &str) -> Scalar<'_> {
+    Scalar::Str(Cow::Borrowed(value))
+}
+
+fn optional(value: Option<&str>) -> Scalar<'_> {
+    value.map_or(Scalar::Null, str)
+}
+
+/// A secret as the entry keeps it: owned, so it is escaped when written (a
+/// borrowed string counts as read from JSON without escapes).
+fn secret(value: &str) -> Scalar<'static> {
+    Scalar::Str(Cow::Owned(value.to_owned()))
+}
+
+/// A timestamp, written as MSAL writes them: the string of its digits.
+fn seconds_text(value: u64) -> Scalar<'static> {
+    Scalar::Str(Cow::Owned(value.to_string()))
 }
 
 /// Turns a token response into entries. Pure: the store is not touched, so a
@@ -195,33 +217,27 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
     let (environment, client_id, realm) = (record.environment, record.client_id, record.realm);
 
     let at_object = {
-        let mut o = object([
-            ("credential_type", Value::from("AccessToken")),
-            ("secret", Value::from(access_token)),
+        let mut o = members([
+            ("credential_type", str("AccessToken")),
+            ("secret", secret(access_token)),
             ("home_account_id", optional(home)),
-            ("environment", Value::from(environment)),
-            ("client_id", Value::from(client_id)),
-            ("target", Value::from(target.as_str())),
-            ("realm", Value::from(realm)),
-            ("token_type", Value::from(token_type)),
-            ("cached_at", Value::from(now.to_string())),
-            (
-                "expires_on",
-                Value::from(now.saturating_add(expires_in).to_string()),
-            ),
+            ("environment", str(environment)),
+            ("client_id", str(client_id)),
+            ("target", str(&target)),
+            ("realm", str(realm)),
+            ("token_type", str(token_type)),
+            ("cached_at", seconds_text(now)),
+            ("expires_on", seconds_text(now.saturating_add(expires_in))),
             (
                 "extended_expires_on",
-                Value::from(now.saturating_add(ext_expires_in).to_string()),
+                seconds_text(now.saturating_add(ext_expires_in)),
             ),
         ]);
         if let Some(r) = refresh_in {
-            o.insert(
-                "refresh_on".into(),
-                Value::from(now.saturating_add(r).to_string()),
-            );
+            o.push(("refresh_on", seconds_text(now.saturating_add(r))));
         }
         if let Some(ext) = record.ext_cache_key {
-            o.insert("ext_cache_key".into(), Value::from(ext));
+            o.push(("ext_cache_key", str(ext)));
         }
         o
     };
@@ -233,40 +249,40 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
         &target,
         record.ext_cache_key,
     );
-    let at = AccessTokenEntry::parse(at_object).map_err(invalid)?;
+    let at = build_from::<AccessTokenEntry>(at_object).map_err(invalid)?;
 
     let refresh_token = match refresh_token {
         Some(rt) => {
-            let mut o = object([
-                ("credential_type", Value::from("RefreshToken")),
-                ("secret", Value::from(rt)),
+            let mut o = members([
+                ("credential_type", str("RefreshToken")),
+                ("secret", secret(rt)),
                 ("home_account_id", optional(home)),
-                ("environment", Value::from(environment)),
-                ("client_id", Value::from(client_id)),
-                ("target", Value::from(target.as_str())),
-                ("last_modification_time", Value::from(now.to_string())),
+                ("environment", str(environment)),
+                ("client_id", str(client_id)),
+                ("target", str(&target)),
+                ("last_modification_time", seconds_text(now)),
             ]);
             if let Some(f) = &family_id {
-                o.insert("family_id".into(), Value::from(f.as_str()));
+                o.push(("family_id", str(f)));
             }
             let key = keys::refresh_token(home, environment, client_id, &target);
-            Some((key, RefreshTokenEntry::parse(o).map_err(invalid)?))
+            Some((key, build_from::<RefreshTokenEntry>(o).map_err(invalid)?))
         }
         None => None,
     };
 
     let id_token = match id_token {
         Some(idt) => {
-            let o = object([
-                ("credential_type", Value::from("IdToken")),
-                ("secret", Value::from(idt)),
+            let o = members([
+                ("credential_type", str("IdToken")),
+                ("secret", secret(idt)),
                 ("home_account_id", optional(home)),
-                ("environment", Value::from(environment)),
-                ("realm", Value::from(realm)),
-                ("client_id", Value::from(client_id)),
+                ("environment", str(environment)),
+                ("realm", str(realm)),
+                ("client_id", str(client_id)),
             ]);
             let key = keys::id_token(home, environment, client_id, realm);
-            Some((key, IdTokenEntry::parse(o).map_err(invalid)?))
+            Some((key, build_from::<IdTokenEntry>(o).map_err(invalid)?))
         }
         None => None,
     };
@@ -278,33 +294,33 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
             let username = claims
                 .and_then(|c| claim(c, "preferred_username").or_else(|| claim(c, "upn")))
                 .unwrap_or("");
-            let mut o = object([
-                ("home_account_id", Value::from(home)),
-                ("environment", Value::from(environment)),
-                ("realm", Value::from(realm)),
+            let mut o = members([
+                ("home_account_id", str(home)),
+                ("environment", str(environment)),
+                ("realm", str(realm)),
                 ("local_account_id", optional(local_account_id)),
-                ("username", Value::from(username)),
-                ("authority_type", Value::from(record.authority_type)),
+                ("username", str(username)),
+                ("authority_type", str(record.authority_type)),
             ]);
             if let Some(source) = record.account_source {
-                o.insert("account_source".into(), Value::from(source));
+                o.push(("account_source", str(source)));
             }
             let key = keys::account(home, environment, realm);
-            Some((key, AccountEntry::parse(o).map_err(invalid)?))
+            Some((key, build_from::<AccountEntry>(o).map_err(invalid)?))
         }
         _ => None,
     };
 
     let app_metadata = {
-        let mut o = object([
-            ("client_id", Value::from(client_id)),
-            ("environment", Value::from(environment)),
+        let mut o = members([
+            ("client_id", str(client_id)),
+            ("environment", str(environment)),
         ]);
         if let Some(f) = &family_id {
-            o.insert("family_id".into(), Value::from(f.as_str()));
+            o.push(("family_id", str(f)));
         }
         let key = keys::app_metadata(environment, client_id);
-        (key, AppMetadataEntry::parse(o).map_err(invalid)?)
+        (key, build_from::<AppMetadataEntry>(o).map_err(invalid)?)
     };
 
     Ok(Entries {
