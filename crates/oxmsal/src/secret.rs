@@ -51,9 +51,44 @@ impl Deref for WipedString {
     }
 }
 
+impl std::ops::DerefMut for WipedString {
+    fn deref_mut(&mut self) -> &mut String {
+        &mut self.0
+    }
+}
+
 impl Drop for WipedString {
     fn drop(&mut self) {
         zero_allocation(&mut std::mem::take(&mut self.0).into_bytes());
+    }
+}
+
+/// Bytes wiped when dropped: buffers a cache file is read through.
+#[derive(Default)]
+pub(crate) struct WipedBytes(Vec<u8>);
+
+impl WipedBytes {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        WipedBytes(Vec::with_capacity(capacity))
+    }
+}
+
+impl Deref for WipedBytes {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for WipedBytes {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+impl Drop for WipedBytes {
+    fn drop(&mut self) {
+        zero_allocation(&mut self.0);
     }
 }
 

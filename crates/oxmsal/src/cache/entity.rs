@@ -13,7 +13,7 @@
 //! is one byte saying so — a cache of 100,000 tokens holds no second copy of
 //! their fields — and only the other members (unknown fields, odd encodings)
 //! are kept as JSON values. The `secret` sits in a [`Secret`] (redacted,
-//! zeroized) and is put back in its place when the entry is written.
+//! wiped) and is put back in its place when the entry is written.
 
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use zeroize::Zeroizing;
+use crate::secret::WipedString;
 
 use super::persist::file::DEFAULT_LOCK_TIMEOUT;
 use super::persist::lock::LockFile;
@@ -139,7 +139,7 @@ impl FileCache {
             return Ok(false);
         }
         let (json, generation) = self.cache.serialize_generation()?;
-        let json = Zeroizing::new(json);
+        let json = WipedString::new(json);
         let store = super::persist::FileStore::new(&self.path);
         let _lock = LockFile::acquire_blocking(store.lock_path(), DEFAULT_LOCK_TIMEOUT)?;
         write_atomically(&self.path, json.as_bytes(), write)?;

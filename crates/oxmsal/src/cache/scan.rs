@@ -27,8 +27,8 @@
 use std::borrow::Cow;
 use std::io::{self, Read, Seek, SeekFrom};
 
+use crate::secret::{WipedBytes, WipedString};
 use serde_json::Value;
-use zeroize::Zeroizing;
 
 use super::entity::{Entity, Fields, Scalar};
 use super::serialize::{self, ACCESS_TOKEN, ACCOUNT, APP_METADATA, ID_TOKEN, REFRESH_TOKEN};
@@ -590,13 +590,13 @@ impl LoadError {
 }
 
 /// Appends up to `want` bytes from `reader`; `true` at the end of input.
-fn fill<R: Read>(reader: &mut R, buf: &mut Zeroizing<Vec<u8>>, want: usize) -> io::Result<bool> {
+fn fill<R: Read>(reader: &mut R, buf: &mut WipedBytes, want: usize) -> io::Result<bool> {
     let have = buf.len();
     let need = have.saturating_add(want);
     if buf.capacity() < need {
-        // Grown by hand, so the old allocation is wiped (Zeroizing) rather
-        // than freed with tokens in it.
-        let mut bigger = Zeroizing::new(Vec::with_capacity(need));
+        // Grown by hand, so the old allocation is wiped rather than freed
+        // with tokens in it.
+        let mut bigger = WipedBytes::with_capacity(need);
         bigger.extend_from_slice(buf);
         *buf = bigger;
     }
@@ -627,7 +627,7 @@ fn fill<R: Read>(reader: &mut R, buf: &mut Zeroizing<Vec<u8>>, want: usize) -> i
 pub(crate) fn read_stream<R: Read + Seek>(mut reader: R, chunk: usize) -> Result<Store, LoadError> {
     let chunk = chunk.max(1);
     let origin = reader.stream_position().map_err(LoadError::Io)?;
-    let mut buf = Zeroizing::new(Vec::new());
+    let mut buf = WipedBytes::default();
     let mut scanner = Scanner::new();
     let mut want = chunk;
     let mut eof = false;
@@ -663,7 +663,7 @@ pub(crate) fn read_stream<R: Read + Seek>(mut reader: R, chunk: usize) -> Result
     reader
         .seek(SeekFrom::Start(origin))
         .map_err(LoadError::Io)?;
-    let mut text = Zeroizing::new(String::new());
+    let mut text = WipedString::default();
     reader.read_to_string(&mut text).map_err(LoadError::Io)?;
     serialize::parse(&text).map_err(LoadError::Document)
 }
