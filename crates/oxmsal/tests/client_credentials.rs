@@ -57,6 +57,80 @@ async fn secret_credential_gets_a_verifiable_token_then_a_cache_hit() {
     );
 }
 
+/// A hit is answered when the `.await` starts, without a request; everything
+/// a hit must not answer still reaches the token endpoint.
+#[tokio::test]
+async fn cache_hits_and_what_bypasses_them() {
+    let s = common::setup_with(
+        oxmsal_emulator::EmulatorConfig::default()
+            .with_refresh_in(std::time::Duration::from_secs(600)),
+    )
+    .await;
+    let app = s.secret_app();
+    let first = app.acquire_token_for_client([SCOPE]).await.unwrap();
+    assert_eq!(first.token_source, TokenSource::IdentityProvider);
+    assert_eq!(s.token_requests(), 1);
+
+    // A hit keeps the caller's correlation id and shares the cached scopes.
+    let hit = app
+        .acquire_token_for_client([SCOPE])
+        .correlation_id("corr-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hit.token_source, TokenSource::Cache);
+    assert_eq!(hit.correlation_id, "corr-1");
+    assert_eq!(*hit.scopes, [SCOPE.to_owned()]);
+    assert_eq!(hit.token_type, "Bearer");
+    // Scopes as the caller wrote them: another case, padding.
+    let hit = app
+        .acquire_token_for_client([" API://Demo/.default "])
+        .await
+        .unwrap();
+    assert_eq!(hit.token_source, TokenSource::Cache);
+    // A fresh correlation id per hit otherwise.
+    let (a, b) = (
+        app.acquire_token_for_client([SCOPE]).await.unwrap(),
+        app.acquire_token_for_client([SCOPE]).await.unwrap(),
+    );
+    assert_ne!(a.correlation_id, b.correlation_id);
+    assert_eq!(
+        uuid::Uuid::parse_str(&a.correlation_id)
+            .unwrap()
+            .get_version_num(),
+        4
+    );
+    assert_eq!(s.token_requests(), 1, "hits send nothing");
+
+    // A mistake is still reported, hit or not.
+    let err = app.acquire_token_for_client(["openid"]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+
+    // force_refresh and claims reach the server.
+    let forced = app
+        .acquire_token_for_client([SCOPE])
+        .force_refresh(true)
+        .await
+        .unwrap();
+    assert_eq!(forced.token_source, TokenSource::IdentityProvider);
+    let claimed = app
+        .acquire_token_for_client([SCOPE])
+        .claims(r#"{"access_token":{"xms_cc":{"values":["cp1"]}}}"#)
+        .await
+        .unwrap();
+    assert_eq!(claimed.token_source, TokenSource::IdentityProvider);
+    assert_eq!(s.token_requests(), 3);
+
+    // Past refresh_on: refreshed, not served.
+    s.clock.advance(std::time::Duration::from_secs(601));
+    let refreshed = app.acquire_token_for_client([SCOPE]).await.unwrap();
+    assert_eq!(refreshed.token_source, TokenSource::IdentityProvider);
+    assert_eq!(s.token_requests(), 4);
+    let hit = app.acquire_token_for_client([SCOPE]).await.unwrap();
+    assert_eq!(hit.token_source, TokenSource::Cache);
+    assert_eq!(s.token_requests(), 4);
+}
+
 #[tokio::test]
 async fn request_carries_wire_details() {
     let s = setup().await;

@@ -18,7 +18,11 @@ pub struct Setup {
 }
 
 pub async fn setup() -> Setup {
-    let emulator = Emulator::start().await.expect("emulator starts");
+    setup_with(oxmsal_emulator::EmulatorConfig::default()).await
+}
+
+pub async fn setup_with(config: oxmsal_emulator::EmulatorConfig) -> Setup {
+    let emulator = Emulator::start_with(config).await.expect("emulator starts");
     let demo = emulator.register_demo_app();
     Setup {
         emulator,
