@@ -331,6 +331,7 @@ impl<K> AppBuilder<K> {
             refresh_locks: Default::default(),
             log_pii: self.log_pii,
             app_token_keys: Default::default(),
+            own_endpoints: Default::default(),
         };
         Ok((self.kind, core))
     }

@@ -40,6 +40,8 @@ pub(crate) struct AppCore {
     /// The index keys of this app's own app-token lookup in the first
     /// discovered tenant: built once, not on every client-credentials hit.
     pub app_token_keys: OnceLock<(Arc<Endpoints>, LookupKeys)>,
+    /// The app's own authority's endpoints, once discovered.
+    pub own_endpoints: OnceLock<Arc<Endpoints>>,
 }
 
 impl AppCore {
@@ -163,9 +165,21 @@ impl AppCore {
         Arc::ptr_eq(kept, endpoints).then_some(keys)
     }
 
-    /// The endpoints of `authority` if already discovered (no await).
+    /// The endpoints of `authority` if already discovered (no await). The
+    /// app's own authority's are kept beside it, read without a lock or a
+    /// string comparison: every cache hit asks.
     pub(crate) fn discovered(&self, authority: &Authority) -> Option<Arc<Endpoints>> {
-        self.discovery.discovered(authority)
+        let own = std::ptr::eq(authority, &self.authority);
+        if own {
+            if let Some(endpoints) = self.own_endpoints.get() {
+                return Some(Arc::clone(endpoints));
+            }
+        }
+        let endpoints = self.discovery.discovered(authority)?;
+        if own {
+            let _ = self.own_endpoints.set(Arc::clone(&endpoints));
+        }
+        Some(endpoints)
     }
 
     pub(crate) async fn endpoints(

@@ -36,9 +36,6 @@ pub(crate) struct Endpoints {
 pub(crate) struct Discovery {
     instance: InstanceDiscovery,
     known: Mutex<HashMap<String, Arc<OnceCell<Arc<Endpoints>>>>>,
-    /// The first authority discovered (nearly always the app's own) and its
-    /// endpoints, readable without the lock: every cache hit asks.
-    first: std::sync::OnceLock<(String, Arc<Endpoints>)>,
 }
 
 impl Discovery {
@@ -46,7 +43,6 @@ impl Discovery {
         Discovery {
             instance,
             known: Mutex::new(HashMap::new()),
-            first: std::sync::OnceLock::new(),
         }
     }
 
@@ -63,11 +59,6 @@ impl Discovery {
     /// The endpoints of `authority` when already discovered: no allocation, no
     /// await (the cache-hit path).
     pub(crate) fn discovered(&self, authority: &Authority) -> Option<Arc<Endpoints>> {
-        if let Some((first, endpoints)) = self.first.get() {
-            if first == authority.as_str() {
-                return Some(Arc::clone(endpoints));
-            }
-        }
         let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         known.get(authority.as_str())?.get().cloned()
     }
@@ -105,12 +96,7 @@ impl Discovery {
                 realm = endpoints.realm.as_str(),
                 "discovered authority"
             );
-            let endpoints = Arc::new(endpoints);
-            // Only the first one: later authorities stay behind the lock.
-            let _ = self
-                .first
-                .set((authority.as_str().to_owned(), Arc::clone(&endpoints)));
-            Ok(endpoints)
+            Ok(Arc::new(endpoints))
         })
         .await
         .cloned()
