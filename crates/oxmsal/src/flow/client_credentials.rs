@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::token::{AuthenticationResult, TokenSource};
 use tracing::Instrument as _;
 
-use super::scopes::check_scopes;
+use super::scopes::{check_scopes, ScopeList};
 use super::{send_token_request, validate_scopes, TokenRequest};
 use crate::authority::discovery::Endpoints;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ const API_ID: u32 = 730;
 /// What the caller asked for.
 #[derive(Debug, Default)]
 pub(crate) struct Params {
-    pub scopes: Vec<String>,
+    pub scopes: ScopeList,
     pub claims: Option<String>,
     pub tenant: Option<String>,
     pub force_refresh: bool,

@@ -5,6 +5,48 @@ use crate::error::{Error, Result};
 /// Scopes MSAL adds itself to user flows; a caller passing them is a mistake.
 pub(crate) const RESERVED_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
 
+/// The scopes of a request as the caller gave them: one (an app's
+/// `…/.default`, the usual case) kept inline, or several. A cache hit costs
+/// about as much as one allocation, so the list does not add its own.
+#[derive(Debug, Clone)]
+pub(crate) enum ScopeList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Default for ScopeList {
+    fn default() -> Self {
+        ScopeList::Many(Vec::new())
+    }
+}
+
+impl std::ops::Deref for ScopeList {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        match self {
+            ScopeList::One(scope) => std::slice::from_ref(scope),
+            ScopeList::Many(scopes) => scopes,
+        }
+    }
+}
+
+impl FromIterator<String> for ScopeList {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
+        let mut iter = iter.into_iter();
+        let Some(first) = iter.next() else {
+            return ScopeList::default();
+        };
+        match iter.next() {
+            None => ScopeList::One(first),
+            Some(second) => {
+                let mut all = vec![first, second];
+                all.extend(iter);
+                ScopeList::Many(all)
+            }
+        }
+    }
+}
+
 /// Non-empty, no blank scope, no reserved scope, duplicates removed; sorted
 /// (MSAL sends and caches scopes sorted).
 pub(crate) fn validate_scopes(scopes: &[String]) -> Result<Vec<String>> {
@@ -64,6 +106,17 @@ pub(crate) fn validate_sign_in_scopes(scopes: &[String]) -> Result<Vec<String>> 
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_scope_list_keeps_one_scope_inline() {
+        let one: ScopeList = ["a".to_owned()].into_iter().collect();
+        assert!(matches!(one, ScopeList::One(_)));
+        assert_eq!(&*one, ["a".to_owned()]);
+        let many: ScopeList = ["a", "b", "c"].into_iter().map(str::to_owned).collect();
+        assert_eq!(&*many, ["a".to_owned(), "b".to_owned(), "c".to_owned()]);
+        let none: ScopeList = std::iter::empty().collect();
+        assert!(none.is_empty());
+    }
 
     #[test]
     fn rules() {
