@@ -248,6 +248,20 @@ fn index_access_token(index: &mut Indexes, buf: &mut String, key: &Key, e: &Acce
     });
 }
 
+/// Whether two access tokens are indexed under the same groups.
+fn same_index_path(a: &AccessTokenEntry, b: &AccessTokenEntry) -> bool {
+    same_id(
+        a.home_account_id.as_deref().unwrap_or(""),
+        b.home_account_id.as_deref().unwrap_or(""),
+    ) && same_id(&a.environment, &b.environment)
+        && same_id(&a.client_id, &b.client_id)
+        && same_id(
+            a.ext_cache_key.as_deref().unwrap_or(""),
+            b.ext_cache_key.as_deref().unwrap_or(""),
+        )
+        && same_id(&a.realm, &b.realm)
+}
+
 fn unindex_access_token(index: &mut Indexes, key: &str, e: &AccessTokenEntry) {
     let (he, ce, realm) = at_path(e);
     if let Some(by_client) = index.access_tokens.get_mut(&he) {
@@ -384,8 +398,13 @@ impl Store {
         match self.access_tokens.entry(key) {
             Entry::Occupied(mut here) => {
                 let old = here.insert(entry);
-                unindex_access_token(&mut self.index, here.key(), &old);
-                index_access_token(&mut self.index, &mut self.scratch, here.key(), here.get());
+                // A token replacing its own key (a refresh, a cache miss) sits
+                // where the old one sat: the index stays as it is, instead of
+                // its groups being emptied, dropped and made again.
+                if !same_index_path(&old, here.get()) {
+                    unindex_access_token(&mut self.index, here.key(), &old);
+                    index_access_token(&mut self.index, &mut self.scratch, here.key(), here.get());
+                }
             }
             Entry::Vacant(slot) => {
                 index_access_token(&mut self.index, &mut self.scratch, slot.key(), &entry);
