@@ -59,16 +59,24 @@ impl Future for TokenFuture<'_> {
     type Output = Result<AuthenticationResult>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.get_mut().state {
-            State::Ready(result) => Poll::Ready(result.take().unwrap_or_else(|| {
-                // A future polled again after it finished: a caller bug, reported
-                // as a value rather than a panic.
-                Err(Error::configuration(
-                    "a token request future was polled after it completed",
-                ))
-            })),
-            State::Waiting(future) => future.as_mut().poll(cx),
-        }
+        let this = self.get_mut();
+        let output = match &mut this.state {
+            State::Ready(result) => result.take(),
+            State::Waiting(future) => match future.as_mut().poll(cx) {
+                Poll::Ready(output) => Some(output),
+                Poll::Pending => return Poll::Pending,
+            },
+        };
+        // Done either way: a later poll finds `Ready(None)`, never the
+        // finished inner future (which would panic).
+        this.state = State::Ready(None);
+        Poll::Ready(output.unwrap_or_else(|| {
+            // A future polled again after it finished: a caller bug, reported
+            // as a value rather than a panic.
+            Err(Error::configuration(
+                "a token request future was polled after it completed",
+            ))
+        }))
     }
 }
 
@@ -89,6 +97,18 @@ impl fmt::Debug for TokenFuture<'_> {
 mod tests {
     use super::*;
     use std::task::Waker;
+
+    #[test]
+    fn a_second_poll_of_a_waiting_future_is_an_error_not_a_panic() {
+        let mut future = TokenFuture::waiting(async { Err(Error::configuration("inner")) });
+        let mut cx = Context::from_waker(Waker::noop());
+        let first = Pin::new(&mut future).poll(&mut cx);
+        assert!(matches!(first, Poll::Ready(Err(e)) if e.to_string().contains("inner")));
+        let again = Pin::new(&mut future).poll(&mut cx);
+        assert!(
+            matches!(again, Poll::Ready(Err(e)) if e.to_string().contains("after it completed"))
+        );
+    }
 
     #[test]
     fn a_second_poll_is_an_error_not_a_panic() {
