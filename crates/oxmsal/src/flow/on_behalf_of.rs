@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
-use super::user_token::{cache_hit, redeem, SaveMode, UserGrant};
+use super::user_token::{find_hit, redeem, SaveMode, UserGrant};
 use super::validate_scopes;
 
 /// MSAL's telemetry id of `acquire_token_on_behalf_of`.
@@ -51,19 +51,14 @@ pub(crate) async fn acquire(
                 .for_account(&home)
                 .in_realm(&endpoints.realm)
                 .with_ext_cache_key(&assertion_hash);
-            if let Some(hit) = core.cache.find_access_token(&query, now) {
+            if let Some(mut hit) = find_hit(core, &query, now) {
                 tracing::info!(
                     correlation_id,
                     token_source = "cache",
                     "on-behalf-of: cache hit"
                 );
-                return Ok(cache_hit(
-                    core,
-                    hit,
-                    &endpoints.aliases,
-                    now,
-                    correlation_id.to_owned(),
-                ));
+                hit.correlation_id = correlation_id.to_owned();
+                return Ok(hit);
             }
         }
     }

@@ -198,7 +198,8 @@ fn nonce_error(reason: &str, correlation_id: &str) -> Error {
 
 /// The usable access token for `query` at `now` as a result, with the account
 /// and the id token claims: read under one lock, nothing copied but what the
-/// result holds (the silent hot path).
+/// result holds (silent and on-behalf-of hits). Its correlation id is left for
+/// the caller to set.
 pub(crate) fn find_hit(
     core: &AppCore,
     query: &AccessTokenQuery<'_>,
@@ -223,35 +224,6 @@ pub(crate) fn find_hit(
             .and_then(|(_, id_token)| id_token.claims());
         Some(result.with_identity(account, claims))
     })
-}
-
-/// A cache hit as a result, with the account and id token claims.
-pub(crate) fn cache_hit(
-    core: &AppCore,
-    hit: crate::cache::CachedAccessToken,
-    aliases: &[String],
-    now: u64,
-    correlation_id: String,
-) -> AuthenticationResult {
-    let (account, claims) = match hit.home_account_id.as_deref() {
-        Some(home) if !home.is_empty() => {
-            let account = core
-                .cache
-                .accounts_of(home)
-                .into_iter()
-                .find(|a| a.realm == hit.realm)
-                .or_else(|| core.cache.accounts_of(home).into_iter().next());
-            let claims = core
-                .cache
-                .find_id_token(home, aliases, &core.client_id, Some(&hit.realm))
-                .and_then(|t| t.claims)
-                .map(std::sync::Arc::new);
-            (account, claims)
-        }
-        _ => (None, None),
-    };
-    AuthenticationResult::from_cached(&hit, TokenSource::Cache, now, correlation_id, None)
-        .with_identity(account, claims)
 }
 
 #[cfg(test)]
