@@ -162,6 +162,12 @@ impl AuthenticationResult {
         )
     }
 
+    /// Whether the token is past its `refresh_on` at `now` (still valid, but
+    /// to be refreshed rather than served).
+    pub(crate) fn refresh_due(&self, now: u64) -> bool {
+        self.refresh_on.is_some_and(|r| now >= r)
+    }
+
     /// Attaches who the token is for.
     pub(crate) fn with_identity(
         mut self,

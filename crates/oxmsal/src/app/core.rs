@@ -148,6 +148,25 @@ impl AppCore {
     }
 
     /// Discovered endpoints of `authority` (lazily, once per app).
+    /// What a synchronous cache hit needs, or `None` for the full path: the
+    /// request may be answered from memory (not `bypass`ed, no persistence to
+    /// load first), its scopes pass the checks, and its authority's endpoints
+    /// are already known. The full path reports any mistake itself.
+    pub(crate) fn hot_path(
+        &self,
+        bypass: bool,
+        scopes: &[String],
+        tenant: Option<&str>,
+    ) -> Option<(Cow<'_, Authority>, Arc<Endpoints>)> {
+        if bypass || self.has_persistence() {
+            return None;
+        }
+        crate::flow::scopes::check_scopes(scopes).ok()?;
+        let authority = self.authority_for(tenant).ok()?;
+        let endpoints = self.discovered(&authority)?;
+        Some((authority, endpoints))
+    }
+
     /// The index keys of an app-token lookup in `endpoints`' tenant, when they
     /// are the ones kept (the first tenant asked for).
     pub(crate) fn app_token_keys(&self, endpoints: &Arc<Endpoints>) -> Option<&LookupKeys> {

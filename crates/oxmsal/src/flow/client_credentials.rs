@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::token::{AuthenticationResult, TokenSource};
 use tracing::Instrument as _;
 
-use super::scopes::{check_scopes, ScopeList};
+use super::scopes::ScopeList;
 use super::{send_token_request, validate_scopes, TokenRequest};
 use crate::authority::discovery::Endpoints;
 use std::sync::Arc;
@@ -33,15 +33,11 @@ pub(crate) struct Params {
 /// in memory. `None` sends the request down the full path ([`acquire`], which
 /// also reports any mistake in it).
 pub(crate) fn hot_hit(core: &AppCore, params: &mut Params) -> Option<AuthenticationResult> {
-    if params.force_refresh || params.claims.is_some() || core.has_persistence() {
-        return None;
-    }
-    check_scopes(&params.scopes).ok()?;
-    let authority = core.authority_for(params.tenant.as_deref()).ok()?;
-    let endpoints = core.discovered(&authority)?;
+    let bypass = params.force_refresh || params.claims.is_some();
+    let (_, endpoints) = core.hot_path(bypass, &params.scopes, params.tenant.as_deref())?;
     let now = core.clock.now_epoch();
-    let mut hit = cache_hit(core, &endpoints, &params.scopes, now)
-        .filter(|hit| hit.refresh_on.is_none_or(|r| now < r))?;
+    let mut hit =
+        cache_hit(core, &endpoints, &params.scopes, now).filter(|hit| !hit.refresh_due(now))?;
     hit.correlation_id = params
         .correlation_id
         .take()
@@ -141,8 +137,7 @@ async fn acquire_in_span(
         cache_hit(core, &endpoints, &scopes, now)
     };
     if let Some(mut hit) = cached {
-        let due = hit.refresh_on.is_some_and(|r| now >= r);
-        if !due {
+        if !hit.refresh_due(now) {
             tracing::info!(
                 correlation_id = correlation_id.as_str(),
                 token_source = "cache",

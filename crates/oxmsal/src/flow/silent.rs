@@ -10,7 +10,6 @@ use crate::credential::ClientCredential;
 use crate::error::{Error, ErrorKind, Result};
 use crate::token::AuthenticationResult;
 
-use super::scopes::check_scopes;
 use super::user_token::{find_hit, redeem, SaveMode, UserGrant};
 use super::validate_scopes;
 
@@ -52,16 +51,12 @@ pub(crate) async fn acquire(
 /// also reports any mistake in it). The result's correlation id is left for
 /// the caller to set.
 pub(crate) fn hot_hit(core: &AppCore, params: &Params) -> Option<AuthenticationResult> {
-    if params.force_refresh || params.claims.is_some() || core.has_persistence() {
-        return None;
-    }
-    check_scopes(&params.scopes).ok()?;
-    let authority = core.authority_for(params.tenant.as_deref()).ok()?;
-    let endpoints = core.discovered(&authority)?;
+    let bypass = params.force_refresh || params.claims.is_some();
+    let (authority, endpoints) = core.hot_path(bypass, &params.scopes, params.tenant.as_deref())?;
     let realm = realm_of(&authority, &endpoints, &params.account);
     let now = core.clock.now_epoch();
     let hit = find_hit(core, &query(core, &endpoints, params, realm), now)?;
-    if due(&hit, now) {
+    if hit.refresh_due(now) {
         return None;
     }
     log_hit(core, params);
@@ -86,11 +81,6 @@ fn query<'a>(
     AccessTokenQuery::new(&core.client_id, &endpoints.aliases, &params.scopes)
         .for_account(&params.account.home_account_id)
         .in_realm(realm)
-}
-
-/// Whether a hit is past its `refresh_on`.
-fn due(hit: &AuthenticationResult, now: u64) -> bool {
-    hit.refresh_on.is_some_and(|r| now >= r)
 }
 
 fn log_hit(core: &AppCore, params: &Params) {
@@ -132,7 +122,7 @@ async fn acquire_inner(
     let now = core.clock.now_epoch();
     let cached = if bypass { None } else { lookup(now) };
     if let Some(hit) = &cached {
-        if !due(hit, now) {
+        if !hit.refresh_due(now) {
             log_hit(core, params);
             return Ok(served(hit.clone(), now, params));
         }
@@ -157,7 +147,7 @@ async fn acquire_inner(
     if !bypass {
         let now = core.clock.now_epoch();
         if let Some(hit) = lookup(now) {
-            if !due(&hit, now) {
+            if !hit.refresh_due(now) {
                 drop(guard);
                 core.release_refresh_lock(&key, &lock);
                 return Ok(served(hit, now, params));
