@@ -33,62 +33,54 @@ fn zero_allocation(bytes: &mut Vec<u8>) {
     compiler_fence(Ordering::SeqCst);
 }
 
-/// A `String` whose buffer is wiped when it is dropped: documents and other
-/// text that holds tokens but is not a single secret.
+/// A buffer wiped — its whole allocation — when dropped: documents and other
+/// text that holds tokens but is not a single secret ([`WipedString`]), and
+/// the buffers a cache file is read through ([`WipedBytes`]).
 #[derive(Default)]
-pub(crate) struct WipedString(String);
+pub(crate) struct Wiped<T: Buffer>(T);
 
-impl WipedString {
-    pub(crate) fn new(text: String) -> Self {
-        WipedString(text)
+/// What [`Wiped`] holds: a buffer that gives up its bytes.
+pub(crate) trait Buffer: Default {
+    fn into_bytes(self) -> Vec<u8>;
+}
+
+impl Buffer for String {
+    fn into_bytes(self) -> Vec<u8> {
+        String::into_bytes(self)
     }
 }
 
-impl Deref for WipedString {
-    type Target = String;
-    fn deref(&self) -> &String {
+impl Buffer for Vec<u8> {
+    fn into_bytes(self) -> Vec<u8> {
+        self
+    }
+}
+
+pub(crate) type WipedString = Wiped<String>;
+pub(crate) type WipedBytes = Wiped<Vec<u8>>;
+
+impl<T: Buffer> Wiped<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Wiped(value)
+    }
+}
+
+impl<T: Buffer> Deref for Wiped<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
         &self.0
     }
 }
 
-impl std::ops::DerefMut for WipedString {
-    fn deref_mut(&mut self) -> &mut String {
+impl<T: Buffer> std::ops::DerefMut for Wiped<T> {
+    fn deref_mut(&mut self) -> &mut T {
         &mut self.0
     }
 }
 
-impl Drop for WipedString {
+impl<T: Buffer> Drop for Wiped<T> {
     fn drop(&mut self) {
         zero_allocation(&mut std::mem::take(&mut self.0).into_bytes());
-    }
-}
-
-/// Bytes wiped when dropped: buffers a cache file is read through.
-#[derive(Default)]
-pub(crate) struct WipedBytes(Vec<u8>);
-
-impl WipedBytes {
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
-        WipedBytes(Vec::with_capacity(capacity))
-    }
-}
-
-impl Deref for WipedBytes {
-    type Target = Vec<u8>;
-    fn deref(&self) -> &Vec<u8> {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for WipedBytes {
-    fn deref_mut(&mut self) -> &mut Vec<u8> {
-        &mut self.0
-    }
-}
-
-impl Drop for WipedBytes {
-    fn drop(&mut self) {
-        zero_allocation(&mut self.0);
     }
 }
 
@@ -114,7 +106,7 @@ impl Secret {
     /// assert!(!s.is_empty());
     /// ```
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(Arc::new(WipedString(value.into())))
+        Secret(Arc::new(WipedString::new(value.into())))
     }
 
     /// The secret value itself. Call this only where the value must go on the wire.

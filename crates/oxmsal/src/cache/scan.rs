@@ -596,7 +596,7 @@ fn fill<R: Read>(reader: &mut R, buf: &mut WipedBytes, want: usize) -> io::Resul
     if buf.capacity() < need {
         // Grown by hand, so the old allocation is wiped rather than freed
         // with tokens in it.
-        let mut bigger = WipedBytes::with_capacity(need);
+        let mut bigger = WipedBytes::new(Vec::with_capacity(need));
         bigger.extend_from_slice(buf);
         *buf = bigger;
     }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::secret::WipedString;
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{KeyPair as _, RsaKeyPair};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -11,7 +12,6 @@ use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
 use x509_cert::der::Decode as _;
-use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -231,9 +231,14 @@ fn rsa_public_key(key: &PrivateKeyDer<'_>) -> Result<Vec<u8>> {
 }
 
 /// A PEM text of key material, wiped on drop like the key itself.
-fn pem_text(label: &str, der: &[u8]) -> Zeroizing<String> {
-    let body = Zeroizing::new(STANDARD.encode(der));
-    let mut out = Zeroizing::new(format!("-----BEGIN {label}-----\n"));
+fn pem_text(label: &str, der: &[u8]) -> WipedString {
+    let body = WipedString::new(STANDARD.encode(der));
+    // Sized up front: growing would leave an unwiped copy behind.
+    let lines = body.len().div_ceil(64);
+    let mut out = WipedString::new(String::with_capacity(
+        2 * label.len() + 32 + body.len() + lines,
+    ));
+    out.push_str(&format!("-----BEGIN {label}-----\n"));
     for chunk in body.as_bytes().chunks(64) {
         out.push_str(&String::from_utf8_lossy(chunk));
         out.push('\n');
