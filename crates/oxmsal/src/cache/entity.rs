@@ -129,6 +129,11 @@ impl Raw {
         self.secret.as_ref()
     }
 
+    /// Puts a deferred secret ([`Fields::defer_secrets`]) in its place.
+    pub(crate) fn fill_secret(&mut self, secret: Secret) {
+        self.secret = Some(secret);
+    }
+
     /// Replaces the secret in place (or appends one).
     pub(crate) fn set_secret(&mut self, secret: Secret) {
         if !self.slots().contains(&SLOT_SECRET) {
@@ -329,6 +334,11 @@ pub(crate) struct Fields<'de> {
     verbatim: Vec<(String, Value)>,
     /// The secret, taken out of `known`.
     secret: Option<Secret>,
+    /// Whether a string secret is left to the caller ([`Fields::take_deferred_secret`])
+    /// instead of going into a [`Secret`] of its own.
+    defer_secret: bool,
+    /// That secret, as read.
+    deferred: Option<Cow<'de, str>>,
     /// Whether it was read without escapes.
     secret_plain: bool,
     /// The id of `secret` in this kind, if it has one.
@@ -350,6 +360,8 @@ impl<'de> Fields<'de> {
             order: Vec::with_capacity(16),
             verbatim: Vec::new(),
             secret: None,
+            defer_secret: false,
+            deferred: None,
             secret_plain: false,
             secret_id: None,
             shared: Default::default(),
@@ -369,8 +381,22 @@ impl<'de> Fields<'de> {
         self.order.clear();
         self.verbatim.clear();
         self.secret = None;
+        self.deferred = None;
         self.secret_plain = false;
         self.secret_id = None;
+    }
+
+    /// Whether entries built from here on leave a string secret to the caller:
+    /// the entry's record has the secret's place, and the caller puts the
+    /// secret there ([`Raw::fill_secret`]) — a reader that copies many secrets
+    /// into one allocation ([`crate::secret::SecretBlock`]).
+    pub(crate) fn defer_secrets(&mut self, defer: bool) {
+        self.defer_secret = defer;
+    }
+
+    /// The secret of the entry just built, when it was deferred.
+    pub(crate) fn take_deferred_secret(&mut self) -> Option<Cow<'de, str>> {
+        self.deferred.take()
     }
 
     /// Starts reading an object of kind `E`.
@@ -546,7 +572,11 @@ impl<'de> Fields<'de> {
                     // A string borrowed from a JSON document had no escapes, so
                     // none of `"`, `\` or control characters.
                     self.secret_plain = matches!(s, Cow::Borrowed(_));
-                    self.secret = Some(Secret::new(s.into_owned()));
+                    if self.defer_secret {
+                        self.deferred = Some(s);
+                    } else {
+                        self.secret = Some(Secret::new(s.into_owned()));
+                    }
                 }
                 Ok(())
             }
@@ -600,7 +630,7 @@ impl<'de> Fields<'de> {
                 continue;
             }
             let i = usize::from(id);
-            if Some(id) == self.secret_id && raw.secret.is_some() {
+            if Some(id) == self.secret_id && (raw.secret.is_some() || self.deferred.is_some()) {
                 raw.push_slot(SLOT_SECRET);
             } else if let Some(class) = self.class[i] {
                 raw.push_slot(known_slot(id, class));

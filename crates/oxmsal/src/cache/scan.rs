@@ -27,10 +27,10 @@
 use std::borrow::Cow;
 use std::io::{self, Read, Seek, SeekFrom};
 
-use crate::secret::{WipedBytes, WipedString};
+use crate::secret::{Secret, SecretBlock, WipedBytes, WipedString};
 use serde_json::Value;
 
-use super::entity::{Entity, Fields, Scalar};
+use super::entity::{AccessTokenEntry, Entity, Fields, Scalar};
 use super::serialize::{self, ACCESS_TOKEN, ACCOUNT, APP_METADATA, ID_TOKEN, REFRESH_TOKEN};
 use super::store::{Key, Store};
 use crate::error::Error;
@@ -425,14 +425,21 @@ impl Scanner {
     /// Reads every complete unit of `input`. `Err`: declined.
     fn feed(&mut self, input: &Input<'_>) -> Result<Progress, ()> {
         let mut fields = Fields::new();
+        let mut batch = Batch::default();
         let mut pos = 0;
         loop {
-            match self.unit(input, pos, &mut fields) {
-                Ok(Some(next)) => pos = next,
-                Ok(None) => return Ok(Progress::Done),
-                Err(Stop::More) if !input.eof => return Ok(Progress::Consumed(pos)),
+            let progress = match self.unit(input, pos, &mut fields, &mut batch) {
+                Ok(Some(next)) => {
+                    pos = next;
+                    continue;
+                }
+                Ok(None) => Progress::Done,
+                Err(Stop::More) if !input.eof => Progress::Consumed(pos),
                 Err(_) => return Err(()),
-            }
+            };
+            // The batch borrows from this input: it is stored before more is read.
+            batch.store_into(&mut self.store);
+            return Ok(progress);
         }
     }
 
@@ -443,6 +450,7 @@ impl Scanner {
         input: &Input<'a>,
         pos: usize,
         fields: &mut Fields<'a>,
+        batch: &mut Batch<'a>,
     ) -> Step<Option<usize>> {
         match self.state {
             State::Start => {
@@ -500,7 +508,7 @@ impl Scanner {
                 let (key, at_value) = input.name(i)?;
                 let store = &mut self.store;
                 let next = match section {
-                    0 => put(input, at_value, fields, store, key, Store::put_access_token)?,
+                    0 => batch.read(input, at_value, fields, store, key)?,
                     1 => put(
                         input,
                         at_value,
@@ -554,6 +562,72 @@ fn put<'a, E: Entity>(
     // Straight into the shared key: one allocation, no intermediate String.
     put(store, Key::from(&*key), entry);
     Ok(next)
+}
+
+/// Access tokens read but not stored yet: their secrets are copied into one
+/// [`SecretBlock`] first (a few allocations per block instead of two per token).
+#[derive(Default)]
+struct Batch<'a> {
+    entries: Vec<(Key, AccessTokenEntry, Option<Cow<'a, str>>)>,
+    /// The bytes of their secrets.
+    bytes: usize,
+}
+
+impl<'a> Batch<'a> {
+    /// Entries per block at most: small secrets would make a long batch.
+    const MAX_ENTRIES: usize = 256;
+
+    /// Reads the access token at `pos` into the batch (storing the batch
+    /// when it is full); the position after it.
+    fn read(
+        &mut self,
+        input: &Input<'a>,
+        pos: usize,
+        fields: &mut Fields<'a>,
+        store: &mut Store,
+        key: Cow<'a, str>,
+    ) -> Step<usize> {
+        fields.defer_secrets(true);
+        let read = input.entry::<AccessTokenEntry>(pos, fields);
+        let built = read.and_then(|next| {
+            let entry = AccessTokenEntry::build(fields).map_err(|_| Stop::Decline)?;
+            Ok((next, entry))
+        });
+        let secret = fields.take_deferred_secret();
+        fields.defer_secrets(false);
+        let (next, entry) = built?;
+        self.bytes += secret.as_deref().map_or(0, str::len);
+        self.entries.push((Key::from(&*key), entry, secret));
+        if self.bytes >= SecretBlock::TARGET || self.entries.len() >= Self::MAX_ENTRIES {
+            self.store_into(store);
+        }
+        Ok(next)
+    }
+
+    /// Stores the batch, in the order read, each entry with its secret.
+    fn store_into(&mut self, store: &mut Store) {
+        if self.entries.is_empty() {
+            return;
+        }
+        let mut block = SecretBlock::with_capacity(self.bytes);
+        let places: Vec<Option<(usize, usize)>> = self
+            .entries
+            .iter()
+            .map(|(_, _, secret)| secret.as_deref().and_then(|s| block.push(s)))
+            .collect();
+        let block = block.seal();
+        for ((key, mut entry, secret), place) in self.entries.drain(..).zip(places) {
+            match (secret, place) {
+                (Some(_), Some(place)) => entry.raw.fill_secret(Secret::part_of(&block, place)),
+                // Sized for every secret, the block takes them all; this is
+                // only the safe answer should one not fit.
+                (Some(secret), None) => entry.raw.fill_secret(Secret::new(secret.into_owned())),
+                (None, _) => {}
+            }
+            store.put_access_token(key, entry);
+        }
+        self.bytes = 0;
+    }
 }
 
 /// Reads a whole document, or declines (`None`).
@@ -928,6 +1002,43 @@ mod tests {
         assert!(matches!(&err, LoadError::Io(e) if e.to_string() == "disk on fire"));
         let err = err.into_error();
         assert_eq!(err.kind(), crate::ErrorKind::Cache);
+    }
+
+    /// Enough access tokens for several secret blocks (by count and by bytes),
+    /// with escaped, missing and repeated ones among them.
+    #[test]
+    fn tokens_across_many_secret_blocks_read_back_whole() {
+        let mut entries = Vec::new();
+        for i in 0..1500 {
+            let secret = match i % 50 {
+                7 => String::from("null"),
+                8 => format!(r#""esc\"aped-{i}""#),
+                _ => format!(r#""{}-{i}""#, "t".repeat(i % 300)),
+            };
+            entries.push(format!(r#""k{i}": {{"secret": {secret}, {AT}}}"#));
+        }
+        // A key given twice: the later entry, with its secret, wins.
+        entries.push(format!(r#""k3": {{"secret": "again", {AT}}}"#));
+        let doc = format!(r#"{{"AccessToken": {{{}}}}}"#, entries.join(", "));
+        let plain = outcome(read_plain(&doc));
+        assert_eq!(outcome(Ok(read_str(&doc).expect("not declined"))), plain);
+        for chunk in [1000, 4096, CHUNK] {
+            assert_eq!(streamed(doc.as_bytes(), chunk), plain, "chunk {chunk}");
+        }
+        let store = read_str(&doc).unwrap();
+        let secret = |k: &str| {
+            store.access_tokens()[k]
+                .raw
+                .secret()
+                .map(|s| s.expose_secret().to_owned())
+        };
+        assert_eq!(secret("k3").as_deref(), Some("again"));
+        assert_eq!(secret("k7"), None);
+        assert_eq!(secret("k8").as_deref(), Some("esc\"aped-8"));
+        assert_eq!(
+            secret("k1499"),
+            Some(format!("{}-1499", "t".repeat(1499 % 300)))
+        );
     }
 
     #[test]
