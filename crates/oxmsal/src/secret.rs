@@ -249,6 +249,7 @@ impl From<&str> for Secret {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
