@@ -530,6 +530,13 @@ impl<'de> Fields<'de> {
                 Self::name::<E>(id)
             )
         };
+        // The usual case first: digits as MSAL writes them, read in one pass.
+        if let Some(Some(Scalar::Str(s))) = self.known.get(i) {
+            if let Some(n) = plain_seconds(s) {
+                self.class[i] = Some(CLASS_NUM_STR);
+                return Ok(Some(n));
+            }
+        }
         let (parsed, class) = match self.known.get(i) {
             None | Some(None) => return Ok(None),
             Some(Some(Scalar::Null)) => (None, Some(CLASS_NULL)),
@@ -640,6 +647,20 @@ impl<'de> Fields<'de> {
         }
         raw
     }
+}
+
+/// A timestamp written as MSAL writes one: 1 to 19 digits (which always fit
+/// a `u64`), no leading zero. Its number gives back the same text.
+fn plain_seconds(s: &str) -> Option<u64> {
+    let digits = s.as_bytes();
+    let plain = (1..=19).contains(&digits.len())
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits.len() == 1 || digits.first() != Some(&b'0'));
+    plain.then(|| {
+        digits
+            .iter()
+            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'))
+    })
 }
 
 /// What the writer needs of an entry kind: its known fields' values.
@@ -1280,6 +1301,17 @@ impl<E: Entity> Serialize for EntryJson<'_, E> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    proptest::proptest! {
+        /// The one-pass reading gives what parsing gives, exactly for the
+        /// text that a number writes back the same (up to 19 digits; longer
+        /// ones take the general path).
+        #[test]
+        fn plain_seconds_are_canonical_u64s(s in "[0-9 .+-]{0,3}|0?[0-9]{0,21}|1[0-8][0-9]{18}") {
+            let canonical = s.parse::<u64>().ok().filter(|n| n.to_string() == s);
+            proptest::prop_assert_eq!(plain_seconds(&s), canonical.filter(|_| s.len() <= 19));
+        }
+    }
     use serde_json::json;
 
     #[test]
