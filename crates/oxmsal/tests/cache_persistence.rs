@@ -195,6 +195,63 @@ async fn a_user_signed_in_by_one_app_is_silent_in_another_and_signed_out_everywh
     assert_eq!(err.kind(), ErrorKind::NoCachedToken);
 }
 
+/// One process signs a user out while another still holds the user's tokens in
+/// memory: the other's next load replaces the user's partition, so it neither
+/// serves the tokens nor writes them back with its next write.
+#[tokio::test]
+async fn a_sign_out_elsewhere_is_not_undone_by_an_app_that_remembers_the_user() {
+    let env = Env::start().await;
+    let client_id = env.emulator.register_public_demo_app().client_id;
+    let store = Arc::new(Recording::default());
+    let remembers = env.public(&client_id, store.clone());
+    let signed_in = remembers
+        .acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            [USER_SCOPE],
+        )
+        .await
+        .unwrap();
+    let account = signed_in.account.unwrap();
+    let user = format!("user-{}", account.home_account_id);
+
+    assert!(
+        env.public(&client_id, store.clone())
+            .remove_account(&account)
+            .await
+            .unwrap()
+            > 0
+    );
+    assert_eq!(
+        remembers.accounts().len(),
+        1,
+        "still in the first app's memory"
+    );
+
+    let err = remembers
+        .acquire_token_silent([USER_SCOPE], &account)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoCachedToken);
+    assert!(remembers.accounts().is_empty());
+    // A write of the same partition by the first app (a new sign-in of
+    // someone else would use another partition; this one is the same user's).
+    let again = remembers
+        .acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            ["api://other/read"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.token_source, TokenSource::IdentityProvider);
+    let stored = store.document(&user).unwrap();
+    assert!(
+        !stored.contains(signed_in.access_token.expose_secret()),
+        "the signed-out access token is not written back"
+    );
+}
+
 #[tokio::test]
 async fn a_silent_refresh_stores_the_rotated_refresh_token() {
     let env = Env::start().await;

@@ -86,9 +86,18 @@ impl AppCore {
         };
         if let Some(document) = persistence.load(partition).await? {
             let document = WipedString::new(document);
-            self.cache.merge_document(&document)?;
+            self.cache.replace_partition(partition, &document)?;
         }
         Ok(())
+    }
+
+    /// Marks a cache write that [`store_partition`](Self::store_partition)
+    /// will carry to persistence, from before it is saved in memory until the
+    /// guard drops; `None` without persistence.
+    pub(crate) fn store_in_flight(&self) -> Option<crate::cache::StoreInFlight> {
+        self.persistence
+            .as_ref()
+            .map(|_| self.cache.store_in_flight())
     }
 
     /// Writes `partition` to persistence after a cache write: merged into what

@@ -68,6 +68,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use account::Account;
 pub(crate) use file::write_private_file;
 pub use file::FileCache;
+pub(crate) use partition::StoreInFlight;
 pub use partition::{merge_documents, remove_account_from_document};
 pub use query::{
     AccessTokenQuery, AppMetadata, CachedAccessToken, CachedIdToken, CachedRefreshToken,
@@ -97,6 +98,10 @@ struct State {
     generation: u64,
     /// The generation last written to (or read from) persistence.
     persisted: u64,
+    /// Writes saved in memory and not yet stored by a
+    /// [`CachePersistence`](persist::CachePersistence) (see
+    /// [`TokenCache::replace_partition`]).
+    unstored: usize,
 }
 
 impl State {

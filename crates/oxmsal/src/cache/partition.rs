@@ -41,6 +41,39 @@ impl TokenCache {
         Ok(())
     }
 
+    /// Brings a partition loaded from persistence into memory: `partition`'s
+    /// entries here are dropped first, then the document's are put in, so an
+    /// entry removed from the store by another process (a sign-out) is gone
+    /// here too — it would otherwise be served, and written back with the next
+    /// token (MSAL Python reloads its cache the same way). While a write of
+    /// this cache is on its way to the store ([`StoreInFlight`]), the document
+    /// is merged instead, so a token just saved is never dropped before it is
+    /// stored. App metadata is only merged: every partition shares it.
+    pub(crate) fn replace_partition(&self, partition: &PartitionKey, json: &str) -> Result<()> {
+        let incoming = serialize::parse(json)?;
+        let mut state = self.write();
+        let clean = state.generation == state.persisted;
+        if state.unstored == 0 {
+            state.store.remove_partition(partition);
+        }
+        state.store.merge(incoming, MergeRule::Replace);
+        state.changed();
+        if clean {
+            state.persisted = state.generation;
+        }
+        Ok(())
+    }
+
+    /// Marks a write on its way to persistence until the guard drops (see
+    /// [`replace_partition`](Self::replace_partition)): taken before the token
+    /// response is saved in memory, dropped once the store has it (or failed).
+    pub(crate) fn store_in_flight(&self) -> StoreInFlight {
+        self.write().unstored += 1;
+        StoreInFlight {
+            cache: self.clone(),
+        }
+    }
+
     /// An MSAL-format document holding only `partition`'s entries (see
     /// [`PartitionKey`]): for `App`, the client's app-only access tokens in that
     /// realm; for `User`, the account's access, refresh and id tokens and
@@ -66,6 +99,20 @@ impl TokenCache {
     /// The entries of [`export_partition`](Self::export_partition), unserialized.
     pub(crate) fn partition_snapshot(&self, partition: &PartitionKey) -> Store {
         self.read().store.partition(partition)
+    }
+}
+
+/// A write of the cache on its way to persistence; see
+/// [`TokenCache::store_in_flight`].
+#[derive(Debug)]
+pub(crate) struct StoreInFlight {
+    cache: TokenCache,
+}
+
+impl Drop for StoreInFlight {
+    fn drop(&mut self) {
+        let mut state = self.cache.write();
+        state.unstored = state.unstored.saturating_sub(1);
     }
 }
 

@@ -186,6 +186,7 @@ async fn acquire_in_span(
             return Err(err);
         }
     };
+    let _in_flight = core.store_in_flight();
     let saved = core.cache.save_token_response(&TokenRecord {
         client_id: &core.client_id,
         environment: &endpoints.environment,

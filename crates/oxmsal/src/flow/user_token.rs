@@ -106,6 +106,7 @@ pub(crate) async fn redeem(
         ext_cache_key: grant.ext_cache_key,
         home_account_id: None,
     };
+    let _in_flight = core.store_in_flight();
     let saved = match grant.save {
         SaveMode::SignIn => core.cache.save_token_response(&record)?,
         SaveMode::Refresh => core.cache.save_refreshed_token_response(&record)?,

@@ -370,3 +370,37 @@ fn removal_edits_sign_an_account_out_of_a_stored_document() {
         ErrorKind::Cache
     );
 }
+
+#[test]
+fn replace_partition_drops_what_the_store_no_longer_has_unless_a_write_is_in_flight() {
+    let (alice, bob) = ("alice.t", "bob.t");
+    let mut both = user(alice, "c");
+    both.extend(user(bob, "c"));
+    both.push(app_metadata("c"));
+    let alice_partition = PartitionKey::User {
+        home_account_id: alice.into(),
+    };
+    // The store lost alice (signed out elsewhere) and kept bob.
+    let stored = doc(&user(bob, "c"));
+
+    let cache = TokenCache::new();
+    cache.deserialize(&doc(&both)).unwrap();
+    {
+        // A token of this process on its way to the store: nothing is dropped.
+        let _in_flight = cache.store_in_flight();
+        cache.replace_partition(&alice_partition, &stored).unwrap();
+        assert_eq!(cache.account_count(), 2);
+        cache.read_store(|store| store.check_consistency()).unwrap();
+    }
+    cache.replace_partition(&alice_partition, &stored).unwrap();
+    let left = cache.serialize().unwrap();
+    for section in ["AccessToken", "RefreshToken", "IdToken", "Account"] {
+        let keys = keys(&left, section);
+        assert_eq!(keys.len(), 1, "{section}: {keys:?}");
+        assert!(keys[0].starts_with(bob), "{section}: {keys:?}");
+    }
+    assert_eq!(keys(&left, "AppMetadata").len(), 1, "shared, kept");
+    cache.read_store(|store| store.check_consistency()).unwrap();
+    assert!(cache.replace_partition(&alice_partition, "[").is_err());
+    assert_eq!(cache.account_count(), 1, "a bad document changes nothing");
+}

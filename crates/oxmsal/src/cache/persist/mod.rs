@@ -6,8 +6,10 @@
 //! every cache access:
 //!
 //! - before a lookup it [`load`](CachePersistence::load)s the partition the
-//!   request touches and merges it into memory
-//!   ([`TokenCache::merge_document`](super::TokenCache::merge_document));
+//!   request touches and puts it in memory in place of that partition's
+//!   entries, so what another process removed (a sign-out) is gone here too —
+//!   unless one of this process's writes is still on its way to the store,
+//!   when it is merged in instead;
 //! - after a write it [`update`](CachePersistence::update)s that partition with
 //!   an edit that merges the partition's entries from memory into whatever is
 //!   stored by then ([`merge_documents`]), so two processes writing at once lose

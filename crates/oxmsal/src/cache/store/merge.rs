@@ -133,6 +133,24 @@ impl Store {
         out
     }
 
+    /// Removes the entries [`partition`](Self::partition) would copy, app
+    /// metadata excepted.
+    pub(crate) fn remove_partition(&mut self, partition: &PartitionKey) {
+        let held = self.partition(partition);
+        for key in held.access_tokens.keys() {
+            self.remove_access_token(key);
+        }
+        for key in held.refresh_tokens.keys() {
+            self.remove_refresh_token(key);
+        }
+        for key in held.id_tokens.keys() {
+            self.remove_id_token(key);
+        }
+        for key in held.accounts.keys() {
+            self.remove_account_entry(key);
+        }
+    }
+
     fn copy_access_token(&self, out: &mut Store, key: &str) {
         if let Some(entry) = self.access_tokens.get(key) {
             out.put_access_token(key.to_owned(), entry.clone());
