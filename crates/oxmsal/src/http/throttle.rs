@@ -255,26 +255,19 @@ impl ThrottleStore {
     /// assert!(store.is_empty());
     /// ```
     pub fn load_file(&self, path: &std::path::Path) -> Result<()> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let entries: HashMap<String, Entry> = serde_json::from_str(&text).map_err(|e| {
-                    Error::cache(
-                        format!("throttle state file {} is malformed: {e}", path.display()),
-                        None,
-                    )
-                })?;
-                *self.lock() = entries;
-                Ok(())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::cache(
-                format!("cannot read the throttle state file {}", path.display()),
-                Some(Box::new(e)),
-            )),
+        if let Some(entries) = read_entries(path)? {
+            *self.lock() = entries;
         }
+        Ok(())
     }
 
     /// Writes the store (expired entries dropped) atomically, mode 0600.
+    ///
+    /// Entries another process saved to the file since this store was loaded
+    /// are merged in first (of two for the same request, the later `until`
+    /// wins), so the last process to save does not erase another's back-off.
+    /// The read and the write are not under a lock: two saves at the same
+    /// moment can still lose the newer entries of one of them.
     ///
     /// ```
     /// let path = std::env::temp_dir().join(format!("oxmsal-doc-throttle-{}.json", std::process::id()));
@@ -282,9 +275,36 @@ impl ThrottleStore {
     /// # std::fs::remove_file(&path).ok();
     /// ```
     pub fn save_file(&self, path: &std::path::Path, now: u64) -> Result<()> {
+        if let Some(on_disk) = read_entries(path)? {
+            self.merge(on_disk);
+        }
         self.purge_expired(now);
         let json = self.serialize()?;
         crate::cache::write_private_file(path, json.as_bytes())
+    }
+
+    /// Adds `others`, keeping the later `until` of a key, within [`CAPACITY`]
+    /// (the oldest recorded go first).
+    fn merge(&self, others: HashMap<String, Entry>) {
+        let mut entries = self.lock();
+        for (key, other) in others {
+            match entries.get(&key) {
+                Some(mine) if mine.until >= other.until => {}
+                _ => {
+                    entries.insert(key, other);
+                }
+            }
+        }
+        while entries.len() > CAPACITY {
+            let Some(oldest) = entries
+                .iter()
+                .min_by_key(|(_, e)| e.since)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            entries.remove(&oldest);
+        }
     }
 
     /// Drops entries that expired before `now` (epoch seconds).
@@ -294,6 +314,24 @@ impl ThrottleStore {
     /// ```
     pub fn purge_expired(&self, now: u64) {
         self.lock().retain(|_, e| e.until > now);
+    }
+}
+
+/// The entries of a throttle state file; `None` when there is no file, a
+/// `Cache` error naming it when it cannot be read or is malformed.
+fn read_entries(path: &std::path::Path) -> Result<Option<HashMap<String, Entry>>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+            Error::cache(
+                format!("throttle state file {} is malformed: {e}", path.display()),
+                None,
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::cache(
+            format!("cannot read the throttle state file {}", path.display()),
+            Some(Box::new(e)),
+        )),
     }
 }
 
@@ -446,6 +484,40 @@ mod tests {
             Duration::from_secs(5),
         );
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn saving_keeps_what_another_process_saved_meanwhile() {
+        let path = std::env::temp_dir().join(format!(
+            "oxmsal-throttle-merge-{}-{}.json",
+            std::process::id(),
+            crate::correlation::new_id()
+        ));
+        let block = Duration::from_secs(5);
+        // Two processes load the same (missing) file, then each records a back-off.
+        let (first, second) = (ThrottleStore::new(), ThrottleStore::new());
+        first.load_file(&path).unwrap();
+        second.load_file(&path).unwrap();
+        first.record(&key("a", b"x"), &service(429, Some(60)), 100, block);
+        second.record(&key("b", b"x"), &service(429, Some(30)), 100, block);
+        second.record(&key("a", b"x"), &service(429, Some(10)), 100, block);
+        first.save_file(&path, 100).unwrap();
+        second.save_file(&path, 100).unwrap();
+
+        let third = ThrottleStore::new();
+        third.load_file(&path).unwrap();
+        assert_eq!(third.len(), 2);
+        assert!(third.check(&key("b", b"x"), 120).is_err(), "second's own");
+        assert!(
+            third.check(&key("a", b"x"), 150).is_err(),
+            "first's longer back-off outlives second's shorter one"
+        );
+        std::fs::write(&path, "[]").unwrap();
+        assert_eq!(
+            third.save_file(&path, 100).unwrap_err().kind(),
+            crate::ErrorKind::Cache
+        );
+        std::fs::remove_file(&path).ok();
     }
 
     #[test]
