@@ -116,6 +116,17 @@ impl Env {
             .unwrap()
     }
 
+    /// Signs the emulator's default user in through `app` (username and password).
+    async fn sign_in(app: &PublicClientApplication, scope: &str) -> oxmsal::AuthenticationResult {
+        app.acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            [scope],
+        )
+        .await
+        .unwrap()
+    }
+
     fn token_requests(&self) -> u64 {
         self.emulator.counters().token_requests
     }
@@ -156,15 +167,7 @@ async fn a_user_signed_in_by_one_app_is_silent_in_another_and_signed_out_everywh
     let env = Env::start().await;
     let client_id = env.emulator.register_public_demo_app().client_id;
     let store = Arc::new(Recording::default());
-    let signed_in = env
-        .public(&client_id, store.clone())
-        .acquire_token_by_username_password(
-            DEFAULT_USERNAME,
-            Secret::new(DEFAULT_USER_PASSWORD),
-            [USER_SCOPE],
-        )
-        .await
-        .unwrap();
+    let signed_in = Env::sign_in(&env.public(&client_id, store.clone()), USER_SCOPE).await;
     let account = signed_in.account.clone().unwrap();
     let user = PartitionKey::User {
         home_account_id: account.home_account_id.clone(),
@@ -204,14 +207,7 @@ async fn a_sign_out_elsewhere_is_not_undone_by_an_app_that_remembers_the_user() 
     let client_id = env.emulator.register_public_demo_app().client_id;
     let store = Arc::new(Recording::default());
     let remembers = env.public(&client_id, store.clone());
-    let signed_in = remembers
-        .acquire_token_by_username_password(
-            DEFAULT_USERNAME,
-            Secret::new(DEFAULT_USER_PASSWORD),
-            [USER_SCOPE],
-        )
-        .await
-        .unwrap();
+    let signed_in = Env::sign_in(&remembers, USER_SCOPE).await;
     let account = signed_in.account.unwrap();
     let user = format!("user-{}", account.home_account_id);
 
@@ -236,14 +232,7 @@ async fn a_sign_out_elsewhere_is_not_undone_by_an_app_that_remembers_the_user() 
     assert!(remembers.accounts().is_empty());
     // A write of the same partition by the first app (a new sign-in of
     // someone else would use another partition; this one is the same user's).
-    let again = remembers
-        .acquire_token_by_username_password(
-            DEFAULT_USERNAME,
-            Secret::new(DEFAULT_USER_PASSWORD),
-            ["api://other/read"],
-        )
-        .await
-        .unwrap();
+    let again = Env::sign_in(&remembers, "api://other/read").await;
     assert_eq!(again.token_source, TokenSource::IdentityProvider);
     let stored = store.document(&user).unwrap();
     assert!(
@@ -258,14 +247,7 @@ async fn a_silent_refresh_stores_the_rotated_refresh_token() {
     let client_id = env.emulator.register_public_demo_app().client_id;
     let store = Arc::new(Recording::default());
     let app = env.public(&client_id, store.clone());
-    let signed_in = app
-        .acquire_token_by_username_password(
-            DEFAULT_USERNAME,
-            Secret::new(DEFAULT_USER_PASSWORD),
-            [USER_SCOPE],
-        )
-        .await
-        .unwrap();
+    let signed_in = Env::sign_in(&app, USER_SCOPE).await;
     let account = signed_in.account.unwrap();
     let before = store
         .document(&format!("user-{}", account.home_account_id))
