@@ -29,16 +29,7 @@ impl TokenCache {
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
     pub fn merge_document(&self, json: &str) -> Result<()> {
-        // Parsed outside the lock: a failure changes nothing, readers wait less.
-        let incoming = serialize::parse(json)?;
-        let mut state = self.write();
-        let clean = state.generation == state.persisted;
-        state.store.merge(incoming, MergeRule::Replace);
-        state.changed();
-        if clean {
-            state.persisted = state.generation;
-        }
-        Ok(())
+        self.load_document(json, None)
     }
 
     /// Brings a partition loaded from persistence into memory: `partition`'s
@@ -50,10 +41,17 @@ impl TokenCache {
     /// is merged instead, so a token just saved is never dropped before it is
     /// stored. App metadata is only merged: every partition shares it.
     pub(crate) fn replace_partition(&self, partition: &PartitionKey, json: &str) -> Result<()> {
+        self.load_document(json, Some(partition))
+    }
+
+    /// Merges a document in, after dropping `replacing`'s entries when no write
+    /// is in flight. Loading is not a change to persist.
+    fn load_document(&self, json: &str, replacing: Option<&PartitionKey>) -> Result<()> {
+        // Parsed outside the lock: a failure changes nothing, readers wait less.
         let incoming = serialize::parse(json)?;
         let mut state = self.write();
         let clean = state.generation == state.persisted;
-        if state.unstored == 0 {
+        if let Some(partition) = replacing.filter(|_| state.unstored == 0) {
             state.store.remove_partition(partition);
         }
         state.store.merge(incoming, MergeRule::Replace);
