@@ -147,11 +147,7 @@ impl AuthenticationResult {
             at.refresh_on,
             // The entry's normalized scopes when they spell the target as is
             // (`api://…/.default`, lowercase scopes): no allocation on a hit.
-            if at
-                .target
-                .split(' ')
-                .eq(at.scopes.iter().map(String::as_str))
-            {
+            if at.target_is_scopes {
                 Arc::clone(&at.scopes)
             } else {
                 at.target.split(' ').map(str::to_owned).collect()

@@ -348,8 +348,9 @@ pub(crate) struct Fields<'de> {
     /// sharing the previous entry's value saves an allocation (and its free)
     /// per field per entry.
     shared: [Option<Text>; MAX_FIELDS],
-    /// The last target and its normalized scopes, for the same reason.
-    shared_scopes: Option<(Text, Arc<[String]>)>,
+    /// The last target, its normalized scopes and whether they spell it, for
+    /// the same reason.
+    shared_scopes: Option<(Text, Arc<[String]>, bool)>,
 }
 
 impl<'de> Fields<'de> {
@@ -475,17 +476,19 @@ impl<'de> Fields<'de> {
         Ok(self.opt_text::<E>(id)?.unwrap_or_else(|| Text::from("")))
     }
 
-    /// The normalized scopes of `target`, shared with the previous entry's
-    /// when the target is the same.
-    fn scopes_of(&mut self, target: &Text) -> Arc<[String]> {
+    /// The normalized scopes of `target`, and whether they spell it as is
+    /// (see [`AccessTokenEntry::target_is_scopes`]); shared with the previous
+    /// entry's when the target is the same.
+    fn scopes_of(&mut self, target: &Text) -> (Arc<[String]>, bool) {
         match &self.shared_scopes {
-            Some((last, scopes)) if Arc::ptr_eq(last, target) || **last == **target => {
-                Arc::clone(scopes)
+            Some((last, scopes, same)) if Arc::ptr_eq(last, target) || **last == **target => {
+                (Arc::clone(scopes), *same)
             }
             _ => {
                 let scopes: Arc<[String]> = scopes::normalized(target).into();
-                self.shared_scopes = Some((Arc::clone(target), Arc::clone(&scopes)));
-                scopes
+                let same = target.split(' ').eq(scopes.iter().map(String::as_str));
+                self.shared_scopes = Some((Arc::clone(target), Arc::clone(&scopes), same));
+                (scopes, same)
             }
         }
     }
@@ -724,6 +727,10 @@ pub(crate) struct AccessTokenEntry {
     pub(crate) target: Text,
     /// `target` normalized for comparisons.
     pub(crate) scopes: Arc<[String]>,
+    /// Whether `scopes` spell `target` as is (`api://…/.default`, lowercase
+    /// scopes in order): a cache hit then hands out `scopes` instead of
+    /// splitting the target. Decided once per distinct target, not per hit.
+    pub(crate) target_is_scopes: bool,
     pub(crate) token_type: Text,
     pub(crate) cached_at: u64,
     /// 0 when absent: such an entry is expired, never returned.
@@ -814,6 +821,7 @@ impl Entity for AccessTokenEntry {
         type E = AccessTokenEntry;
         f.take_secret(true)?;
         let target = f.text_or_empty::<E>(at::TARGET)?;
+        let (scopes, target_is_scopes) = f.scopes_of(&target);
         // MSAL.NET reads the misspelt `ext_expires_on` of early MSALs too.
         let extended_expires_on = match f.opt_seconds::<E>(at::EXTENDED_EXPIRES_ON)? {
             Some(t) => Some(t),
@@ -837,7 +845,8 @@ impl Entity for AccessTokenEntry {
             environment,
             client_id,
             realm,
-            scopes: f.scopes_of(&target),
+            scopes,
+            target_is_scopes,
             target,
             token_type,
             cached_at,
