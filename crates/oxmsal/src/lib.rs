@@ -39,4 +39,4 @@ pub use flow::auth_code::{AuthCodeFlow, ResponseMode};
 pub use flow::device_code::DeviceFlow;
 pub use flow::interactive::Browser;
 pub use secret::Secret;
-pub use token::{AuthenticationResult, TokenSource};
+pub use token::{AuthenticationResult, TokenSource, TokenType};
