@@ -59,9 +59,18 @@ enum TokenTypeRepr {
 
 impl TokenType {
     /// `Bearer`.
+    ///
+    /// ```
+    /// assert_eq!(oxmsal::TokenType::BEARER, "Bearer");
+    /// ```
     pub const BEARER: TokenType = TokenType(TokenTypeRepr::Bearer);
 
     /// A token type as the server or the cache wrote it.
+    ///
+    /// ```
+    /// assert_eq!(oxmsal::TokenType::new("Bearer"), oxmsal::TokenType::BEARER);
+    /// assert_eq!(oxmsal::TokenType::new("pop"), "pop");
+    /// ```
     pub fn new(token_type: &str) -> Self {
         match token_type {
             "Bearer" => Self::BEARER,
