@@ -276,18 +276,20 @@ impl ThrottleStore {
     /// ```
     pub fn save_file(&self, path: &std::path::Path, now: u64) -> Result<()> {
         if let Some(on_disk) = read_entries(path)? {
-            self.merge(on_disk);
+            self.merge(on_disk, now);
         }
         self.purge_expired(now);
         let json = self.serialize()?;
         crate::cache::write_private_file(path, json.as_bytes())
     }
 
-    /// Adds `others`, keeping the later `until` of a key, within [`CAPACITY`]
-    /// (the oldest recorded go first).
-    fn merge(&self, others: HashMap<String, Entry>) {
+    /// Adds `others`' entries still running at `now`, keeping the later `until`
+    /// of a key, within [`CAPACITY`] (expired ones go first, then the oldest
+    /// recorded).
+    fn merge(&self, others: HashMap<String, Entry>, now: u64) {
         let mut entries = self.lock();
-        for (key, other) in others {
+        entries.retain(|_, e| e.until > now);
+        for (key, other) in others.into_iter().filter(|(_, e)| e.until > now) {
             match entries.get(&key) {
                 Some(mine) if mine.until >= other.until => {}
                 _ => {
