@@ -200,23 +200,20 @@ async fn a_user_signed_in_by_one_app_is_silent_in_another_and_signed_out_everywh
 
 /// One process signs a user out while another still holds the user's tokens in
 /// memory: the other's next load replaces the user's partition, so it neither
-/// serves the tokens nor writes them back with its next write.
-#[tokio::test]
-async fn a_sign_out_elsewhere_is_not_undone_by_an_app_that_remembers_the_user() {
+/// serves the tokens nor writes them back with its next write. `stored` reads
+/// back what the store holds.
+async fn sign_out_elsewhere_holds(store: Arc<dyn CachePersistence>, stored: impl Fn() -> String) {
     let env = Env::start().await;
     let client_id = env.emulator.register_public_demo_app().client_id;
-    let store = Arc::new(Recording::default());
     let remembers = env.public(&client_id, store.clone());
     let signed_in = Env::sign_in(&remembers, USER_SCOPE).await;
     let account = signed_in.account.unwrap();
-    let user = format!("user-{}", account.home_account_id);
 
+    let elsewhere = env.public(&client_id, store.clone());
+    assert!(elsewhere.remove_account(&account).await.unwrap() > 0);
     assert!(
-        env.public(&client_id, store.clone())
-            .remove_account(&account)
-            .await
-            .unwrap()
-            > 0
+        !stored().contains(DEFAULT_USERNAME),
+        "signed out in the store"
     );
     assert_eq!(
         remembers.accounts().len(),
@@ -230,15 +227,39 @@ async fn a_sign_out_elsewhere_is_not_undone_by_an_app_that_remembers_the_user() 
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoCachedToken);
     assert!(remembers.accounts().is_empty());
-    // A write of the same partition by the first app (a new sign-in of
-    // someone else would use another partition; this one is the same user's).
+    // A write of the same user's partition by the first app.
     let again = Env::sign_in(&remembers, "api://other/read").await;
     assert_eq!(again.token_source, TokenSource::IdentityProvider);
-    let stored = store.document(&user).unwrap();
     assert!(
-        !stored.contains(signed_in.access_token.expose_secret()),
+        !stored().contains(signed_in.access_token.expose_secret()),
         "the signed-out access token is not written back"
     );
+}
+
+#[tokio::test]
+async fn a_sign_out_elsewhere_is_not_undone_by_an_app_that_remembers_the_user() {
+    let store = Arc::new(Recording::default());
+    let documents = store.clone();
+    sign_out_elsewhere_holds(store, move || {
+        documents
+            .documents
+            .lock()
+            .unwrap()
+            .values()
+            .cloned()
+            .collect()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_sign_out_elsewhere_holds_through_a_shared_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.json");
+    sign_out_elsewhere_holds(Arc::new(FileStore::new(&path)), || {
+        std::fs::read_to_string(&path).unwrap_or_default()
+    })
+    .await;
 }
 
 #[tokio::test]
