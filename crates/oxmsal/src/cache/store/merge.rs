@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{ikey, same_id, Store};
+use super::{ikey, same_id, Key, Store};
 use crate::cache::persist::PartitionKey;
 
 /// How [`Store::merge`] settles two entries with the same key.
@@ -19,6 +19,15 @@ pub(crate) enum MergeRule {
     /// access token's `cached_at`, a refresh token's `last_modification_time`);
     /// unknown sections here are kept, the incoming ones only added.
     NewerWins,
+}
+
+/// The keys of one partition's entries, by section.
+#[derive(Default)]
+struct PartitionKeys {
+    access_tokens: Vec<Key>,
+    refresh_tokens: Vec<Key>,
+    id_tokens: Vec<Key>,
+    accounts: Vec<Key>,
 }
 
 /// The home-account part of an index key `home\0environment`.
@@ -90,6 +99,53 @@ impl Store {
     ///   tokens, id tokens and accounts of their home accounts, and app metadata.
     pub(crate) fn partition(&self, partition: &PartitionKey) -> Store {
         let mut out = Store::default();
+        let held = self.partition_keys(partition);
+        for key in held.access_tokens {
+            if let Some(entry) = self.access_tokens.get(&key) {
+                out.put_access_token(Key::clone(&key), entry.clone());
+            }
+        }
+        for key in held.refresh_tokens {
+            if let Some(entry) = self.refresh_tokens.get(&key) {
+                out.put_refresh_token(Key::clone(&key), entry.clone());
+            }
+        }
+        for key in held.id_tokens {
+            if let Some(entry) = self.id_tokens.get(&key) {
+                out.put_id_token(Key::clone(&key), entry.clone());
+            }
+        }
+        for key in held.accounts {
+            if let Some(entry) = self.accounts.get(&key) {
+                out.put_account(Key::clone(&key), entry.clone());
+            }
+        }
+        self.copy_app_metadata(&mut out, partition);
+        out
+    }
+
+    /// Removes the entries [`partition`](Self::partition) would copy, app
+    /// metadata excepted.
+    pub(crate) fn remove_partition(&mut self, partition: &PartitionKey) {
+        let held = self.partition_keys(partition);
+        for key in &held.access_tokens {
+            self.remove_access_token(key);
+        }
+        for key in &held.refresh_tokens {
+            self.remove_refresh_token(key);
+        }
+        for key in &held.id_tokens {
+            self.remove_id_token(key);
+        }
+        for key in &held.accounts {
+            self.remove_account_entry(key);
+        }
+    }
+
+    /// The keys of `partition`'s entries (see [`partition`](Self::partition)),
+    /// found through the indexes.
+    fn partition_keys(&self, partition: &PartitionKey) -> PartitionKeys {
+        let mut held = PartitionKeys::default();
         match partition {
             PartitionKey::App { client_id, realm } => {
                 let ce = ikey(&[client_id, ""]);
@@ -102,13 +158,12 @@ impl Store {
                     let keys = by_client
                         .get(&ce)
                         .and_then(|by_realm| by_realm.get(realm.as_str()));
-                    for key in keys.into_iter().flatten() {
-                        self.copy_access_token(&mut out, key);
-                    }
+                    held.access_tokens
+                        .extend(keys.into_iter().flatten().cloned());
                 }
             }
             PartitionKey::User { home_account_id } => {
-                self.copy_user(&mut out, &ikey(&[home_account_id]), true);
+                self.user_keys(&mut held, &ikey(&[home_account_id]), true);
             }
             PartitionKey::OnBehalfOf { assertion_hash } => {
                 let ext = ikey(&[assertion_hash]);
@@ -119,75 +174,40 @@ impl Store {
                             continue;
                         }
                         homes.insert(home_part(he).to_owned());
-                        for key in by_realm.values().flatten() {
-                            self.copy_access_token(&mut out, key);
-                        }
+                        held.access_tokens
+                            .extend(by_realm.values().flatten().cloned());
                     }
                 }
                 for home in homes.iter().filter(|h| !h.is_empty()) {
-                    self.copy_user(&mut out, home, false);
+                    self.user_keys(&mut held, home, false);
                 }
             }
         }
-        self.copy_app_metadata(&mut out, partition);
-        out
+        held
     }
 
-    /// Removes the entries [`partition`](Self::partition) would copy, app
-    /// metadata excepted.
-    pub(crate) fn remove_partition(&mut self, partition: &PartitionKey) {
-        let held = self.partition(partition);
-        for key in held.access_tokens.keys() {
-            self.remove_access_token(key);
-        }
-        for key in held.refresh_tokens.keys() {
-            self.remove_refresh_token(key);
-        }
-        for key in held.id_tokens.keys() {
-            self.remove_id_token(key);
-        }
-        for key in held.accounts.keys() {
-            self.remove_account_entry(key);
-        }
-    }
-
-    fn copy_access_token(&self, out: &mut Store, key: &str) {
-        if let Some(entry) = self.access_tokens.get(key) {
-            out.put_access_token(key.to_owned(), entry.clone());
-        }
-    }
-
-    /// Copies a home account's (`home` as an index key) refresh tokens, id
-    /// tokens and account entries, and its access tokens when `access_tokens`.
-    fn copy_user(&self, out: &mut Store, home: &str, access_tokens: bool) {
+    /// Adds a home account's (`home` as an index key) refresh token, id token
+    /// and account keys, and its access token keys when `access_tokens`.
+    fn user_keys(&self, held: &mut PartitionKeys, home: &str, access_tokens: bool) {
         let mine = |he: &str| home_part(he) == home;
         if access_tokens {
-            let keys = self.index.access_tokens.iter().filter(|(he, _)| mine(he));
-            for key in keys
-                .flat_map(|(_, c)| c.values())
-                .flat_map(|r| r.values())
-                .flatten()
-            {
-                self.copy_access_token(out, key);
-            }
+            let groups = self.index.access_tokens.iter().filter(|(he, _)| mine(he));
+            held.access_tokens.extend(
+                groups
+                    .flat_map(|(_, c)| c.values())
+                    .flat_map(|r| r.values())
+                    .flatten()
+                    .cloned(),
+            );
         }
         let rts = self.index.refresh_tokens.iter().filter(|(he, _)| mine(he));
-        for key in rts.flat_map(|(_, keys)| keys) {
-            if let Some(entry) = self.refresh_tokens.get(key) {
-                out.put_refresh_token(key.clone(), entry.clone());
-            }
-        }
+        held.refresh_tokens
+            .extend(rts.flat_map(|(_, keys)| keys).cloned());
         let its = self.index.id_tokens.iter().filter(|(he, _)| mine(he));
-        for key in its.flat_map(|(_, keys)| keys) {
-            if let Some(entry) = self.id_tokens.get(key) {
-                out.put_id_token(key.clone(), entry.clone());
-            }
-        }
-        for key in self.index.accounts.get(home).into_iter().flatten() {
-            if let Some(entry) = self.accounts.get(key) {
-                out.put_account(key.clone(), entry.clone());
-            }
-        }
+        held.id_tokens
+            .extend(its.flat_map(|(_, keys)| keys).cloned());
+        held.accounts
+            .extend(self.index.accounts.get(home).into_iter().flatten().cloned());
     }
 
     /// The app metadata of the partition's client, or of the clients whose
