@@ -332,13 +332,11 @@ pub(crate) struct Fields<'de> {
     /// Field ids, or [`SLOT_VERBATIM`] for the next member of `verbatim`.
     order: Vec<u8>,
     verbatim: Vec<(String, Value)>,
-    /// The secret, taken out of `known`.
-    secret: Option<Secret>,
-    /// Whether a string secret is left to the caller ([`Fields::take_deferred_secret`])
+    /// The string secret, taken out of `known`, as read.
+    secret: Option<Cow<'de, str>>,
+    /// Whether the secret is left to the caller ([`Fields::take_deferred_secret`])
     /// instead of going into a [`Secret`] of its own.
     defer_secret: bool,
-    /// That secret, as read.
-    deferred: Option<Cow<'de, str>>,
     /// Whether it was read without escapes.
     secret_plain: bool,
     /// The id of `secret` in this kind, if it has one.
@@ -362,7 +360,6 @@ impl<'de> Fields<'de> {
             verbatim: Vec::new(),
             secret: None,
             defer_secret: false,
-            deferred: None,
             secret_plain: false,
             secret_id: None,
             shared: Default::default(),
@@ -382,7 +379,6 @@ impl<'de> Fields<'de> {
         self.order.clear();
         self.verbatim.clear();
         self.secret = None;
-        self.deferred = None;
         self.secret_plain = false;
         self.secret_id = None;
     }
@@ -397,7 +393,7 @@ impl<'de> Fields<'de> {
 
     /// The secret of the entry just built, when it was deferred.
     pub(crate) fn take_deferred_secret(&mut self) -> Option<Cow<'de, str>> {
-        self.deferred.take()
+        self.secret.take().filter(|_| self.defer_secret)
     }
 
     /// Starts reading an object of kind `E`.
@@ -582,11 +578,7 @@ impl<'de> Fields<'de> {
                     // A string borrowed from a JSON document had no escapes, so
                     // none of `"`, `\` or control characters.
                     self.secret_plain = matches!(s, Cow::Borrowed(_));
-                    if self.defer_secret {
-                        self.deferred = Some(s);
-                    } else {
-                        self.secret = Some(Secret::new(s.into_owned()));
-                    }
+                    self.secret = Some(s);
                 }
                 Ok(())
             }
@@ -625,8 +617,15 @@ impl<'de> Fields<'de> {
     /// The record: known members the typed view reproduces become a slot
     /// each, the rest stay verbatim, all in document order.
     fn take_raw<E: Entity>(&mut self) -> Raw {
+        // A deferred secret stays here for the caller; its place is kept.
+        let has_secret = self.secret.is_some();
+        let secret = if self.defer_secret {
+            None
+        } else {
+            self.secret.take().map(|s| Secret::new(s.into_owned()))
+        };
         let mut raw = Raw {
-            secret: self.secret.take(),
+            secret,
             secret_plain: std::mem::take(&mut self.secret_plain),
             ..Raw::default()
         };
@@ -640,7 +639,7 @@ impl<'de> Fields<'de> {
                 continue;
             }
             let i = usize::from(id);
-            if Some(id) == self.secret_id && (raw.secret.is_some() || self.deferred.is_some()) {
+            if Some(id) == self.secret_id && has_secret {
                 raw.push_slot(SLOT_SECRET);
             } else if let Some(class) = self.class[i] {
                 raw.push_slot(known_slot(id, class));
