@@ -542,12 +542,10 @@ impl<'de> Fields<'de> {
             Some(Some(Scalar::Str(s))) if s.trim().is_empty() => return Ok(None),
             Some(Some(Scalar::Str(s))) => match seconds_str(s) {
                 Some(n) => {
-                    // Written back from the number only when that gives the same text.
-                    // (Digits only, no leading zero, and not rounded: a
-                    // number past `u64::MAX` saturates.)
-                    let canonical = s.bytes().all(|b| b.is_ascii_digit())
-                        && (s.len() == 1 || !s.starts_with('0'))
-                        && s.parse::<u64>() == Ok(n);
+                    // Written back from the number only when that gives the same text
+                    // (not rounded: a number past `u64::MAX` saturates). Up to 19
+                    // digits that was the one-pass case above.
+                    let canonical = plain_digits(s) && s.parse::<u64>() == Ok(n);
                     (Some(n), canonical.then_some(CLASS_NUM_STR))
                 }
                 None => return Err(invalid(excerpt(&Value::String(s.to_string())))),
@@ -654,15 +652,16 @@ impl<'de> Fields<'de> {
 /// A timestamp written as MSAL writes one: 1 to 19 digits (which always fit
 /// a `u64`), no leading zero. Its number gives back the same text.
 fn plain_seconds(s: &str) -> Option<u64> {
+    (s.len() <= 19 && plain_digits(s))
+        .then(|| s.bytes().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+/// Digits only, at least one, and no leading zero: how a number writes itself.
+fn plain_digits(s: &str) -> bool {
     let digits = s.as_bytes();
-    let plain = (1..=19).contains(&digits.len())
+    !digits.is_empty()
         && digits.iter().all(u8::is_ascii_digit)
-        && (digits.len() == 1 || digits.first() != Some(&b'0'));
-    plain.then(|| {
-        digits
-            .iter()
-            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'))
-    })
+        && (digits.len() == 1 || digits.first() != Some(&b'0'))
 }
 
 /// What the writer needs of an entry kind: its known fields' values.
