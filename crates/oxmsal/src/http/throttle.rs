@@ -275,10 +275,8 @@ impl ThrottleStore {
     /// # std::fs::remove_file(&path).ok();
     /// ```
     pub fn save_file(&self, path: &std::path::Path, now: u64) -> Result<()> {
-        if let Some(on_disk) = read_entries(path)? {
-            self.merge(on_disk, now);
-        }
-        self.purge_expired(now);
+        // Merging drops what expired, here and on disk.
+        self.merge(read_entries(path)?.unwrap_or_default(), now);
         let json = self.serialize()?;
         crate::cache::write_private_file(path, json.as_bytes())
     }
