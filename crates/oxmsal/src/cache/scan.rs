@@ -411,14 +411,85 @@ struct Scanner {
     store: Store,
     state: State,
     seen: [bool; 5],
+    /// The whole document's length, when known: what [`Sizing`] estimates from.
+    len: Option<usize>,
+    /// Bytes of the document before the current input (a stream drops
+    /// what it has read).
+    base: usize,
+    sizing: Sizing,
+}
+
+/// Sizes the access-token table once, from the first entries: the bytes they
+/// took and the bytes left tell how many are coming. One allocation of the
+/// right size instead of a dozen doublings, each moving every entry read so
+/// far, and each briefly holding the old table and the new.
+#[derive(Debug, Clone, Copy)]
+enum Sizing {
+    /// Not inside the access-token section yet.
+    Waiting,
+    /// The section's first entry starts at this offset in the document; this
+    /// many entries are read.
+    Counting { start: usize, read: usize },
+    /// Room was reserved for this many more (0: the length was unknown).
+    Done {
+        // Kept so the tests can see the estimate.
+        #[cfg_attr(not(test), allow(dead_code))]
+        reserved: usize,
+    },
+}
+
+impl Sizing {
+    /// Entries read before estimating: enough that one odd entry does not
+    /// skew the estimate.
+    const SAMPLE: usize = 64;
 }
 
 impl Scanner {
-    fn new() -> Self {
+    fn new(len: Option<usize>) -> Self {
         Scanner {
             store: Store::default(),
             state: State::Start,
             seen: [false; 5],
+            len,
+            base: 0,
+            sizing: Sizing::Waiting,
+        }
+    }
+
+    /// Counts an access token read, ending at `end` of the current input;
+    /// once there are enough, reserves room for those the rest of the
+    /// document is estimated to hold. Bytes of other sections after this one
+    /// count as tokens too: an overestimate of at most one table slot per
+    /// entry-sized stretch of text.
+    fn count_access_token(&mut self, at_value: usize, end: usize) {
+        match self.sizing {
+            Sizing::Waiting => {
+                self.sizing = Sizing::Counting {
+                    start: self.base + at_value,
+                    read: 1,
+                }
+            }
+            Sizing::Counting { start, read } if read + 1 < Sizing::SAMPLE => {
+                self.sizing = Sizing::Counting {
+                    start,
+                    read: read + 1,
+                }
+            }
+            Sizing::Counting { start, read } => {
+                let done = self.base + end;
+                let per_entry = (done.saturating_sub(start) / (read + 1)).max(1);
+                // Never more table than text: a document of a few tiny
+                // entries and a huge unknown section must not reserve more
+                // memory than it takes to hold it.
+                let slot = std::mem::size_of::<(Key, AccessTokenEntry)>();
+                let more = self.len.map_or(0, |len| {
+                    let left = len.saturating_sub(done);
+                    (left / per_entry).min(left / slot)
+                });
+                self.store.reserve_access_tokens(more);
+                self.sizing = Sizing::Done { reserved: more };
+            }
+            Sizing::Done { .. } => {}
         }
     }
 
@@ -434,7 +505,11 @@ impl Scanner {
                     continue;
                 }
                 Ok(None) => Progress::Done,
-                Err(Stop::More) if !input.eof => Progress::Consumed(pos),
+                Err(Stop::More) if !input.eof => {
+                    // The caller drops these bytes before it feeds more.
+                    self.base += pos;
+                    Progress::Consumed(pos)
+                }
                 Err(_) => return Err(()),
             };
             // The batch borrows from this input: it is stored before more is read.
@@ -508,7 +583,11 @@ impl Scanner {
                 let (key, at_value) = input.name(i)?;
                 let store = &mut self.store;
                 let next = match section {
-                    0 => batch.read(input, at_value, fields, store, key)?,
+                    0 => {
+                        let next = batch.read(input, at_value, fields, store, key)?;
+                        self.count_access_token(at_value, next);
+                        next
+                    }
                     1 => put(
                         input,
                         at_value,
@@ -639,7 +718,7 @@ pub(crate) fn read_str(text: &str) -> Option<Store> {
         text: Some(text),
         eof: true,
     };
-    let mut scanner = Scanner::new();
+    let mut scanner = Scanner::new(Some(text.len()));
     match scanner.feed(&input) {
         Ok(Progress::Done) => Some(scanner.store),
         _ => None,
@@ -696,6 +775,16 @@ fn fill<R: Read>(reader: &mut R, buf: &mut WipedBytes, want: usize) -> io::Resul
     result
 }
 
+/// How many bytes `reader` holds from `origin` on (where it is left), if it
+/// can say: a file can, a pipe wrapped in a `Seek` may not.
+fn stream_len<R: Seek>(reader: &mut R, origin: u64) -> io::Result<Option<usize>> {
+    let Ok(end) = reader.seek(SeekFrom::End(0)) else {
+        return Ok(None);
+    };
+    reader.seek(SeekFrom::Start(origin))?;
+    Ok(usize::try_from(end.saturating_sub(origin)).ok())
+}
+
 /// Reads a document from `reader`, `chunk` bytes at a time, entry by entry:
 /// the whole text is never held. A document the scanner declines is read
 /// again from where `reader` started, whole, the plain way — so the result
@@ -703,8 +792,9 @@ fn fill<R: Read>(reader: &mut R, buf: &mut WipedBytes, want: usize) -> io::Resul
 pub(crate) fn read_stream<R: Read + Seek>(mut reader: R, chunk: usize) -> Result<Store, LoadError> {
     let chunk = chunk.max(1);
     let origin = reader.stream_position().map_err(LoadError::Io)?;
+    let len = stream_len(&mut reader, origin).map_err(LoadError::Io)?;
     let mut buf = WipedBytes::default();
-    let mut scanner = Scanner::new();
+    let mut scanner = Scanner::new(len);
     let mut want = chunk;
     let mut eof = false;
     loop {
@@ -1041,6 +1131,82 @@ mod tests {
             secret("k1499"),
             Some(format!("{}-1499", "t".repeat(1499 % 300)))
         );
+    }
+
+    #[test]
+    fn the_first_entries_size_the_access_token_table() {
+        let entries: Vec<String> = (0..1000)
+            .map(|i| format!(r#""k{i}": {{"secret": "s-{i}", {AT}}}"#))
+            .collect();
+        let doc = format!(r#"{{"AccessToken": {{{}}}}}"#, entries.join(", "));
+        let reserved = |len: Option<usize>, chunk: usize| {
+            let mut scanner = Scanner::new(len);
+            let mut fed = 0;
+            while fed < doc.len() {
+                let end = (fed + chunk).min(doc.len());
+                let input = Input {
+                    bytes: &doc.as_bytes()[fed..end],
+                    text: None,
+                    eof: end == doc.len(),
+                };
+                match scanner.feed(&input).unwrap() {
+                    Progress::Done => break,
+                    Progress::Consumed(n) => fed += n,
+                }
+            }
+            assert_eq!(scanner.store.access_tokens().len(), 1000);
+            match scanner.sizing {
+                Sizing::Done { reserved } => reserved,
+                other => panic!("not sized: {other:?}"),
+            }
+        };
+        // The first 64 of 1000 entries, alike in size, predict the other 936
+        // closely, whether the text comes whole or in pieces.
+        for chunk in [doc.len(), 4096, 1000] {
+            let more = reserved(Some(doc.len()), chunk);
+            assert!((900..=980).contains(&more), "chunk {chunk}: {more}");
+        }
+        // Without a length, nothing is reserved and the table grows as it goes.
+        assert_eq!(reserved(None, doc.len()), 0);
+    }
+
+    #[test]
+    fn text_after_the_access_tokens_reserves_no_more_than_it_could_hold() {
+        // As small as an access token gets: smaller than its table slot.
+        let entries: Vec<String> = (0..64)
+            .map(|i| format!(r#""{i}":{{"credential_type":"AccessToken","environment":"e","client_id":"c","target":"s","realm":"t","expires_on":"9"}}"#))
+            .collect();
+        let slot = std::mem::size_of::<(Key, AccessTokenEntry)>();
+        assert!(
+            entries[10].len() + 1 < slot,
+            "{} vs {slot}",
+            entries[10].len()
+        );
+        let filler = "x".repeat(1 << 20);
+        let doc = format!(
+            r#"{{"AccessToken": {{{}}}, "Unknown": "{filler}"}}"#,
+            entries.join(", ")
+        );
+        let mut scanner = Scanner::new(Some(doc.len()));
+        let input = Input {
+            bytes: doc.as_bytes(),
+            text: Some(&doc),
+            eof: true,
+        };
+        assert_eq!(scanner.feed(&input).unwrap(), Progress::Done);
+        assert_eq!(scanner.store.access_tokens().len(), 64);
+        match scanner.sizing {
+            Sizing::Done { reserved } => assert!(reserved <= filler.len() / slot + 1),
+            other => panic!("not sized: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_stream_tells_its_length_from_where_it_is() {
+        let mut cursor = Cursor::new(vec![b' '; 100]);
+        cursor.set_position(30);
+        assert_eq!(stream_len(&mut cursor, 30).unwrap(), Some(70));
+        assert_eq!(cursor.position(), 30);
     }
 
     #[test]

@@ -392,6 +392,11 @@ impl Store {
 
     /// Stores an entry under `key` as is (loading a document), replacing only
     /// an entry with the same key.
+    /// Room for `n` more access tokens.
+    pub(crate) fn reserve_access_tokens(&mut self, n: usize) {
+        self.access_tokens.reserve(n);
+    }
+
     pub(crate) fn put_access_token(&mut self, key: impl Into<Key>, entry: AccessTokenEntry) {
         let key: Key = key.into();
         // One hash of the key, and the index keys allocated only for new groups.
