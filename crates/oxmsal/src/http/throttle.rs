@@ -22,6 +22,8 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::cache::persist::file::DEFAULT_LOCK_TIMEOUT;
+use crate::cache::persist::lock::{lock_path_for, LockFile};
 use crate::error::{Error, ErrorKind, InvalidResponse, Result, ServiceError};
 
 /// Most entries a store keeps; expired ones go first, then the oldest.
@@ -266,8 +268,9 @@ impl ThrottleStore {
     /// Entries another process saved to the file since this store was loaded
     /// are merged in first (of two for the same request, the later `until`
     /// wins), so the last process to save does not erase another's back-off.
-    /// The read and the write are not under a lock: two saves at the same
-    /// moment can still lose the newer entries of one of them.
+    /// The read, merge and write hold the file's lock (`<path>.lockfile`, as
+    /// for a cache file, waiting up to 10 s): two processes saving at the
+    /// same moment take turns, and neither loses the other's entries.
     ///
     /// ```
     /// let path = std::env::temp_dir().join(format!("oxmsal-doc-throttle-{}.json", std::process::id()));
@@ -275,6 +278,7 @@ impl ThrottleStore {
     /// # std::fs::remove_file(&path).ok();
     /// ```
     pub fn save_file(&self, path: &std::path::Path, now: u64) -> Result<()> {
+        let _lock = LockFile::acquire_blocking(&lock_path_for(path), DEFAULT_LOCK_TIMEOUT)?;
         // Merging drops what expired, here and on disk.
         self.merge(read_entries(path)?.unwrap_or_default(), now);
         let json = self.serialize()?;
@@ -518,6 +522,38 @@ mod tests {
             crate::ErrorKind::Cache
         );
         std::fs::remove_file(&path).ok();
+    }
+
+    #[test]
+    fn saves_at_the_same_moment_take_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("throttle.json");
+        let (threads, rounds) = (8, 10);
+        let start = std::sync::Barrier::new(threads);
+        std::thread::scope(|scope| {
+            for t in 0..threads {
+                let (path, start) = (&path, &start);
+                scope.spawn(move || {
+                    start.wait();
+                    for r in 0..rounds {
+                        // A process of its own: it knows only its own entry.
+                        let store = ThrottleStore::new();
+                        let name = format!("t{t}-r{r}");
+                        store.record(
+                            &key(&name, b"x"),
+                            &service(429, Some(60)),
+                            100,
+                            Duration::from_secs(5),
+                        );
+                        store.save_file(path, 100).unwrap();
+                    }
+                });
+            }
+        });
+        let all = ThrottleStore::new();
+        all.load_file(&path).unwrap();
+        assert_eq!(all.len(), threads * rounds, "every save's entry is kept");
+        assert!(!lock_path_for(&path).exists(), "the lock is released");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use crate::secret::WipedString;
 use serde_json::Value;
 
-use super::lock::LockFile;
+use super::lock::{lock_path_for, LockFile};
 use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
 use crate::cache::file::{remove_orphaned_temp_files, write_private_file_modified};
 use crate::cache::serialize;
@@ -79,11 +79,9 @@ impl FileStore {
     /// ```
     pub fn new(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
-        let mut lock_name = path.as_os_str().to_owned();
-        lock_name.push(".lockfile");
         FileStore {
+            lock_path: lock_path_for(&path),
             path,
-            lock_path: PathBuf::from(lock_name),
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
         }
     }

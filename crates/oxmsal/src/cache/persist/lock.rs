@@ -38,6 +38,13 @@ const STALE_AFTER: Duration = Duration::from_secs(5);
 /// Waiters poll at most this far apart.
 const MAX_POLL: Duration = Duration::from_millis(20);
 
+/// The lock file of `path`: `<path>.lockfile`, beside it.
+pub(crate) fn lock_path_for(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lockfile");
+    PathBuf::from(name)
+}
+
 /// A held lock; dropping it releases the lock.
 #[derive(Debug)]
 pub(crate) struct LockFile {
