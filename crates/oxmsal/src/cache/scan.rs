@@ -339,19 +339,57 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// Whether the known field `id` of `E`, quoted, is what starts at `pos`:
+    /// the position after its closing quote. A name with escapes never is
+    /// (the general path decodes it).
+    fn known_name<E: Entity>(&self, pos: usize, id: usize) -> Option<usize> {
+        let name = E::FIELDS.get(id)?.as_bytes();
+        let end = pos + name.len() + 1;
+        let quoted = self.bytes.get(pos..=end)?;
+        (quoted.first() == Some(&b'"')
+            && quoted.get(1..=name.len()) == Some(name)
+            && quoted.last() == Some(&b'"'))
+        .then_some(end + 1)
+    }
+
     /// The entry object at `pos` into `fields`; the position after it.
+    ///
+    /// MSAL writes an entry's fields in one order, which is the order of
+    /// their ids: the name after field `n` is first compared in place with
+    /// field `n + 1`'s, which spares finding the string's end and looking
+    /// the name up.
     fn entry<E: Entity>(&self, pos: usize, fields: &mut Fields<'a>) -> Step<usize> {
         fields.start::<E>();
         let mut i = self.expect(pos, b'{')?;
         if self.at(i)? == b'}' {
             return Ok(i + 1);
         }
+        let mut next_id = 0;
         loop {
+            if let Some(after) = self.known_name::<E>(i, next_id) {
+                let at_value = self.expect(self.skip_ws(after)?, b':')?;
+                let (scalar, next) = self.scalar(at_value)?;
+                i = next;
+                // `next_id` fits: it indexes `E::FIELDS`, which ids (u8) index.
+                let id = u8::try_from(next_id).map_err(|_| Stop::Decline)?;
+                if !fields.add_known(id, scalar) {
+                    return Err(Stop::Decline);
+                }
+                next_id += 1;
+                i = self.skip_ws(i)?;
+                match self.at(i)? {
+                    b',' => i = self.skip_ws(i + 1)?,
+                    b'}' => return Ok(i + 1),
+                    _ => return Err(Stop::Decline),
+                }
+                continue;
+            }
             let (name, at_value) = self.name(i)?;
             let added = match E::field_id(&name) {
                 Some(id) => {
                     let (scalar, next) = self.scalar(at_value)?;
                     i = next;
+                    next_id = usize::from(id) + 1;
                     fields.add_known(id, scalar)
                 }
                 None => {
@@ -903,6 +941,11 @@ mod tests {
             // and a repeated entry key.
             r#"{"Z": [1, {"a": null}], "AccessToken": {"k": {}}, "Y": "text", "Z": 2, "X": null, "W": -1.5}"#.to_owned(),
             r#"{"AppMetadata": {"a": {"client_id": "c"}, "a": {"client_id": "d"}}}"#.to_owned(),
+            // MSAL's own field order (each name compared in place), and names
+            // that only begin or end like the one expected next.
+            r#"{"AccessToken": {"k": {"credential_type": "AccessToken", "secret": "s", "home_account_id": "h", "environment": "e", "client_id": "c", "target": "t", "realm": "r", "token_type": "Bearer", "cached_at": "1", "expires_on": "2", "extended_expires_on": "3", "refresh_on": "2", "ext_cache_key": "x"}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"credential_type": "AccessToken", "secretx": "s", "secre": "t", "secret": "u", "home_account_i": "h", "environment": "e"}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"ext_cache_key": "x", "credential_type": "AccessToken", "secret": "s"}}}"#.to_owned(),
             // Whitespace everywhere, CRLF.
             format!("{{\r\n    \"AccessToken\" :\r\n{{\r\n\t\"k\"\t:\t{{ \"secret\" : \"s\" ,\r\n {} }} \r\n}} ,\r\n \"Account\":{{}}\r\n}}\r\n", AT.replace(", ", " ,\r\n\t")),
         ]
@@ -914,6 +957,7 @@ mod tests {
         let too_deep = format!("{}1{}", "[".repeat(130), "]".repeat(130));
         vec![
             r#"{"AccessToken": {"k": {"secret": "a", "secret": "b"}}}"#.to_owned(),
+            r#"{"AccessToken": {"k": {"credential_type": "AccessToken", "secret": "a", "home_account_id": "h", "secret": "b"}}}"#.to_owned(),
             r#"{"AccessToken": {"k": {"x": 1, "x": 2}}}"#.to_owned(),
             r#"{"Account": {"a": {"home_account_id": "h"}}, "Account": {}}"#.to_owned(),
             r#"{"AccessToken": {"k": {"expires_on": "x"}, "k": {"expires_on": "5"}}}"#.to_owned(),
