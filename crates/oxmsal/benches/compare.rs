@@ -156,18 +156,19 @@ fn time(args: &Args) -> Value {
     let ca = std::fs::read(&args.ca).expect("the emulator's CA");
     // One transport for every app and for the raw floor.
     let client = Arc::new(ReqwestClient::new(&HttpConfig::default().extra_root_pem(ca)).unwrap());
-    let app_with = |cache: TokenCache| {
+    let app_on = |transport: Arc<dyn HttpClient>, cache: TokenCache| {
         ConfidentialClientApplication::builder(
             args.client_id.clone(),
             ClientCredential::secret(secret.clone()),
         )
         .authority(args.authority.clone())
         .instance_discovery(InstanceDiscovery::Disabled)
-        .http_client(client.clone())
+        .http_client(transport)
         .token_cache(cache)
         .build()
         .unwrap()
     };
+    let app_with = |cache: TokenCache| app_on(client.clone(), cache);
     let loaded = |name: &str| {
         let cache = TokenCache::new();
         cache.deserialize(&read(&args.docs.join(name))).unwrap();
@@ -269,8 +270,7 @@ fn time(args: &Args) -> Value {
     }
 
     // Cache miss: force_refresh, so every call goes to the token endpoint.
-    if args.wants("cc_miss") {
-        let app = app_with(TokenCache::new());
+    let misses = |app: &ConfidentialClientApplication| {
         let miss = || async {
             let r = app
                 .acquire_token_for_client([scope])
@@ -280,7 +280,7 @@ fn time(args: &Args) -> Value {
             assert_eq!(r.token_source, TokenSource::IdentityProvider);
         };
         rt.block_on(miss());
-        let m = measure(
+        measure(
             |n| {
                 rt.block_on(async {
                     for _ in 0..n {
@@ -290,8 +290,11 @@ fn time(args: &Args) -> Value {
             },
             min_batch,
             repeat,
-        );
-        results.insert("cc_miss_round_trip".into(), m);
+        )
+    };
+    if args.wants("cc_miss") {
+        let app = app_with(TokenCache::new());
+        results.insert("cc_miss_round_trip".into(), misses(&app));
     }
 
     // The floor: the same form POSTed with the same transport, body parsed.
@@ -341,36 +344,8 @@ fn time(args: &Args) -> Value {
             real: client.clone(),
             token: rt.block_on(post()),
         });
-        let app = ConfidentialClientApplication::builder(
-            args.client_id.clone(),
-            ClientCredential::secret(secret.clone()),
-        )
-        .authority(args.authority.clone())
-        .instance_discovery(InstanceDiscovery::Disabled)
-        .http_client(replay)
-        .build()
-        .unwrap();
-        let miss = || async {
-            let r = app
-                .acquire_token_for_client([scope])
-                .force_refresh(true)
-                .await
-                .unwrap();
-            assert_eq!(r.token_source, TokenSource::IdentityProvider);
-        };
-        rt.block_on(miss());
-        let m = measure(
-            |n| {
-                rt.block_on(async {
-                    for _ in 0..n {
-                        miss().await;
-                    }
-                })
-            },
-            min_batch,
-            repeat,
-        );
-        results.insert("cc_miss_in_process".into(), m);
+        let app = app_on(replay, TokenCache::new());
+        results.insert("cc_miss_in_process".into(), misses(&app));
     }
     Value::Object(results)
 }
