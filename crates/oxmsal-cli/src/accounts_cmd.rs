@@ -56,7 +56,7 @@ pub async fn logout(args: &LogoutArgs) -> Result<Value, Failure> {
     if let Some(redis) = &session.redis {
         redis.update(&partition, &edit).await?;
     }
-    session.save()?;
+    session.save().await?;
     Ok(json!({"signed_out": account_json(&account), "removed_entries": removed}))
 }
 

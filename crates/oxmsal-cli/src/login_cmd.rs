@@ -29,7 +29,7 @@ pub async fn run(args: LoginArgs) -> Result<Value, Failure> {
         .configure(PublicClientApplication::builder(client_id))?
         .build()?;
     let outcome = sign_in(&app, &args, password).await;
-    let saved = session.save();
+    let saved = session.save().await;
     let value = outcome?;
     saved?;
     Ok(value)

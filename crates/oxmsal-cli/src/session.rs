@@ -59,11 +59,15 @@ impl Session {
         let store =
             cache_file.map(|path| Arc::new(FileStore::new(path).lock_timeout(lock_timeout)));
         let cache = TokenCache::new();
-        // The server's "back off" outlives this process: kept beside the cache file.
+        // The server's "back off" outlives this process: kept beside the cache
+        // file, or in Redis with the cache.
         let throttle = ThrottleStore::new();
         let throttle_path = store.as_ref().map(|s| throttle_file(s.path()));
         if let Some(path) = &throttle_path {
             throttle.load_file(path)?;
+        }
+        if let Some(redis) = &redis {
+            redis.load_throttle(&throttle, now_epoch()).await?;
         }
         let emulator = if connection.emulator {
             Some(
@@ -133,11 +137,14 @@ impl Session {
             .throttle_store(self.throttle.clone()))
     }
 
-    /// Writes the throttle state. (The cache file is written by the flows, as
+    /// Writes the throttle state. (The cache is written by the flows, as
     /// they go.)
-    pub fn save(&self) -> Result<(), Failure> {
+    pub async fn save(&self) -> Result<(), Failure> {
         if let Some(path) = &self.throttle_path {
             self.throttle.save_file(path, now_epoch())?;
+        }
+        if let Some(redis) = &self.redis {
+            redis.save_throttle(&self.throttle, now_epoch()).await?;
         }
         Ok(())
     }
@@ -147,8 +154,8 @@ impl Session {
 
 /// The Redis store when `--cache` is a `redis://` or `rediss://` URL. It serves
 /// from memory when Redis is down (a warning is logged, the token still
-/// comes), and its errors never show the URL's password. Throttle state is not
-/// written to Redis: it stays in this process's memory.
+/// comes), and its errors never show the URL's password. The throttle state
+/// is kept in Redis too (`oxmsal:throttle`).
 fn redis_store(connection: &ConnectionArgs) -> Result<Option<Arc<RedisStore>>, Failure> {
     let Some(url) = connection.cache.as_deref().and_then(Path::to_str) else {
         return Ok(None);

@@ -72,7 +72,7 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
                 .into(),
         )),
     };
-    let saved = session.save();
+    let saved = session.save().await;
     let value = outcome?;
     saved?;
     Ok(value)

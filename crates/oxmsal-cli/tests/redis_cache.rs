@@ -7,6 +7,7 @@ mod common;
 mod redis_server;
 
 use common::{start, with};
+use oxmsal_emulator::Fault;
 use redis_server::RedisServer;
 
 #[tokio::test]
@@ -29,6 +30,34 @@ async fn two_processes_share_tokens_through_redis() {
     assert_eq!(second.json["access_token"], first.json["access_token"]);
     assert_eq!(env.emulator.counters().token_requests, 1);
     // Nothing on disk next to the test (no cache file, no throttle file).
+    assert_eq!(std::fs::read_dir(env.dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn a_back_off_is_shared_through_redis_and_refuses_the_next_run_with_exit_4() {
+    let server = RedisServer::start(&[]);
+    let env = start().await;
+    let args = with(env.token_args(), &["--cache", &server.url()]);
+    env.emulator.inject(Fault::Throttle {
+        retry_after: Some("30".into()),
+    });
+    let first = env.run(args.clone()).await;
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    assert_eq!(env.emulator.counters().token_requests, 1);
+    let ttl: i64 = server.query(&["TTL", "oxmsal:throttle"]).parse().unwrap();
+    assert!(
+        (1..=30).contains(&ttl),
+        "the back-off is in Redis: TTL {ttl}"
+    );
+
+    let second = env.run(args).await;
+    assert_eq!(second.code, 4, "{}", second.stderr);
+    assert_eq!(second.json, first.json, "the remembered answer");
+    assert_eq!(
+        env.emulator.counters().token_requests,
+        1,
+        "nothing was sent"
+    );
     assert_eq!(std::fs::read_dir(env.dir.path()).unwrap().count(), 0);
 }
 

@@ -15,6 +15,7 @@ use oxmsal::cache::persist::redis::{FailurePolicy, RedisStore};
 use oxmsal::cache::persist::{CachePersistence, PartitionKey};
 use oxmsal::cache::TokenCache;
 use oxmsal::credential::ClientCredential;
+use oxmsal::http::ThrottleStore;
 use oxmsal::{ErrorKind, TokenSource};
 use redis_server::RedisServer;
 use serde_json::{json, Value};
@@ -384,4 +385,96 @@ fn tls_material() -> (String, String, String) {
         .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
     let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
     (ca.pem(), leaf.pem(), leaf_key.serialize_pem())
+}
+
+/// A throttle state remembering one 429 for `request` until `until`.
+fn throttled(request: &str, until: u64) -> ThrottleStore {
+    let state = ThrottleStore::new();
+    let entry = json!({"until": until, "since": until - 30, "outcome":
+        {"kind": "service", "status": 429, "body": {"error": "too_many_requests"}}});
+    state
+        .deserialize(&json!({ request: entry }).to_string())
+        .unwrap();
+    state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttle_state_is_shared_merged_and_expires_with_the_last_back_off() {
+    let server = RedisServer::start(&[]);
+    // Eight processes, each with its own back-off, save at the same moment.
+    let stores: Vec<Arc<RedisStore>> = (0..8)
+        .map(|_| Arc::new(RedisStore::new(&server.url()).unwrap()))
+        .collect();
+    let t = now();
+    let tasks: Vec<_> = stores
+        .iter()
+        .enumerate()
+        .map(|(i, store)| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let own = throttled(&format!("request-{i}"), t + 100 + i as u64);
+                store.save_throttle(&own, t).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let store = &stores[0];
+    let key = store.throttle_key();
+    assert_eq!(key, "oxmsal:throttle");
+
+    // A new process learns all eight; the key lives as long as the last one.
+    let all = ThrottleStore::new();
+    store.load_throttle(&all, t).await.unwrap();
+    assert_eq!(all.len(), 8, "no saver lost another's back-off");
+    let ttl = ttl_of(&server, &key);
+    assert!((100..=107).contains(&ttl), "TTL {ttl}");
+    // What has run out by the time of loading is left out.
+    let later = ThrottleStore::new();
+    store.load_throttle(&later, t + 105).await.unwrap();
+    assert_eq!(later.len(), 2);
+    // It is no cache partition: listing them skips it.
+    assert!(store.load_all().await.unwrap().is_empty());
+    // Once every back-off has run out, saving removes the key.
+    store
+        .save_throttle(&ThrottleStore::new(), t + 1000)
+        .await
+        .unwrap();
+    assert_eq!(server.query(&["EXISTS", &key]), "0");
+
+    // Not a throttle state: a Cache error naming the key, which stays as it is.
+    server.query(&["SET", &key, "[1, 2]"]);
+    let err = store
+        .load_throttle(&ThrottleStore::new(), t)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache);
+    assert!(err.to_string().contains("oxmsal:throttle"), "{err}");
+    let err = store
+        .save_throttle(&throttled("request-x", t + 50), t)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache);
+    assert_eq!(server.query(&["GET", &key]), "[1, 2]");
+
+    // Redis gone: serving from memory goes on, the failure counted; a store
+    // told to fail says so.
+    let strict = RedisStore::builder(&server.url())
+        .failure_policy(FailurePolicy::Fail)
+        .build()
+        .unwrap();
+    drop(server);
+    let before = store.failures();
+    store
+        .save_throttle(&throttled("request-y", t + 50), t)
+        .await
+        .unwrap();
+    store.load_throttle(&ThrottleStore::new(), t).await.unwrap();
+    assert_eq!(store.failures(), before + 2);
+    let err = strict
+        .save_throttle(&throttled("request-z", t + 50), t)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache);
 }

@@ -285,6 +285,22 @@ impl ThrottleStore {
         crate::cache::write_private_file(path, json.as_bytes())
     }
 
+    /// Merges the entries of `json` (what [`serialize`](Self::serialize)
+    /// wrote, in another process) still running at `now`, as
+    /// [`save_file`](Self::save_file) merges the file's. `Err`: why it is not
+    /// a throttle state (the caller names where it came from).
+    pub(crate) fn merge_json(&self, json: &str, now: u64) -> std::result::Result<(), String> {
+        let entries: HashMap<String, Entry> =
+            serde_json::from_str(json).map_err(|e| e.to_string())?;
+        self.merge(entries, now);
+        Ok(())
+    }
+
+    /// The latest time (epoch seconds) until which a request is refused, if any.
+    pub(crate) fn latest_until(&self) -> Option<u64> {
+        self.lock().values().map(|e| e.until).max()
+    }
+
     /// Adds `others`' entries still running at `now`, keeping the later `until`
     /// of a key, within [`CAPACITY`] (expired ones go first, then the oldest
     /// recorded).

@@ -18,6 +18,10 @@
 //!   on with the in-memory cache: a load finds nothing, an update is skipped,
 //!   each logged as a warning and counted by [`RedisStore::failures`].
 //!   [`FailurePolicy::Fail`] returns a [`Cache`](crate::ErrorKind::Cache) error.
+//! - [`save_throttle`](RedisStore::save_throttle) and
+//!   [`load_throttle`](RedisStore::load_throttle) share the apps' throttling
+//!   memory (a server's "back off") under `{prefix}throttle` the same way,
+//!   merged, the key expiring with the last back-off.
 //! - The URL's password never appears in logs, errors or `Debug` output.
 //! - `rediss://` uses rustls with the system's roots (plus any
 //!   [extra root](RedisStoreBuilder::extra_root_certificate_pem)). Building
@@ -51,6 +55,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
 use crate::error::{Error, Result};
+use crate::http::ThrottleStore;
 use connection::{Connector, Failure};
 use ttl::Write;
 
@@ -64,6 +69,10 @@ use ttl::Write;
 /// # Ok::<(), oxmsal::Error>(())
 /// ```
 pub const DEFAULT_KEY_PREFIX: &str = "oxmsal:";
+
+/// The key, after the prefix, of the shared throttle state. Partitions'
+/// storage keys begin with `app-`, `user-` or `obo-`, so it is never one.
+const THROTTLE_KEY: &str = "throttle";
 
 const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -353,13 +362,109 @@ impl RedisStore {
     /// # Ok(()) }
     /// ```
     pub async fn load_all(&self) -> Result<Vec<String>> {
-        match self.connector.values_with_prefix(&self.prefix).await {
+        let throttle = self.throttle_key();
+        match self
+            .connector
+            .values_with_prefix(&self.prefix, &throttle)
+            .await
+        {
             Ok(documents) => Ok(documents),
             Err(failure) => self.on_failure("load", "every", failure, Vec::new()),
         }
     }
 
-    async fn try_update(&self, key: &str, edit: Edit<'_>) -> Result<Result<(), Failure>> {
+    /// The Redis key of the shared throttle state: the prefix, then `throttle`.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::redis::RedisStore::new("redis://127.0.0.1/0")?;
+    /// assert_eq!(store.throttle_key(), "oxmsal:throttle");
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn throttle_key(&self) -> String {
+        format!("{}{THROTTLE_KEY}", self.prefix)
+    }
+
+    /// Merges the throttle state other processes saved into `throttle`
+    /// (entries expired at `now`, epoch seconds, are left out), so that a new
+    /// process knows which requests the server said to hold back. Nothing
+    /// saved: nothing changes. A value that is not a throttle state is a
+    /// [`Cache`](crate::ErrorKind::Cache) error naming the key (left as it
+    /// is); Redis unreachable follows the [failure policy](FailurePolicy).
+    ///
+    /// ```no_run
+    /// # async fn run() -> oxmsal::Result<()> {
+    /// use oxmsal::{cache::persist::redis::RedisStore, http::ThrottleStore};
+    /// let store = RedisStore::new("redis://127.0.0.1:6379/0")?;
+    /// let throttle = ThrottleStore::new();
+    /// store.load_throttle(&throttle, 1_764_000_000).await?;
+    /// // Hand it to apps: `.throttle_store(throttle.clone())`.
+    /// # Ok(()) }
+    /// ```
+    pub async fn load_throttle(&self, throttle: &ThrottleStore, now: u64) -> Result<()> {
+        let key = self.throttle_key();
+        match self.connector.get(&key).await {
+            Ok(Some(json)) => throttle
+                .merge_json(&json, now)
+                .map_err(|e| malformed_throttle(&key, &e)),
+            Ok(None) => Ok(()),
+            Err(failure) => self.on_failure("load", THROTTLE_KEY, failure, ()),
+        }
+    }
+
+    /// Saves `throttle` for the other processes: merged with what they saved
+    /// (of two entries for one request the later back-off wins; entries
+    /// expired at `now` are dropped, here and in Redis), by compare-and-set
+    /// like a partition, so concurrent savers lose nothing. The key expires
+    /// with the last back-off, and is deleted when none is left. A value
+    /// that is not a throttle state is a [`Cache`](crate::ErrorKind::Cache)
+    /// error naming the key (left as it is); Redis unreachable follows the
+    /// [failure policy](FailurePolicy).
+    ///
+    /// ```no_run
+    /// # async fn run() -> oxmsal::Result<()> {
+    /// use oxmsal::{cache::persist::redis::RedisStore, http::ThrottleStore};
+    /// let store = RedisStore::new("redis://127.0.0.1:6379/0")?;
+    /// let throttle = ThrottleStore::new();
+    /// // … apps that share `throttle` ran into a 429 …
+    /// store.save_throttle(&throttle, 1_764_000_000).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn save_throttle(&self, throttle: &ThrottleStore, now: u64) -> Result<()> {
+        let key = self.throttle_key();
+        let edit = |current: Option<&str>| -> Result<String> {
+            match current {
+                Some(json) => throttle
+                    .merge_json(json, now)
+                    .map_err(|e| malformed_throttle(&key, &e))?,
+                None => throttle.purge_expired(now),
+            }
+            if throttle.is_empty() {
+                return Ok(String::new());
+            }
+            throttle.serialize()
+        };
+        let plan = |next: &str| -> Result<Write> {
+            Ok(match throttle.latest_until() {
+                Some(until) if !next.is_empty() => Write::Set {
+                    ttl_secs: until.saturating_sub(now).max(1),
+                },
+                _ => Write::Delete,
+            })
+        };
+        match self.try_update(&key, &edit, &plan).await? {
+            Ok(()) => Ok(()),
+            Err(failure) => self.on_failure("update", THROTTLE_KEY, failure, ()),
+        }
+    }
+
+    /// Applies `edit` to the value at `key` by compare-and-set, writing it
+    /// as `plan` says (its TTL, or deleting the key).
+    async fn try_update(
+        &self,
+        key: &str,
+        edit: Edit<'_>,
+        plan: &(dyn Fn(&str) -> Result<Write> + Send + Sync),
+    ) -> Result<Result<(), Failure>> {
         let _queued = self.lock_for(key).lock().await;
         for attempt in 1..=MAX_ATTEMPTS {
             let started = Instant::now();
@@ -373,12 +478,11 @@ impl RedisStore {
             if current.as_deref().map(String::as_str) == Some(next.as_str()) {
                 return Ok(Ok(()));
             }
-            let (value, ttl_secs) =
-                match ttl::plan(&next, now_epoch(), self.refresh_token_ttl_secs)? {
-                    Write::Delete if current.is_none() => return Ok(Ok(())),
-                    Write::Delete => ("", 0),
-                    Write::Set { ttl_secs } => (next.as_str(), ttl_secs),
-                };
+            let (value, ttl_secs) = match plan(&next)? {
+                Write::Delete if current.is_none() => return Ok(Ok(())),
+                Write::Delete => ("", 0),
+                Write::Set { ttl_secs } => (next.as_str(), ttl_secs),
+            };
             let seen = current.as_deref().map(|c| sha1_hex(c)).unwrap_or_default();
             match self
                 .connector
@@ -443,7 +547,11 @@ impl CachePersistence for RedisStore {
 
     fn update<'a>(&'a self, partition: &'a PartitionKey, edit: Edit<'a>) -> PersistFuture<'a, ()> {
         Box::pin(async move {
-            match self.try_update(&self.key_of(partition), edit).await? {
+            let plan = |next: &str| ttl::plan(next, now_epoch(), self.refresh_token_ttl_secs);
+            match self
+                .try_update(&self.key_of(partition), edit, &plan)
+                .await?
+            {
                 Ok(()) => Ok(()),
                 Err(failure) => self.on_failure("update", partition_kind(partition), failure, ()),
             }
@@ -472,6 +580,14 @@ impl fmt::Display for RedisStore {
 
 /// The partition's kind, for logs: its key may hold an account id or a hash of
 /// a user's assertion, neither of which belongs in a log.
+/// The error for a throttle state in Redis that is not one.
+fn malformed_throttle(key: &str, why: &str) -> Error {
+    Error::cache(
+        format!("the throttle state in Redis key `{key}` is malformed: {why}"),
+        None,
+    )
+}
+
 fn partition_kind(partition: &PartitionKey) -> &'static str {
     match partition {
         PartitionKey::App { .. } => "app",

@@ -119,9 +119,13 @@ impl Connector {
         self.settle(outcome, generation).await
     }
 
-    /// The values of every key starting with `prefix` (SCAN, then MGET in
-    /// batches; a key that expires in between is skipped).
-    pub(super) async fn values_with_prefix(&self, prefix: &str) -> Result<Vec<String>, Failure> {
+    /// The values of every key starting with `prefix` but `except` (SCAN,
+    /// then MGET in batches; a key that expires in between is skipped).
+    pub(super) async fn values_with_prefix(
+        &self,
+        prefix: &str,
+        except: &str,
+    ) -> Result<Vec<String>, Failure> {
         let pattern = format!("{}*", glob_escape(prefix));
         let mut keys: Vec<String> = Vec::new();
         let mut cursor: u64 = 0;
@@ -145,6 +149,7 @@ impl Connector {
         // SCAN may return a key twice.
         keys.sort_unstable();
         keys.dedup();
+        keys.retain(|key| key != except);
         let mut values = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
             let (mut conn, generation) = self.connection().await?;
