@@ -4,10 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use oxmsal::authority::InstanceDiscovery;
-use oxmsal::cache::persist::{CachePersistence, Edit, FileStore, PartitionKey, PersistFuture};
+use oxmsal::cache::persist::{
+    CachePersistence, Edit, FileStore, Fingerprint, PartitionKey, PersistFuture,
+};
 use oxmsal::credential::ClientCredential;
 use oxmsal::{
     ConfidentialClientApplication, Error, ErrorKind, PublicClientApplication, Secret, TokenCache,
@@ -372,4 +376,69 @@ async fn a_failing_store_is_a_cache_error() {
     assert_eq!(err.kind(), ErrorKind::Cache);
     assert!(err.to_string().contains("the store is down"), "{err}");
     assert_eq!(env.token_requests(), 0, "nothing sent without the cache");
+}
+
+/// A file store that counts the loads that read the file.
+#[derive(Debug)]
+struct CountingFile {
+    inner: FileStore,
+    loads: AtomicUsize,
+}
+
+impl CachePersistence for CountingFile {
+    fn load<'a>(&'a self, partition: &'a PartitionKey) -> PersistFuture<'a, Option<String>> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(partition)
+    }
+
+    fn fingerprint<'a>(
+        &'a self,
+        partition: &'a PartitionKey,
+    ) -> PersistFuture<'a, Option<Fingerprint>> {
+        self.inner.fingerprint(partition)
+    }
+
+    fn update<'a>(&'a self, partition: &'a PartitionKey, edit: Edit<'a>) -> PersistFuture<'a, ()> {
+        self.inner.update(partition, edit)
+    }
+}
+
+#[tokio::test]
+async fn a_file_unchanged_since_it_was_loaded_is_not_read_again() {
+    let env = Env::start().await;
+    let demo = env.emulator.register_demo_app();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.json");
+    // Every writer here replaces the file: its metadata can be trusted at once.
+    let store = Arc::new(CountingFile {
+        inner: FileStore::new(&path).change_settle_time(Duration::ZERO),
+        loads: AtomicUsize::new(0),
+    });
+    let app = env.daemon(&demo, store.clone());
+    let first = app.acquire_token_for_client([SCOPE]).await.unwrap();
+    assert_eq!(first.token_source, TokenSource::IdentityProvider);
+    assert_eq!(store.loads.load(Ordering::SeqCst), 1);
+
+    // The first hit reads the file the token was written to (the cache changed
+    // since it was loaded); the next ones only look at its metadata.
+    for _ in 0..20 {
+        let hit = app.acquire_token_for_client([SCOPE]).await.unwrap();
+        assert_eq!(hit.token_source, TokenSource::Cache);
+    }
+    assert_eq!(store.loads.load(Ordering::SeqCst), 2);
+
+    // Another process empties the file: the next call reads it, finds no
+    // token and asks the server.
+    let app_partition = PartitionKey::App {
+        client_id: demo.client_id.clone(),
+        realm: env.emulator.tenant_id().to_owned(),
+    };
+    FileStore::new(&path)
+        .update(&app_partition, &|_| Ok("{}".to_owned()))
+        .await
+        .unwrap();
+    let after = app.acquire_token_for_client([SCOPE]).await.unwrap();
+    assert_eq!(after.token_source, TokenSource::IdentityProvider);
+    assert_eq!(store.loads.load(Ordering::SeqCst), 3);
+    assert_eq!(env.token_requests(), 2);
 }

@@ -84,9 +84,18 @@ impl AppCore {
         let Some(persistence) = &self.persistence else {
             return Ok(());
         };
+        // Looked at before reading: a write in between changes it, and the
+        // next load reads again.
+        let fingerprint = persistence.fingerprint(partition).await?;
+        if let Some(fingerprint) = &fingerprint {
+            if self.cache.holds_loaded(partition, fingerprint) {
+                return Ok(());
+            }
+        }
         if let Some(document) = persistence.load(partition).await? {
             let document = WipedString::new(document);
-            self.cache.replace_partition(partition, &document)?;
+            self.cache
+                .replace_partition(partition, &document, fingerprint)?;
         }
         Ok(())
     }

@@ -102,6 +102,10 @@ struct State {
     /// [`CachePersistence`](persist::CachePersistence) (see
     /// [`TokenCache::replace_partition`]).
     unstored: usize,
+    /// The partitions loaded from persistence: the fingerprint of what was
+    /// loaded and the generation the cache had right after. While both still
+    /// hold, loading again would change nothing.
+    loaded: std::collections::HashMap<persist::PartitionKey, (persist::Fingerprint, u64)>,
 }
 
 impl State {

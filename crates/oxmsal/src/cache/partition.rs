@@ -6,7 +6,7 @@
 //! writes back a whole cache it read earlier, so writers that overlap lose
 //! nothing.
 
-use super::persist::PartitionKey;
+use super::persist::{Fingerprint, PartitionKey};
 use super::store::{MergeRule, Store};
 use super::{serialize, Account, TokenCache};
 use crate::error::Result;
@@ -40,24 +40,58 @@ impl TokenCache {
     /// this cache is on its way to the store ([`StoreInFlight`]), the document
     /// is merged instead, so a token just saved is never dropped before it is
     /// stored. App metadata is only merged: every partition shares it.
-    pub(crate) fn replace_partition(&self, partition: &PartitionKey, json: &str) -> Result<()> {
-        self.load_document(json, Some(partition))
+    ///
+    /// `fingerprint` is the store's for this document (see
+    /// [`CachePersistence::fingerprint`](super::persist::CachePersistence::fingerprint)):
+    /// until the cache changes, [`holds_loaded`](Self::holds_loaded) then says
+    /// a load with the same fingerprint can be skipped.
+    pub(crate) fn replace_partition(
+        &self,
+        partition: &PartitionKey,
+        json: &str,
+        fingerprint: Option<Fingerprint>,
+    ) -> Result<()> {
+        self.load_document(json, Some((partition, fingerprint)))
+    }
+
+    /// Whether the cache holds `partition` as loaded with `fingerprint` and
+    /// has not changed since.
+    pub(crate) fn holds_loaded(&self, partition: &PartitionKey, fingerprint: &Fingerprint) -> bool {
+        let state = self.read();
+        state
+            .loaded
+            .get(partition)
+            .is_some_and(|(seen, generation)| {
+                seen == fingerprint && *generation == state.generation
+            })
     }
 
     /// Merges a document in, after dropping `replacing`'s entries when no write
     /// is in flight. Loading is not a change to persist.
-    fn load_document(&self, json: &str, replacing: Option<&PartitionKey>) -> Result<()> {
+    fn load_document(
+        &self,
+        json: &str,
+        replacing: Option<(&PartitionKey, Option<Fingerprint>)>,
+    ) -> Result<()> {
         // Parsed outside the lock: a failure changes nothing, readers wait less.
         let incoming = serialize::parse(json)?;
         let mut state = self.write();
         let clean = state.generation == state.persisted;
-        if let Some(partition) = replacing.filter(|_| state.unstored == 0) {
+        let replaced = replacing.filter(|_| state.unstored == 0);
+        if let Some((partition, _)) = &replaced {
             state.store.remove_partition(partition);
         }
         state.store.merge(incoming, MergeRule::Replace);
         state.changed();
         if clean {
             state.persisted = state.generation;
+        }
+        // Merged only (a write in flight): the cache is not what was loaded.
+        if let Some((partition, Some(fingerprint))) = replaced {
+            let generation = state.generation;
+            state
+                .loaded
+                .insert(partition.clone(), (fingerprint, generation));
         }
         Ok(())
     }

@@ -289,6 +289,7 @@ impl ThrottleStore {
     /// wrote, in another process) still running at `now`, as
     /// [`save_file`](Self::save_file) merges the file's. `Err`: why it is not
     /// a throttle state (the caller names where it came from).
+    #[cfg(feature = "cache-redis")]
     pub(crate) fn merge_json(&self, json: &str, now: u64) -> std::result::Result<(), String> {
         let entries: HashMap<String, Entry> =
             serde_json::from_str(json).map_err(|e| e.to_string())?;
@@ -297,6 +298,7 @@ impl ThrottleStore {
     }
 
     /// The latest time (epoch seconds) until which a request is refused, if any.
+    #[cfg(feature = "cache-redis")]
     pub(crate) fn latest_until(&self) -> Option<u64> {
         self.lock().values().map(|e| e.until).max()
     }

@@ -388,11 +388,15 @@ fn replace_partition_drops_what_the_store_no_longer_has_unless_a_write_is_in_fli
     {
         // A token of this process on its way to the store: nothing is dropped.
         let _in_flight = cache.store_in_flight();
-        cache.replace_partition(&alice_partition, &stored).unwrap();
+        cache
+            .replace_partition(&alice_partition, &stored, None)
+            .unwrap();
         assert_eq!(cache.account_count(), 2);
         cache.read_store(|store| store.check_consistency()).unwrap();
     }
-    cache.replace_partition(&alice_partition, &stored).unwrap();
+    cache
+        .replace_partition(&alice_partition, &stored, None)
+        .unwrap();
     let left = cache.serialize().unwrap();
     for section in ["AccessToken", "RefreshToken", "IdToken", "Account"] {
         let keys = keys(&left, section);
@@ -401,6 +405,8 @@ fn replace_partition_drops_what_the_store_no_longer_has_unless_a_write_is_in_fli
     }
     assert_eq!(keys(&left, "AppMetadata").len(), 1, "shared, kept");
     cache.read_store(|store| store.check_consistency()).unwrap();
-    assert!(cache.replace_partition(&alice_partition, "[").is_err());
+    assert!(cache
+        .replace_partition(&alice_partition, "[", None)
+        .is_err());
     assert_eq!(cache.account_count(), 1, "a bad document changes nothing");
 }

@@ -10,7 +10,7 @@ use crate::secret::WipedString;
 use serde_json::Value;
 
 use super::lock::{lock_path_for, LockFile};
-use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
+use super::{CachePersistence, Edit, Fingerprint, PartitionKey, PersistFuture};
 use crate::cache::file::{remove_orphaned_temp_files, write_private_file_modified};
 use crate::cache::serialize;
 use crate::error::{Error, Result};
@@ -24,6 +24,12 @@ pub(crate) const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// it parses — or within the file system's coarse timestamp granularity —
 /// would otherwise never be seen, and its next save would drop our tokens.
 const MTIME_LEAD: Duration = Duration::from_secs(2);
+
+/// How long ago a file must have last changed before its metadata is trusted
+/// to say it has not changed since: file times move in coarse ticks, so two
+/// writes of the same size within one tick (one in place, or a rename reusing
+/// an inode) can leave identical metadata. Racy git's rule.
+const DEFAULT_SETTLE_TIME: Duration = Duration::from_secs(2);
 
 /// The token cache in one file, in MSAL's format, shared safely by any number
 /// of processes — oxmsal's and MSAL for Python's with msal-extensions.
@@ -41,6 +47,11 @@ const MTIME_LEAD: Duration = Duration::from_secs(2);
 /// - A file that is not an MSAL cache (corrupted, or something else) is a
 ///   [`Cache`](crate::ErrorKind::Cache) error naming it, and it is never
 ///   overwritten: an update fails before writing anything.
+/// - [`fingerprint`](CachePersistence::fingerprint) is the file's identity,
+///   size and times, once its last change has
+///   [settled](Self::change_settle_time): an app reads the file again only
+///   when it changed (MSAL Python's `PersistedTokenCache` goes by the
+///   modification time alone), so a cache hit costs a `stat`.
 /// - File operations are short and run in place; waiting for the lock sleeps
 ///   on Tokio's timer (the runtime needs timers enabled, as the HTTP client does).
 ///
@@ -67,6 +78,7 @@ pub struct FileStore {
     path: PathBuf,
     lock_path: PathBuf,
     lock_timeout: Duration,
+    settle_time: Duration,
 }
 
 impl FileStore {
@@ -83,7 +95,25 @@ impl FileStore {
             lock_path: lock_path_for(&path),
             path,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            settle_time: DEFAULT_SETTLE_TIME,
         }
+    }
+
+    /// How long ago the file must have last changed before its
+    /// [fingerprint](CachePersistence::fingerprint) is given (default 2 s);
+    /// until then every load reads it. File times move in coarse ticks, so
+    /// a second write of the same size in the same tick could otherwise look
+    /// like no change. Zero trusts the metadata at once: fine when every
+    /// writer replaces the file (each write is then a new inode), as oxmsal's do.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::FileStore::new("cache.json")
+    ///     .change_settle_time(std::time::Duration::ZERO);
+    /// # let _ = store;
+    /// ```
+    pub fn change_settle_time(mut self, settle: Duration) -> Self {
+        self.settle_time = settle;
+        self
     }
 
     /// How long an update waits for another process's lock before failing with
@@ -204,6 +234,52 @@ fn check_shape(text: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Whether a change at `changed` is at least `settle` before `now` (a change
+/// in the future, a clock gone back, has not settled).
+fn settled(changed: SystemTime, now: SystemTime, settle: Duration) -> bool {
+    now.duration_since(changed).is_ok_and(|age| age >= settle)
+}
+
+/// See [`FileStore`]'s `fingerprint`.
+#[cfg(unix)]
+fn file_fingerprint(path: &Path, now: SystemTime, settle: Duration) -> Option<Fingerprint> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = fs::metadata(path).ok()?;
+    // The change time: set by the kernel on every write, by no writer.
+    let secs = u64::try_from(m.ctime()).ok()?;
+    let nanos = u32::try_from(m.ctime_nsec()).ok()?;
+    let changed = SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))?;
+    if !settled(changed, now, settle) {
+        return None;
+    }
+    Some(Fingerprint::new(format!(
+        "{}:{}:{}:{}.{}:{}.{}",
+        m.dev(),
+        m.ino(),
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec()
+    )))
+}
+
+/// See [`FileStore`]'s `fingerprint`.
+#[cfg(not(unix))]
+fn file_fingerprint(path: &Path, now: SystemTime, settle: Duration) -> Option<Fingerprint> {
+    let m = fs::metadata(path).ok()?;
+    let modified = m.modified().ok()?;
+    if !settled(modified, now, settle) {
+        return None;
+    }
+    let since_epoch = modified.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+    Some(Fingerprint::new(format!(
+        "{}:{}",
+        m.len(),
+        since_epoch.as_nanos()
+    )))
+}
+
 /// The file's text; `None` when it does not exist.
 fn read(path: &Path) -> Result<Option<WipedString>> {
     match fs::read_to_string(path) {
@@ -219,6 +295,23 @@ fn read(path: &Path) -> Result<Option<WipedString>> {
 impl CachePersistence for FileStore {
     fn load<'a>(&'a self, _partition: &'a PartitionKey) -> PersistFuture<'a, Option<String>> {
         Box::pin(self.read_document())
+    }
+
+    /// The file's identity, size and modification and change times (`None`
+    /// when there is no file, or it cannot be looked at: then it is read).
+    /// Every write, ours by rename and msal-extensions' in place, moves the
+    /// change time, which the kernel sets and no writer can.
+    fn fingerprint<'a>(
+        &'a self,
+        _partition: &'a PartitionKey,
+    ) -> PersistFuture<'a, Option<Fingerprint>> {
+        Box::pin(async move {
+            Ok(file_fingerprint(
+                &self.path,
+                SystemTime::now(),
+                self.settle_time,
+            ))
+        })
     }
 
     fn update<'a>(&'a self, _partition: &'a PartitionKey, edit: Edit<'a>) -> PersistFuture<'a, ()> {

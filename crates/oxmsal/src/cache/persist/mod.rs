@@ -88,6 +88,29 @@ impl PartitionKey {
     }
 }
 
+/// What [`CachePersistence::fingerprint`] returns: any text that changes
+/// whenever the stored document may have changed.
+///
+/// ```
+/// use oxmsal::cache::persist::Fingerprint;
+/// assert_eq!(Fingerprint::new("v1"), Fingerprint::new("v1"));
+/// assert_ne!(Fingerprint::new("v1"), Fingerprint::new("v2"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    /// A fingerprint made of `text` (a version number, an ETag, file metadata…).
+    ///
+    /// ```
+    /// let fp = oxmsal::cache::persist::Fingerprint::new(format!("etag-{}", 7));
+    /// # let _ = fp;
+    /// ```
+    pub fn new(text: impl Into<String>) -> Self {
+        Fingerprint(text.into())
+    }
+}
+
 /// The future of a persistence operation.
 pub type PersistFuture<'a, T> = Pin<Box<dyn Future<Output = crate::Result<T>> + Send + 'a>>;
 
@@ -140,6 +163,32 @@ pub type Edit<'a> = &'a (dyn Fn(Option<&str>) -> crate::Result<String> + Send + 
 pub trait CachePersistence: Send + Sync + std::fmt::Debug {
     /// The stored MSAL-format document holding `partition` (None if nothing is stored).
     fn load<'a>(&'a self, partition: &'a PartitionKey) -> PersistFuture<'a, Option<String>>;
+
+    /// A cheap fingerprint of what [`load`](Self::load) would return now, or
+    /// `None` (the default) when the store cannot tell without reading. An
+    /// app asks before each load and skips the load when the fingerprint is
+    /// the one it saw last time and its cache has not changed since: a cache
+    /// hit then costs a `stat`, not a read and parse of the whole document.
+    /// The fingerprint must change whenever the document may have (a false
+    /// "changed" costs a load; a false "unchanged" serves stale tokens).
+    ///
+    /// [`FileStore`] gives the file's identity, size and times.
+    ///
+    /// ```
+    /// use oxmsal::cache::persist::{CachePersistence, FileStore, PartitionKey};
+    /// let dir = std::env::temp_dir().join(format!("oxmsal-doc-fp-{}", std::process::id()));
+    /// let store = FileStore::new(dir.join("cache.json"));
+    /// let app = PartitionKey::App { client_id: "c".into(), realm: "t".into() };
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    /// assert_eq!(rt.block_on(store.fingerprint(&app))?, None, "no file yet");
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    fn fingerprint<'a>(
+        &'a self,
+        _partition: &'a PartitionKey,
+    ) -> PersistFuture<'a, Option<Fingerprint>> {
+        Box::pin(async { Ok(None) })
+    }
 
     /// Atomically read the stored document, apply `edit`, store the result (the
     /// edit may run more than once under optimistic concurrency).

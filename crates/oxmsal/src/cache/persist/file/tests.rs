@@ -142,3 +142,58 @@ async fn a_held_lock_makes_an_update_fail_after_the_timeout() {
     assert!(err.to_string().contains("cache.json.lockfile"), "{err}");
     assert!(!store.path().exists());
 }
+
+#[test]
+fn a_change_settles_after_the_settle_time() {
+    let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000);
+    let settle = Duration::from_secs(2);
+    assert!(!settled(t, t + Duration::from_secs(1), settle));
+    assert!(settled(t, t + settle, settle));
+    // A change in the future (a clock set back) has not settled.
+    assert!(!settled(t + Duration::from_secs(60), t, settle));
+    assert!(settled(t, t, Duration::ZERO));
+}
+
+#[tokio::test]
+async fn the_fingerprint_changes_with_every_write_and_waits_for_a_change_to_settle() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.json");
+    let store = FileStore::new(&path).change_settle_time(Duration::ZERO);
+    assert_eq!(store.fingerprint(&any()).await.unwrap(), None, "no file");
+    add(&store, "a").await.unwrap();
+    let first = store.fingerprint(&any()).await.unwrap().expect("a file");
+    assert_eq!(
+        store.fingerprint(&any()).await.unwrap(),
+        Some(first.clone())
+    );
+    add(&store, "b").await.unwrap();
+    let second = store.fingerprint(&any()).await.unwrap().expect("a file");
+    assert_ne!(first, second, "a replaced file");
+    // Rewritten in place, as msal-extensions does, a byte longer.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text} ")).unwrap();
+    assert_ne!(store.fingerprint(&any()).await.unwrap(), Some(second));
+
+    // Until a change has settled, there is no fingerprint: the file is read.
+    let changed = file_changed(&path);
+    let settle = Duration::from_secs(2);
+    assert_eq!(
+        file_fingerprint(&path, changed + Duration::from_secs(1), settle),
+        None
+    );
+    assert!(file_fingerprint(&path, changed + settle, settle).is_some());
+}
+
+/// When the file last changed, as the fingerprint sees it.
+fn file_changed(path: &Path) -> SystemTime {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(path).unwrap();
+        SystemTime::UNIX_EPOCH + Duration::new(m.ctime() as u64, m.ctime_nsec() as u32)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(path).unwrap().modified().unwrap()
+    }
+}
