@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use oxmsal::authority::InstanceDiscovery;
 use oxmsal::cache::persist::{
@@ -409,9 +408,10 @@ async fn a_file_unchanged_since_it_was_loaded_is_not_read_again() {
     let demo = env.emulator.register_demo_app();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cache.json");
-    // Every writer here replaces the file: its metadata can be trusted at once.
+    // Every write here is oxmsal's: the file's metadata is trusted at once
+    // (no 2 s wait after a write).
     let store = Arc::new(CountingFile {
-        inner: FileStore::new(&path).change_settle_time(Duration::ZERO),
+        inner: FileStore::new(&path),
         loads: AtomicUsize::new(0),
     });
     let app = env.daemon(&demo, store.clone());

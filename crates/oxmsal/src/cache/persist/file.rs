@@ -48,10 +48,10 @@ const DEFAULT_SETTLE_TIME: Duration = Duration::from_secs(2);
 ///   [`Cache`](crate::ErrorKind::Cache) error naming it, and it is never
 ///   overwritten: an update fails before writing anything.
 /// - [`fingerprint`](CachePersistence::fingerprint) is the file's identity,
-///   size and times, once its last change has
-///   [settled](Self::change_settle_time): an app reads the file again only
-///   when it changed (MSAL Python's `PersistedTokenCache` goes by the
-///   modification time alone), so a cache hit costs a `stat`.
+///   size and times, given at once after an oxmsal write and otherwise once
+///   the last change has [settled](Self::change_settle_time): an app reads
+///   the file again only when it changed (MSAL Python's `PersistedTokenCache`
+///   goes by the modification time alone), so a cache hit costs a `stat`.
 /// - File operations are short and run in place; waiting for the lock sleeps
 ///   on Tokio's timer (the runtime needs timers enabled, as the HTTP client does).
 ///
@@ -100,11 +100,12 @@ impl FileStore {
     }
 
     /// How long ago the file must have last changed before its
-    /// [fingerprint](CachePersistence::fingerprint) is given (default 2 s);
-    /// until then every load reads it. File times move in coarse ticks, so
-    /// a second write of the same size in the same tick could otherwise look
-    /// like no change. Zero trusts the metadata at once: fine when every
-    /// writer replaces the file (each write is then a new inode), as oxmsal's do.
+    /// [fingerprint](CachePersistence::fingerprint) is given (default 2 s),
+    /// unless oxmsal wrote it (its modification time, set 2 s ahead to the
+    /// nanosecond, marks it); until then every load reads it. File times move
+    /// in coarse ticks, so a second in-place write of the same size in the
+    /// same tick (msal-extensions writes in place) could otherwise look like
+    /// no change. Zero trusts the metadata at once.
     ///
     /// ```
     /// let store = oxmsal::cache::persist::FileStore::new("cache.json")
@@ -234,6 +235,18 @@ fn check_shape(text: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Whether the file was last written by oxmsal: its modification time is
+/// [`MTIME_LEAD`] ahead of its change time, to the nanosecond of the writer's
+/// clock. Such metadata needs no settling: any later write moves it — a
+/// rename brings another inode (ours still existed when its file was made),
+/// an in-place write sets the modification time to a coarse "now", which
+/// does not fall on our nanosecond.
+fn written_by_oxmsal(modified: SystemTime, changed: SystemTime) -> bool {
+    modified
+        .duration_since(changed)
+        .is_ok_and(|lead| lead >= MTIME_LEAD / 2)
+}
+
 /// Whether a change at `changed` is at least `settle` before `now` (a change
 /// in the future, a clock gone back, has not settled).
 fn settled(changed: SystemTime, now: SystemTime, settle: Duration) -> bool {
@@ -249,7 +262,8 @@ fn file_fingerprint(path: &Path, now: SystemTime, settle: Duration) -> Option<Fi
     let secs = u64::try_from(m.ctime()).ok()?;
     let nanos = u32::try_from(m.ctime_nsec()).ok()?;
     let changed = SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))?;
-    if !settled(changed, now, settle) {
+    let modified = m.modified().ok()?;
+    if !written_by_oxmsal(modified, changed) && !settled(changed, now, settle) {
         return None;
     }
     Some(Fingerprint::new(format!(

@@ -155,6 +155,30 @@ fn a_change_settles_after_the_settle_time() {
 }
 
 #[tokio::test]
+async fn a_file_oxmsal_wrote_has_a_fingerprint_at_once_and_others_once_settled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.json");
+    let store = FileStore::new(&path);
+    add(&store, "a").await.unwrap();
+    let ours = store.fingerprint(&any()).await.unwrap();
+    assert!(ours.is_some(), "our own write is marked");
+    // Rewritten in place, as msal-extensions does: not marked, not settled.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, &text).unwrap();
+    assert_eq!(store.fingerprint(&any()).await.unwrap(), None);
+    let changed = file_changed(&path);
+    let later = file_fingerprint(
+        &path,
+        changed + Duration::from_secs(2),
+        Duration::from_secs(2),
+    );
+    assert!(later.is_some() && later != ours, "settled, and not ours");
+    // Marked again by the next oxmsal write.
+    add(&store, "b").await.unwrap();
+    assert!(store.fingerprint(&any()).await.unwrap().is_some());
+}
+
+#[tokio::test]
 async fn the_fingerprint_changes_with_every_write_and_waits_for_a_change_to_settle() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cache.json");
