@@ -51,7 +51,8 @@ const DEFAULT_SETTLE_TIME: Duration = Duration::from_secs(2);
 ///   size and times, given at once after an oxmsal write and otherwise once
 ///   the last change has [settled](Self::change_settle_time): an app reads
 ///   the file again only when it changed (MSAL Python's `PersistedTokenCache`
-///   goes by the modification time alone), so a cache hit costs a `stat`.
+///   goes by the modification time alone), so a cache hit costs opening the file for its metadata (opening, not a bare
+///   `stat`, so that NFS revalidates it).
 /// - File operations are short and run in place; waiting for the lock sleeps
 ///   on Tokio's timer (the runtime needs timers enabled, as the HTTP client does).
 ///
@@ -235,6 +236,13 @@ fn check_shape(text: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// The file's metadata, asked of an open handle: on NFS, opening revalidates
+/// the attributes (close-to-open consistency), where a bare `stat` may answer
+/// from an attribute cache up to a minute old.
+fn opened_metadata(path: &Path) -> Option<fs::Metadata> {
+    fs::File::open(path).ok()?.metadata().ok()
+}
+
 /// Whether the file was last written by oxmsal: its modification time is
 /// [`MTIME_LEAD`] ahead of its change time, to the nanosecond of the writer's
 /// clock. Such metadata needs no settling: any later write moves it — a
@@ -257,7 +265,7 @@ fn settled(changed: SystemTime, now: SystemTime, settle: Duration) -> bool {
 #[cfg(unix)]
 fn file_fingerprint(path: &Path, now: SystemTime, settle: Duration) -> Option<Fingerprint> {
     use std::os::unix::fs::MetadataExt as _;
-    let m = fs::metadata(path).ok()?;
+    let m = opened_metadata(path)?;
     // The change time: set by the kernel on every write, by no writer.
     let secs = u64::try_from(m.ctime()).ok()?;
     let nanos = u32::try_from(m.ctime_nsec()).ok()?;
@@ -281,7 +289,7 @@ fn file_fingerprint(path: &Path, now: SystemTime, settle: Duration) -> Option<Fi
 /// See [`FileStore`]'s `fingerprint`.
 #[cfg(not(unix))]
 fn file_fingerprint(path: &Path, now: SystemTime, settle: Duration) -> Option<Fingerprint> {
-    let m = fs::metadata(path).ok()?;
+    let m = opened_metadata(path)?;
     let modified = m.modified().ok()?;
     if !settled(modified, now, settle) {
         return None;
