@@ -51,8 +51,9 @@ const DEFAULT_SETTLE_TIME: Duration = Duration::from_secs(2);
 ///   size and times, given at once after an oxmsal write and otherwise once
 ///   the last change has [settled](Self::change_settle_time): an app reads
 ///   the file again only when it changed (MSAL Python's `PersistedTokenCache`
-///   goes by the modification time alone), so a cache hit costs opening the file for its metadata (opening, not a bare
-///   `stat`, so that NFS revalidates it).
+///   goes by the modification time alone), so a cache hit costs opening the
+///   file for its metadata (opening, not a bare `stat`, so that NFS
+///   revalidates it).
 /// - File operations are short and run in place; waiting for the lock sleeps
 ///   on Tokio's timer (the runtime needs timers enabled, as the HTTP client does).
 ///

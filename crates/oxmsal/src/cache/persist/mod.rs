@@ -168,7 +168,8 @@ pub trait CachePersistence: Send + Sync + std::fmt::Debug {
     /// `None` (the default) when the store cannot tell without reading. An
     /// app asks before each load and skips the load when the fingerprint is
     /// the one it saw last time and its cache has not changed since: a cache
-    /// hit then costs a look at the file's metadata, not a read and parse of the whole document.
+    /// hit then costs the fingerprint, not a read and parse of the whole
+    /// document.
     /// The fingerprint must change whenever the document may have (a false
     /// "changed" costs a load; a false "unchanged" serves stale tokens).
     ///
