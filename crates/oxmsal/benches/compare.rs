@@ -143,6 +143,28 @@ impl HttpClient for Replay {
     }
 }
 
+/// [`measure`] for an async call: one warm-up call, then each batch in one
+/// `block_on`.
+fn measure_calls<F: std::future::Future<Output = ()>>(
+    rt: &tokio::runtime::Runtime,
+    call: impl Fn() -> F,
+    min_batch: f64,
+    repeat: usize,
+) -> Value {
+    rt.block_on(call());
+    measure(
+        |n| {
+            rt.block_on(async {
+                for _ in 0..n {
+                    call().await;
+                }
+            })
+        },
+        min_batch,
+        repeat,
+    )
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
@@ -233,18 +255,7 @@ fn time(args: &Args) -> Value {
             assert_eq!(r.token_source, TokenSource::Cache);
             std::hint::black_box(r);
         };
-        rt.block_on(hit());
-        let m = measure(
-            |n| {
-                rt.block_on(async {
-                    for _ in 0..n {
-                        hit().await;
-                    }
-                })
-            },
-            min_batch,
-            repeat,
-        );
+        let m = measure_calls(&rt, hit, min_batch, repeat);
         results.insert("cc_hit_file_10000".into(), m);
     }
 
@@ -322,18 +333,7 @@ fn time(args: &Args) -> Value {
                 .unwrap();
             assert_eq!(r.token_source, TokenSource::IdentityProvider);
         };
-        rt.block_on(miss());
-        measure(
-            |n| {
-                rt.block_on(async {
-                    for _ in 0..n {
-                        miss().await;
-                    }
-                })
-            },
-            min_batch,
-            repeat,
-        )
+        measure_calls(&rt, miss, min_batch, repeat)
     };
     if args.wants("cc_miss") {
         let app = app_with(TokenCache::new());
@@ -364,18 +364,7 @@ fn time(args: &Args) -> Value {
             let json: Value = serde_json::from_slice(response.body()).unwrap();
             assert!(json.get("access_token").is_some());
         };
-        rt.block_on(floor());
-        let m = measure(
-            |n| {
-                rt.block_on(async {
-                    for _ in 0..n {
-                        floor().await;
-                    }
-                })
-            },
-            min_batch,
-            repeat,
-        );
+        let m = measure_calls(&rt, floor, min_batch, repeat);
         results.insert("http_floor".into(), m);
     }
 
