@@ -189,49 +189,53 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
 }
 
 fn build_request(out: &Outgoing<'_>, body: &[u8]) -> Result<HttpRequest> {
-    let mut builder = http::Request::builder()
-        .method(out.method.clone())
-        .uri(out.url.as_str());
-    let mut headers: Vec<(HeaderName, String)> = vec![
-        (
-            HeaderName::from_static("client-request-id"),
-            out.correlation_id.to_owned(),
-        ),
-        (
-            HeaderName::from_static("return-client-request-id"),
-            "true".into(),
-        ),
-        (HeaderName::from_static("x-client-sku"), SKU.into()),
-        (HeaderName::from_static("x-client-ver"), VERSION.into()),
-        (
-            HeaderName::from_static("x-client-os"),
-            std::env::consts::OS.into(),
-        ),
-        (
-            HeaderName::from_static("x-ms-lib-capability"),
-            "retry-after, h429".into(),
-        ),
+    let invalid =
+        |name: &str| Error::configuration(format!("header `{name}` has an invalid value"));
+    let uri: http::Uri = out
+        .url
+        .as_str()
+        .parse()
+        .map_err(|e| Error::configuration(format!("invalid request: {e}")))?;
+    let mut request = http::Request::new(body.to_vec());
+    *request.method_mut() = out.method.clone();
+    *request.uri_mut() = uri;
+    // The fixed values are static: no copy of them per request.
+    let headers = request.headers_mut();
+    let correlation_id =
+        HeaderValue::from_str(out.correlation_id).map_err(|_| invalid("client-request-id"))?;
+    headers.append(HeaderName::from_static("client-request-id"), correlation_id);
+    let fixed = [
+        ("return-client-request-id", "true"),
+        ("x-client-sku", SKU),
+        ("x-client-ver", VERSION),
+        ("x-client-os", std::env::consts::OS),
+        ("x-ms-lib-capability", "retry-after, h429"),
     ];
+    for (name, value) in fixed {
+        headers.append(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
     if let RequestKind::Token { api_id } = out.kind {
-        headers.push((
+        let telemetry = HeaderValue::from_str(&format!("4|{api_id},0|"))
+            .map_err(|_| invalid("x-client-current-telemetry"))?;
+        headers.append(
             HeaderName::from_static("x-client-current-telemetry"),
-            format!("4|{api_id},0|"),
-        ));
+            telemetry,
+        );
     }
     if out.form.is_some() {
-        headers.push((CONTENT_TYPE, "application/x-www-form-urlencoded".into()));
+        headers.append(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
     }
     for (name, value) in out.extra_headers {
-        headers.push((HeaderName::from_static(name), value.clone()));
+        let value = HeaderValue::from_str(value).map_err(|_| invalid(name))?;
+        headers.append(HeaderName::from_static(name), value);
     }
-    for (name, value) in headers {
-        let value = HeaderValue::from_str(&value)
-            .map_err(|_| Error::configuration(format!("header `{name}` has an invalid value")))?;
-        builder = builder.header(name, value);
-    }
-    builder
-        .body(body.to_vec())
-        .map_err(|e| Error::configuration(format!("invalid request: {e}")))
+    Ok(request)
 }
 
 /// Statuses the pipeline treats as "the server is struggling".
