@@ -144,11 +144,12 @@ impl ThrottleStore {
     /// `Err(Throttled)` when this request must not be sent yet.
     pub(crate) fn check(&self, key: &ThrottleKey<'_>, now: u64) -> Result<()> {
         let entries = self.lock();
-        let mut keys = vec![key.rule_a()];
-        if key.rule_b {
-            keys.push(key.rule_b());
+        // Nothing remembered (nearly always): no digest to compute.
+        if entries.is_empty() {
+            return Ok(());
         }
-        for k in keys {
+        let rule_b = key.rule_b.then(|| key.rule_b());
+        for k in std::iter::once(key.rule_a()).chain(rule_b) {
             if let Some(entry) = entries.get(&k) {
                 if entry.until > now {
                     let original = entry.outcome.to_error();
