@@ -7,12 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::secret::WipedString;
-use serde_json::Value;
 
 use super::lock::{lock_path_for, LockFile};
 use super::{CachePersistence, Edit, Fingerprint, PartitionKey, PersistFuture};
 use crate::cache::file::{remove_orphaned_temp_files, write_private_file_modified};
-use crate::cache::serialize;
 use crate::error::{Error, Result};
 
 /// How long an update waits for the lock by default.
@@ -168,7 +166,7 @@ impl FileStore {
         let Some(text) = read(&self.path)? else {
             return Ok(None);
         };
-        if !text.trim().is_empty() && check_shape(&text).is_ok() {
+        if !text.trim().is_empty() && shape::check(&text).is_ok() {
             return Ok(Some(text.to_string()));
         }
         // Empty or unparsable: maybe caught mid-write by an in-place writer.
@@ -176,7 +174,7 @@ impl FileStore {
         let Some(text) = read(&self.path)? else {
             return Ok(None);
         };
-        check_shape(&text).map_err(|problem| {
+        shape::check(&text).map_err(|problem| {
             Error::cache(
                 format!(
                     "the token cache file {} is not an MSAL token cache ({problem}); it is left as it is",
@@ -206,35 +204,6 @@ impl FileStore {
         remove_orphaned_temp_files(&self.path);
         write_private_file_modified(&self.path, new.as_bytes(), SystemTime::now() + MTIME_LEAD)
     }
-}
-
-/// Whether `text` has the shape of a cache document: a JSON object whose known
-/// sections are objects of objects (an empty text is an empty cache). A third
-/// of the cost of loading it; entry fields are checked when it is merged.
-fn check_shape(text: &str) -> std::result::Result<(), String> {
-    if text.trim().is_empty() {
-        return Ok(());
-    }
-    // serde_json's messages give a position, never the input: no token leaks.
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let Value::Object(sections) = value else {
-        return Err("not a JSON object".into());
-    };
-    let known = [
-        serialize::ACCESS_TOKEN,
-        serialize::REFRESH_TOKEN,
-        serialize::ID_TOKEN,
-        serialize::ACCOUNT,
-        serialize::APP_METADATA,
-    ];
-    for name in known {
-        match sections.get(name) {
-            None => {}
-            Some(Value::Object(entries)) if entries.values().all(Value::is_object) => {}
-            Some(_) => return Err(format!("its `{name}` section is not a map of entries")),
-        }
-    }
-    Ok(())
 }
 
 /// The file's metadata, asked of an open handle: on NFS, opening revalidates
@@ -341,6 +310,8 @@ impl CachePersistence for FileStore {
         Box::pin(self.update_document(edit))
     }
 }
+
+mod shape;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,241 @@
+//! Whether a text has the shape of a cache document, read without building
+//! anything: a JSON object whose known sections are objects of objects (of a
+//! name given twice, the last counts, as a JSON reader keeps it). Skimming
+//! takes about a quarter of the time of building a JSON tree of the text (a
+//! 21 MB cache: 4.6–5 ms against 15–28 ms); the entries' fields are checked
+//! when the document is merged.
+
+use std::fmt;
+
+use serde::de::{Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::cache::serialize;
+
+/// The sections whose shape is checked.
+const KNOWN: [&str; 5] = [
+    serialize::ACCESS_TOKEN,
+    serialize::REFRESH_TOKEN,
+    serialize::ID_TOKEN,
+    serialize::ACCOUNT,
+    serialize::APP_METADATA,
+];
+
+/// `Ok` when `text` is empty (an empty cache) or shaped like a cache
+/// document; else what is wrong, in words that never quote the text (so no
+/// token can leak into an error).
+pub(super) fn check(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let sections = reader
+        .deserialize_any(Document)
+        .and_then(|sections| reader.end().map(|()| sections))
+        .map_err(|e| format!("not JSON: {e}"))?;
+    let Some(sections) = sections else {
+        return Err("not a JSON object".into());
+    };
+    match KNOWN
+        .iter()
+        .zip(sections)
+        .find(|(_, ok)| *ok == Some(false))
+    {
+        Some((name, _)) => Err(format!("its `{name}` section is not a map of entries")),
+        None => Ok(()),
+    }
+}
+
+/// Reads any value; for an object, whether each known section (the last of
+/// its name) is a map of entries. `None`: not an object.
+struct Document;
+
+/// Reads any value: whether it is an object whose values are all objects.
+struct SectionVisitor;
+
+/// Reads any value: whether it is an object.
+struct EntryVisitor;
+
+/// Reads a key: the index in [`KNOWN`] of the section it names, if any.
+struct NameVisitor;
+
+/// What the visitors above find, as values to read.
+struct SectionIndex(Option<usize>);
+struct IsSection(bool);
+struct IsEntry(bool);
+
+/// The `visit_*` methods of a visitor that answers `$no` for every value but
+/// an object (arrays are read through, their items ignored).
+macro_rules! only_objects {
+    ($no:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+            while items.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($no)
+        }
+    };
+}
+
+impl<'de> Visitor<'de> for Document {
+    type Value = Option<[Option<bool>; 5]>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a cache document")
+    }
+
+    only_objects!(None);
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Self::Value, A::Error> {
+        let mut sections = [None; 5];
+        while let Some(SectionIndex(known)) = members.next_key()? {
+            match known.and_then(|i| sections.get_mut(i)) {
+                Some(section) => {
+                    let IsSection(ok) = members.next_value()?;
+                    *section = Some(ok);
+                }
+                None => {
+                    members.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(sections))
+    }
+}
+
+impl<'de> Visitor<'de> for SectionVisitor {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a section")
+    }
+
+    only_objects!(false);
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<bool, A::Error> {
+        let mut all = true;
+        while let Some((IgnoredAny, IsEntry(is_entry))) = entries.next_entry()? {
+            all &= is_entry;
+        }
+        Ok(all)
+    }
+}
+
+impl<'de> Visitor<'de> for EntryVisitor {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an entry")
+    }
+
+    only_objects!(false);
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<bool, A::Error> {
+        while members.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(true)
+    }
+}
+
+impl<'de> Visitor<'de> for NameVisitor {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a section name")
+    }
+
+    fn visit_str<E>(self, name: &str) -> Result<Option<usize>, E> {
+        Ok(KNOWN.iter().position(|known| *known == name))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SectionIndex {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(NameVisitor).map(SectionIndex)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IsSection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SectionVisitor).map(IsSection)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IsEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EntryVisitor).map(IsEntry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The check it replaced: a JSON tree, then a look at it.
+    fn by_tree(text: &str) -> Result<(), String> {
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let serde_json::Value::Object(sections) = value else {
+            return Err("not a JSON object".into());
+        };
+        for name in KNOWN {
+            match sections.get(name) {
+                None => {}
+                Some(serde_json::Value::Object(entries))
+                    if entries.values().all(serde_json::Value::is_object) => {}
+                Some(_) => return Err(format!("its `{name}` section is not a map of entries")),
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn skimming_judges_as_the_json_tree_did() {
+        let cases = [
+            "",
+            "  \n",
+            "{}",
+            r#"{"AccessToken": {}, "Unknown": [1, {"a": null}], "X": "y"}"#,
+            r#"{"AccessToken": {"k": {"secret": "s", "n": [1, 2.5, true, null, {"a": "\u00e9"}]}}}"#,
+            r#"{"AccessToken": 7}"#,
+            r#"{"RefreshToken": {"k": []}}"#,
+            r#"{"IdToken": {"k": {}, "l": "text"}}"#,
+            r#"{"Account": null}"#,
+            r#"{"AppMetadata": [{"a": 1}]}"#,
+            // A name given twice: the last one counts.
+            r#"{"AccessToken": 7, "AccessToken": {}}"#,
+            r#"{"AccessToken": {}, "AccessToken": 7}"#,
+            r#"{"Acc\u0065ssToken": 7}"#,
+            "[1, 2]",
+            "\"text\"",
+            "7",
+            "null",
+            "{",
+            "{} {}",
+            "{\"a\": 1,}",
+            "not json at all",
+            r#"{"AccessToken": {"k": {"secret": "unterminated}}}"#,
+        ];
+        for text in cases {
+            assert_eq!(check(text), by_tree(text), "{text}");
+        }
+    }
+}
