@@ -485,7 +485,7 @@ pub(crate) mod tests {
 
     /// Any value: scalars of the kinds timestamps and strings come in, and
     /// small arrays and objects.
-    fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+    pub(crate) fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
         use proptest::prelude::*;
         let leaf = prop_oneof![
             Just(Value::Null),

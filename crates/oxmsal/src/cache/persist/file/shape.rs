@@ -185,6 +185,7 @@ impl<'de> serde::Deserialize<'de> for IsEntry {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     /// The check it replaced: a JSON tree, then a look at it.
     fn by_tree(text: &str) -> Result<(), String> {
@@ -236,6 +237,33 @@ mod tests {
         ];
         for text in cases {
             assert_eq!(check(text), by_tree(text), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Documents of every shape, whole or cut anywhere.
+        #[test]
+        fn any_text_is_judged_as_the_json_tree_did(
+            doc in proptest::prop_oneof![
+                crate::cache::serialize::tests::any_document(),
+                proptest::collection::vec(
+                    (proptest::sample::select(&KNOWN[..]), crate::cache::serialize::tests::any_value()),
+                    0..4,
+                ).prop_map(|kv| serde_json::Value::Object(
+                    kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+                )),
+            ],
+            pretty: bool,
+            cut in proptest::option::of(0usize..400),
+        ) {
+            let text = if pretty { serde_json::to_string_pretty(&doc).unwrap() } else { doc.to_string() };
+            let text = cut.and_then(|at| text.get(..at)).unwrap_or(&text);
+            // Of text that is not JSON, serde's words may differ (a number
+            // cut by the end: "invalid number" or "EOF"); the verdict may not.
+            let verdict = |r: Result<(), String>| r.map_err(|e| {
+                if e.starts_with("not JSON:") { "not JSON".to_owned() } else { e }
+            });
+            proptest::prop_assert_eq!(verdict(check(text)), verdict(by_tree(text)));
         }
     }
 }
