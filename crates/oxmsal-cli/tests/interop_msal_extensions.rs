@@ -1,7 +1,8 @@
 //! oxmsal and MSAL for Python with msal-extensions (`FilePersistence` +
 //! `PersistedTokenCache`) write one cache file at the same time, each under
 //! the other's lock: afterwards every token of both is in the file, and each
-//! side serves the other's tokens from it.
+//! side serves the other's tokens from it. A long-lived oxmsal app, which
+//! reads the file only when it changed, sees MSAL Python's in-place writes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -175,4 +176,64 @@ async fn msal_extensions_and_oxmsal_share_one_file_at_the_same_time() {
         assert_eq!(run.json["token_source"], "cache", "{}", run.stdout);
     }
     assert_eq!(env.emulator.counters().token_requests as usize, 2 * N);
+}
+
+/// A long-lived oxmsal app on a shared file, `settle` being its store's
+/// settle time: after MSAL Python rewrites the file in place (one more
+/// token), the app's next lookup sees that token — its fingerprint of the
+/// file no longer matches — and serves it without a request.
+async fn a_long_lived_app_sees_an_in_place_write(settle: std::time::Duration) {
+    use oxmsal::authority::InstanceDiscovery;
+    use oxmsal::cache::persist::FileStore;
+    use oxmsal::credential::ClientCredential;
+    use oxmsal::{ConfidentialClientApplication, TokenSource};
+
+    let env = start().await;
+    let cache = env.path("token_cache.bin");
+    let base = url::Url::parse(&env.emulator.base_url()).unwrap();
+    let app = ConfidentialClientApplication::builder(
+        env.demo.client_id.clone(),
+        ClientCredential::secret(env.demo.secret.clone()),
+    )
+    .authority(env.emulator.authority())
+    .extra_root_certificate_pem(env.emulator.ca_pem().as_bytes().to_vec())
+    .instance_discovery(InstanceDiscovery::Endpoint(base))
+    .cache_persistence(std::sync::Arc::new(
+        FileStore::new(&cache).change_settle_time(settle),
+    ))
+    .build()
+    .unwrap();
+    let ours = oxmsal_scope(0);
+    let got = app.acquire_token_for_client([ours.as_str()]).await.unwrap();
+    assert_eq!(got.token_source, TokenSource::IdentityProvider);
+    for _ in 0..5 {
+        let hit = app.acquire_token_for_client([ours.as_str()]).await.unwrap();
+        assert_eq!(hit.token_source, TokenSource::Cache);
+    }
+
+    let theirs = python_scope(0);
+    let (child, rx) = msal_python(&env, &cache, std::slice::from_ref(&theirs));
+    let (python_lines, python_run) = python_results(child, rx).await;
+    assert_eq!(python_run.code, 0, "{python_lines:?} {}", python_run.stderr);
+    assert_eq!(python_lines[0]["token_source"], "identity_provider");
+    assert_eq!(env.emulator.counters().token_requests, 2);
+
+    let served = app
+        .acquire_token_for_client([theirs.as_str()])
+        .await
+        .unwrap();
+    assert_eq!(
+        served.token_source,
+        TokenSource::Cache,
+        "MSAL Python's token"
+    );
+    assert_eq!(env.emulator.counters().token_requests, 2, "no request");
+}
+
+#[tokio::test]
+async fn a_long_lived_app_sees_msal_extensions_write_in_place() {
+    // As configured by default: the write is fresh, so the file is read.
+    a_long_lived_app_sees_an_in_place_write(std::time::Duration::from_secs(2)).await;
+    // Metadata trusted at once: the in-place write must change it.
+    a_long_lived_app_sees_an_in_place_write(std::time::Duration::ZERO).await;
 }
