@@ -2,7 +2,7 @@
 //!
 //! An [`Authority`] is parsed and checked when the app is built — never by
 //! touching the network. Its endpoints are discovered lazily, on the first
-//! request, and kept for the life of the app ([`discovery`]).
+//! request, and kept for the life of the app (`authority::discovery`, internal).
 
 pub(crate) mod discovery;
 mod instance;

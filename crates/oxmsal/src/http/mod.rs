@@ -1,7 +1,7 @@
 //! The one place that talks to the network.
 //!
 //! Every request oxmsal sends — discovery, token, device code — goes through
-//! [`Pipeline`]: it stamps the library and correlation headers, enforces the
+//! one internal pipeline: it stamps the library and correlation headers, enforces the
 //! https/loopback rule, retries what is safe to retry, consults the client-side
 //! throttle, and logs what happened without ever logging a body. The transport
 //! itself is an [`HttpClient`], reqwest with rustls by default ([`ReqwestClient`]),
