@@ -31,7 +31,7 @@ use crate::secret::{Secret, SecretBlock, WipedBytes, WipedString};
 use serde_json::Value;
 
 use super::entity::{AccessTokenEntry, Entity, Fields, Scalar};
-use super::serialize::{self, ACCESS_TOKEN, ACCOUNT, APP_METADATA, ID_TOKEN, REFRESH_TOKEN};
+use super::serialize::{self, section_index};
 use super::store::{Key, Store};
 use crate::error::Error;
 
@@ -422,17 +422,6 @@ enum State {
     Entries { section: usize, first: bool },
     /// After the closing brace: only whitespace may follow.
     End,
-}
-
-fn section_index(name: &str) -> Option<usize> {
-    match name {
-        ACCESS_TOKEN => Some(0),
-        REFRESH_TOKEN => Some(1),
-        ID_TOKEN => Some(2),
-        ACCOUNT => Some(3),
-        APP_METADATA => Some(4),
-        _ => None,
-    }
 }
 
 /// How far a [`Scanner::feed`] got.

@@ -34,6 +34,14 @@ pub(crate) const REFRESH_TOKEN: &str = "RefreshToken";
 pub(crate) const ID_TOKEN: &str = "IdToken";
 pub(crate) const ACCOUNT: &str = "Account";
 pub(crate) const APP_METADATA: &str = "AppMetadata";
+/// All of them, in that order: a known section's index.
+pub(crate) const SECTIONS: [&str; 5] =
+    [ACCESS_TOKEN, REFRESH_TOKEN, ID_TOKEN, ACCOUNT, APP_METADATA];
+
+/// The index in [`SECTIONS`] of the section named `name`, if it is one.
+pub(crate) fn section_index(name: &str) -> Option<usize> {
+    SECTIONS.iter().position(|section| *section == name)
+}
 
 /// At most this many characters of an entry key go into an error message.
 const KEY_EXCERPT: usize = 120;

@@ -7,18 +7,9 @@
 
 use std::fmt;
 
-use serde::de::{Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::cache::serialize;
-
-/// The sections whose shape is checked.
-const KNOWN: [&str; 5] = [
-    serialize::ACCESS_TOKEN,
-    serialize::REFRESH_TOKEN,
-    serialize::ID_TOKEN,
-    serialize::ACCOUNT,
-    serialize::APP_METADATA,
-];
+use crate::cache::serialize::{section_index, SECTIONS};
 
 /// `Ok` when `text` is empty (an empty cache) or shaped like a cache
 /// document; else what is wrong, in words that never quote the text (so no
@@ -35,7 +26,7 @@ pub(super) fn check(text: &str) -> Result<(), String> {
     let Some(sections) = sections else {
         return Err("not a JSON object".into());
     };
-    match KNOWN
+    match SECTIONS
         .iter()
         .zip(sections)
         .find(|(_, ok)| *ok == Some(false))
@@ -49,19 +40,18 @@ pub(super) fn check(text: &str) -> Result<(), String> {
 /// its name) is a map of entries. `None`: not an object.
 struct Document;
 
-/// Reads any value: whether it is an object whose values are all objects.
-struct SectionVisitor;
+/// Reads any value: whether it is objects `levels` deep — 1: an object (an
+/// entry); 2: an object whose values are all objects (a section).
+#[derive(Clone, Copy)]
+struct Objects {
+    levels: u8,
+}
 
-/// Reads any value: whether it is an object.
-struct EntryVisitor;
+/// A section is objects two levels deep: entries in a map.
+const SECTION: Objects = Objects { levels: 2 };
 
-/// Reads a key: the index in [`KNOWN`] of the section it names, if any.
-struct NameVisitor;
-
-/// What the visitors above find, as values to read.
-struct SectionIndex(Option<usize>);
-struct IsSection(bool);
-struct IsEntry(bool);
+/// Reads a key: the index in [`SECTIONS`] of the section it names, if any.
+struct SectionName;
 
 /// The `visit_*` methods of a visitor that answers `$no` for every value but
 /// an object (arrays are read through, their items ignored).
@@ -103,12 +93,9 @@ impl<'de> Visitor<'de> for Document {
 
     fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Self::Value, A::Error> {
         let mut sections = [None; 5];
-        while let Some(SectionIndex(known)) = members.next_key()? {
+        while let Some(known) = members.next_key_seed(SectionName)? {
             match known.and_then(|i| sections.get_mut(i)) {
-                Some(section) => {
-                    let IsSection(ok) = members.next_value()?;
-                    *section = Some(ok);
-                }
+                Some(section) => *section = Some(members.next_value_seed(SECTION)?),
                 None => {
                     members.next_value::<IgnoredAny>()?;
                 }
@@ -118,40 +105,40 @@ impl<'de> Visitor<'de> for Document {
     }
 }
 
-impl<'de> Visitor<'de> for SectionVisitor {
+impl<'de> Visitor<'de> for Objects {
     type Value = bool;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a section")
-    }
-
-    only_objects!(false);
-
-    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<bool, A::Error> {
-        let mut all = true;
-        while let Some((IgnoredAny, IsEntry(is_entry))) = entries.next_entry()? {
-            all &= is_entry;
-        }
-        Ok(all)
-    }
-}
-
-impl<'de> Visitor<'de> for EntryVisitor {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an entry")
+        f.write_str("an object")
     }
 
     only_objects!(false);
 
     fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<bool, A::Error> {
-        while members.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(true)
+        let inner = Objects {
+            levels: self.levels.saturating_sub(1),
+        };
+        let mut all = true;
+        while members.next_key::<IgnoredAny>()?.is_some() {
+            if inner.levels == 0 {
+                members.next_value::<IgnoredAny>()?;
+            } else {
+                all &= members.next_value_seed(inner)?;
+            }
+        }
+        Ok(all)
     }
 }
 
-impl<'de> Visitor<'de> for NameVisitor {
+impl<'de> DeserializeSeed<'de> for Objects {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SectionName {
     type Value = Option<usize>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -159,25 +146,15 @@ impl<'de> Visitor<'de> for NameVisitor {
     }
 
     fn visit_str<E>(self, name: &str) -> Result<Option<usize>, E> {
-        Ok(KNOWN.iter().position(|known| *known == name))
+        Ok(section_index(name))
     }
 }
 
-impl<'de> serde::Deserialize<'de> for SectionIndex {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(NameVisitor).map(SectionIndex)
-    }
-}
+impl<'de> DeserializeSeed<'de> for SectionName {
+    type Value = Option<usize>;
 
-impl<'de> serde::Deserialize<'de> for IsSection {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(SectionVisitor).map(IsSection)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for IsEntry {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(EntryVisitor).map(IsEntry)
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
+        d.deserialize_str(self)
     }
 }
 
@@ -197,7 +174,7 @@ mod tests {
         let serde_json::Value::Object(sections) = value else {
             return Err("not a JSON object".into());
         };
-        for name in KNOWN {
+        for name in SECTIONS {
             match sections.get(name) {
                 None => {}
                 Some(serde_json::Value::Object(entries))
@@ -247,7 +224,7 @@ mod tests {
             doc in proptest::prop_oneof![
                 crate::cache::serialize::tests::any_document(),
                 proptest::collection::vec(
-                    (proptest::sample::select(&KNOWN[..]), crate::cache::serialize::tests::any_value()),
+                    (proptest::sample::select(&SECTIONS[..]), crate::cache::serialize::tests::any_value()),
                     0..4,
                 ).prop_map(|kv| serde_json::Value::Object(
                     kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
