@@ -432,12 +432,10 @@ impl RedisStore {
     pub async fn save_throttle(&self, throttle: &ThrottleStore, now: u64) -> Result<()> {
         let key = self.throttle_key();
         let edit = |current: Option<&str>| -> Result<String> {
-            match current {
-                Some(json) => throttle
-                    .merge_json(json, now)
-                    .map_err(|e| malformed_throttle(&key, &e))?,
-                None => throttle.purge_expired(now),
-            }
+            // Merging (nothing stored: nothing) also drops what expired.
+            throttle
+                .merge_json(current.unwrap_or("{}"), now)
+                .map_err(|e| malformed_throttle(&key, &e))?;
             if throttle.is_empty() {
                 return Ok(String::new());
             }
