@@ -148,8 +148,9 @@ impl ThrottleStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let rule_b = key.rule_b.then(|| key.rule_b());
-        for k in std::iter::once(key.rule_a()).chain(rule_b) {
+        // Rule B's digest only when rule A's key is not refused.
+        let rule_b = std::iter::once_with(|| key.rule_b.then(|| key.rule_b())).flatten();
+        for k in std::iter::once_with(|| key.rule_a()).chain(rule_b) {
             if let Some(entry) = entries.get(&k) {
                 if entry.until > now {
                     let original = entry.outcome.to_error();
