@@ -223,16 +223,16 @@ impl AuthenticationResult {
     ) -> Self {
         Self::new(
             crate::cache::secret_of(&at.raw),
-            &at.token_type,
+            &at.shared.token_type,
             at.expires_on,
             now,
             at.refresh_on,
             // The entry's normalized scopes when they spell the target as is
             // (`api://…/.default`, lowercase scopes): no allocation on a hit.
-            if at.target_is_scopes {
-                Arc::clone(&at.scopes)
+            if at.shared.target_is_scopes {
+                Arc::clone(&at.shared.scopes)
             } else {
-                at.target.split(' ').map(str::to_owned).collect()
+                at.shared.target.split(' ').map(str::to_owned).collect()
             },
             token_source,
             String::new(),

@@ -349,6 +349,8 @@ pub(crate) struct Fields<'de> {
     /// The last target, its normalized scopes and whether they spell it, for
     /// the same reason.
     shared_scopes: Option<(Text, Arc<[String]>, bool)>,
+    /// The last access token's shared part, for the same reason.
+    last_at_shared: Option<Arc<AtShared>>,
 }
 
 impl<'de> Fields<'de> {
@@ -364,6 +366,7 @@ impl<'de> Fields<'de> {
             secret_id: None,
             shared: Default::default(),
             shared_scopes: None,
+            last_at_shared: None,
         }
     }
 
@@ -451,25 +454,63 @@ impl<'de> Fields<'de> {
     /// A string field as shared [`Text`]: the previous entry's value when it
     /// is the same.
     fn opt_text<E: Entity>(&mut self, id: u8) -> Result<Option<Text>, String> {
-        let Some(value) = self.opt_cow::<E>(id)? else {
-            return Ok(None);
-        };
-        let Some(last) = self.shared.get_mut(usize::from(id)) else {
-            return Ok(Some(Text::from(&*value)));
-        };
-        match last {
-            Some(last) if **last == *value => Ok(Some(Arc::clone(last))),
-            _ => {
-                let text = Text::from(&*value);
-                *last = Some(Arc::clone(&text));
-                Ok(Some(text))
-            }
-        }
+        Ok(self
+            .opt_cow::<E>(id)?
+            .map(|value| self.share_text(id, &value)))
     }
 
     /// [`opt_text`](Self::opt_text), `""` when absent or null.
     fn text_or_empty<E: Entity>(&mut self, id: u8) -> Result<Text, String> {
         Ok(self.opt_text::<E>(id)?.unwrap_or_else(|| Text::from("")))
+    }
+
+    /// `value` of field `id` as [`Text`], shared with the last value of that
+    /// field when it is the same.
+    fn share_text(&mut self, id: u8, value: &str) -> Text {
+        let Some(last) = self.shared.get_mut(usize::from(id)) else {
+            return Text::from(value);
+        };
+        match last {
+            Some(last) if **last == *value => Arc::clone(last),
+            _ => {
+                let text = Text::from(value);
+                *last = Some(Arc::clone(&text));
+                text
+            }
+        }
+    }
+
+    /// An access token's shared part from its fields as read: the previous
+    /// token's when they are the same — one reference count touched instead
+    /// of one per field, when a token is read and when it is dropped.
+    fn at_shared(
+        &mut self,
+        environment: &str,
+        client_id: &str,
+        target: &str,
+        token_type: &str,
+    ) -> Arc<AtShared> {
+        if let Some(last) = &self.last_at_shared {
+            if *last.environment == *environment
+                && *last.client_id == *client_id
+                && *last.target == *target
+                && *last.token_type == *token_type
+            {
+                return Arc::clone(last);
+            }
+        }
+        let target = self.share_text(at::TARGET, target);
+        let (scopes, target_is_scopes) = self.scopes_of(&target);
+        let shared = Arc::new(AtShared {
+            environment: self.share_text(at::ENVIRONMENT, environment),
+            client_id: self.share_text(at::CLIENT_ID, client_id),
+            target,
+            scopes,
+            target_is_scopes,
+            token_type: self.share_text(at::TOKEN_TYPE, token_type),
+        });
+        self.last_at_shared = Some(Arc::clone(&shared));
+        shared
     }
 
     /// The normalized scopes of `target`, and whether they spell it as is
@@ -719,9 +760,27 @@ fn parse<E: Entity>(object: Map<String, Value>) -> Result<E, String> {
 pub(crate) struct AccessTokenEntry {
     pub(crate) raw: Raw,
     pub(crate) home_account_id: Option<Text>,
+    pub(crate) realm: Text,
+    /// Environment, client, target and token type: what the tokens of one
+    /// app and resource have in common.
+    pub(crate) shared: Arc<AtShared>,
+    pub(crate) cached_at: u64,
+    /// 0 when absent: such an entry is expired, never returned.
+    pub(crate) expires_on: u64,
+    pub(crate) extended_expires_on: Option<u64>,
+    pub(crate) refresh_on: Option<u64>,
+    pub(crate) ext_cache_key: Option<String>,
+}
+
+/// The fields that the access tokens of one app, environment, resource and
+/// token type share, in one allocation: reading 10,000 such tokens
+/// takes one reference to it per token instead of one per field (the atomic
+/// increments, and the decrements when they are dropped, were a tenth of a
+/// load's time), and each token is 64 bytes smaller.
+#[derive(Debug)]
+pub(crate) struct AtShared {
     pub(crate) environment: Text,
     pub(crate) client_id: Text,
-    pub(crate) realm: Text,
     pub(crate) target: Text,
     /// `target` normalized for comparisons.
     pub(crate) scopes: Arc<[String]>,
@@ -730,12 +789,6 @@ pub(crate) struct AccessTokenEntry {
     /// splitting the target. Decided once per distinct target, not per hit.
     pub(crate) target_is_scopes: bool,
     pub(crate) token_type: Text,
-    pub(crate) cached_at: u64,
-    /// 0 when absent: such an entry is expired, never returned.
-    pub(crate) expires_on: u64,
-    pub(crate) extended_expires_on: Option<u64>,
-    pub(crate) refresh_on: Option<u64>,
-    pub(crate) ext_cache_key: Option<String>,
 }
 
 mod at {
@@ -774,11 +827,11 @@ impl View for AccessTokenEntry {
     fn string(&self, id: u8) -> Option<&str> {
         match id {
             at::HOME_ACCOUNT_ID => self.home_account_id.as_deref(),
-            at::ENVIRONMENT => Some(&self.environment),
-            at::CLIENT_ID => Some(&self.client_id),
-            at::TARGET => Some(&self.target),
+            at::ENVIRONMENT => Some(&self.shared.environment),
+            at::CLIENT_ID => Some(&self.shared.client_id),
+            at::TARGET => Some(&self.shared.target),
             at::REALM => Some(&self.realm),
-            at::TOKEN_TYPE => Some(&self.token_type),
+            at::TOKEN_TYPE => Some(&self.shared.token_type),
             at::EXT_CACHE_KEY => self.ext_cache_key.as_deref(),
             _ => None,
         }
@@ -818,20 +871,25 @@ impl Entity for AccessTokenEntry {
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
         type E = AccessTokenEntry;
         f.take_secret(true)?;
-        let target = f.text_or_empty::<E>(at::TARGET)?;
-        let (scopes, target_is_scopes) = f.scopes_of(&target);
+        // Checked in this order, so a document with several bad fields is
+        // told about the same one as before.
+        let target = f.opt_cow::<E>(at::TARGET)?;
         // MSAL.NET reads the misspelt `ext_expires_on` of early MSALs too.
         let extended_expires_on = match f.opt_seconds::<E>(at::EXTENDED_EXPIRES_ON)? {
             Some(t) => Some(t),
             None => super::fields::opt_seconds_of(f.verbatim("ext_expires_on"), "ext_expires_on")?,
         };
         let home_account_id = f.opt_text::<E>(at::HOME_ACCOUNT_ID)?;
-        let environment = f.text_or_empty::<E>(at::ENVIRONMENT)?;
-        let client_id = f.text_or_empty::<E>(at::CLIENT_ID)?;
+        let environment = f.opt_cow::<E>(at::ENVIRONMENT)?;
+        let client_id = f.opt_cow::<E>(at::CLIENT_ID)?;
         let realm = f.text_or_empty::<E>(at::REALM)?;
-        let token_type = f
-            .opt_text::<E>(at::TOKEN_TYPE)?
-            .unwrap_or_else(|| Text::from("Bearer"));
+        let token_type = f.opt_cow::<E>(at::TOKEN_TYPE)?;
+        let shared = f.at_shared(
+            environment.as_deref().unwrap_or(""),
+            client_id.as_deref().unwrap_or(""),
+            target.as_deref().unwrap_or(""),
+            token_type.as_deref().unwrap_or("Bearer"),
+        );
         let cached_at = f.opt_seconds::<E>(at::CACHED_AT)?.unwrap_or(0);
         let expires_on = f.opt_seconds::<E>(at::EXPIRES_ON)?.unwrap_or(0);
         let refresh_on = f.opt_seconds::<E>(at::REFRESH_ON)?;
@@ -840,13 +898,8 @@ impl Entity for AccessTokenEntry {
         Ok(AccessTokenEntry {
             raw: f.take_raw::<E>(),
             home_account_id,
-            environment,
-            client_id,
             realm,
-            scopes,
-            target_is_scopes,
-            target,
-            token_type,
+            shared,
             cached_at,
             expires_on,
             extended_expires_on,
@@ -1359,10 +1412,10 @@ mod tests {
             .contains("`expires_on`"));
         let ok = at(json!({"expires_on": 100, "target": "B a"})).unwrap();
         assert_eq!(
-            (ok.expires_on, ok.cached_at, &*ok.token_type),
+            (ok.expires_on, ok.cached_at, &*ok.shared.token_type),
             (100, 0, "Bearer")
         );
-        assert_eq!(&*ok.scopes, ["a".to_owned(), "b".to_owned()]);
+        assert_eq!(&*ok.shared.scopes, ["a".to_owned(), "b".to_owned()]);
     }
 
     /// Every member comes back as it was, whatever its encoding.

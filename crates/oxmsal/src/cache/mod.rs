@@ -653,16 +653,16 @@ fn cached_access_token(key: &str, e: &AccessTokenEntry) -> CachedAccessToken {
     CachedAccessToken {
         key: key.to_owned(),
         secret: secret_of(&e.raw),
-        token_type: e.token_type.to_string(),
+        token_type: e.shared.token_type.to_string(),
         expires_on: e.expires_on,
         extended_expires_on: e.extended_expires_on,
         refresh_on: e.refresh_on,
         cached_at: e.cached_at,
-        target: e.target.to_string(),
+        target: e.shared.target.to_string(),
         home_account_id: e.home_account_id.as_deref().map(str::to_owned),
         realm: e.realm.to_string(),
-        environment: e.environment.to_string(),
-        client_id: e.client_id.to_string(),
+        environment: e.shared.environment.to_string(),
+        client_id: e.shared.client_id.to_string(),
     }
 }
 

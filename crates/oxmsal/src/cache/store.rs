@@ -191,8 +191,14 @@ where
 /// (client + extended key), realm.
 fn at_path(e: &AccessTokenEntry) -> (String, String, String) {
     (
-        ikey(&[e.home_account_id.as_deref().unwrap_or(""), &e.environment]),
-        ikey(&[&e.client_id, e.ext_cache_key.as_deref().unwrap_or("")]),
+        ikey(&[
+            e.home_account_id.as_deref().unwrap_or(""),
+            &e.shared.environment,
+        ]),
+        ikey(&[
+            &e.shared.client_id,
+            e.ext_cache_key.as_deref().unwrap_or(""),
+        ]),
         ikey(&[&e.realm]),
     )
 }
@@ -219,12 +225,18 @@ fn index_access_token(index: &mut Indexes, buf: &mut String, key: &Key, e: &Acce
     buf.clear();
     ikey_push(
         buf,
-        &[e.home_account_id.as_deref().unwrap_or(""), &e.environment],
+        &[
+            e.home_account_id.as_deref().unwrap_or(""),
+            &e.shared.environment,
+        ],
     );
     let he_end = buf.len();
     ikey_push(
         buf,
-        &[&e.client_id, e.ext_cache_key.as_deref().unwrap_or("")],
+        &[
+            &e.shared.client_id,
+            e.ext_cache_key.as_deref().unwrap_or(""),
+        ],
     );
     let ce_end = buf.len();
     ikey_push(buf, &[&e.realm]);
@@ -253,8 +265,8 @@ fn same_index_path(a: &AccessTokenEntry, b: &AccessTokenEntry) -> bool {
     same_id(
         a.home_account_id.as_deref().unwrap_or(""),
         b.home_account_id.as_deref().unwrap_or(""),
-    ) && same_id(&a.environment, &b.environment)
-        && same_id(&a.client_id, &b.client_id)
+    ) && same_id(&a.shared.environment, &b.shared.environment)
+        && same_id(&a.shared.client_id, &b.shared.client_id)
         && same_id(
             a.ext_cache_key.as_deref().unwrap_or(""),
             b.ext_cache_key.as_deref().unwrap_or(""),
@@ -448,7 +460,8 @@ impl Store {
             .filter(|k| ***k != *key)
             .filter(|k| {
                 self.access_tokens.get(*k).is_some_and(|old| {
-                    old.expires_on <= now || scopes::intersects(&old.scopes, &entry.scopes)
+                    old.expires_on <= now
+                        || scopes::intersects(&old.shared.scopes, &entry.shared.scopes)
                 })
             })
             .cloned()
@@ -496,7 +509,8 @@ impl Store {
             let Some((key, entry)) = self.access_tokens.get_key_value(key) else {
                 return;
             };
-            if entry.usable_at(now) && scopes::contains_all_requested(&entry.scopes, scopes) {
+            if entry.usable_at(now) && scopes::contains_all_requested(&entry.shared.scopes, scopes)
+            {
                 best = Some(match best {
                     Some((bk, be))
                         if (be.cached_at, std::cmp::Reverse(bk))

@@ -220,7 +220,7 @@ impl Store {
         let held: BTreeSet<String> = out
             .access_tokens
             .values()
-            .map(|e| e.client_id.to_lowercase())
+            .map(|e| e.shared.client_id.to_lowercase())
             .chain(
                 out.refresh_tokens
                     .values()
