@@ -775,8 +775,9 @@ pub(crate) struct AccessTokenEntry {
 /// The fields that the access tokens of one app, environment, resource and
 /// token type share, in one allocation: reading 10,000 such tokens
 /// takes one reference to it per token instead of one per field (the atomic
-/// increments, and the decrements when they are dropped, were a tenth of a
-/// load's time), and each token is 64 bytes smaller.
+/// increments, and the decrements when they are dropped, were the hottest
+/// instructions of reading and dropping a token), and each token is 80 bytes
+/// smaller (224 → 144).
 #[derive(Debug)]
 pub(crate) struct AtShared {
     pub(crate) environment: Text,
