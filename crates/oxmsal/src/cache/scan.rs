@@ -1051,6 +1051,41 @@ mod tests {
         }
     }
 
+    /// Tokens of one app and resource share one `AtShared`; a token whose
+    /// target (or environment, client, token type) differs gets its own,
+    /// with its own scopes.
+    #[test]
+    fn tokens_that_agree_share_their_common_fields() {
+        let at = |realm: &str, target: &str| {
+            format!(
+                r#""k-{realm}-{target}": {{"credential_type": "AccessToken", "secret": "s",
+                "environment": "login.example", "client_id": "c", "realm": "{realm}",
+                "target": "{target}", "token_type": "Bearer", "expires_on": "9"}}"#
+            )
+        };
+        let doc = format!(
+            r#"{{"AccessToken": {{{}, {}, {}, {}}}}}"#,
+            at("t1", "a b"),
+            at("t2", "a b"),
+            at("t3", "C"),
+            at("t4", "C"),
+        );
+        let store = read_str(&doc).expect("the scanner reads it");
+        let get = |key: &str| &store.access_tokens()[key];
+        let (one, two) = (get("k-t1-a b"), get("k-t2-a b"));
+        let (three, four) = (get("k-t3-C"), get("k-t4-C"));
+        assert!(std::sync::Arc::ptr_eq(&one.shared, &two.shared));
+        assert!(std::sync::Arc::ptr_eq(&three.shared, &four.shared));
+        assert!(!std::sync::Arc::ptr_eq(&two.shared, &three.shared));
+        assert_eq!(&*one.shared.scopes, ["a", "b"]);
+        assert_eq!(&*three.shared.scopes, ["c"]);
+        assert_eq!(&*three.shared.target, "C");
+        assert_eq!((&*one.realm, &*four.realm), ("t1", "t4"));
+        // Written back as read.
+        let written = write(&store).unwrap();
+        assert_eq!(outcome(serialize::parse(&written)).unwrap().1, written);
+    }
+
     #[test]
     fn the_scanner_reads_what_the_plain_reader_reads() {
         for doc in accepted() {
