@@ -349,8 +349,11 @@ pub(crate) struct Fields<'de> {
     /// The last target, its normalized scopes and whether they spell it, for
     /// the same reason.
     shared_scopes: Option<(Text, Arc<[String]>, bool)>,
-    /// The last access token's shared part, for the same reason.
-    last_at_shared: Option<Arc<AtShared>>,
+    /// The shared parts of the last few access tokens, most recent first,
+    /// for the same reason: a cache of users who each hold tokens for a few
+    /// resources lists them alternating (A's Graph token, A's Azure token,
+    /// B's Graph token…), and one remembered part would share nothing there.
+    recent_at_shared: Vec<Arc<AtShared>>,
 }
 
 impl<'de> Fields<'de> {
@@ -366,7 +369,7 @@ impl<'de> Fields<'de> {
             secret_id: None,
             shared: Default::default(),
             shared_scopes: None,
-            last_at_shared: None,
+            recent_at_shared: Vec::with_capacity(RECENT_AT_SHARED),
         }
     }
 
@@ -490,13 +493,19 @@ impl<'de> Fields<'de> {
         target: &str,
         token_type: &str,
     ) -> Arc<AtShared> {
-        if let Some(last) = &self.last_at_shared {
-            if *last.environment == *environment
-                && *last.client_id == *client_id
-                && *last.target == *target
-                && *last.token_type == *token_type
-            {
-                return Arc::clone(last);
+        let agrees = |recent: &Arc<AtShared>| {
+            *recent.environment == *environment
+                && *recent.client_id == *client_id
+                && *recent.target == *target
+                && *recent.token_type == *token_type
+        };
+        if let Some(i) = self.recent_at_shared.iter().position(agrees) {
+            // Most recent first: the next token most likely wants it again.
+            if let Some(front) = self.recent_at_shared.get_mut(..=i) {
+                front.rotate_right(1);
+            }
+            if let Some(recent) = self.recent_at_shared.first() {
+                return Arc::clone(recent);
             }
         }
         let target = self.share_text(at::TARGET, target);
@@ -509,7 +518,8 @@ impl<'de> Fields<'de> {
             target_is_scopes,
             token_type: self.share_text(at::TOKEN_TYPE, token_type),
         });
-        self.last_at_shared = Some(Arc::clone(&shared));
+        self.recent_at_shared.truncate(RECENT_AT_SHARED - 1);
+        self.recent_at_shared.insert(0, Arc::clone(&shared));
         shared
     }
 
@@ -754,6 +764,9 @@ fn parse<E: Entity>(object: Map<String, Value>) -> Result<E, String> {
 
 // ---------------------------------------------------------------------------
 // The kinds.
+
+/// How many access tokens' shared parts a reader remembers.
+const RECENT_AT_SHARED: usize = 4;
 
 /// An `AccessToken` entry.
 #[derive(Clone, Debug)]

@@ -1063,10 +1063,14 @@ mod tests {
                 "target": "{target}", "token_type": "Bearer", "expires_on": "9"}}"#
             )
         };
+        // Two resources alternating (users' Graph and Azure tokens), then a
+        // run of one.
         let doc = format!(
-            r#"{{"AccessToken": {{{}, {}, {}, {}}}}}"#,
+            r#"{{"AccessToken": {{{}, {}, {}, {}, {}, {}}}}}"#,
             at("t1", "a b"),
+            at("t1", "C"),
             at("t2", "a b"),
+            at("t2", "C"),
             at("t3", "C"),
             at("t4", "C"),
         );
@@ -1074,9 +1078,14 @@ mod tests {
         let get = |key: &str| &store.access_tokens()[key];
         let (one, two) = (get("k-t1-a b"), get("k-t2-a b"));
         let (three, four) = (get("k-t3-C"), get("k-t4-C"));
-        assert!(std::sync::Arc::ptr_eq(&one.shared, &two.shared));
-        assert!(std::sync::Arc::ptr_eq(&three.shared, &four.shared));
-        assert!(!std::sync::Arc::ptr_eq(&two.shared, &three.shared));
+        let (one_c, two_c) = (get("k-t1-C"), get("k-t2-C"));
+        let same = |a: &AccessTokenEntry, b: &AccessTokenEntry| {
+            std::sync::Arc::ptr_eq(&a.shared, &b.shared)
+        };
+        assert!(same(one, two));
+        assert!(same(three, four));
+        assert!(same(one_c, two_c) && same(two_c, three));
+        assert!(!same(two, three));
         assert_eq!(&*one.shared.scopes, ["a", "b"]);
         assert_eq!(&*three.shared.scopes, ["c"]);
         assert_eq!(&*three.shared.target, "C");
