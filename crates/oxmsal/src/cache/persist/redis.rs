@@ -576,8 +576,6 @@ impl fmt::Display for RedisStore {
     }
 }
 
-/// The partition's kind, for logs: its key may hold an account id or a hash of
-/// a user's assertion, neither of which belongs in a log.
 /// The error for a throttle state in Redis that is not one.
 fn malformed_throttle(key: &str, why: &str) -> Error {
     Error::cache(
@@ -586,6 +584,8 @@ fn malformed_throttle(key: &str, why: &str) -> Error {
     )
 }
 
+/// The partition's kind, for logs: its key may hold an account id or a hash of
+/// a user's assertion, neither of which belongs in a log.
 fn partition_kind(partition: &PartitionKey) -> &'static str {
     match partition {
         PartitionKey::App { .. } => "app",
