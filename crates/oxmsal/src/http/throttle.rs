@@ -148,20 +148,10 @@ impl ThrottleStore {
         if entries.is_empty() {
             return Ok(());
         }
+        refuse_if_held(&entries, &key.rule_a(), now)?;
         // Rule B's digest only when rule A's key is not refused.
-        let rule_b = std::iter::once_with(|| key.rule_b.then(|| key.rule_b())).flatten();
-        for k in std::iter::once_with(|| key.rule_a()).chain(rule_b) {
-            if let Some(entry) = entries.get(&k) {
-                if entry.until > now {
-                    let original = entry.outcome.to_error();
-                    let remaining = Duration::from_secs(entry.until - now);
-                    tracing::info!(
-                        remaining_s = remaining.as_secs(),
-                        "request refused locally: throttled"
-                    );
-                    return Err(Error::throttled(&original, remaining));
-                }
-            }
+        if key.rule_b {
+            refuse_if_held(&entries, &key.rule_b(), now)?;
         }
         Ok(())
     }
@@ -343,6 +333,22 @@ impl ThrottleStore {
 
 /// The entries of a throttle state file; `None` when there is no file, a
 /// `Cache` error naming it when it cannot be read or is malformed.
+/// `Err(Throttled)` when the entry under `key` still holds requests back at `now`.
+fn refuse_if_held(entries: &HashMap<String, Entry>, key: &str, now: u64) -> Result<()> {
+    match entries.get(key) {
+        Some(entry) if entry.until > now => {
+            let original = entry.outcome.to_error();
+            let remaining = Duration::from_secs(entry.until - now);
+            tracing::info!(
+                remaining_s = remaining.as_secs(),
+                "request refused locally: throttled"
+            );
+            Err(Error::throttled(&original, remaining))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn read_entries(path: &std::path::Path) -> Result<Option<HashMap<String, Entry>>> {
     match std::fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
