@@ -178,17 +178,20 @@ fn time(args: &Args) -> Value {
     let ca = std::fs::read(&args.ca).expect("the emulator's CA");
     // One transport for every app and for the raw floor.
     let client = Arc::new(ReqwestClient::new(&HttpConfig::default().extra_root_pem(ca)).unwrap());
-    let app_on = |transport: Arc<dyn HttpClient>, cache: TokenCache| {
+    let builder = || {
         ConfidentialClientApplication::builder(
             args.client_id.clone(),
             ClientCredential::secret(secret.clone()),
         )
         .authority(args.authority.clone())
         .instance_discovery(InstanceDiscovery::Disabled)
-        .http_client(transport)
-        .token_cache(cache)
-        .build()
-        .unwrap()
+    };
+    let app_on = |transport: Arc<dyn HttpClient>, cache: TokenCache| {
+        builder()
+            .http_client(transport)
+            .token_cache(cache)
+            .build()
+            .unwrap()
     };
     let app_with = |cache: TokenCache| app_on(client.clone(), cache);
     let loaded = |name: &str| {
@@ -240,16 +243,11 @@ fn time(args: &Args) -> Value {
         // steady state between writes is what is measured.
         std::thread::sleep(std::time::Duration::from_millis(2100));
         let store = Arc::new(oxmsal::cache::persist::FileStore::new(&path));
-        let app = ConfidentialClientApplication::builder(
-            args.client_id.clone(),
-            ClientCredential::secret(secret.clone()),
-        )
-        .authority(args.authority.clone())
-        .instance_discovery(InstanceDiscovery::Disabled)
-        .http_client(client.clone())
-        .cache_persistence(store)
-        .build()
-        .unwrap();
+        let app = builder()
+            .http_client(client.clone())
+            .cache_persistence(store)
+            .build()
+            .unwrap();
         let hit = || async {
             let r = app.acquire_token_for_client([scope]).await.unwrap();
             assert_eq!(r.token_source, TokenSource::Cache);
