@@ -1075,7 +1075,7 @@ mod tests {
             at("t4", "C"),
         );
         let store = read_str(&doc).expect("the scanner reads it");
-        let get = |key: &str| &store.access_tokens()[key];
+        let get = |key: &str| store.access_tokens().get(key).unwrap();
         let (one, two) = (get("k-t1-a b"), get("k-t2-a b"));
         let (three, four) = (get("k-t3-C"), get("k-t4-C"));
         let (one_c, two_c) = (get("k-t1-C"), get("k-t2-C"));
@@ -1234,7 +1234,10 @@ mod tests {
         }
         let store = read_str(&doc).unwrap();
         let secret = |k: &str| {
-            store.access_tokens()[k]
+            store
+                .access_tokens()
+                .get(k)
+                .unwrap()
                 .raw
                 .secret()
                 .map(|s| s.expose_secret().to_owned())

@@ -25,7 +25,7 @@ use super::entity::{
     RefreshTokenEntry,
 };
 use super::fields::kind;
-use super::store::{HashMap, Key, Store};
+use super::store::{Key, Store};
 use crate::error::{Error, Result};
 
 /// The section names, in the order oxmsal writes them.
@@ -184,11 +184,26 @@ pub(crate) fn write(store: &Store) -> Result<String> {
     let mut out = String::with_capacity(size_hint(store));
     out.push('{');
     let mut first = true;
-    section(&mut out, &mut first, ACCESS_TOKEN, store.access_tokens());
-    section(&mut out, &mut first, REFRESH_TOKEN, store.refresh_tokens());
-    section(&mut out, &mut first, ID_TOKEN, store.id_tokens());
-    section(&mut out, &mut first, ACCOUNT, store.accounts());
-    section(&mut out, &mut first, APP_METADATA, store.app_metadata());
+    section(
+        &mut out,
+        &mut first,
+        ACCESS_TOKEN,
+        store.access_tokens().iter(),
+    );
+    section(
+        &mut out,
+        &mut first,
+        REFRESH_TOKEN,
+        store.refresh_tokens().iter(),
+    );
+    section(&mut out, &mut first, ID_TOKEN, store.id_tokens().iter());
+    section(&mut out, &mut first, ACCOUNT, store.accounts().iter());
+    section(
+        &mut out,
+        &mut first,
+        APP_METADATA,
+        store.app_metadata().iter(),
+    );
     for (name, value) in &store.other_sections {
         key(&mut out, &mut first, 1, name);
         write_value(&mut out, value, 1);
@@ -207,20 +222,19 @@ fn size_hint(store: &Store) -> usize {
     /// key repeats (home account, environment, client, realm, target):
     /// indentation, member names, timestamps.
     const PER_ENTRY: usize = 512;
-    fn of<E: Entity>(entries: &HashMap<Key, E>) -> usize {
+    fn of<'a, E: Entity + 'a>(entries: impl Iterator<Item = (&'a Key, &'a E)>) -> usize {
         entries
-            .iter()
             .map(|(k, e)| {
                 let secret = e.raw().secret().map_or(0, |s| s.expose_secret().len());
                 2 * k.len() + secret + PER_ENTRY
             })
             .sum()
     }
-    256 + of(store.access_tokens())
-        + of(store.refresh_tokens())
-        + of(store.id_tokens())
-        + of(store.accounts())
-        + of(store.app_metadata())
+    256 + of(store.access_tokens().iter())
+        + of(store.refresh_tokens().iter())
+        + of(store.id_tokens().iter())
+        + of(store.accounts().iter())
+        + of(store.app_metadata().iter())
 }
 
 const INDENT: &str = "                                                                ";
@@ -243,9 +257,14 @@ fn key(out: &mut String, first: &mut bool, depth: usize, name: &str) {
 }
 
 /// One section, entries sorted by key.
-fn section<E: Entity>(out: &mut String, first: &mut bool, name: &str, entries: &HashMap<Key, E>) {
+fn section<'a, E: Entity + 'a>(
+    out: &mut String,
+    first: &mut bool,
+    name: &str,
+    entries: impl Iterator<Item = (&'a Key, &'a E)>,
+) {
     key(out, first, 1, name);
-    let mut sorted: Vec<(&Key, &E)> = entries.iter().collect();
+    let mut sorted: Vec<(&Key, &E)> = entries.collect();
     sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
     out.push('{');
     let mut first_entry = true;
@@ -642,7 +661,7 @@ pub(crate) mod tests {
             );
         }
         let store = parse(docs[1]).unwrap();
-        assert_eq!(store.access_tokens()["k"].expires_on, 5);
+        assert_eq!(store.access_tokens().get("k").unwrap().expires_on, 5);
         assert_eq!(store.accounts().len(), 0);
     }
 }

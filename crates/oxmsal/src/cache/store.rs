@@ -9,11 +9,12 @@
 //! Index keys are lowercased: the schema lowercases entry keys, so two entries
 //! whose identifiers differ only in case are the same entry to every MSAL.
 
-use std::collections::hash_map::Entry;
 use std::collections::{btree_set, BTreeSet, HashSet};
 
-/// An entry key, shared by its section and the indexes (one allocation, not
-/// one per index: a cache of 100,000 tokens held every key twice).
+/// An entry key, shared by its section and the indexes of refresh tokens,
+/// id tokens, accounts and app metadata (one allocation, not one per index:
+/// a cache of 100,000 tokens held every key twice). The access-token index
+/// names its entries by slot ([`Slots`]) instead.
 pub(crate) type Key = std::sync::Arc<str>;
 
 /// The maps of the store: seeded per map, and much cheaper to hash than std's
@@ -30,7 +31,9 @@ use super::scopes;
 use crate::Secret;
 
 mod merge;
+mod slots;
 pub(crate) use merge::MergeRule;
+use slots::{Inserted, SlotId, Slots};
 
 /// An index key: `parts` lowercased and joined by NUL, a byte no host, client
 /// id, tenant or account id contains.
@@ -68,24 +71,25 @@ fn same_id(a: &str, b: &str) -> bool {
         .eq(b.chars().flat_map(char::to_lowercase))
 }
 
-/// The entry keys under one index key, in order. Nearly every group holds one
-/// key (one token per tenant, one account per home…), kept inline; a group
-/// holds exactly one key if and only if it is `One`, so equal groups compare equal.
+/// The entries under one index key, in order: their keys, or (access
+/// tokens) their slots. Nearly every group holds one (one token per tenant,
+/// one account per home…), kept inline; a group holds exactly one if and only
+/// if it is `One`, so equal groups compare equal.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum KeySet {
-    One(Key),
-    Many(BTreeSet<Key>),
+pub(crate) enum KeySet<T = Key> {
+    One(T),
+    Many(BTreeSet<T>),
 }
 
-impl Default for KeySet {
+impl<T> Default for KeySet<T> {
     fn default() -> Self {
         KeySet::Many(BTreeSet::new())
     }
 }
 
-impl KeySet {
+impl<T: Ord + Default> KeySet<T> {
     /// Adds `key`; `false` when it was there.
-    pub(crate) fn insert(&mut self, key: Key) -> bool {
+    pub(crate) fn insert(&mut self, key: T) -> bool {
         match self {
             KeySet::Many(set) if set.is_empty() => *self = KeySet::One(key),
             KeySet::Many(set) => return set.insert(key),
@@ -99,9 +103,13 @@ impl KeySet {
     }
 
     /// Removes `key`; `false` when it was not there.
-    pub(crate) fn remove(&mut self, key: &str) -> bool {
+    pub(crate) fn remove<Q>(&mut self, key: &Q) -> bool
+    where
+        T: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
         match self {
-            KeySet::One(only) if &**only == key => *self = KeySet::default(),
+            KeySet::One(only) if only.borrow() == key => *self = KeySet::default(),
             KeySet::One(_) => return false,
             KeySet::Many(set) => {
                 if !set.remove(key) {
@@ -116,12 +124,14 @@ impl KeySet {
         }
         true
     }
+}
 
+impl<T> KeySet<T> {
     pub(crate) fn is_empty(&self) -> bool {
         matches!(self, KeySet::Many(set) if set.is_empty())
     }
 
-    pub(crate) fn iter(&self) -> KeySetIter<'_> {
+    pub(crate) fn iter(&self) -> KeySetIter<'_, T> {
         match self {
             KeySet::One(only) => KeySetIter::One(Some(only)),
             KeySet::Many(set) => KeySetIter::Many(set.iter()),
@@ -129,15 +139,15 @@ impl KeySet {
     }
 }
 
-/// The keys of a [`KeySet`], in order.
-pub(crate) enum KeySetIter<'a> {
-    One(Option<&'a Key>),
-    Many(btree_set::Iter<'a, Key>),
+/// The members of a [`KeySet`], in order.
+pub(crate) enum KeySetIter<'a, T = Key> {
+    One(Option<&'a T>),
+    Many(btree_set::Iter<'a, T>),
 }
 
-impl<'a> Iterator for KeySetIter<'a> {
-    type Item = &'a Key;
-    fn next(&mut self) -> Option<&'a Key> {
+impl<'a, T> Iterator for KeySetIter<'a, T> {
+    type Item = &'a T;
+    fn next(&mut self) -> Option<&'a T> {
         match self {
             KeySetIter::One(only) => only.take(),
             KeySetIter::Many(iter) => iter.next(),
@@ -145,16 +155,19 @@ impl<'a> Iterator for KeySetIter<'a> {
     }
 }
 
-impl<'a> IntoIterator for &'a KeySet {
-    type Item = &'a Key;
-    type IntoIter = KeySetIter<'a>;
-    fn into_iter(self) -> KeySetIter<'a> {
+impl<'a, T> IntoIterator for &'a KeySet<T> {
+    type Item = &'a T;
+    type IntoIter = KeySetIter<'a, T>;
+    fn into_iter(self) -> KeySetIter<'a, T> {
         self.iter()
     }
 }
 
 /// Entry keys grouped under an index key.
 type KeySets = HashMap<Key, KeySet>;
+
+/// Access-token slots grouped under an index key.
+type SlotSets = HashMap<Key, KeySet<SlotId>>;
 
 /// Runs `f` on `map[index_key]`, made when missing. The index key is
 /// allocated only for a new group (loading a document finds most groups there).
@@ -211,7 +224,11 @@ fn add(sets: &mut KeySets, index_key: String, key: &Key) {
     with_group(sets, &index_key, |set| set.insert(Key::clone(key)));
 }
 
-fn remove(sets: &mut KeySets, index_key: &str, key: &str) {
+fn remove<T: Ord + Default + std::borrow::Borrow<Q>, Q: Ord + ?Sized>(
+    sets: &mut HashMap<Key, KeySet<T>>,
+    index_key: &str,
+    key: &Q,
+) {
     if let Some(set) = sets.get_mut(index_key) {
         set.remove(key);
         if set.is_empty() {
@@ -220,7 +237,7 @@ fn remove(sets: &mut KeySets, index_key: &str, key: &str) {
     }
 }
 
-fn index_access_token(index: &mut Indexes, buf: &mut String, key: &Key, e: &AccessTokenEntry) {
+fn index_access_token(index: &mut Indexes, buf: &mut String, id: SlotId, e: &AccessTokenEntry) {
     // The three index keys in one buffer.
     buf.clear();
     ikey_push(
@@ -253,9 +270,7 @@ fn index_access_token(index: &mut Indexes, buf: &mut String, key: &Key, e: &Acce
                     Key::from(realm)
                 }
             };
-            with_group_keyed(by_realm, realm, new_key, |keys| {
-                keys.insert(Key::clone(key))
-            });
+            with_group_keyed(by_realm, realm, new_key, |slots| slots.insert(id));
         });
     });
 }
@@ -274,11 +289,11 @@ fn same_index_path(a: &AccessTokenEntry, b: &AccessTokenEntry) -> bool {
         && same_id(&a.realm, &b.realm)
 }
 
-fn unindex_access_token(index: &mut Indexes, key: &str, e: &AccessTokenEntry) {
+fn unindex_access_token(index: &mut Indexes, id: SlotId, e: &AccessTokenEntry) {
     let (he, ce, realm) = at_path(e);
     if let Some(by_client) = index.access_tokens.get_mut(&he) {
         if let Some(by_realm) = by_client.get_mut(&ce) {
-            remove(by_realm, &realm, key);
+            remove(by_realm, &realm, &id);
             if by_realm.is_empty() {
                 by_client.remove(&ce);
             }
@@ -349,13 +364,14 @@ impl LookupKeys {
 }
 
 /// All the indexes. Empty groups are removed, so two stores with the same
-/// entries have equal indexes.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// entries have the same indexes (access-token slots named by their keys:
+/// two stores number their slots differently).
+#[derive(Debug, Clone, Default)]
 struct Indexes {
-    /// Access tokens: home+environment → client+extended key → realm → keys.
+    /// Access tokens: home+environment → client+extended key → realm → slots.
     /// Three levels so that an account's tokens (sign-out) and a realm-less
     /// lookup are reachable without a scan.
-    access_tokens: HashMap<String, HashMap<String, KeySets>>,
+    access_tokens: HashMap<String, HashMap<String, SlotSets>>,
     /// Refresh tokens: home+environment → keys (an account has a handful).
     refresh_tokens: KeySets,
     /// Id tokens: home+environment → keys.
@@ -369,7 +385,7 @@ struct Indexes {
 /// The sections, their indexes, and the unknown top-level sections kept verbatim.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Store {
-    access_tokens: HashMap<Key, AccessTokenEntry>,
+    access_tokens: Slots<AccessTokenEntry>,
     refresh_tokens: HashMap<Key, RefreshTokenEntry>,
     id_tokens: HashMap<Key, IdTokenEntry>,
     accounts: HashMap<Key, AccountEntry>,
@@ -384,7 +400,7 @@ pub(crate) struct Store {
 impl Store {
     // ----- reading the sections (serialization, counts) -----
 
-    pub(crate) fn access_tokens(&self) -> &HashMap<Key, AccessTokenEntry> {
+    pub(crate) fn access_tokens(&self) -> &Slots<AccessTokenEntry> {
         &self.access_tokens
     }
     pub(crate) fn refresh_tokens(&self) -> &HashMap<Key, RefreshTokenEntry> {
@@ -410,29 +426,30 @@ impl Store {
     }
 
     pub(crate) fn put_access_token(&mut self, key: impl Into<Key>, entry: AccessTokenEntry) {
-        let key: Key = key.into();
         // One hash of the key, and the index keys allocated only for new groups.
-        match self.access_tokens.entry(key) {
-            Entry::Occupied(mut here) => {
-                let old = here.insert(entry);
+        match self.access_tokens.insert(key.into(), entry) {
+            Inserted::Replaced(id, old) => {
                 // A token replacing its own key (a refresh, a cache miss) sits
                 // where the old one sat: the index stays as it is, instead of
                 // its groups being emptied, dropped and made again.
-                if !same_index_path(&old, here.get()) {
-                    unindex_access_token(&mut self.index, here.key(), &old);
-                    index_access_token(&mut self.index, &mut self.scratch, here.key(), here.get());
+                if let Some((_, new)) = self.access_tokens.at(id) {
+                    if !same_index_path(&old, new) {
+                        unindex_access_token(&mut self.index, id, &old);
+                        index_access_token(&mut self.index, &mut self.scratch, id, new);
+                    }
                 }
             }
-            Entry::Vacant(slot) => {
-                index_access_token(&mut self.index, &mut self.scratch, slot.key(), &entry);
-                slot.insert(entry);
+            Inserted::New(id) => {
+                if let Some((_, new)) = self.access_tokens.at(id) {
+                    index_access_token(&mut self.index, &mut self.scratch, id, new);
+                }
             }
         }
     }
 
     pub(crate) fn remove_access_token(&mut self, key: &str) -> Option<AccessTokenEntry> {
-        let entry = self.access_tokens.remove(key)?;
-        unindex_access_token(&mut self.index, key, &entry);
+        let (id, _, entry) = self.access_tokens.remove(key)?;
+        unindex_access_token(&mut self.index, id, &entry);
         Some(entry)
     }
 
@@ -457,14 +474,13 @@ impl Store {
             .and_then(|by_realm| by_realm.get(realm.as_str()))
             .into_iter()
             .flatten()
-            .filter(|k| ***k != *key)
-            .filter(|k| {
-                self.access_tokens.get(*k).is_some_and(|old| {
-                    old.expires_on <= now
-                        || scopes::intersects(&old.shared.scopes, &entry.shared.scopes)
-                })
+            .filter_map(|&id| self.access_tokens.at(id))
+            .filter(|(k, old)| {
+                ***k != *key
+                    && (old.expires_on <= now
+                        || scopes::intersects(&old.shared.scopes, &entry.shared.scopes))
             })
-            .cloned()
+            .map(|(k, _)| Key::clone(k))
             .collect();
         for victim in &victims {
             self.remove_access_token(victim);
@@ -504,9 +520,8 @@ impl Store {
         now: u64,
     ) -> Option<(&Key, &AccessTokenEntry)> {
         let mut best: Option<(&Key, &AccessTokenEntry)> = None;
-        let mut consider = |key: &'_ Key| {
-            // By the shared key itself: equal `Arc`s compare by pointer first.
-            let Some((key, entry)) = self.access_tokens.get_key_value(key) else {
+        let mut consider = |&id: &SlotId| {
+            let Some((key, entry)) = self.access_tokens.at(id) else {
                 return;
             };
             if entry.usable_at(now) && scopes::contains_all_requested(&entry.shared.scopes, scopes)
@@ -882,7 +897,8 @@ impl Store {
             .flat_map(HashMap::values)
             .flat_map(HashMap::values)
             .flatten()
-            .cloned()
+            .filter_map(|&id| self.access_tokens.at(id))
+            .map(|(k, _)| Key::clone(k))
             .collect();
         let refresh_tokens: Vec<Key> = self
             .index
@@ -943,7 +959,7 @@ impl Store {
             other_sections: self.other_sections.clone(),
             ..Store::default()
         };
-        for (k, e) in &self.access_tokens {
+        for (k, e) in self.access_tokens.iter() {
             rebuilt.put_access_token(k.clone(), e.clone());
         }
         for (k, e) in &self.refresh_tokens {
@@ -958,14 +974,59 @@ impl Store {
         for (k, e) in &self.app_metadata {
             rebuilt.put_app_metadata(k.clone(), e.clone());
         }
-        if rebuilt.index == self.index {
+        let (have, want) = (self.comparable_index(), rebuilt.comparable_index());
+        if have == want {
             Ok(())
         } else {
-            Err(format!(
-                "indexes drifted:\n have {:?}\n want {:?}",
-                self.index, rebuilt.index
-            ))
+            Err(format!("indexes drifted:\n have {have:?}\n want {want:?}"))
         }
+    }
+
+    /// The indexes with every access-token slot named by its key (two stores
+    /// with the same entries number their slots differently), or by
+    /// `<free slot N>` when it names no entry: that is drift too.
+    #[cfg(test)]
+    fn comparable_index(&self) -> impl PartialEq + std::fmt::Debug + '_ {
+        use std::collections::BTreeMap;
+        let mut access_tokens: BTreeMap<(&str, &str, &str), BTreeSet<String>> = BTreeMap::new();
+        for (he, by_client) in &self.index.access_tokens {
+            for (ce, by_realm) in by_client {
+                for (realm, ids) in by_realm {
+                    let named = ids.iter().map(|&id| match self.access_tokens.at(id) {
+                        Some((key, _)) => key.to_string(),
+                        None => format!("<free slot {id}>"),
+                    });
+                    access_tokens
+                        .entry((he, ce, realm))
+                        .or_default()
+                        .extend(named);
+                }
+            }
+        }
+        let slots: Vec<(SlotId, &str)> = self
+            .access_tokens
+            .iter_slots()
+            .map(|(id, key, _)| (id, &**key))
+            .collect();
+        let index = &self.index;
+        (
+            access_tokens,
+            // Every entry is found by its key in its own slot.
+            slots.iter().all(|&(id, key)| {
+                self.access_tokens.get_key_value(key).is_some_and(|(k, _)| {
+                    self.access_tokens
+                        .at(id)
+                        .is_some_and(|(at, _)| std::ptr::eq(k, at))
+                })
+            }),
+            self.access_tokens.len() == slots.len(),
+            (
+                &index.refresh_tokens,
+                &index.id_tokens,
+                &index.accounts,
+                &index.app_metadata,
+            ),
+        )
     }
 }
 

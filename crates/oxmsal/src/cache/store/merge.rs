@@ -45,7 +45,7 @@ impl Store {
             return;
         }
         let newer_wins = rule == MergeRule::NewerWins;
-        for (key, entry) in other.access_tokens {
+        for (key, entry) in other.access_tokens.into_entries() {
             let keep = newer_wins
                 && self
                     .access_tokens
@@ -159,7 +159,7 @@ impl Store {
                         .get(&ce)
                         .and_then(|by_realm| by_realm.get(realm.as_str()));
                     held.access_tokens
-                        .extend(keys.into_iter().flatten().cloned());
+                        .extend(self.access_tokens.keys_at(keys.into_iter().flatten()));
                 }
             }
             PartitionKey::User { home_account_id } => {
@@ -175,7 +175,7 @@ impl Store {
                         }
                         homes.insert(home_part(he).to_owned());
                         held.access_tokens
-                            .extend(by_realm.values().flatten().cloned());
+                            .extend(self.access_tokens.keys_at(by_realm.values().flatten()));
                     }
                 }
                 for home in homes.iter().filter(|h| !h.is_empty()) {
@@ -192,13 +192,11 @@ impl Store {
         let mine = |he: &str| home_part(he) == home;
         if access_tokens {
             let groups = self.index.access_tokens.iter().filter(|(he, _)| mine(he));
-            held.access_tokens.extend(
-                groups
-                    .flat_map(|(_, c)| c.values())
-                    .flat_map(|r| r.values())
-                    .flatten()
-                    .cloned(),
-            );
+            let slots = groups
+                .flat_map(|(_, c)| c.values())
+                .flat_map(|r| r.values())
+                .flatten();
+            held.access_tokens.extend(self.access_tokens.keys_at(slots));
         }
         let rts = self.index.refresh_tokens.iter().filter(|(he, _)| mine(he));
         held.refresh_tokens
