@@ -10,6 +10,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use oxmsal::cache::persist::merge_documents;
 use oxmsal::cache::{AccessTokenQuery, TokenCache};
 
 const ENV: &str = "login.microsoftonline.com";
@@ -125,6 +126,23 @@ fn serialization(c: &mut Criterion) {
     group.bench_function("deserialize", |b| {
         let target = TokenCache::new();
         b.iter(|| target.deserialize(black_box(&written)).unwrap())
+    });
+    // A load is followed by a lookup in an app: the lookup makes the indexes.
+    let scopes = vec![GRAPH_DEFAULT.to_owned()];
+    let environments = vec![ENV.to_owned()];
+    let query = AccessTokenQuery::new(CLIENT, &environments, &scopes).in_realm("tenant-005000");
+    group.bench_function("deserialize_then_first_lookup", |b| {
+        let target = TokenCache::new();
+        b.iter(|| {
+            target.deserialize(black_box(&written)).unwrap();
+            black_box(target.find_access_token(&query, NOW).unwrap());
+        })
+    });
+    // A save to a shared file or Redis key: the stored document read, one
+    // new token merged in, the result written.
+    let ours = app_tokens(1);
+    group.bench_function("merge_one_token_into_stored", |b| {
+        b.iter(|| black_box(merge_documents(Some(black_box(&written)), &ours).unwrap()))
     });
     group.finish();
 }
