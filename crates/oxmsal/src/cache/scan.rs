@@ -32,7 +32,7 @@ use serde_json::Value;
 
 use super::entity::{AccessTokenEntry, Entity, Fields, Scalar};
 use super::serialize::{self, section_index};
-use super::store::{Key, Store};
+use super::store::{Key, SlotId, Store};
 use crate::error::Error;
 
 /// How much a streaming load reads at a time. The buffer grows past it only
@@ -684,11 +684,13 @@ fn put<'a, E: Entity>(
     Ok(next)
 }
 
-/// Access tokens read but not stored yet: their secrets are copied into one
-/// [`SecretBlock`] first (a few allocations per block instead of two per token).
+/// Access tokens stored without their secrets yet: the secrets are copied
+/// into one [`SecretBlock`] first (a few allocations per block instead of two
+/// per token), then put in place by slot.
 #[derive(Default)]
 struct Batch<'a> {
-    entries: Vec<(Key, AccessTokenEntry, Option<Cow<'a, str>>)>,
+    /// The slots waiting for a secret, with it.
+    pending: Vec<(SlotId, Cow<'a, str>)>,
     /// The bytes of their secrets.
     bytes: usize,
 }
@@ -699,8 +701,8 @@ impl<'a> Batch<'a> {
     /// inputs cross blocks too.
     const MAX_ENTRIES: usize = if cfg!(fuzzing) { 3 } else { 256 };
 
-    /// Reads the access token at `pos` into the batch (storing the batch
-    /// when it is full); the position after it.
+    /// Reads the access token at `pos` and stores it, its secret left for
+    /// the batch (which is stored when full); the position after it.
     fn read(
         &mut self,
         input: &Input<'a>,
@@ -718,35 +720,44 @@ impl<'a> Batch<'a> {
         let secret = fields.take_deferred_secret();
         fields.defer_secrets(false);
         let (next, entry) = built?;
-        self.bytes += secret.as_deref().map_or(0, str::len);
-        self.entries.push((Key::from(&*key), entry, secret));
-        if self.bytes >= SecretBlock::TARGET || self.entries.len() >= Self::MAX_ENTRIES {
+        // Stored now, not moved through the batch: only its slot waits.
+        let (id, replaced) = store.put_access_token_slot(Key::from(&*key), entry);
+        if replaced {
+            // A key repeated in the document: the last entry wins whole, so
+            // an earlier one's secret must not be put in its place.
+            self.pending.retain(|(pending, _)| *pending != id);
+        }
+        if let Some(secret) = secret {
+            self.bytes += secret.len();
+            self.pending.push((id, secret));
+        }
+        if self.bytes >= SecretBlock::TARGET || self.pending.len() >= Self::MAX_ENTRIES {
             self.store_into(store);
         }
         Ok(next)
     }
 
-    /// Stores the batch, in the order read, each entry with its secret.
+    /// Puts the batch's secrets in their tokens.
     fn store_into(&mut self, store: &mut Store) {
-        if self.entries.is_empty() {
+        if self.pending.is_empty() {
             return;
         }
-        let mut block = SecretBlock::with_capacity(self.bytes);
+        let bytes: usize = self.pending.iter().map(|(_, secret)| secret.len()).sum();
+        let mut block = SecretBlock::with_capacity(bytes);
         let places: Vec<Option<(usize, usize)>> = self
-            .entries
+            .pending
             .iter()
-            .map(|(_, _, secret)| secret.as_deref().and_then(|s| block.push(s)))
+            .map(|(_, secret)| block.push(secret))
             .collect();
         let block = block.seal();
-        for ((key, mut entry, secret), place) in self.entries.drain(..).zip(places) {
-            match (secret, place) {
-                (Some(_), Some(place)) => entry.raw.fill_secret(Secret::part_of(&block, place)),
+        for ((id, secret), place) in self.pending.drain(..).zip(places) {
+            let secret = match place {
+                Some(place) => Secret::part_of(&block, place),
                 // Sized for every secret, the block takes them all; this is
                 // only the safe answer should one not fit.
-                (Some(secret), None) => entry.raw.fill_secret(Secret::new(secret.into_owned())),
-                (None, _) => {}
-            }
-            store.put_access_token(key, entry);
+                None => Secret::new(secret.into_owned()),
+            };
+            store.fill_access_token_secret(id, secret);
         }
         self.bytes = 0;
     }
@@ -944,6 +955,10 @@ mod tests {
             // and a repeated entry key.
             r#"{"Z": [1, {"a": null}], "AccessToken": {"k": {}}, "Y": "text", "Z": 2, "X": null, "W": -1.5}"#.to_owned(),
             r#"{"AppMetadata": {"a": {"client_id": "c"}, "a": {"client_id": "d"}}}"#.to_owned(),
+            // A repeated access-token key: the last entry whole, not the
+            // first one's secret in the last one's place.
+            format!(r#"{{"AccessToken": {{"k": {{"secret": "first", {AT}}}, "k": {{{AT}}}}}}}"#),
+            format!(r#"{{"AccessToken": {{"k": {{"secret": "first", {AT}}}, "j": {{"secret": "j", {AT}}}, "k": {{"secret": "last", {AT}}}}}}}"#),
             // MSAL's own field order (each name compared in place), and names
             // that only begin or end like the one expected next.
             r#"{"AccessToken": {"k": {"credential_type": "AccessToken", "secret": "s", "home_account_id": "h", "environment": "e", "client_id": "c", "target": "t", "realm": "r", "token_type": "Bearer", "cached_at": "1", "expires_on": "2", "extended_expires_on": "3", "refresh_on": "2", "ext_cache_key": "x"}}}"#.to_owned(),
@@ -1124,6 +1139,25 @@ mod tests {
         let written = write(&store).unwrap();
         assert!(written.contains(r#""secret": "x\"y""#), "{written}");
         assert!(written.contains(r#""secret": "xy""#), "{written}");
+    }
+
+    /// An entry read again under the same key replaces the first whole: the
+    /// first one's secret, still waiting for its block, is not put in the
+    /// place of the second's (which has none, so the token is not usable).
+    #[test]
+    fn a_repeated_key_gets_no_secret_of_the_entry_it_replaced() {
+        let doc = format!(
+            r#"{{"AccessToken": {{"k": {{"secret": "first", {AT}}}, "j": {{"secret": "j", {AT}}}, "k": {{{AT}}}, "i": {{"secret": "i", {AT}}}}}}}"#
+        );
+        let store = read_str(&doc).unwrap();
+        let secret = |key: &str| {
+            let entry = store.access_tokens().get(key).unwrap();
+            entry.raw.secret().map(|s| s.expose_secret().to_owned())
+        };
+        assert_eq!(secret("k"), None);
+        assert_eq!(secret("j").as_deref(), Some("j"));
+        assert_eq!(secret("i").as_deref(), Some("i"));
+        assert_eq!(store.access_tokens().len(), 3);
     }
 
     #[test]

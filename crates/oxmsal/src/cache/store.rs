@@ -33,7 +33,8 @@ use crate::Secret;
 mod merge;
 mod slots;
 pub(crate) use merge::MergeRule;
-use slots::{Inserted, SlotId, Slots};
+pub(crate) use slots::SlotId;
+use slots::{Inserted, Slots};
 
 /// An index key: `parts` lowercased and joined by NUL, a byte no host, client
 /// id, tenant or account id contains.
@@ -426,8 +427,18 @@ impl Store {
     }
 
     pub(crate) fn put_access_token(&mut self, key: impl Into<Key>, entry: AccessTokenEntry) {
+        self.put_access_token_slot(key.into(), entry);
+    }
+
+    /// [`put_access_token`](Self::put_access_token): the token's slot, and
+    /// whether it replaced one with the same key there.
+    pub(crate) fn put_access_token_slot(
+        &mut self,
+        key: Key,
+        entry: AccessTokenEntry,
+    ) -> (SlotId, bool) {
         // One hash of the key, and the index keys allocated only for new groups.
-        match self.access_tokens.insert(key.into(), entry) {
+        match self.access_tokens.insert(key, entry) {
             Inserted::Replaced(id, old) => {
                 // A token replacing its own key (a refresh, a cache miss) sits
                 // where the old one sat: the index stays as it is, instead of
@@ -438,12 +449,22 @@ impl Store {
                         index_access_token(&mut self.index, &mut self.scratch, id, new);
                     }
                 }
+                (id, true)
             }
             Inserted::New(id) => {
                 if let Some((_, new)) = self.access_tokens.at(id) {
                     index_access_token(&mut self.index, &mut self.scratch, id, new);
                 }
+                (id, false)
             }
+        }
+    }
+
+    /// Puts a secret read later ([`Fields::defer_secrets`](super::entity::Fields::defer_secrets))
+    /// in the token in slot `id`.
+    pub(crate) fn fill_access_token_secret(&mut self, id: SlotId, secret: Secret) {
+        if let Some(entry) = self.access_tokens.at_mut(id) {
+            entry.raw.fill_secret(secret);
         }
     }
 

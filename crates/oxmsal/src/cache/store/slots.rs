@@ -109,6 +109,12 @@ impl<E> Slots<E> {
         slot.as_ref().map(|(key, entry)| (key, entry))
     }
 
+    /// The entry in slot `id`, to change in place (not its key).
+    pub(crate) fn at_mut(&mut self, id: SlotId) -> Option<&mut E> {
+        let slot = self.slots.get_mut(index(id))?;
+        slot.as_mut().map(|(_, entry)| entry)
+    }
+
     /// Puts `entry` under `key`; an entry with that key is replaced in its
     /// slot (and keeps its stored key, as a map's insert does).
     pub(crate) fn insert(&mut self, key: Key, entry: E) -> Inserted<E> {
