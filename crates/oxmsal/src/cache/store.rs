@@ -10,6 +10,7 @@
 //! whose identifiers differ only in case are the same entry to every MSAL.
 
 use std::collections::{btree_set, BTreeSet, HashSet};
+use std::sync::OnceLock;
 
 /// An entry key, shared by its section and the indexes of refresh tokens,
 /// id tokens, accounts and app metadata (one allocation, not one per index:
@@ -383,6 +384,52 @@ struct Indexes {
     app_metadata: KeySets,
 }
 
+impl Indexes {
+    /// The indexes of `store`'s sections, made in one pass.
+    fn of(store: &Store) -> Indexes {
+        let mut index = Indexes::default();
+        let mut buf = String::new();
+        for (id, _, e) in store.access_tokens.iter_slots() {
+            index_access_token(&mut index, &mut buf, id, e);
+        }
+        for (key, e) in &store.refresh_tokens {
+            index.add_refresh_token(key, e);
+        }
+        for (key, e) in &store.id_tokens {
+            index.add_id_token(key, e);
+        }
+        for (key, e) in &store.accounts {
+            index.add_account(key, e);
+        }
+        for (key, e) in &store.app_metadata {
+            index.add_app_metadata(key, e);
+        }
+        index
+    }
+
+    fn add_refresh_token(&mut self, key: &Key, e: &RefreshTokenEntry) {
+        let he = home_env(e.home_account_id.as_deref(), &e.environment);
+        add(&mut self.refresh_tokens, he, key);
+    }
+
+    fn add_id_token(&mut self, key: &Key, e: &IdTokenEntry) {
+        let he = home_env(e.home_account_id.as_deref(), &e.environment);
+        add(&mut self.id_tokens, he, key);
+    }
+
+    fn add_account(&mut self, key: &Key, e: &AccountEntry) {
+        add(&mut self.accounts, ikey(&[&e.home_account_id]), key);
+    }
+
+    fn add_app_metadata(&mut self, key: &Key, e: &AppMetadataEntry) {
+        add(
+            &mut self.app_metadata,
+            ikey(&[&e.environment, &e.client_id]),
+            key,
+        );
+    }
+}
+
 /// The sections, their indexes, and the unknown top-level sections kept verbatim.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Store {
@@ -393,12 +440,21 @@ pub(crate) struct Store {
     app_metadata: HashMap<Key, AppMetadataEntry>,
     /// Top-level sections oxmsal does not know, in document order.
     pub(crate) other_sections: Map<String, Value>,
-    index: Indexes,
+    /// Made from the sections on the first lookup, then kept in step by
+    /// every change. A store that is only loaded, merged and written — the
+    /// read-merge-write of a save to a shared file or Redis key — never
+    /// makes it.
+    index: OnceLock<Indexes>,
     /// Room to build index keys in (saves an allocation per insert).
     scratch: String,
 }
 
 impl Store {
+    /// The indexes, made now if this is the first lookup.
+    fn index(&self) -> &Indexes {
+        self.index.get_or_init(|| Indexes::of(self))
+    }
+
     // ----- reading the sections (serialization, counts) -----
 
     pub(crate) fn access_tokens(&self) -> &Slots<AccessTokenEntry> {
@@ -443,17 +499,21 @@ impl Store {
                 // A token replacing its own key (a refresh, a cache miss) sits
                 // where the old one sat: the index stays as it is, instead of
                 // its groups being emptied, dropped and made again.
-                if let Some((_, new)) = self.access_tokens.at(id) {
+                if let (Some(index), Some((_, new))) =
+                    (self.index.get_mut(), self.access_tokens.at(id))
+                {
                     if !same_index_path(&old, new) {
-                        unindex_access_token(&mut self.index, id, &old);
-                        index_access_token(&mut self.index, &mut self.scratch, id, new);
+                        unindex_access_token(index, id, &old);
+                        index_access_token(index, &mut self.scratch, id, new);
                     }
                 }
                 (id, true)
             }
             Inserted::New(id) => {
-                if let Some((_, new)) = self.access_tokens.at(id) {
-                    index_access_token(&mut self.index, &mut self.scratch, id, new);
+                if let (Some(index), Some((_, new))) =
+                    (self.index.get_mut(), self.access_tokens.at(id))
+                {
+                    index_access_token(index, &mut self.scratch, id, new);
                 }
                 (id, false)
             }
@@ -470,7 +530,9 @@ impl Store {
 
     pub(crate) fn remove_access_token(&mut self, key: &str) -> Option<AccessTokenEntry> {
         let (id, _, entry) = self.access_tokens.remove(key)?;
-        unindex_access_token(&mut self.index, id, &entry);
+        if let Some(index) = self.index.get_mut() {
+            unindex_access_token(index, id, &entry);
+        }
         Some(entry)
     }
 
@@ -488,7 +550,7 @@ impl Store {
         let key: Key = key.into();
         let (he, ce, realm) = at_path(&entry);
         let victims: Vec<Key> = self
-            .index
+            .index()
             .access_tokens
             .get(&he)
             .and_then(|by_client| by_client.get(&ce))
@@ -561,7 +623,7 @@ impl Store {
         let client = keys.client();
         for home in keys.homes() {
             let Some(by_realm) = self
-                .index
+                .index()
                 .access_tokens
                 .get(home)
                 .and_then(|by_client| by_client.get(client))
@@ -585,15 +647,18 @@ impl Store {
     pub(crate) fn put_refresh_token(&mut self, key: impl Into<Key>, entry: RefreshTokenEntry) {
         let key: Key = key.into();
         self.remove_refresh_token(&key);
-        let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
-        add(&mut self.index.refresh_tokens, he, &key);
+        if let Some(index) = self.index.get_mut() {
+            index.add_refresh_token(&key, &entry);
+        }
         self.refresh_tokens.insert(key, entry);
     }
 
     pub(crate) fn remove_refresh_token(&mut self, key: &str) -> Option<RefreshTokenEntry> {
         let entry = self.refresh_tokens.remove(key)?;
-        let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
-        remove(&mut self.index.refresh_tokens, &he, key);
+        if let Some(index) = self.index.get_mut() {
+            let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
+            remove(&mut index.refresh_tokens, &he, key);
+        }
         Some(entry)
     }
 
@@ -608,7 +673,7 @@ impl Store {
         let key: Key = key.into();
         let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
         let victims: Vec<Key> = self
-            .index
+            .index()
             .refresh_tokens
             .get(he.as_str())
             .into_iter()
@@ -652,7 +717,7 @@ impl Store {
         for environment in query.environments {
             let he = home_env(Some(query.home_account_id), environment);
             for key in self
-                .index
+                .index()
                 .refresh_tokens
                 .get(he.as_str())
                 .into_iter()
@@ -687,15 +752,18 @@ impl Store {
     pub(crate) fn put_id_token(&mut self, key: impl Into<Key>, entry: IdTokenEntry) {
         let key: Key = key.into();
         self.remove_id_token(&key);
-        let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
-        add(&mut self.index.id_tokens, he, &key);
+        if let Some(index) = self.index.get_mut() {
+            index.add_id_token(&key, &entry);
+        }
         self.id_tokens.insert(key, entry);
     }
 
     pub(crate) fn remove_id_token(&mut self, key: &str) -> Option<IdTokenEntry> {
         let entry = self.id_tokens.remove(key)?;
-        let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
-        remove(&mut self.index.id_tokens, &he, key);
+        if let Some(index) = self.index.get_mut() {
+            let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
+            remove(&mut index.id_tokens, &he, key);
+        }
         Some(entry)
     }
 
@@ -705,7 +773,7 @@ impl Store {
         let key: Key = key.into();
         let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
         let victims: Vec<Key> = self
-            .index
+            .index()
             .id_tokens
             .get(he.as_str())
             .into_iter()
@@ -738,7 +806,7 @@ impl Store {
     ) -> Option<(&Key, &IdTokenEntry)> {
         environments.iter().find_map(|environment| {
             let he = home_env(Some(home_account_id), environment);
-            self.index
+            self.index()
                 .id_tokens
                 .get(he.as_str())
                 .into_iter()
@@ -755,21 +823,17 @@ impl Store {
     pub(crate) fn put_account(&mut self, key: impl Into<Key>, entry: AccountEntry) {
         let key: Key = key.into();
         self.remove_account_entry(&key);
-        add(
-            &mut self.index.accounts,
-            ikey(&[&entry.home_account_id]),
-            &key,
-        );
+        if let Some(index) = self.index.get_mut() {
+            index.add_account(&key, &entry);
+        }
         self.accounts.insert(key, entry);
     }
 
     pub(crate) fn remove_account_entry(&mut self, key: &str) -> Option<AccountEntry> {
         let entry = self.accounts.remove(key)?;
-        remove(
-            &mut self.index.accounts,
-            &ikey(&[&entry.home_account_id]),
-            key,
-        );
+        if let Some(index) = self.index.get_mut() {
+            remove(&mut index.accounts, &ikey(&[&entry.home_account_id]), key);
+        }
         Some(entry)
     }
 
@@ -778,7 +842,7 @@ impl Store {
     pub(crate) fn save_account(&mut self, key: impl Into<Key>, entry: AccountEntry) -> usize {
         let key: Key = key.into();
         let victims: Vec<Key> = self
-            .index
+            .index()
             .accounts
             .get(ikey(&[&entry.home_account_id]).as_str())
             .into_iter()
@@ -801,7 +865,7 @@ impl Store {
 
     /// The accounts with this home account id, by key.
     pub(crate) fn accounts_of(&self, home_account_id: &str) -> Vec<&AccountEntry> {
-        self.index
+        self.index()
             .accounts
             .get(ikey(&[home_account_id]).as_str())
             .into_iter()
@@ -815,15 +879,18 @@ impl Store {
     pub(crate) fn put_app_metadata(&mut self, key: impl Into<Key>, entry: AppMetadataEntry) {
         let key: Key = key.into();
         self.remove_app_metadata(&key);
-        let ec = ikey(&[&entry.environment, &entry.client_id]);
-        add(&mut self.index.app_metadata, ec, &key);
+        if let Some(index) = self.index.get_mut() {
+            index.add_app_metadata(&key, &entry);
+        }
         self.app_metadata.insert(key, entry);
     }
 
     pub(crate) fn remove_app_metadata(&mut self, key: &str) -> Option<AppMetadataEntry> {
         let entry = self.app_metadata.remove(key)?;
-        let ec = ikey(&[&entry.environment, &entry.client_id]);
-        remove(&mut self.index.app_metadata, &ec, key);
+        if let Some(index) = self.index.get_mut() {
+            let ec = ikey(&[&entry.environment, &entry.client_id]);
+            remove(&mut index.app_metadata, &ec, key);
+        }
         Some(entry)
     }
 
@@ -836,7 +903,7 @@ impl Store {
         let key: Key = key.into();
         let ec = ikey(&[&entry.environment, &entry.client_id]);
         let victims: Vec<Key> = self
-            .index
+            .index()
             .app_metadata
             .get(ec.as_str())
             .into_iter()
@@ -858,7 +925,7 @@ impl Store {
         client_id: &str,
     ) -> Option<&AppMetadataEntry> {
         environments.iter().find_map(|environment| {
-            self.index
+            self.index()
                 .app_metadata
                 .get(ikey(&[environment, client_id]).as_str())?
                 .iter()
@@ -878,12 +945,17 @@ impl Store {
         let he = home_env(Some(home_account_id), environment);
         let mut ids: Vec<String> = Vec::new();
         let rts = self
-            .index
+            .index()
             .refresh_tokens
             .get(he.as_str())
             .into_iter()
             .flatten();
-        let its = self.index.id_tokens.get(he.as_str()).into_iter().flatten();
+        let its = self
+            .index()
+            .id_tokens
+            .get(he.as_str())
+            .into_iter()
+            .flatten();
         for key in rts {
             if let Some(e) = self.refresh_tokens.get(key) {
                 ids.push(e.client_id.clone());
@@ -911,7 +983,7 @@ impl Store {
         let he = home_env(Some(home_account_id), environment);
 
         let access_tokens: Vec<Key> = self
-            .index
+            .index()
             .access_tokens
             .get(&he)
             .into_iter()
@@ -922,7 +994,7 @@ impl Store {
             .map(|(k, _)| Key::clone(k))
             .collect();
         let refresh_tokens: Vec<Key> = self
-            .index
+            .index()
             .refresh_tokens
             .get(he.as_str())
             .into_iter()
@@ -936,7 +1008,7 @@ impl Store {
             .cloned()
             .collect();
         let id_tokens: Vec<Key> = self
-            .index
+            .index()
             .id_tokens
             .get(he.as_str())
             .into_iter()
@@ -944,7 +1016,7 @@ impl Store {
             .cloned()
             .collect();
         let accounts: Vec<Key> = self
-            .index
+            .index()
             .accounts
             .get(ikey(&[home_account_id]).as_str())
             .into_iter()
@@ -973,11 +1045,15 @@ impl Store {
         removed
     }
 
-    /// Whether the indexes are exactly what the sections imply.
+    /// Whether the indexes are exactly what the sections imply: the ones
+    /// kept in step (when made yet) and the ones [`Indexes::of`] makes in one
+    /// pass both equal those of an empty store the entries are put into one
+    /// by one.
     #[cfg(test)]
     pub(crate) fn check_consistency(&self) -> Result<(), String> {
         let mut rebuilt = Store {
             other_sections: self.other_sections.clone(),
+            index: OnceLock::from(Indexes::default()),
             ..Store::default()
         };
         for (k, e) in self.access_tokens.iter() {
@@ -995,22 +1071,36 @@ impl Store {
         for (k, e) in &self.app_metadata {
             rebuilt.put_app_metadata(k.clone(), e.clone());
         }
-        let (have, want) = (self.comparable_index(), rebuilt.comparable_index());
-        if have == want {
-            Ok(())
-        } else {
-            Err(format!("indexes drifted:\n have {have:?}\n want {want:?}"))
+        let want = rebuilt.comparable(rebuilt.index());
+        let one_pass = Indexes::of(self);
+        let made = self.comparable(&one_pass);
+        if made != want {
+            return Err(format!(
+                "the one-pass indexes differ:\n have {made:?}\n want {want:?}"
+            ));
         }
+        if let Some(kept) = self.index.get() {
+            let have = self.comparable(kept);
+            if have != want {
+                return Err(format!("indexes drifted:\n have {have:?}\n want {want:?}"));
+            }
+        }
+        Ok(())
     }
 
-    /// The indexes with every access-token slot named by its key (two stores
-    /// with the same entries number their slots differently), or by
-    /// `<free slot N>` when it names no entry: that is drift too.
+    /// Whether the indexes are made yet.
     #[cfg(test)]
-    fn comparable_index(&self) -> impl PartialEq + std::fmt::Debug + '_ {
-        use std::collections::BTreeMap;
-        let mut access_tokens: BTreeMap<(&str, &str, &str), BTreeSet<String>> = BTreeMap::new();
-        for (he, by_client) in &self.index.access_tokens {
+    pub(crate) fn has_index(&self) -> bool {
+        self.index.get().is_some()
+    }
+
+    /// `index` (this store's) with every access-token slot named by its key
+    /// (two stores number their slots differently), or by `<free slot N>`
+    /// when it names no entry: that is drift too.
+    #[cfg(test)]
+    fn comparable(&self, index: &Indexes) -> ComparableIndexes {
+        let mut access_tokens = std::collections::BTreeMap::new();
+        for (he, by_client) in &index.access_tokens {
             for (ce, by_realm) in by_client {
                 for (realm, ids) in by_realm {
                     let named = ids.iter().map(|&id| match self.access_tokens.at(id) {
@@ -1018,8 +1108,8 @@ impl Store {
                         None => format!("<free slot {id}>"),
                     });
                     access_tokens
-                        .entry((he, ce, realm))
-                        .or_default()
+                        .entry((he.clone(), ce.clone(), realm.to_string()))
+                        .or_insert_with(BTreeSet::new)
                         .extend(named);
                 }
             }
@@ -1029,27 +1119,34 @@ impl Store {
             .iter_slots()
             .map(|(id, key, _)| (id, &**key))
             .collect();
-        let index = &self.index;
+        // Every entry is found by its key in its own slot.
+        let found_in_place = slots.iter().all(|&(id, key)| {
+            self.access_tokens.get_key_value(key).is_some_and(|(k, _)| {
+                self.access_tokens
+                    .at(id)
+                    .is_some_and(|(at, _)| std::ptr::eq(k, at))
+            })
+        });
         (
             access_tokens,
-            // Every entry is found by its key in its own slot.
-            slots.iter().all(|&(id, key)| {
-                self.access_tokens.get_key_value(key).is_some_and(|(k, _)| {
-                    self.access_tokens
-                        .at(id)
-                        .is_some_and(|(at, _)| std::ptr::eq(k, at))
-                })
-            }),
-            self.access_tokens.len() == slots.len(),
-            (
-                &index.refresh_tokens,
-                &index.id_tokens,
-                &index.accounts,
-                &index.app_metadata,
-            ),
+            found_in_place && self.access_tokens.len() == slots.len(),
+            [
+                index.refresh_tokens.clone(),
+                index.id_tokens.clone(),
+                index.accounts.clone(),
+                index.app_metadata.clone(),
+            ],
         )
     }
 }
+
+/// Indexes as [`Store::comparable`] gives them.
+#[cfg(test)]
+type ComparableIndexes = (
+    std::collections::BTreeMap<(String, String, String), BTreeSet<String>>,
+    bool,
+    [KeySets; 4],
+);
 
 #[cfg(test)]
 mod tests {

@@ -150,7 +150,7 @@ impl Store {
             PartitionKey::App { client_id, realm } => {
                 let ce = ikey(&[client_id, ""]);
                 let realm = ikey(&[realm]);
-                for (he, by_client) in &self.index.access_tokens {
+                for (he, by_client) in &self.index().access_tokens {
                     // App-only tokens have an empty home account.
                     if !home_part(he).is_empty() {
                         continue;
@@ -168,7 +168,7 @@ impl Store {
             PartitionKey::OnBehalfOf { assertion_hash } => {
                 let ext = ikey(&[assertion_hash]);
                 let mut homes = BTreeSet::new();
-                for (he, by_client) in &self.index.access_tokens {
+                for (he, by_client) in &self.index().access_tokens {
                     for (ce, by_realm) in by_client {
                         if ce.rsplit('\0').next() != Some(ext.as_str()) {
                             continue;
@@ -191,21 +191,31 @@ impl Store {
     fn user_keys(&self, held: &mut PartitionKeys, home: &str, access_tokens: bool) {
         let mine = |he: &str| home_part(he) == home;
         if access_tokens {
-            let groups = self.index.access_tokens.iter().filter(|(he, _)| mine(he));
+            let groups = self.index().access_tokens.iter().filter(|(he, _)| mine(he));
             let slots = groups
                 .flat_map(|(_, c)| c.values())
                 .flat_map(|r| r.values())
                 .flatten();
             held.access_tokens.extend(self.access_tokens.keys_at(slots));
         }
-        let rts = self.index.refresh_tokens.iter().filter(|(he, _)| mine(he));
+        let rts = self
+            .index()
+            .refresh_tokens
+            .iter()
+            .filter(|(he, _)| mine(he));
         held.refresh_tokens
             .extend(rts.flat_map(|(_, keys)| keys).cloned());
-        let its = self.index.id_tokens.iter().filter(|(he, _)| mine(he));
+        let its = self.index().id_tokens.iter().filter(|(he, _)| mine(he));
         held.id_tokens
             .extend(its.flat_map(|(_, keys)| keys).cloned());
-        held.accounts
-            .extend(self.index.accounts.get(home).into_iter().flatten().cloned());
+        held.accounts.extend(
+            self.index()
+                .accounts
+                .get(home)
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
     }
 
     /// The app metadata of the partition's client, or of the clients whose

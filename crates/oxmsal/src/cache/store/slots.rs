@@ -200,7 +200,6 @@ impl<E> Slots<E> {
     }
 
     /// Every entry with its slot number.
-    #[cfg(test)]
     pub(crate) fn iter_slots(&self) -> impl Iterator<Item = (SlotId, &Key, &E)> {
         self.slots
             .iter()
