@@ -31,6 +31,8 @@ use crate::secret::{Secret, SecretBlock, WipedBytes, WipedString};
 use serde_json::Value;
 
 use super::entity::{AccessTokenEntry, Entity, Fields, Scalar};
+
+mod msal;
 use super::serialize::{self, section_index};
 use super::store::{Key, SlotId, Store};
 use crate::error::Error;
@@ -711,15 +713,24 @@ impl<'a> Batch<'a> {
         store: &mut Store,
         key: Cow<'a, str>,
     ) -> Step<usize> {
-        fields.defer_secrets(true);
-        let read = input.entry::<AccessTokenEntry>(pos, fields);
-        let built = read.and_then(|next| {
-            let entry = AccessTokenEntry::build(fields).map_err(|_| Stop::Decline)?;
-            Ok((next, entry))
-        });
-        let secret = fields.take_deferred_secret();
-        fields.defer_secrets(false);
-        let (next, entry) = built?;
+        let (next, entry, secret) = match input.msal_access_token(pos) {
+            Some((token, next)) => {
+                let (entry, secret) = fields.build_msal_access_token(token);
+                (next, entry, secret)
+            }
+            None => {
+                fields.defer_secrets(true);
+                let read = input.entry::<AccessTokenEntry>(pos, fields);
+                let built = read.and_then(|next| {
+                    let entry = AccessTokenEntry::build(fields).map_err(|_| Stop::Decline)?;
+                    Ok((next, entry))
+                });
+                let secret = fields.take_deferred_secret();
+                fields.defer_secrets(false);
+                let (next, entry) = built?;
+                (next, entry, secret)
+            }
+        };
         // Stored now, not moved through the batch: only its slot waits.
         let (id, replaced) = store.put_access_token_slot(Key::from(&*key), entry);
         if replaced {
