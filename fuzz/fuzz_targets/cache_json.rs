@@ -2,11 +2,12 @@
 //! accepts must serialize, and its own output must load again and serialize to
 //! the same bytes (the round trip is a fixed point). `deserialize_reader` on the
 //! same bytes must agree with it: the same cache, or the same error (and an
-//! error for bytes that are not UTF-8).
+//! error for bytes that are not UTF-8). A lookup on what loaded makes its
+//! indexes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use oxmsal::cache::TokenCache;
+use oxmsal::cache::{AccessTokenQuery, TokenCache};
 
 fn counts(c: &TokenCache) -> [usize; 5] {
     [
@@ -45,6 +46,9 @@ fuzz_target!(|data: &[u8]| {
         panic!("deserialize_reader refused what deserialize accepted: {e}");
     }
     let _ = cache.accounts();
+    // The first lookup makes the indexes of whatever loaded.
+    let (environments, scopes) = (vec!["h".to_owned()], vec!["s".to_owned()]);
+    let _ = cache.find_access_token(&AccessTokenQuery::new("c", &environments, &scopes), 0);
 
     let first = match cache.serialize() {
         Ok(s) => s,
