@@ -23,6 +23,9 @@
 //! also tells the writer a secret needs no escaping); non-negative integers
 //! are parsed inline. Anything else (floats, negative numbers, booleans,
 //! arrays and objects in fields) is handed to serde_json, one value at a time.
+//! An access token written as MSAL writes one (its members in MSAL's order,
+//! of MSAL's types) takes a shorter path still (`msal.rs`); any other object
+//! is read by the general entry loop here.
 
 use std::borrow::Cow;
 use std::io::{self, Read, Seek, SeekFrom};

@@ -2,8 +2,10 @@
 //! over the fields lookups filter on, so a lookup touches only the entries of
 //! one account (or one app and tenant), whatever the cache's size.
 //!
-//! Every mutation goes through this file, which keeps the indexes in step with
-//! the sections; `check_consistency` (tests) rebuilds them from scratch and
+//! The indexes are made in one pass on the first lookup (a store that is only
+//! loaded, merged and written never needs them); from then on every mutation,
+//! all of which go through this file, keeps them in step with the sections.
+//! `check_consistency` (tests) rebuilds them from scratch both ways and
 //! compares.
 //!
 //! Index keys are lowercased: the schema lowercases entry keys, so two entries
