@@ -188,7 +188,9 @@ impl TokenCache {
     /// field of the wrong type, a timestamp that is not a number) is a
     /// [`Cache`](crate::ErrorKind::Cache) error naming the section and entry, and
     /// the cache is left unchanged. Afterwards [`has_state_changed`](Self::has_state_changed)
-    /// is `false`.
+    /// is `false`. The indexes lookups go through are made by the first
+    /// lookup after a load (one pass, about what making them while loading
+    /// cost), so a cache that is only loaded and written back never makes them.
     ///
     /// ```
     /// use oxmsal::{cache::TokenCache, ErrorKind};
