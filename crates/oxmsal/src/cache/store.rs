@@ -937,27 +937,14 @@ impl Store {
 
     // ----- whole accounts, whole store -----
 
-    /// Signs an account out (MSAL Python's `_forget_me`): in its environment, all
-    /// its access tokens (any client, any realm), its refresh tokens issued to
-    /// `client_id` or to the client's family, its id tokens and its account
-    /// entries (any realm). Returns how many entries went.
     /// The client ids holding refresh or id tokens of an account (sign-out of
     /// every app at once).
     pub(crate) fn client_ids_of(&self, home_account_id: &str, environment: &str) -> Vec<String> {
         let he = home_env(Some(home_account_id), environment);
         let mut ids: Vec<String> = Vec::new();
-        let rts = self
-            .index()
-            .refresh_tokens
-            .get(he.as_str())
-            .into_iter()
-            .flatten();
-        let its = self
-            .index()
-            .id_tokens
-            .get(he.as_str())
-            .into_iter()
-            .flatten();
+        let index = self.index();
+        let rts = index.refresh_tokens.get(he.as_str()).into_iter().flatten();
+        let its = index.id_tokens.get(he.as_str()).into_iter().flatten();
         for key in rts {
             if let Some(e) = self.refresh_tokens.get(key) {
                 ids.push(e.client_id.clone());
@@ -973,6 +960,10 @@ impl Store {
         ids
     }
 
+    /// Signs an account out (MSAL Python's `_forget_me`): in its environment, all
+    /// its access tokens (any client, any realm), its refresh tokens issued to
+    /// `client_id` or to the client's family, its id tokens and its account
+    /// entries (any realm). Returns how many entries went.
     pub(crate) fn remove_account(
         &mut self,
         home_account_id: &str,
