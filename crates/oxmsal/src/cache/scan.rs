@@ -34,11 +34,11 @@ use crate::secret::{Secret, SecretBlock, WipedBytes, WipedString};
 use serde_json::Value;
 
 use super::entity::{AccessTokenEntry, Entity, Fields, Scalar};
-
-mod msal;
 use super::serialize::{self, section_index};
 use super::store::{Key, SlotId, Store};
 use crate::error::Error;
+
+mod msal;
 
 /// How much a streaming load reads at a time. The buffer grows past it only
 /// for a single unit (an entry, an unknown section) larger than this.
