@@ -243,6 +243,20 @@ fn remove<T: Ord + Default + std::borrow::Borrow<Q>, Q: Ord + ?Sized>(
 
 fn index_access_token(index: &mut Indexes, buf: &mut String, id: SlotId, e: &AccessTokenEntry) {
     // The three index keys in one buffer.
+    let he_end = path_keys(buf, e);
+    let ce_end = buf.len();
+    ikey_push(buf, &[&e.realm]);
+    let (he, ce, realm) = (&buf[..he_end], &buf[he_end..ce_end], &buf[ce_end..]);
+    with_group(&mut index.access_tokens, he, |by_client| {
+        with_group(by_client, ce, |by_realm| {
+            add_to_realm(by_realm, realm, id, e)
+        });
+    });
+}
+
+/// The index keys of `e`'s account and environment, then of its client and
+/// extended key, into `buf`: where the first ends.
+fn path_keys(buf: &mut String, e: &AccessTokenEntry) -> usize {
     buf.clear();
     ikey_push(
         buf,
@@ -259,24 +273,37 @@ fn index_access_token(index: &mut Indexes, buf: &mut String, id: SlotId, e: &Acc
             e.ext_cache_key.as_deref().unwrap_or(""),
         ],
     );
-    let ce_end = buf.len();
-    ikey_push(buf, &[&e.realm]);
-    let (he, ce, realm) = (&buf[..he_end], &buf[he_end..ce_end], &buf[ce_end..]);
-    with_group(&mut index.access_tokens, he, |by_client| {
-        with_group(by_client, ce, |by_realm| {
-            // A new tenant's group is keyed by the entry's own realm when that
-            // is already the index key (lowercase): one allocation fewer per
-            // tenant.
-            let new_key = || {
-                if *e.realm == *realm {
-                    Key::clone(&e.realm)
-                } else {
-                    Key::from(realm)
-                }
-            };
-            with_group_keyed(by_realm, realm, new_key, |slots| slots.insert(id));
-        });
-    });
+    he_end
+}
+
+/// Adds slot `id` to the group of `e`'s realm.
+/// `realm` is the index key of `e`'s realm.
+fn add_to_realm(by_realm: &mut SlotSets, realm: &str, id: SlotId, e: &AccessTokenEntry) {
+    // A new tenant's group is keyed by the entry's own realm when that is
+    // already the index key (lowercase): one allocation fewer per tenant.
+    let new_key = || {
+        if *e.realm == *realm {
+            Key::clone(&e.realm)
+        } else {
+            Key::from(realm)
+        }
+    };
+    with_group_keyed(by_realm, realm, new_key, |slots| slots.insert(id));
+}
+
+/// Whether two tokens are certainly in the same realm groups: they share
+/// their environment, client and account texts (a document's tokens of one
+/// app and account do) and have the same extended key.
+fn same_realm_groups(a: &AccessTokenEntry, b: &AccessTokenEntry) -> bool {
+    let same_home = match (&a.home_account_id, &b.home_account_id) {
+        (None, None) => true,
+        (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+        _ => false,
+    };
+    same_home
+        && std::sync::Arc::ptr_eq(&a.shared.environment, &b.shared.environment)
+        && std::sync::Arc::ptr_eq(&a.shared.client_id, &b.shared.client_id)
+        && a.ext_cache_key == b.ext_cache_key
 }
 
 /// Whether two access tokens are indexed under the same groups.
@@ -390,9 +417,40 @@ impl Indexes {
     /// The indexes of `store`'s sections, made in one pass.
     fn of(store: &Store) -> Indexes {
         let mut index = Indexes::default();
-        let mut buf = String::new();
-        for (id, _, e) in store.access_tokens.iter_slots() {
-            index_access_token(&mut index, &mut buf, id, e);
+        let (mut buf, mut realm_buf) = (String::new(), String::new());
+        // Tokens of one app and account come together: each run of them
+        // finds its realm groups once, with room for the whole run. The runs'
+        // lengths first (one number per run), so the pass that indexes holds
+        // nothing per token.
+        let mut runs: Vec<usize> = Vec::new();
+        let mut previous: Option<&AccessTokenEntry> = None;
+        for (_, _, e) in store.access_tokens.iter_slots() {
+            match (previous, runs.last_mut()) {
+                (Some(p), Some(len)) if same_realm_groups(p, e) => *len += 1,
+                _ => runs.push(1),
+            }
+            previous = Some(e);
+        }
+        let mut tokens = store.access_tokens.iter_slots();
+        for len in runs {
+            let mut run = tokens.by_ref().take(len).peekable();
+            let Some(&(_, _, first)) = run.peek() else {
+                continue;
+            };
+            let he_end = path_keys(&mut buf, first);
+            let (he, ce) = buf.split_at(he_end);
+            let by_realm = index
+                .access_tokens
+                .entry(he.to_owned())
+                .or_default()
+                .entry(ce.to_owned())
+                .or_default();
+            by_realm.reserve(len);
+            for (id, _, e) in run {
+                realm_buf.clear();
+                ikey_push(&mut realm_buf, &[&e.realm]);
+                add_to_realm(by_realm, &realm_buf, id, e);
+            }
         }
         for (key, e) in &store.refresh_tokens {
             index.add_refresh_token(key, e);
