@@ -595,7 +595,7 @@ impl TokenCache {
             id_token_claims: entries.id_token_claims,
         };
         let mut state = self.write();
-        state.store.save_access_token(at_key, at, record.now);
+        state.store.save_access_token(&at_key, at, record.now);
         if let Some((key, rt)) = entries.refresh_token {
             state.store.save_refresh_token(key, rt);
         }

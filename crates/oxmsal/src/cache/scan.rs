@@ -735,7 +735,7 @@ impl<'a> Batch<'a> {
             }
         };
         // Stored now, not moved through the batch: only its slot waits.
-        let (id, replaced) = store.put_access_token_slot(Key::from(&*key), entry);
+        let (id, replaced) = store.put_access_token_slot(&key, entry);
         if replaced {
             // A key repeated in the document: the last entry wins whole, so
             // an earlier one's secret must not be put in its place.

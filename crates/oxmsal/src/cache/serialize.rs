@@ -25,7 +25,7 @@ use super::entity::{
     RefreshTokenEntry,
 };
 use super::fields::kind;
-use super::store::{Key, Store};
+use super::store::{HashMap, Key, Store};
 use crate::error::{Error, Result};
 
 /// The section names, in the order oxmsal writes them.
@@ -138,7 +138,7 @@ pub(crate) fn read_plain(json: &str) -> Result<Store> {
                 &name,
                 value,
                 AccessTokenEntry::parse,
-                Store::put_access_token,
+                |store, key, entry| store.put_access_token(&key, entry),
             )?,
             REFRESH_TOKEN => load(
                 &mut store,
@@ -194,15 +194,15 @@ pub(crate) fn write(store: &Store) -> Result<String> {
         &mut out,
         &mut first,
         REFRESH_TOKEN,
-        store.refresh_tokens().iter(),
+        by_key(store.refresh_tokens()),
     );
-    section(&mut out, &mut first, ID_TOKEN, store.id_tokens().iter());
-    section(&mut out, &mut first, ACCOUNT, store.accounts().iter());
+    section(&mut out, &mut first, ID_TOKEN, by_key(store.id_tokens()));
+    section(&mut out, &mut first, ACCOUNT, by_key(store.accounts()));
     section(
         &mut out,
         &mut first,
         APP_METADATA,
-        store.app_metadata().iter(),
+        by_key(store.app_metadata()),
     );
     for (name, value) in &store.other_sections {
         key(&mut out, &mut first, 1, name);
@@ -222,7 +222,7 @@ fn size_hint(store: &Store) -> usize {
     /// key repeats (home account, environment, client, realm, target):
     /// indentation, member names, timestamps.
     const PER_ENTRY: usize = 512;
-    fn of<'a, E: Entity + 'a>(entries: impl Iterator<Item = (&'a Key, &'a E)>) -> usize {
+    fn of<'a, E: Entity + 'a>(entries: impl Iterator<Item = (&'a str, &'a E)>) -> usize {
         entries
             .map(|(k, e)| {
                 let secret = e.raw().secret().map_or(0, |s| s.expose_secret().len());
@@ -231,10 +231,10 @@ fn size_hint(store: &Store) -> usize {
             .sum()
     }
     256 + of(store.access_tokens().iter())
-        + of(store.refresh_tokens().iter())
-        + of(store.id_tokens().iter())
-        + of(store.accounts().iter())
-        + of(store.app_metadata().iter())
+        + of(by_key(store.refresh_tokens()))
+        + of(by_key(store.id_tokens()))
+        + of(by_key(store.accounts()))
+        + of(by_key(store.app_metadata()))
 }
 
 const INDENT: &str = "                                                                ";
@@ -256,15 +256,20 @@ fn key(out: &mut String, first: &mut bool, depth: usize, name: &str) {
     out.push_str(": ");
 }
 
+/// A section's entries with their keys as text.
+fn by_key<E>(entries: &HashMap<Key, E>) -> impl Iterator<Item = (&str, &E)> {
+    entries.iter().map(|(key, entry)| (&**key, entry))
+}
+
 /// One section, entries sorted by key.
 fn section<'a, E: Entity + 'a>(
     out: &mut String,
     first: &mut bool,
     name: &str,
-    entries: impl Iterator<Item = (&'a Key, &'a E)>,
+    entries: impl Iterator<Item = (&'a str, &'a E)>,
 ) {
     key(out, first, 1, name);
-    let mut sorted: Vec<(&Key, &E)> = entries.collect();
+    let mut sorted: Vec<(&str, &E)> = entries.collect();
     sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
     out.push('{');
     let mut first_entry = true;

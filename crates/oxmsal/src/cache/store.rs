@@ -542,15 +542,15 @@ impl Store {
         self.access_tokens.reserve(n);
     }
 
-    pub(crate) fn put_access_token(&mut self, key: impl Into<Key>, entry: AccessTokenEntry) {
-        self.put_access_token_slot(key.into(), entry);
+    pub(crate) fn put_access_token(&mut self, key: &str, entry: AccessTokenEntry) {
+        self.put_access_token_slot(key, entry);
     }
 
     /// [`put_access_token`](Self::put_access_token): the token's slot, and
     /// whether it replaced one with the same key there.
     pub(crate) fn put_access_token_slot(
         &mut self,
-        key: Key,
+        key: &str,
         entry: AccessTokenEntry,
     ) -> (SlotId, bool) {
         // One hash of the key, and the index keys allocated only for new groups.
@@ -589,7 +589,7 @@ impl Store {
     }
 
     pub(crate) fn remove_access_token(&mut self, key: &str) -> Option<AccessTokenEntry> {
-        let (id, _, entry) = self.access_tokens.remove(key)?;
+        let (id, entry) = self.access_tokens.remove(key)?;
         if let Some(index) = self.index.get_mut() {
             unindex_access_token(index, id, &entry);
         }
@@ -603,13 +603,12 @@ impl Store {
     /// Returns how many other entries went.
     pub(crate) fn save_access_token(
         &mut self,
-        key: impl Into<Key>,
+        key: &str,
         entry: AccessTokenEntry,
         now: u64,
     ) -> usize {
-        let key: Key = key.into();
         let (he, ce, realm) = at_path(&entry);
-        let victims: Vec<Key> = self
+        let victims: Vec<String> = self
             .index()
             .access_tokens
             .get(&he)
@@ -619,11 +618,11 @@ impl Store {
             .flatten()
             .filter_map(|&id| self.access_tokens.at(id))
             .filter(|(k, old)| {
-                ***k != *key
+                *k != key
                     && (old.expires_on <= now
                         || scopes::intersects(&old.shared.scopes, &entry.shared.scopes))
             })
-            .map(|(k, _)| Key::clone(k))
+            .map(|(k, _)| k.to_owned())
             .collect();
         for victim in &victims {
             self.remove_access_token(victim);
@@ -638,7 +637,7 @@ impl Store {
         &self,
         query: &AccessTokenQuery<'_>,
         now: u64,
-    ) -> Option<(&Key, &AccessTokenEntry)> {
+    ) -> Option<(&str, &AccessTokenEntry)> {
         // The lookup's index keys in a buffer the thread reuses: this runs on
         // every hit.
         thread_local! {
@@ -661,8 +660,8 @@ impl Store {
         keys: &LookupKeys,
         scopes: &[String],
         now: u64,
-    ) -> Option<(&Key, &AccessTokenEntry)> {
-        let mut best: Option<(&Key, &AccessTokenEntry)> = None;
+    ) -> Option<(&str, &AccessTokenEntry)> {
+        let mut best: Option<(&str, &AccessTokenEntry)> = None;
         let mut consider = |&id: &SlotId| {
             let Some((key, entry)) = self.access_tokens.at(id) else {
                 return;
@@ -1033,7 +1032,7 @@ impl Store {
             .and_then(|m| m.family_id.clone());
         let he = home_env(Some(home_account_id), environment);
 
-        let access_tokens: Vec<Key> = self
+        let access_tokens: Vec<String> = self
             .index()
             .access_tokens
             .get(&he)
@@ -1042,7 +1041,7 @@ impl Store {
             .flat_map(HashMap::values)
             .flatten()
             .filter_map(|&id| self.access_tokens.at(id))
-            .map(|(k, _)| Key::clone(k))
+            .map(|(k, _)| k.to_owned())
             .collect();
         let refresh_tokens: Vec<Key> = self
             .index()
@@ -1108,7 +1107,7 @@ impl Store {
             ..Store::default()
         };
         for (k, e) in self.access_tokens.iter() {
-            rebuilt.put_access_token(k.clone(), e.clone());
+            rebuilt.put_access_token(k, e.clone());
         }
         for (k, e) in &self.refresh_tokens {
             rebuilt.put_refresh_token(k.clone(), e.clone());
@@ -1168,7 +1167,7 @@ impl Store {
         let slots: Vec<(SlotId, &str)> = self
             .access_tokens
             .iter_slots()
-            .map(|(id, key, _)| (id, &**key))
+            .map(|(id, key, _)| (id, key))
             .collect();
         // Every entry is found by its key in its own slot.
         let found_in_place = slots.iter().all(|&(id, key)| {

@@ -24,7 +24,7 @@ pub(crate) enum MergeRule {
 /// The keys of one partition's entries, by section.
 #[derive(Default)]
 struct PartitionKeys {
-    access_tokens: Vec<Key>,
+    access_tokens: Vec<String>,
     refresh_tokens: Vec<Key>,
     id_tokens: Vec<Key>,
     accounts: Vec<Key>,
@@ -45,16 +45,16 @@ impl Store {
             return;
         }
         let newer_wins = rule == MergeRule::NewerWins;
-        for (key, entry) in other.access_tokens.into_entries() {
+        other.access_tokens.drain_into(|key, entry| {
             let keep = newer_wins
                 && self
                     .access_tokens
-                    .get(&key)
+                    .get(key)
                     .is_some_and(|here| here.cached_at > entry.cached_at);
             if !keep {
                 self.put_access_token(key, entry);
             }
-        }
+        });
         for (key, entry) in other.refresh_tokens {
             let keep = newer_wins
                 && self
@@ -102,7 +102,7 @@ impl Store {
         let held = self.partition_keys(partition);
         for key in held.access_tokens {
             if let Some(entry) = self.access_tokens.get(&key) {
-                out.put_access_token(Key::clone(&key), entry.clone());
+                out.put_access_token(&key, entry.clone());
             }
         }
         for key in held.refresh_tokens {

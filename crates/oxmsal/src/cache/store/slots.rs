@@ -9,13 +9,19 @@
 //! the index to the entry. Here the entries sit in a vector in the order they
 //! came, the table by key holds slot numbers only (40 KB for 10,000 tokens),
 //! and a hit goes from the index to the entry by its number.
+//!
+//! The keys, which nothing else holds, sit one after the other in one string
+//! rather than in an allocation each: a 130-byte key is too large for glibc's
+//! fast lists, and allocating and freeing one per token (with the merging of
+//! free chunks that follows) was a tenth of loading and dropping small tokens.
+//! A removed key's bytes stay until they are half the string, which is then
+//! rewritten with the live keys only.
 
 use std::hash::BuildHasher as _;
+use std::ops::Range;
 
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
-
-use super::Key;
 
 /// A slot number.
 pub(crate) type SlotId = u32;
@@ -24,7 +30,12 @@ pub(crate) type SlotId = u32;
 /// lives. A freed slot is reused by a later entry.
 #[derive(Debug, Clone)]
 pub(crate) struct Slots<E> {
-    slots: Vec<Option<(Key, E)>>,
+    /// Each entry with where its key is in `keys`.
+    slots: Vec<Option<(Range<usize>, E)>>,
+    /// Every slot's key, one after the other.
+    keys: String,
+    /// Bytes of `keys` that are no slot's any more.
+    dead: usize,
     /// Free slots, reused last freed first.
     free: Vec<SlotId>,
     by_key: HashTable<SlotId>,
@@ -49,6 +60,8 @@ impl<E> Default for Slots<E> {
     fn default() -> Self {
         Slots {
             slots: Vec::new(),
+            keys: String::new(),
+            dead: 0,
             free: Vec::new(),
             by_key: HashTable::new(),
             hasher: foldhash::fast::RandomState::default(),
@@ -56,21 +69,31 @@ impl<E> Default for Slots<E> {
     }
 }
 
+/// Key bytes that may lie dead before the keys are rewritten (in tests, a
+/// few keys' worth, so that the property test below rewrites them too).
+const MIN_DEAD: usize = if cfg!(test) { 32 } else { 64 * 1024 };
+
 impl<E> Slots<E> {
     fn hash(&self, key: &str) -> u64 {
         self.hasher.hash_one(key)
     }
 
     /// The key of a live slot (the table's rehashing needs it).
-    fn key_at(slots: &[Option<(Key, E)>], id: SlotId) -> Option<&str> {
-        let slot = slots.get(index(id))?;
-        slot.as_ref().map(|(key, _)| &**key)
+    fn key_at<'s>(
+        slots: &[Option<(Range<usize>, E)>],
+        keys: &'s str,
+        id: SlotId,
+    ) -> Option<&'s str> {
+        let (at, _) = slots.get(index(id))?.as_ref()?;
+        keys.get(at.clone())
     }
 
     fn find(&self, key: &str) -> Option<SlotId> {
-        let slots = &self.slots;
+        let (slots, keys) = (&self.slots, self.keys.as_str());
         self.by_key
-            .find(self.hash(key), |&id| Self::key_at(slots, id) == Some(key))
+            .find(self.hash(key), |&id| {
+                Self::key_at(slots, keys, id) == Some(key)
+            })
             .copied()
     }
 
@@ -83,14 +106,16 @@ impl<E> Slots<E> {
         self.by_key.is_empty()
     }
 
-    /// Room for `n` more entries.
+    /// Room for `n` more entries (and keys as long as those held, on average).
     pub(crate) fn reserve(&mut self, n: usize) {
-        let slots = &self.slots;
-        let hasher = &self.hasher;
+        let (slots, keys, hasher) = (&self.slots, self.keys.as_str(), &self.hasher);
         self.by_key.reserve(n, |&id| {
-            hasher.hash_one(Self::key_at(slots, id).unwrap_or_default())
+            hasher.hash_one(Self::key_at(slots, keys, id).unwrap_or_default())
         });
         self.slots.reserve(n.saturating_sub(self.free.len()));
+        let live = self.keys.len() - self.dead;
+        let per_key = live.checked_div(self.len()).unwrap_or(128);
+        self.keys.reserve(n.saturating_mul(per_key));
     }
 
     /// The entry with `key`.
@@ -99,14 +124,14 @@ impl<E> Slots<E> {
     }
 
     /// The entry with `key`, and the key as stored.
-    pub(crate) fn get_key_value(&self, key: &str) -> Option<(&Key, &E)> {
+    pub(crate) fn get_key_value(&self, key: &str) -> Option<(&str, &E)> {
         self.at(self.find(key)?)
     }
 
-    /// The entry in slot `id`, if that slot is in use.
-    pub(crate) fn at(&self, id: SlotId) -> Option<(&Key, &E)> {
-        let slot = self.slots.get(index(id))?;
-        slot.as_ref().map(|(key, entry)| (key, entry))
+    /// The entry in slot `id`, if that slot is in use, and its key.
+    pub(crate) fn at(&self, id: SlotId) -> Option<(&str, &E)> {
+        let (at, entry) = self.slots.get(index(id))?.as_ref()?;
+        Some((self.keys.get(at.clone())?, entry))
     }
 
     /// The entry in slot `id`, to change in place (not its key).
@@ -116,14 +141,19 @@ impl<E> Slots<E> {
     }
 
     /// Puts `entry` under `key`; an entry with that key is replaced in its
-    /// slot (and keeps its stored key, as a map's insert does).
-    pub(crate) fn insert(&mut self, key: Key, entry: E) -> Inserted<E> {
-        let hash = self.hash(&key);
-        let (slots, free, hasher) = (&mut self.slots, &mut self.free, &self.hasher);
+    /// slot.
+    pub(crate) fn insert(&mut self, key: &str, entry: E) -> Inserted<E> {
+        let hash = self.hash(key);
+        let (slots, keys, free, hasher) = (
+            &mut self.slots,
+            &mut self.keys,
+            &mut self.free,
+            &self.hasher,
+        );
         let found = self.by_key.entry(
             hash,
-            |&id| Self::key_at(slots, id) == Some(&*key),
-            |&id| hasher.hash_one(Self::key_at(slots, id).unwrap_or_default()),
+            |&id| Self::key_at(slots, keys, id) == Some(key),
+            |&id| hasher.hash_one(Self::key_at(slots, keys, id).unwrap_or_default()),
         );
         match found {
             Entry::Occupied(mut here) => {
@@ -133,56 +163,77 @@ impl<E> Slots<E> {
                 }
                 // Not reached: the table matched the key of a slot in use.
                 // Kept total all the same: the entry gets a slot of its own.
-                let id = Self::place(slots, free, key, entry);
+                let id = Self::place(slots, keys, free, key, entry);
                 *here.get_mut() = id;
                 Inserted::New(id)
             }
             Entry::Vacant(vacant) => {
-                let id = Self::place(slots, free, key, entry);
+                let id = Self::place(slots, keys, free, key, entry);
                 vacant.insert(id);
                 Inserted::New(id)
             }
         }
     }
 
-    /// Puts an entry in a free slot, or a new one; its number.
+    /// Puts an entry in a free slot, or a new one, and its key at the end of
+    /// the keys; its number.
     fn place(
-        slots: &mut Vec<Option<(Key, E)>>,
+        slots: &mut Vec<Option<(Range<usize>, E)>>,
+        keys: &mut String,
         free: &mut Vec<SlotId>,
-        key: Key,
+        key: &str,
         entry: E,
     ) -> SlotId {
+        let at = keys.len()..keys.len() + key.len();
+        keys.push_str(key);
         while let Some(id) = free.pop() {
             if let Some(slot @ None) = slots.get_mut(index(id)) {
-                *slot = Some((key, entry));
+                *slot = Some((at, entry));
                 return id;
             }
         }
         // Four billion tokens would not fit in memory first.
         let id = SlotId::try_from(slots.len()).unwrap_or(SlotId::MAX);
-        slots.push(Some((key, entry)));
+        slots.push(Some((at, entry)));
         id
     }
 
     /// Takes the entry with `key` out; its slot is free for the next one.
-    pub(crate) fn remove(&mut self, key: &str) -> Option<(SlotId, Key, E)> {
+    pub(crate) fn remove(&mut self, key: &str) -> Option<(SlotId, E)> {
         let hash = self.hash(key);
-        let slots = &mut self.slots;
+        let (slots, keys) = (&mut self.slots, self.keys.as_str());
         let found = self
             .by_key
-            .find_entry(hash, |&id| Self::key_at(slots, id) == Some(key))
+            .find_entry(hash, |&id| Self::key_at(slots, keys, id) == Some(key))
             .ok()?;
         let (id, _) = found.remove();
-        let (key, entry) = slots.get_mut(index(id))?.take()?;
+        let (at, entry) = slots.get_mut(index(id))?.take()?;
+        self.dead += at.len();
         self.free.push(id);
-        Some((id, key, entry))
+        if self.dead > MIN_DEAD && self.dead > self.keys.len() / 2 {
+            self.rewrite_keys();
+        }
+        Some((id, entry))
+    }
+
+    /// The keys again, without the dead ones.
+    fn rewrite_keys(&mut self) {
+        let mut keys = String::with_capacity(self.keys.len() - self.dead);
+        for (at, _) in self.slots.iter_mut().flatten() {
+            let start = keys.len();
+            keys.push_str(self.keys.get(at.clone()).unwrap_or_default());
+            *at = start..keys.len();
+        }
+        self.keys = keys;
+        self.dead = 0;
     }
 
     /// Every entry, in slot order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Key, &E)> {
-        self.slots
-            .iter()
-            .filter_map(|slot| slot.as_ref().map(|(key, entry)| (key, entry)))
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &E)> {
+        self.slots.iter().filter_map(|slot| {
+            let (at, entry) = slot.as_ref()?;
+            Some((self.keys.get(at.clone())?, entry))
+        })
     }
 
     /// Every entry, without its key.
@@ -194,22 +245,24 @@ impl<E> Slots<E> {
     pub(crate) fn keys_at<'a>(
         &'a self,
         ids: impl IntoIterator<Item = &'a SlotId> + 'a,
-    ) -> impl Iterator<Item = Key> + 'a {
+    ) -> impl Iterator<Item = String> + 'a {
         ids.into_iter()
-            .filter_map(|&id| self.at(id).map(|(key, _)| Key::clone(key)))
+            .filter_map(|&id| self.at(id).map(|(key, _)| key.to_owned()))
     }
 
     /// Every entry with its slot number.
-    pub(crate) fn iter_slots(&self) -> impl Iterator<Item = (SlotId, &Key, &E)> {
-        self.slots
-            .iter()
-            .zip(0..)
-            .filter_map(|(slot, id)| slot.as_ref().map(|(key, entry)| (id, key, entry)))
+    pub(crate) fn iter_slots(&self) -> impl Iterator<Item = (SlotId, &str, &E)> {
+        self.slots.iter().zip(0..).filter_map(|(slot, id)| {
+            let (at, entry) = slot.as_ref()?;
+            Some((id, self.keys.get(at.clone())?, entry))
+        })
     }
 
-    /// The entries, taken out.
-    pub(crate) fn into_entries(self) -> impl Iterator<Item = (Key, E)> {
-        self.slots.into_iter().flatten()
+    /// Takes the entries out, handing each with its key to `f`.
+    pub(crate) fn drain_into(self, mut f: impl FnMut(&str, E)) {
+        for (at, entry) in self.slots.into_iter().flatten() {
+            f(self.keys.get(at).unwrap_or_default(), entry);
+        }
     }
 }
 
@@ -249,7 +302,7 @@ mod tests {
                     Op::Insert(k, v) => {
                         let key = format!("key-{k}");
                         let replaced = map.insert(key.clone(), v);
-                        match slots.insert(Key::from(key.as_str()), v) {
+                        match slots.insert(&key, v) {
                             Inserted::New(id) => {
                                 prop_assert!(replaced.is_none());
                                 ids.insert(key, id);
@@ -263,9 +316,8 @@ mod tests {
                     Op::Remove(k) => {
                         let key = format!("key-{k}");
                         let removed = slots.remove(&key);
-                        prop_assert_eq!(removed.as_ref().map(|r| r.2), map.remove(&key));
-                        if let Some((id, stored, _)) = removed {
-                            prop_assert_eq!(&*stored, key.as_str());
+                        prop_assert_eq!(removed.as_ref().map(|r| r.1), map.remove(&key));
+                        if let Some((id, _)) = removed {
                             prop_assert_eq!(ids.remove(&key), Some(id));
                         }
                     }
@@ -274,7 +326,7 @@ mod tests {
                 for (key, value) in &map {
                     prop_assert_eq!(slots.get(key), Some(value));
                     let id = ids[key];
-                    prop_assert_eq!(slots.at(id).map(|(k, v)| (&**k, *v)), Some((key.as_str(), *value)));
+                    prop_assert_eq!(slots.at(id).map(|(k, v)| (k, *v)), Some((key.as_str(), *value)));
                 }
                 let mut listed: Vec<(String, u32)> =
                     slots.iter().map(|(k, v)| (k.to_string(), *v)).collect();
@@ -290,14 +342,14 @@ mod tests {
         slots.reserve(2);
         for i in 0..100 {
             assert!(matches!(
-                slots.insert(Key::from(format!("k{i}")), i),
+                slots.insert(&format!("k{i}"), i),
                 Inserted::New(_)
             ));
         }
-        let (freed, _, _) = slots.remove("k7").unwrap();
+        let (freed, _) = slots.remove("k7").unwrap();
         assert!(slots.get("k7").is_none());
         assert!(slots.at(freed).is_none());
-        assert!(matches!(slots.insert(Key::from("new"), 1000), Inserted::New(id) if id == freed));
+        assert!(matches!(slots.insert("new", 1000), Inserted::New(id) if id == freed));
         assert_eq!(slots.len(), 100);
         assert_eq!(slots.get("k99"), Some(&99));
     }
