@@ -207,21 +207,34 @@ where
 /// The index paths of an access token: (home account + environment),
 /// (client + extended key), realm.
 fn at_path(e: &AccessTokenEntry) -> (String, String, String) {
-    (
-        ikey(&[
-            e.home_account_id.as_deref().unwrap_or(""),
-            &e.shared.environment,
-        ]),
-        ikey(&[
-            &e.shared.client_id,
-            e.ext_cache_key.as_deref().unwrap_or(""),
-        ]),
-        ikey(&[&e.realm]),
-    )
+    let mut buf = String::new();
+    let he_end = path_keys(&mut buf, e);
+    let ce = buf.split_off(he_end);
+    (buf, ce, ikey(&[&e.realm]))
 }
 
 fn home_env(home_account_id: Option<&str>, environment: &str) -> String {
     ikey(&[home_account_id.unwrap_or(""), environment])
+}
+
+/// The index key of a refresh token's group: home account + environment.
+fn refresh_token_group(e: &RefreshTokenEntry) -> String {
+    home_env(e.home_account_id.as_deref(), &e.environment)
+}
+
+/// The index key of an id token's group: home account + environment.
+fn id_token_group(e: &IdTokenEntry) -> String {
+    home_env(e.home_account_id.as_deref(), &e.environment)
+}
+
+/// The index key of an account's group: its home account.
+fn account_group(e: &AccountEntry) -> String {
+    ikey(&[&e.home_account_id])
+}
+
+/// The index key of app metadata's group: environment + client.
+fn app_metadata_group(e: &AppMetadataEntry) -> String {
+    ikey(&[&e.environment, &e.client_id])
 }
 
 fn add(sets: &mut KeySets, index_key: String, key: &Key) {
@@ -468,25 +481,35 @@ impl Indexes {
     }
 
     fn add_refresh_token(&mut self, key: &Key, e: &RefreshTokenEntry) {
-        let he = home_env(e.home_account_id.as_deref(), &e.environment);
-        add(&mut self.refresh_tokens, he, key);
+        add(&mut self.refresh_tokens, refresh_token_group(e), key);
+    }
+
+    fn remove_refresh_token(&mut self, key: &str, e: &RefreshTokenEntry) {
+        remove(&mut self.refresh_tokens, &refresh_token_group(e), key);
     }
 
     fn add_id_token(&mut self, key: &Key, e: &IdTokenEntry) {
-        let he = home_env(e.home_account_id.as_deref(), &e.environment);
-        add(&mut self.id_tokens, he, key);
+        add(&mut self.id_tokens, id_token_group(e), key);
+    }
+
+    fn remove_id_token(&mut self, key: &str, e: &IdTokenEntry) {
+        remove(&mut self.id_tokens, &id_token_group(e), key);
     }
 
     fn add_account(&mut self, key: &Key, e: &AccountEntry) {
-        add(&mut self.accounts, ikey(&[&e.home_account_id]), key);
+        add(&mut self.accounts, account_group(e), key);
+    }
+
+    fn remove_account(&mut self, key: &str, e: &AccountEntry) {
+        remove(&mut self.accounts, &account_group(e), key);
     }
 
     fn add_app_metadata(&mut self, key: &Key, e: &AppMetadataEntry) {
-        add(
-            &mut self.app_metadata,
-            ikey(&[&e.environment, &e.client_id]),
-            key,
-        );
+        add(&mut self.app_metadata, app_metadata_group(e), key);
+    }
+
+    fn remove_app_metadata(&mut self, key: &str, e: &AppMetadataEntry) {
+        remove(&mut self.app_metadata, &app_metadata_group(e), key);
     }
 }
 
@@ -715,8 +738,7 @@ impl Store {
     pub(crate) fn remove_refresh_token(&mut self, key: &str) -> Option<RefreshTokenEntry> {
         let entry = self.refresh_tokens.remove(key)?;
         if let Some(index) = self.index.get_mut() {
-            let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
-            remove(&mut index.refresh_tokens, &he, key);
+            index.remove_refresh_token(key, &entry);
         }
         Some(entry)
     }
@@ -730,7 +752,7 @@ impl Store {
         entry: RefreshTokenEntry,
     ) -> usize {
         let key: Key = key.into();
-        let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
+        let he = refresh_token_group(&entry);
         let victims: Vec<Key> = self
             .index()
             .refresh_tokens
@@ -820,8 +842,7 @@ impl Store {
     pub(crate) fn remove_id_token(&mut self, key: &str) -> Option<IdTokenEntry> {
         let entry = self.id_tokens.remove(key)?;
         if let Some(index) = self.index.get_mut() {
-            let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
-            remove(&mut index.id_tokens, &he, key);
+            index.remove_id_token(key, &entry);
         }
         Some(entry)
     }
@@ -830,7 +851,7 @@ impl Store {
     /// client and realm.
     pub(crate) fn save_id_token(&mut self, key: impl Into<Key>, entry: IdTokenEntry) -> usize {
         let key: Key = key.into();
-        let he = home_env(entry.home_account_id.as_deref(), &entry.environment);
+        let he = id_token_group(&entry);
         let victims: Vec<Key> = self
             .index()
             .id_tokens
@@ -891,7 +912,7 @@ impl Store {
     pub(crate) fn remove_account_entry(&mut self, key: &str) -> Option<AccountEntry> {
         let entry = self.accounts.remove(key)?;
         if let Some(index) = self.index.get_mut() {
-            remove(&mut index.accounts, &ikey(&[&entry.home_account_id]), key);
+            index.remove_account(key, &entry);
         }
         Some(entry)
     }
@@ -903,7 +924,7 @@ impl Store {
         let victims: Vec<Key> = self
             .index()
             .accounts
-            .get(ikey(&[&entry.home_account_id]).as_str())
+            .get(account_group(&entry).as_str())
             .into_iter()
             .flatten()
             .filter(|k| ***k != *key)
@@ -947,8 +968,7 @@ impl Store {
     pub(crate) fn remove_app_metadata(&mut self, key: &str) -> Option<AppMetadataEntry> {
         let entry = self.app_metadata.remove(key)?;
         if let Some(index) = self.index.get_mut() {
-            let ec = ikey(&[&entry.environment, &entry.client_id]);
-            remove(&mut index.app_metadata, &ec, key);
+            index.remove_app_metadata(key, &entry);
         }
         Some(entry)
     }
@@ -960,7 +980,7 @@ impl Store {
         entry: AppMetadataEntry,
     ) -> usize {
         let key: Key = key.into();
-        let ec = ikey(&[&entry.environment, &entry.client_id]);
+        let ec = app_metadata_group(&entry);
         let victims: Vec<Key> = self
             .index()
             .app_metadata
@@ -1039,9 +1059,7 @@ impl Store {
             .into_iter()
             .flat_map(HashMap::values)
             .flat_map(HashMap::values)
-            .flatten()
-            .filter_map(|&id| self.access_tokens.at(id))
-            .map(|(k, _)| k.to_owned())
+            .flat_map(|slots| self.access_tokens.keys_at(slots))
             .collect();
         let refresh_tokens: Vec<Key> = self
             .index()
