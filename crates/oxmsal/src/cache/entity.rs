@@ -454,19 +454,6 @@ impl<'de> Fields<'de> {
         Ok(self.opt_cow::<E>(id)?.map(Cow::into_owned))
     }
 
-    /// A string field as shared [`Text`]: the previous entry's value when it
-    /// is the same.
-    fn opt_text<E: Entity>(&mut self, id: u8) -> Result<Option<Text>, String> {
-        Ok(self
-            .opt_cow::<E>(id)?
-            .map(|value| self.share_text(id, &value)))
-    }
-
-    /// [`opt_text`](Self::opt_text), `""` when absent or null.
-    fn text_or_empty<E: Entity>(&mut self, id: u8) -> Result<Text, String> {
-        Ok(self.opt_text::<E>(id)?.unwrap_or_else(|| Text::from("")))
-    }
-
     /// `value` of field `id` as [`Text`], shared with the last value of that
     /// field when it is the same.
     fn share_text(&mut self, id: u8, value: &str) -> Text {
@@ -521,6 +508,26 @@ impl<'de> Fields<'de> {
         self.recent_at_shared.truncate(RECENT_AT_SHARED - 1);
         self.recent_at_shared.insert(0, Arc::clone(&shared));
         shared
+    }
+
+    /// An access token's texts as both readers take them: the shared part
+    /// (an absent environment, client or target is empty, an absent token
+    /// type `Bearer`), the home account, and the realm (empty when absent).
+    fn at_texts(&mut self, t: AtTexts<'_>) -> (Arc<AtShared>, Option<Text>, Text) {
+        let shared = self.at_shared(
+            t.environment.unwrap_or(""),
+            t.client_id.unwrap_or(""),
+            t.target.unwrap_or(""),
+            t.token_type.unwrap_or("Bearer"),
+        );
+        let home_account_id = t
+            .home_account_id
+            .map(|home| self.share_text(at::HOME_ACCOUNT_ID, home));
+        let realm = match t.realm {
+            Some(realm) => self.share_text(at::REALM, realm),
+            None => Text::from(""),
+        };
+        (shared, home_account_id, realm)
     }
 
     /// The normalized scopes of `target`, and whether they spell it as is
@@ -765,6 +772,16 @@ fn parse<E: Entity>(object: Map<String, Value>) -> Result<E, String> {
 // ---------------------------------------------------------------------------
 // The kinds.
 
+/// An access token's text fields as read, absent ones `None`.
+struct AtTexts<'a> {
+    home_account_id: Option<&'a str>,
+    environment: Option<&'a str>,
+    client_id: Option<&'a str>,
+    target: Option<&'a str>,
+    realm: Option<&'a str>,
+    token_type: Option<&'a str>,
+}
+
 /// How many access tokens' shared parts a reader remembers.
 const RECENT_AT_SHARED: usize = 4;
 
@@ -894,17 +911,19 @@ impl Entity for AccessTokenEntry {
             Some(t) => Some(t),
             None => super::fields::opt_seconds_of(f.verbatim("ext_expires_on"), "ext_expires_on")?,
         };
-        let home_account_id = f.opt_text::<E>(at::HOME_ACCOUNT_ID)?;
+        let home_account_id = f.opt_cow::<E>(at::HOME_ACCOUNT_ID)?;
         let environment = f.opt_cow::<E>(at::ENVIRONMENT)?;
         let client_id = f.opt_cow::<E>(at::CLIENT_ID)?;
-        let realm = f.text_or_empty::<E>(at::REALM)?;
+        let realm = f.opt_cow::<E>(at::REALM)?;
         let token_type = f.opt_cow::<E>(at::TOKEN_TYPE)?;
-        let shared = f.at_shared(
-            environment.as_deref().unwrap_or(""),
-            client_id.as_deref().unwrap_or(""),
-            target.as_deref().unwrap_or(""),
-            token_type.as_deref().unwrap_or("Bearer"),
-        );
+        let (shared, home_account_id, realm) = f.at_texts(AtTexts {
+            home_account_id: home_account_id.as_deref(),
+            environment: environment.as_deref(),
+            client_id: client_id.as_deref(),
+            target: target.as_deref(),
+            realm: realm.as_deref(),
+            token_type: token_type.as_deref(),
+        });
         let cached_at = f.opt_seconds::<E>(at::CACHED_AT)?.unwrap_or(0);
         let expires_on = f.opt_seconds::<E>(at::EXPIRES_ON)?.unwrap_or(0);
         let refresh_on = f.opt_seconds::<E>(at::REFRESH_ON)?;
@@ -1035,19 +1054,14 @@ impl<'de> Fields<'de> {
                 raw.push_slot(m.slot(id));
             }
         }
-        let shared = self.at_shared(
-            m.environment.as_deref().unwrap_or(""),
-            m.client_id.as_deref().unwrap_or(""),
-            m.target.as_deref().unwrap_or(""),
-            m.token_type.as_deref().unwrap_or("Bearer"),
-        );
-        let home_account_id = m
-            .home_account_id
-            .map(|home| self.share_text(at::HOME_ACCOUNT_ID, &home));
-        let realm = match m.realm {
-            Some(realm) => self.share_text(at::REALM, &realm),
-            None => Text::from(""),
-        };
+        let (shared, home_account_id, realm) = self.at_texts(AtTexts {
+            home_account_id: m.home_account_id.as_deref(),
+            environment: m.environment.as_deref(),
+            client_id: m.client_id.as_deref(),
+            target: m.target.as_deref(),
+            realm: m.realm.as_deref(),
+            token_type: m.token_type.as_deref(),
+        });
         let entry = AccessTokenEntry {
             raw,
             home_account_id,
