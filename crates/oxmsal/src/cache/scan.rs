@@ -739,7 +739,14 @@ impl<'a> Batch<'a> {
         if replaced {
             // A key repeated in the document: the last entry wins whole, so
             // an earlier one's secret must not be put in its place.
-            self.pending.retain(|(pending, _)| *pending != id);
+            let bytes = &mut self.bytes;
+            self.pending.retain(|(pending, secret)| {
+                let keep = *pending != id;
+                if !keep {
+                    *bytes = bytes.saturating_sub(secret.len());
+                }
+                keep
+            });
         }
         if let Some(secret) = secret {
             self.bytes += secret.len();
@@ -756,8 +763,7 @@ impl<'a> Batch<'a> {
         if self.pending.is_empty() {
             return;
         }
-        let bytes: usize = self.pending.iter().map(|(_, secret)| secret.len()).sum();
-        let mut block = SecretBlock::with_capacity(bytes);
+        let mut block = SecretBlock::with_capacity(self.bytes);
         let places: Vec<Option<(usize, usize)>> = self
             .pending
             .iter()

@@ -113,7 +113,7 @@ impl<E> Slots<E> {
             hasher.hash_one(Self::key_at(slots, keys, id).unwrap_or_default())
         });
         self.slots.reserve(n.saturating_sub(self.free.len()));
-        let live = self.keys.len() - self.dead;
+        let live = self.keys.len().saturating_sub(self.dead);
         let per_key = live.checked_div(self.len()).unwrap_or(128);
         self.keys.reserve(n.saturating_mul(per_key));
     }
@@ -218,7 +218,7 @@ impl<E> Slots<E> {
 
     /// The keys again, without the dead ones.
     fn rewrite_keys(&mut self) {
-        let mut keys = String::with_capacity(self.keys.len() - self.dead);
+        let mut keys = String::with_capacity(self.keys.len().saturating_sub(self.dead));
         for (at, _) in self.slots.iter_mut().flatten() {
             let start = keys.len();
             keys.push_str(self.keys.get(at.clone()).unwrap_or_default());
