@@ -157,6 +157,9 @@ impl Secret {
 /// too.
 pub(crate) struct SecretBlock {
     text: WipedString,
+    /// How many bytes at the start still hold a replaced cache's secrets
+    /// (a reused block): those not overwritten are zeroed when sealed.
+    dirty: usize,
 }
 
 impl SecretBlock {
@@ -167,7 +170,20 @@ impl SecretBlock {
     pub(crate) fn with_capacity(bytes: usize) -> Self {
         SecretBlock {
             text: WipedString::new(String::with_capacity(bytes)),
+            dirty: 0,
         }
+    }
+
+    /// A block in the allocation of a block no secret holds any more (see
+    /// [`Secret::block`]): the new secrets overwrite the old ones, and what
+    /// they do not cover is zeroed by [`seal`](Self::seal). Loading a cache
+    /// over another this way writes each byte once, instead of zeroing the
+    /// old block, freeing it and filling a new one elsewhere.
+    pub(crate) fn reusing(mut text: WipedString) -> Self {
+        let dirty = text.len();
+        // Only the length: the bytes stay until overwritten or zeroed.
+        text.clear();
+        SecretBlock { text, dirty }
     }
 
     /// Appends `secret`; where it is in the block. `None` when it does not
@@ -182,8 +198,11 @@ impl SecretBlock {
         Some((start, self.text.len()))
     }
 
-    /// The block, ready to share.
-    pub(crate) fn seal(self) -> Arc<WipedString> {
+    /// The block, ready to share: a reused block's old bytes past the new
+    /// secrets are zeroed first.
+    pub(crate) fn seal(mut self) -> Arc<WipedString> {
+        let stale = self.dirty.saturating_sub(self.text.len());
+        self.text.extend(std::iter::repeat_n('\0', stale));
         Arc::new(self.text)
     }
 }
@@ -201,6 +220,17 @@ impl Secret {
             start,
             end,
         }))
+    }
+}
+
+impl Secret {
+    /// The block this secret is a part of, if it is one.
+    #[cfg(test)]
+    pub(crate) fn block(&self) -> Option<&Arc<WipedString>> {
+        match &*self.0 {
+            Held::Whole(_) => None,
+            Held::Part { block, .. } => Some(block),
+        }
     }
 }
 
@@ -249,6 +279,23 @@ mod tests {
         zero_allocation(&mut bytes);
         assert_eq!(bytes.len(), 64);
         assert!(bytes.iter().all(|&b| b == 0));
+    }
+
+    /// A reused block's new secrets overwrite the old; the old bytes they
+    /// do not cover are zeroed, so no replaced secret lives on in it.
+    #[test]
+    fn a_reused_block_keeps_none_of_the_old_secrets() {
+        let mut block = SecretBlock::with_capacity(10);
+        block.push("old-secret").unwrap();
+        let old = Arc::try_unwrap(block.seal()).ok().unwrap();
+        let mut block = SecretBlock::reusing(old);
+        let place = block.push("new").unwrap();
+        let block = block.seal();
+        assert_eq!(block.as_str(), "new\0\0\0\0\0\0\0");
+        assert_eq!(Secret::part_of(&block, place).expose_secret(), "new");
+        // And the block never grows past what it had.
+        let mut full = SecretBlock::reusing(Arc::try_unwrap(block).ok().unwrap());
+        assert_eq!(full.push("0123456789x"), None);
     }
 
     #[test]

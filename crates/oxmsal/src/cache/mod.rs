@@ -112,6 +112,12 @@ impl State {
     fn changed(&mut self) {
         self.generation = self.generation.wrapping_add(1);
     }
+
+    /// New contents, as loaded: changed, and persisted as they are.
+    fn loaded(&mut self) {
+        self.changed();
+        self.persisted = self.generation;
+    }
 }
 
 /// A thread-safe, in-memory token cache in MSAL's unified schema. Clones share
@@ -192,6 +198,12 @@ impl TokenCache {
     /// lookup after a load (one pass, about what making them while loading
     /// cost), so a cache that is only loaded and written back never makes them.
     ///
+    /// The document is read without holding the cache's lock. The access
+    /// tokens' secrets are then copied in under it, into the memory of the
+    /// secrets they replace (where no token handed out still points), so
+    /// that each byte is written once instead of the old secrets being zeroed
+    /// and new memory filled; lookups wait for that copy, not for the read.
+    ///
     /// ```
     /// use oxmsal::{cache::TokenCache, ErrorKind};
     /// let cache = TokenCache::new();
@@ -202,8 +214,20 @@ impl TokenCache {
     pub fn deserialize(&self, json: &str) -> Result<()> {
         // Parse outside the lock: readers are not held up, and a failure
         // changes nothing.
-        let store = serialize::parse(json)?;
-        self.replace(store);
+        let loaded = serialize::parse_whole(json)?;
+        let old = {
+            let mut state = self.write();
+            let mut old = std::mem::take(&mut state.store);
+            // Under the lock, so the old tokens are gone before their blocks
+            // take the new secrets: each block is written once instead of
+            // being zeroed, freed and replaced by a new one. Readers wait for
+            // that copy (not for the parse).
+            state.store = loaded.finish_replacing(&mut old);
+            state.loaded();
+            old
+        };
+        // The rest of the old contents: not under the lock.
+        drop(old);
         Ok(())
     }
 
@@ -254,8 +278,7 @@ impl TokenCache {
         let old = {
             let mut state = self.write();
             let old = std::mem::replace(&mut state.store, store);
-            state.changed();
-            state.persisted = state.generation;
+            state.loaded();
             old
         };
         // Freeing a large store takes a while: not under the lock.

@@ -541,26 +541,28 @@ impl Scanner {
 
     /// Reads every complete unit of `input`. `Err`: declined.
     fn feed(&mut self, input: &Input<'_>) -> Result<Progress, ()> {
-        let mut fields = Fields::new();
         let mut batch = Batch::default();
+        let progress = self.feed_into(input, &mut batch)?;
+        // The batch borrows from this input: it is stored before more is read.
+        batch.store_into(&mut self.store, &mut Vec::new());
+        Ok(progress)
+    }
+
+    /// [`feed`](Self::feed), the secrets left in `batch`.
+    fn feed_into<'a>(&mut self, input: &Input<'a>, batch: &mut Batch<'a>) -> Result<Progress, ()> {
+        let mut fields = Fields::new();
         let mut pos = 0;
         loop {
-            let progress = match self.unit(input, pos, &mut fields, &mut batch) {
-                Ok(Some(next)) => {
-                    pos = next;
-                    continue;
-                }
-                Ok(None) => Progress::Done,
+            match self.unit(input, pos, &mut fields, batch) {
+                Ok(Some(next)) => pos = next,
+                Ok(None) => return Ok(Progress::Done),
                 Err(Stop::More) if !input.eof => {
                     // The caller drops these bytes before it feeds more.
                     self.base += pos;
-                    Progress::Consumed(pos)
+                    return Ok(Progress::Consumed(pos));
                 }
                 Err(_) => return Err(()),
-            };
-            // The batch borrows from this input: it is stored before more is read.
-            batch.store_into(&mut self.store);
-            return Ok(progress);
+            }
         }
     }
 
@@ -690,21 +692,40 @@ fn put<'a, E: Entity>(
 }
 
 /// Access tokens stored without their secrets yet: the secrets are copied
-/// into one [`SecretBlock`] first (a few allocations per block instead of two
+/// into shared [`SecretBlock`]s (a few allocations per block instead of two
 /// per token), then put in place by slot.
+///
+/// A streaming load stores each batch when it holds about a block of
+/// secrets, or at the end of its input, which is dropped after. A whole
+/// document in memory keeps every secret waiting instead
+/// ([`Batch::keeping_all`]) until the store it replaces has gone, so that
+/// its blocks can be reused ([`Loaded::finish_replacing`]).
 #[derive(Default)]
 struct Batch<'a> {
     /// The slots waiting for a secret, with it.
-    pending: Vec<(SlotId, Cow<'a, str>)>,
+    pending: Vec<(SlotId, Waiting<'a>)>,
     /// The bytes of their secrets.
     bytes: usize,
+    /// Slots whose key repeated, each with the length `pending` had then:
+    /// what waited for the slot before belongs to the entry replaced.
+    replaced: Vec<(SlotId, usize)>,
+    /// Never stored before the end.
+    keep_all: bool,
 }
 
 impl<'a> Batch<'a> {
     /// Entries per block at most: small secrets would make a long batch.
-    /// Under the fuzzer, whose documents are a few KB, three: so that its
-    /// inputs cross blocks too.
-    const MAX_ENTRIES: usize = if cfg!(fuzzing) { 3 } else { 256 };
+    /// Under the fuzzer and the unit tests, whose documents are a few KB,
+    /// three: so that their inputs cross blocks too.
+    const MAX_ENTRIES: usize = if cfg!(any(fuzzing, test)) { 3 } else { 256 };
+
+    /// A batch stored only when asked.
+    fn keeping_all() -> Self {
+        Batch {
+            keep_all: true,
+            ..Batch::default()
+        }
+    }
 
     /// Reads the access token at `pos` and stores it, its secret left for
     /// the batch (which is stored when full); the position after it.
@@ -739,60 +760,158 @@ impl<'a> Batch<'a> {
         if replaced {
             // A key repeated in the document: the last entry wins whole, so
             // an earlier one's secret must not be put in its place.
-            let bytes = &mut self.bytes;
-            self.pending.retain(|(pending, secret)| {
-                let keep = *pending != id;
-                if !keep {
-                    *bytes = bytes.saturating_sub(secret.len());
-                }
-                keep
-            });
+            self.replaced.push((id, self.pending.len()));
         }
         if let Some(secret) = secret {
             self.bytes += secret.len();
-            self.pending.push((id, secret));
+            self.pending.push((id, Waiting(secret)));
         }
-        if self.bytes >= SecretBlock::TARGET || self.pending.len() >= Self::MAX_ENTRIES {
-            self.store_into(store);
+        if !self.keep_all
+            && (self.bytes >= SecretBlock::TARGET || self.pending.len() >= Self::MAX_ENTRIES)
+        {
+            self.store_into(store, &mut Vec::new());
         }
         Ok(next)
     }
 
-    /// Puts the batch's secrets in their tokens.
-    fn store_into(&mut self, store: &mut Store) {
-        if self.pending.is_empty() {
-            return;
+    /// Puts the batch's secrets in their tokens: into `reusable` blocks
+    /// while one fits, then into new ones.
+    fn store_into(&mut self, store: &mut Store, reusable: &mut Vec<WipedString>) {
+        if !self.replaced.is_empty() {
+            self.drop_replaced_secrets();
         }
-        let mut block = SecretBlock::with_capacity(self.bytes);
-        let places: Vec<Option<(usize, usize)>> = self
-            .pending
-            .iter()
-            .map(|(_, secret)| block.push(secret))
-            .collect();
-        let block = block.seal();
-        for ((id, secret), place) in self.pending.drain(..).zip(places) {
-            let secret = match place {
-                Some(place) => Secret::part_of(&block, place),
-                // Sized for every secret, the block takes them all; this is
-                // only the safe answer should one not fit.
-                None => Secret::new(secret.into_owned()),
+        let pending = std::mem::take(&mut self.pending);
+        let mut places: Vec<(SlotId, (usize, usize))> = Vec::new();
+        let mut next = 0;
+        while let Some((_, first)) = pending.get(next) {
+            let mut block = match reusable.pop() {
+                Some(old) if old.capacity() >= first.len() => SecretBlock::reusing(old),
+                other => {
+                    reusable.extend(other);
+                    SecretBlock::with_capacity(Self::block_bytes(
+                        pending.get(next..).unwrap_or_default(),
+                    ))
+                }
             };
-            store.fill_access_token_secret(id, secret);
+            for (id, secret) in pending.get(next..).unwrap_or_default() {
+                if places.len() == Self::MAX_ENTRIES {
+                    break;
+                }
+                let Some(place) = block.push(secret) else {
+                    break;
+                };
+                places.push((*id, place));
+            }
+            next += places.len();
+            let block = block.seal();
+            store.add_secret_block(&block);
+            for (id, place) in places.drain(..) {
+                store.fill_access_token_secret(id, Secret::part_of(&block, place));
+            }
         }
         self.bytes = 0;
+    }
+
+    /// The bytes of a new block for the first of `pending`: theirs, up to
+    /// about a block's worth.
+    fn block_bytes(pending: &[(SlotId, Waiting<'a>)]) -> usize {
+        let mut bytes = 0;
+        for (_, secret) in pending.iter().take(Self::MAX_ENTRIES) {
+            if bytes >= SecretBlock::TARGET {
+                break;
+            }
+            bytes += secret.len();
+        }
+        bytes
+    }
+
+    /// Drops the secrets of entries replaced by a later one with their key.
+    fn drop_replaced_secrets(&mut self) {
+        // Per slot, where its last entry's secrets start.
+        let last_from: std::collections::HashMap<SlotId, usize> = self.replaced.drain(..).collect();
+        let mut index = 0;
+        self.pending.retain(|(id, _)| {
+            let keep = last_from.get(id).is_none_or(|&from| index >= from);
+            index += 1;
+            keep
+        });
+        self.bytes = self.pending.iter().map(|(_, secret)| secret.len()).sum();
+    }
+}
+
+/// A secret waiting for its block: in the document, or decoded from its
+/// escapes into a string of its own, which is wiped when dropped.
+struct Waiting<'a>(Cow<'a, str>);
+
+impl std::ops::Deref for Waiting<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Cow::Owned(text) = &mut self.0 {
+            drop(WipedString::new(std::mem::take(text)));
+        }
+    }
+}
+
+/// A document read whole, its access tokens' secrets still in the text.
+pub(crate) struct Loaded<'a> {
+    store: Store,
+    secrets: Batch<'a>,
+}
+
+impl<'a> Loaded<'a> {
+    /// A store read another way, with every secret in place.
+    pub(crate) fn complete(store: Store) -> Self {
+        Loaded {
+            store,
+            secrets: Batch::default(),
+        }
+    }
+
+    /// The store, its secrets copied into new blocks.
+    pub(crate) fn finish(self) -> Store {
+        self.finish_reusing(Vec::new())
+    }
+
+    /// The store, taking the place of `old`: `old`'s access tokens go first,
+    /// and the blocks their secrets were in are reused where nothing else
+    /// holds them. The rest of `old` is left to the caller to drop.
+    pub(crate) fn finish_replacing(self, old: &mut Store) -> Store {
+        self.finish_reusing(old.take_free_secret_blocks())
+    }
+
+    fn finish_reusing(mut self, mut reusable: Vec<WipedString>) -> Store {
+        self.secrets.store_into(&mut self.store, &mut reusable);
+        self.store
     }
 }
 
 /// Reads a whole document, or declines (`None`).
+#[cfg(test)]
 pub(crate) fn read_str(text: &str) -> Option<Store> {
+    read_whole(text).map(Loaded::finish)
+}
+
+/// [`read_str`], the access tokens' secrets still in `text`: [`Loaded`]
+/// copies them.
+pub(crate) fn read_whole(text: &str) -> Option<Loaded<'_>> {
     let input = Input {
         bytes: text.as_bytes(),
         text: Some(text),
         eof: true,
     };
     let mut scanner = Scanner::new(Some(text.len()));
-    match scanner.feed(&input) {
-        Ok(Progress::Done) => Some(scanner.store),
+    let mut secrets = Batch::keeping_all();
+    match scanner.feed_into(&input, &mut secrets) {
+        Ok(Progress::Done) => Some(Loaded {
+            store: scanner.store,
+            secrets,
+        }),
         _ => None,
     }
 }

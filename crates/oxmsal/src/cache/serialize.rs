@@ -25,6 +25,7 @@ use super::entity::{
     RefreshTokenEntry,
 };
 use super::fields::kind;
+use super::scan::Loaded;
 use super::store::{HashMap, Key, Store};
 use crate::error::{Error, Result};
 
@@ -56,13 +57,18 @@ fn shorten(key: &str) -> String {
 /// Reads a cache document. An empty (or all-whitespace) document is an empty
 /// cache, as in MSAL Python.
 pub(crate) fn parse(json: &str) -> Result<Store> {
+    parse_whole(json).map(Loaded::finish)
+}
+
+/// [`parse`], the access tokens' secrets possibly still in `json`.
+pub(crate) fn parse_whole(json: &str) -> Result<Loaded<'_>> {
     if json.trim().is_empty() {
-        return Ok(Store::default());
+        return Ok(Loaded::complete(Store::default()));
     }
-    match super::scan::read_str(json) {
-        Some(store) => Ok(store),
+    match super::scan::read_whole(json) {
+        Some(loaded) => Ok(loaded),
         // Malformed, or a repeated name: the plain reader decides.
-        None => read_plain(json),
+        None => read_plain(json).map(Loaded::complete),
     }
 }
 

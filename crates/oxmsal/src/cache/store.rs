@@ -12,7 +12,7 @@
 //! whose identifiers differ only in case are the same entry to every MSAL.
 
 use std::collections::{btree_set, BTreeSet, HashSet};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, Weak};
 
 /// An entry key, shared by its section and the indexes of refresh tokens,
 /// id tokens, accounts and app metadata (one allocation, not one per index:
@@ -31,6 +31,7 @@ use super::entity::{
 };
 use super::query::{AccessTokenQuery, RefreshTokenQuery};
 use super::scopes;
+use crate::secret::WipedString;
 use crate::Secret;
 
 mod merge;
@@ -530,6 +531,10 @@ pub(crate) struct Store {
     index: OnceLock<Indexes>,
     /// Room to build index keys in (saves an allocation per insert).
     scratch: String,
+    /// The blocks the access tokens' secrets were loaded into, for a load
+    /// replacing this store to reuse ([`Store::take_free_secret_blocks`]).
+    /// Not holding them: a block goes when its last secret does.
+    secret_blocks: Vec<Weak<WipedString>>,
 }
 
 impl Store {
@@ -609,6 +614,30 @@ impl Store {
         if let Some(entry) = self.access_tokens.at_mut(id) {
             entry.raw.fill_secret(secret);
         }
+    }
+
+    /// Notes that secrets of this store's access tokens were loaded into
+    /// `block`.
+    pub(crate) fn add_secret_block(&mut self, block: &Arc<WipedString>) {
+        self.secret_blocks.push(Arc::downgrade(block));
+    }
+
+    /// Empties the access tokens, giving back the blocks their secrets were
+    /// loaded into that nothing else holds (no token handed out still points
+    /// into them): a load replacing this store reuses their memory
+    /// ([`SecretBlock::reusing`](crate::secret::SecretBlock::reusing)).
+    /// Blocks still held elsewhere are left to their holders.
+    pub(crate) fn take_free_secret_blocks(&mut self) -> Vec<WipedString> {
+        let blocks: Vec<Arc<WipedString>> = std::mem::take(&mut self.secret_blocks)
+            .into_iter()
+            .filter_map(|block| block.upgrade())
+            .collect();
+        self.access_tokens = Slots::default();
+        self.index = OnceLock::new();
+        blocks
+            .into_iter()
+            .filter_map(|block| Arc::try_unwrap(block).ok())
+            .collect()
     }
 
     pub(crate) fn remove_access_token(&mut self, key: &str) -> Option<AccessTokenEntry> {

@@ -651,6 +651,94 @@ fn timestamps_may_be_numbers_or_strings() {
     assert_eq!(document(&cache)["AccessToken"]["a"]["expires_on"], 5000);
 }
 
+/// `count` MSAL-layout access tokens whose secrets start with `tag`.
+fn tagged_tokens(tag: &str, count: usize) -> String {
+    let entries: Vec<String> = (0..count)
+        .map(|i| {
+            format!(
+                r#""k{i}": {{"credential_type": "AccessToken", "secret": "{tag}-{i:04}-{pad}", "home_account_id": "u.t", "environment": "{ENV}", "client_id": "{CLIENT}", "target": "s{i}", "realm": "t", "token_type": "Bearer", "cached_at": "1", "expires_on": "4000000000"}}"#,
+                pad = "p".repeat(40)
+            )
+        })
+        .collect();
+    format!(r#"{{"AccessToken": {{{}}}}}"#, entries.join(", "))
+}
+
+/// Where the secret blocks of the cache's access tokens keep their bytes.
+fn block_buffers(cache: &TokenCache) -> std::collections::HashSet<usize> {
+    cache.with_store(|store| {
+        store
+            .access_tokens()
+            .values()
+            .filter_map(|entry| entry.raw.secret()?.block())
+            .map(|block| block.as_ptr() as usize)
+            .collect()
+    })
+}
+
+/// A load over a loaded cache writes the new secrets where the old ones were
+/// — except into a block a token handed out still points into: that token
+/// keeps its value.
+#[test]
+fn a_load_reuses_the_secret_blocks_only_of_tokens_no_one_holds() {
+    let cache = TokenCache::new();
+    cache.deserialize(&tagged_tokens("old", 20)).unwrap();
+    let held = cache.with_store(|s| s.access_tokens().get("k0").unwrap().raw.secret().cloned());
+    let held = held.unwrap();
+    let held_buffer = held.block().unwrap().as_ptr() as usize;
+    let before = block_buffers(&cache);
+    assert!(
+        before.len() > 2,
+        "the test wants several blocks: {before:?}"
+    );
+
+    cache.deserialize(&tagged_tokens("new", 20)).unwrap();
+    assert_eq!(held.expose_secret(), format!("old-0000-{}", "p".repeat(40)));
+    let after = block_buffers(&cache);
+    assert!(!after.contains(&held_buffer));
+    assert_eq!(
+        after.intersection(&before).count(),
+        before.len() - 1,
+        "{before:?} {after:?}"
+    );
+    cache.with_store(|store| {
+        for (key, entry) in store.access_tokens().iter() {
+            let secret = entry.raw.secret().unwrap().expose_secret().to_owned();
+            let i: usize = key.trim_start_matches('k').parse().unwrap();
+            assert_eq!(secret, format!("new-{i:04}-{}", "p".repeat(40)));
+        }
+    });
+
+    // Fewer, shorter secrets: the rest of each reused block is zeroed, and
+    // the blocks not needed are dropped (wiped).
+    cache
+        .deserialize(
+            r#"{"AccessToken": {"k": {"credential_type": "AccessToken", "secret": "short"}}}"#,
+        )
+        .unwrap();
+    let remaining = block_buffers(&cache);
+    assert_eq!(remaining.len(), 1);
+    cache.with_store(|store| {
+        let block = store
+            .access_tokens()
+            .get("k")
+            .unwrap()
+            .raw
+            .secret()
+            .unwrap()
+            .block()
+            .unwrap()
+            .clone();
+        assert!(block.starts_with("short"));
+        // The old secrets' bytes are zeros now, not merely past the end.
+        assert!(block.len() >= 2 * 49, "{}", block.len());
+        assert!(block[5..].bytes().all(|b| b == 0), "{:?}", &block[..]);
+    });
+    // A document that does not load leaves the cache as it was.
+    assert!(cache.deserialize("{\"AccessToken\": []}").is_err());
+    assert_eq!(block_buffers(&cache), remaining);
+}
+
 #[test]
 fn malformed_documents_are_cache_errors_naming_the_problem() {
     let cases: [(&str, &str); 10] = [
@@ -991,6 +1079,34 @@ mod properties {
                     }
                 }
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Loading over a loaded cache (whose secret blocks it reuses) ends
+        /// as loading into an empty one: same contents, or the same error
+        /// and the first contents kept.
+        #[test]
+        fn a_load_over_another_ends_as_a_load_into_an_empty_cache(
+            first in crate::cache::serialize::tests::any_document(),
+            second in crate::cache::serialize::tests::any_document(),
+        ) {
+            let cache = TokenCache::new();
+            // Loaded or refused, either is a starting point.
+            let _ = cache.deserialize(&first.to_string());
+            let before = cache.serialize().unwrap();
+            let fresh = TokenCache::new();
+            let expected = fresh.deserialize(&second.to_string());
+            let got = cache.deserialize(&second.to_string());
+            prop_assert_eq!(format!("{got:?}"), format!("{expected:?}"));
+            if got.is_ok() {
+                prop_assert_eq!(cache.serialize().unwrap(), fresh.serialize().unwrap());
+            } else {
+                prop_assert_eq!(cache.serialize().unwrap(), before);
+            }
+            cache.with_store(|s| s.check_consistency()).unwrap();
         }
     }
 
