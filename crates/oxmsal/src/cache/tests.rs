@@ -739,6 +739,59 @@ fn a_load_reuses_the_secret_blocks_only_of_tokens_no_one_holds() {
     assert_eq!(block_buffers(&cache), remaining);
 }
 
+/// Loads over loads while other threads read: every reader sees a whole
+/// document — each token with its own secret, all from the same load — and
+/// a secret a reader keeps across loads keeps its value.
+#[test]
+fn readers_never_see_a_load_half_done() {
+    let docs = [tagged_tokens("aaa", 30), tagged_tokens("bbb", 30)];
+    let cache = TokenCache::new();
+    cache.deserialize(&docs[0]).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut kept = Vec::new();
+                    let mut reads = 0;
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) || reads == 0 {
+                        let secrets: Vec<(String, Secret)> = cache.with_store(|store| {
+                            store
+                                .access_tokens()
+                                .iter()
+                                .map(|(key, e)| (key.to_owned(), e.raw.secret().cloned().unwrap()))
+                                .collect()
+                        });
+                        assert_eq!(secrets.len(), 30);
+                        let tag = &secrets[0].1.expose_secret()[..3];
+                        for (key, secret) in &secrets {
+                            let i: usize = key.trim_start_matches('k').parse().unwrap();
+                            let want = format!("{tag}-{i:04}-{}", "p".repeat(40));
+                            assert_eq!(secret.expose_secret(), want);
+                        }
+                        if reads % 7 == 0 {
+                            let (_, secret) = secrets[reads % 30].clone();
+                            let value = secret.expose_secret().to_owned();
+                            kept.push((secret, value));
+                        }
+                        reads += 1;
+                    }
+                    for (secret, value) in kept {
+                        assert_eq!(secret.expose_secret(), value);
+                    }
+                })
+            })
+            .collect();
+        for round in 0..300 {
+            cache.deserialize(&docs[round % 2]).unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        for reader in readers {
+            reader.join().unwrap();
+        }
+    });
+}
+
 #[test]
 fn malformed_documents_are_cache_errors_naming_the_problem() {
     let cases: [(&str, &str); 10] = [
