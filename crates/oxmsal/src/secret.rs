@@ -174,9 +174,9 @@ impl SecretBlock {
         }
     }
 
-    /// A block in the allocation of a block no secret holds any more (see
-    /// [`Secret::block`]): the new secrets overwrite the old ones, and what
-    /// they do not cover is zeroed by [`seal`](Self::seal). Loading a cache
+    /// A block in the allocation of a block no secret holds any more (one
+    /// of the store a load replaces): the new secrets overwrite the old
+    /// ones, and what they do not cover is zeroed by [`seal`](Self::seal). Loading a cache
     /// over another this way writes each byte once, instead of zeroing the
     /// old block, freeing it and filling a new one elsewhere.
     pub(crate) fn reusing(mut text: WipedString) -> Self {
@@ -221,9 +221,7 @@ impl Secret {
             end,
         }))
     }
-}
 
-impl Secret {
     /// The block this secret is a part of, if it is one.
     #[cfg(test)]
     pub(crate) fn block(&self) -> Option<&Arc<WipedString>> {
