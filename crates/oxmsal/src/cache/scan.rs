@@ -99,6 +99,30 @@ fn any_special(block: &[u8; BLOCK]) -> bool {
     any != 0
 }
 
+/// A run of whitespace of 8 to 16 bytes, as its first and last eight bytes
+/// (which overlap below 16): see [`Input::skip_gap`]. `len` 0: none yet.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Gap {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl Gap {
+    /// `run` (whitespace), when it is 8 to 16 bytes long.
+    fn of(run: &[u8]) -> Gap {
+        let len = run.len();
+        let words = (
+            run.get(..8).and_then(word),
+            run.get(len.saturating_sub(8)..).and_then(word),
+        );
+        match words {
+            (Some(head), Some(tail)) if len <= 16 => Gap { len, head, tail },
+            _ => Gap::default(),
+        }
+    }
+}
+
 /// Eight bytes as one word, little-endian (byte `i` in bits `8i..8i+8`).
 fn word(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_le_bytes(bytes.try_into().ok()?))
@@ -181,6 +205,29 @@ impl<'a> Input<'a> {
 
     fn at(&self, pos: usize) -> Step<u8> {
         self.bytes.get(pos).copied().ok_or_else(|| self.short())
+    }
+
+    /// [`skip_ws`](Self::skip_ws), trying `gap` first: the whitespace
+    /// between the members of an entry is the same all through an MSAL
+    /// document (a newline and one indentation), so one comparison of two
+    /// words usually finds its end, where the byte loop takes a step per
+    /// eight spaces and per other byte. A gap of another length is skipped
+    /// the plain way and remembered.
+    fn skip_gap(&self, pos: usize, gap: &mut Gap) -> Step<usize> {
+        if gap.len != 0 {
+            let end = pos + gap.len;
+            let head = self.bytes.get(pos..pos + 8).and_then(word);
+            let tail = self.bytes.get(end.saturating_sub(8)..end).and_then(word);
+            if head == Some(gap.head)
+                && tail == Some(gap.tail)
+                && matches!(self.bytes.get(end), Some(&b) if !is_ws(b))
+            {
+                return Ok(end);
+            }
+        }
+        let end = self.skip_ws(pos)?;
+        *gap = Gap::of(self.bytes.get(pos..end).unwrap_or_default());
+        Ok(end)
     }
 
     /// The position of the next byte that is not whitespace.
@@ -463,6 +510,8 @@ struct Scanner {
     /// what it has read).
     base: usize,
     sizing: Sizing,
+    /// The whitespace before an entry's key.
+    entry_gap: Gap,
 }
 
 /// Sizes the access-token table once, from the first entries: the bytes they
@@ -499,6 +548,7 @@ impl Scanner {
             len,
             base: 0,
             sizing: Sizing::Waiting,
+            entry_gap: Gap::default(),
         }
     }
 
@@ -624,7 +674,7 @@ impl Scanner {
                         self.state = State::Sections { first: false };
                         return Ok(Some(i + 1));
                     }
-                    b',' if !first => i = input.skip_ws(i + 1)?,
+                    b',' if !first => i = input.skip_gap(i + 1, &mut self.entry_gap)?,
                     b'"' if first => {}
                     _ => return Err(Stop::Decline),
                 }
@@ -711,6 +761,8 @@ struct Batch<'a> {
     replaced: Vec<(SlotId, usize)>,
     /// Never stored before the end.
     keep_all: bool,
+    /// The whitespace before a token's members.
+    gap: Gap,
 }
 
 impl<'a> Batch<'a> {
@@ -737,7 +789,7 @@ impl<'a> Batch<'a> {
         store: &mut Store,
         key: Cow<'a, str>,
     ) -> Step<usize> {
-        let (next, entry, secret) = match input.msal_access_token(pos) {
+        let (next, entry, secret) = match input.msal_access_token(pos, &mut self.gap) {
             Some((token, next)) => {
                 let (entry, secret) = fields.build_msal_access_token(token);
                 (next, entry, secret)

@@ -17,16 +17,25 @@
 //! two paths cannot disagree on what is accepted; on what is built, the
 //! differential test below holds them to the same entry.
 
-use super::{Input, Step};
+use super::{Gap, Input, Step};
 use crate::cache::entity::{AccessTokenEntry, MsalAccessToken, View as _};
 
 impl<'a> Input<'a> {
     /// The access token object at `pos`, when it is written as MSAL writes
     /// one, and the position after it.
-    pub(super) fn msal_access_token(&self, pos: usize) -> Option<(MsalAccessToken<'a>, usize)> {
+    /// `gap`: the whitespace before a member, as in the last token (see
+    /// [`Input::skip_gap`]).
+    pub(super) fn msal_access_token(
+        &self,
+        pos: usize,
+        gap: &mut Gap,
+    ) -> Option<(MsalAccessToken<'a>, usize)> {
         let ok = |step: Step<usize>| step.ok();
         let mut token = MsalAccessToken::default();
-        let mut i = ok(self.expect(pos, b'{'))?;
+        if self.at(pos).ok()? != b'{' {
+            return None;
+        }
+        let mut i = ok(self.skip_gap(pos + 1, gap))?;
         let mut next_id = 0;
         loop {
             // The next member is one of the fields after the last one, in
@@ -49,7 +58,7 @@ impl<'a> Input<'a> {
             next_id = id + 1;
             i = ok(self.skip_ws(next))?;
             match self.at(i).ok()? {
-                b',' => i = ok(self.skip_ws(i + 1))?,
+                b',' => i = ok(self.skip_gap(i + 1, gap))?,
                 b'}' => return Some((token, i + 1)),
                 _ => return None,
             }
@@ -65,7 +74,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::super::Input;
+    use super::super::{Gap, Input};
     use crate::cache::entity::{AccessTokenEntry, Entity as _, Fields};
 
     /// MSAL's members of an access token, in its order.
@@ -108,7 +117,7 @@ mod tests {
 
     /// Both readers on one object: the fast path's entry (when it takes the
     /// object) and the general path's, as comparable text, secrets shown.
-    fn both(object: &str) -> (Option<String>, Option<String>) {
+    fn both(object: &str, gap: Gap) -> (Option<String>, Option<String>) {
         let input = Input {
             bytes: object.as_bytes(),
             text: Some(object),
@@ -117,10 +126,12 @@ mod tests {
         let shown = |entry: &AccessTokenEntry, secret: Option<Cow<'_, str>>, next: usize| {
             format!("{entry:?} secret={secret:?} next={next}")
         };
-        let fast = input.msal_access_token(0).map(|(token, next)| {
-            let (entry, secret) = Fields::new().build_msal_access_token(token);
-            shown(&entry, secret, next)
-        });
+        let fast = input
+            .msal_access_token(0, &mut { gap })
+            .map(|(token, next)| {
+                let (entry, secret) = Fields::new().build_msal_access_token(token);
+                shown(&entry, secret, next)
+            });
         let mut fields = Fields::new();
         fields.defer_secrets(true);
         let general = input
@@ -148,10 +159,29 @@ mod tests {
                 all[3..10].join(",\n    ")
             ),
         ] {
-            let (fast, general) = both(&object);
-            assert!(fast.is_some(), "{object}");
-            assert_eq!(fast, general, "{object}");
+            for gap in gaps() {
+                let (fast, general) = both(&object, gap);
+                assert!(fast.is_some(), "{object}");
+                assert_eq!(fast, general, "{object}");
+            }
         }
+    }
+
+    /// Whitespace the fast path may have learned from earlier tokens: none,
+    /// MSAL's (a newline and twelve spaces), and runs one space shorter or
+    /// longer, or of another level, which must not be taken for it.
+    fn gaps() -> Vec<Gap> {
+        [
+            "",
+            "\n            ",
+            "\n           ",
+            "\n             ",
+            "\n        ",
+            "\n\t\t\t\t\t\t\t\t",
+        ]
+        .iter()
+        .map(|run| Gap::of(run.as_bytes()))
+        .collect()
     }
 
     proptest! {
@@ -167,6 +197,8 @@ mod tests {
             swap in proptest::option::weighted(0.1, (0usize..13, 0usize..13)),
             unknown in proptest::option::weighted(0.1, 0usize..14),
             pretty: bool,
+            learned in 0usize..6,
+            odd in proptest::option::weighted(0.2, (0usize..14, prop_oneof![Just(" "), Just("\n"), Just("\t"), Just(""), Just("x")])),
         ) {
             let mut members: Vec<String> = MEMBERS
                 .iter()
@@ -186,9 +218,30 @@ mod tests {
             if let Some(at) = unknown {
                 members.insert(at.min(members.len()), r#""foo": "bar""#.to_owned());
             }
-            let separator = if pretty { ",\n            " } else { ", " };
-            let object = format!("{{{}}}", members.join(separator));
-            let (fast, general) = both(&object);
+            let indent = if pretty { "\n            " } else { " " };
+            // One gap made different: longer by a byte, none at all, or
+            // the usual length with a byte that is not whitespace in it
+            // (past the first eight, where only the tail word looks).
+            let gap_before = |at: usize| match odd {
+                Some((i, "x")) if i == at => {
+                    let mut run = indent.to_owned();
+                    run.replace_range(run.len().min(10)..run.len().min(11), "x");
+                    run
+                }
+                Some((i, "")) if i == at => String::new(),
+                Some((i, extra)) if i == at => format!("{indent}{extra}"),
+                _ => indent.to_owned(),
+            };
+            let mut object = format!("{{{}", gap_before(0));
+            for (at, member) in members.iter().enumerate() {
+                if at > 0 {
+                    object.push(',');
+                    object.push_str(&gap_before(at));
+                }
+                object.push_str(member);
+            }
+            object.push_str(if pretty { "\n        }" } else { "}" });
+            let (fast, general) = both(&object, gaps()[learned]);
             if fast.is_some() {
                 prop_assert_eq!(fast, general, "{}", object);
             }
