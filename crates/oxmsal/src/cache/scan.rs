@@ -512,6 +512,8 @@ struct Scanner {
     sizing: Sizing,
     /// The whitespace before an entry's key.
     entry_gap: Gap,
+    /// The whitespace before an access token's members.
+    member_gap: Gap,
 }
 
 /// Sizes the access-token table once, from the first entries: the bytes they
@@ -549,6 +551,7 @@ impl Scanner {
             base: 0,
             sizing: Sizing::Waiting,
             entry_gap: Gap::default(),
+            member_gap: Gap::default(),
         }
     }
 
@@ -682,7 +685,8 @@ impl Scanner {
                 let store = &mut self.store;
                 let next = match section {
                     0 => {
-                        let next = batch.read(input, at_value, fields, store, key)?;
+                        let gap = &mut self.member_gap;
+                        let next = batch.read(input, at_value, fields, store, key, gap)?;
                         self.count_access_token(at_value, next);
                         next
                     }
@@ -761,8 +765,6 @@ struct Batch<'a> {
     replaced: Vec<(SlotId, usize)>,
     /// Never stored before the end.
     keep_all: bool,
-    /// The whitespace before a token's members.
-    gap: Gap,
 }
 
 impl<'a> Batch<'a> {
@@ -780,7 +782,8 @@ impl<'a> Batch<'a> {
     }
 
     /// Reads the access token at `pos` and stores it, its secret left for
-    /// the batch (which is stored when full); the position after it.
+    /// the batch (which is stored when full); the position after it. `gap`:
+    /// the whitespace before a member, as in the last token.
     fn read(
         &mut self,
         input: &Input<'a>,
@@ -788,8 +791,9 @@ impl<'a> Batch<'a> {
         fields: &mut Fields<'a>,
         store: &mut Store,
         key: Cow<'a, str>,
+        gap: &mut Gap,
     ) -> Step<usize> {
-        let (next, entry, secret) = match input.msal_access_token(pos, &mut self.gap) {
+        let (next, entry, secret) = match input.msal_access_token(pos, gap) {
             Some((token, next)) => {
                 let (entry, secret) = fields.build_msal_access_token(token);
                 (next, entry, secret)
@@ -836,14 +840,11 @@ impl<'a> Batch<'a> {
         let mut places: Vec<(SlotId, (usize, usize))> = Vec::new();
         let mut next = 0;
         while let Some((_, first)) = pending.get(next) {
-            let mut block = match reusable.pop() {
-                Some(old) if old.capacity() >= first.len() => SecretBlock::reusing(old),
-                other => {
-                    reusable.extend(other);
-                    SecretBlock::with_capacity(Self::block_bytes(
-                        pending.get(next..).unwrap_or_default(),
-                    ))
-                }
+            let mut block = match reusable.pop_if(|old| old.capacity() >= first.len()) {
+                Some(old) => SecretBlock::reusing(old),
+                None => SecretBlock::with_capacity(Self::block_bytes(
+                    pending.get(next..).unwrap_or_default(),
+                )),
             };
             for (id, secret) in pending.get(next..).unwrap_or_default() {
                 if places.len() == Self::MAX_ENTRIES {
@@ -887,7 +888,6 @@ impl<'a> Batch<'a> {
             index += 1;
             keep
         });
-        self.bytes = self.pending.iter().map(|(_, secret)| secret.len()).sum();
     }
 }
 

@@ -311,12 +311,12 @@ fn add_to_realm(by_realm: &mut SlotSets, realm: &str, id: SlotId, e: &AccessToke
 fn same_realm_groups(a: &AccessTokenEntry, b: &AccessTokenEntry) -> bool {
     let same_home = match (&a.home_account_id, &b.home_account_id) {
         (None, None) => true,
-        (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
         _ => false,
     };
     same_home
-        && std::sync::Arc::ptr_eq(&a.shared.environment, &b.shared.environment)
-        && std::sync::Arc::ptr_eq(&a.shared.client_id, &b.shared.client_id)
+        && Arc::ptr_eq(&a.shared.environment, &b.shared.environment)
+        && Arc::ptr_eq(&a.shared.client_id, &b.shared.client_id)
         && a.ext_cache_key == b.ext_cache_key
 }
 
@@ -582,30 +582,24 @@ impl Store {
         entry: AccessTokenEntry,
     ) -> (SlotId, bool) {
         // One hash of the key, and the index keys allocated only for new groups.
-        match self.access_tokens.insert(key, entry) {
-            Inserted::Replaced(id, old) => {
+        let (id, old) = match self.access_tokens.insert(key, entry) {
+            Inserted::Replaced(id, old) => (id, Some(old)),
+            Inserted::New(id) => (id, None),
+        };
+        if let (Some(index), Some((_, new))) = (self.index.get_mut(), self.access_tokens.at(id)) {
+            match &old {
                 // A token replacing its own key (a refresh, a cache miss) sits
                 // where the old one sat: the index stays as it is, instead of
                 // its groups being emptied, dropped and made again.
-                if let (Some(index), Some((_, new))) =
-                    (self.index.get_mut(), self.access_tokens.at(id))
-                {
-                    if !same_index_path(&old, new) {
-                        unindex_access_token(index, id, &old);
-                        index_access_token(index, &mut self.scratch, id, new);
-                    }
-                }
-                (id, true)
-            }
-            Inserted::New(id) => {
-                if let (Some(index), Some((_, new))) =
-                    (self.index.get_mut(), self.access_tokens.at(id))
-                {
+                Some(old) if same_index_path(old, new) => {}
+                Some(old) => {
+                    unindex_access_token(index, id, old);
                     index_access_token(index, &mut self.scratch, id, new);
                 }
-                (id, false)
+                None => index_access_token(index, &mut self.scratch, id, new),
             }
         }
+        (id, old.is_some())
     }
 
     /// Puts a secret read later ([`Fields::defer_secrets`](super::entity::Fields::defer_secrets))

@@ -190,32 +190,23 @@ impl Store {
     /// and account keys, and its access token keys when `access_tokens`.
     fn user_keys(&self, held: &mut PartitionKeys, home: &str, access_tokens: bool) {
         let mine = |he: &str| home_part(he) == home;
+        let index = self.index();
         if access_tokens {
-            let groups = self.index().access_tokens.iter().filter(|(he, _)| mine(he));
+            let groups = index.access_tokens.iter().filter(|(he, _)| mine(he));
             let slots = groups
                 .flat_map(|(_, c)| c.values())
                 .flat_map(|r| r.values())
                 .flatten();
             held.access_tokens.extend(self.access_tokens.keys_at(slots));
         }
-        let rts = self
-            .index()
-            .refresh_tokens
-            .iter()
-            .filter(|(he, _)| mine(he));
+        let rts = index.refresh_tokens.iter().filter(|(he, _)| mine(he));
         held.refresh_tokens
             .extend(rts.flat_map(|(_, keys)| keys).cloned());
-        let its = self.index().id_tokens.iter().filter(|(he, _)| mine(he));
+        let its = index.id_tokens.iter().filter(|(he, _)| mine(he));
         held.id_tokens
             .extend(its.flat_map(|(_, keys)| keys).cloned());
-        held.accounts.extend(
-            self.index()
-                .accounts
-                .get(home)
-                .into_iter()
-                .flatten()
-                .cloned(),
-        );
+        held.accounts
+            .extend(index.accounts.get(home).into_iter().flatten().cloned());
     }
 
     /// The app metadata of the partition's client, or of the clients whose

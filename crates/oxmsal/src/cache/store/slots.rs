@@ -230,10 +230,7 @@ impl<E> Slots<E> {
 
     /// Every entry, in slot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &E)> {
-        self.slots.iter().filter_map(|slot| {
-            let (at, entry) = slot.as_ref()?;
-            Some((self.keys.get(at.clone())?, entry))
-        })
+        self.iter_slots().map(|(_, key, entry)| (key, entry))
     }
 
     /// Every entry, without its key.
