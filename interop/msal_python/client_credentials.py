@@ -33,8 +33,8 @@ def main():
         with open(args.cache, encoding="utf-8") as f:
             cache.deserialize(f.read())
 
-    # REFERENCE §9: trust the emulator's CA through a session that ignores the
-    # environment's CA bundle variables.
+    # Trust the emulator's CA through a session that ignores the environment's
+    # CA bundle variables (REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE would override verify=).
     session = requests.Session()
     session.verify = args.ca
     session.trust_env = False

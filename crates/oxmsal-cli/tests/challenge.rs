@@ -18,7 +18,7 @@ fn b64(v: &serde_json::Value, padded: bool) -> String {
 
 #[test]
 fn graph_cae_challenge() {
-    // The documented Microsoft Graph CAE header (REFERENCE §3).
+    // The documented Microsoft Graph CAE header (Microsoft Learn, "Claims challenges, claims requests and client capabilities").
     let header = r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwgInZhbHVlIjoiMTYwNDEwNjY1MSJ9fX0=""#;
     let run = run_oxmsal(&["challenge", header], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);

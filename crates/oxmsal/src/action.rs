@@ -206,8 +206,8 @@ pub fn recommend(err: &Error) -> Action {
     }
 }
 
-/// The `classification` MSAL for Python adds to a silent acquisition's error
-/// (REFERENCE §1): `""` for the suberrors an app need not show
+/// The `classification` MSAL for Python adds to a silent acquisition's error:
+/// `""` for the suberrors an app need not show
 /// (`bad_token`, `token_expired`, `protection_policy_required`,
 /// `client_mismatch`, `device_authentication_failed`), the suberror itself for
 /// the others; `None` without a suberror or a service error.

@@ -3,7 +3,8 @@
 //! A resource that wants more (MFA, a compliant device, a fresh token after a
 //! revocation) answers 401 with a claims challenge. The app passes it to the next
 //! token request; oxmsal merges in the app's client capabilities (`CP1`: "I can
-//! handle claims challenges") the way every MSAL does (REFERENCE §3).
+//! handle claims challenges") the way every MSAL does (Microsoft Learn, "Claims challenges, claims
+//! requests and client capabilities").
 
 use serde_json::{Map, Value};
 

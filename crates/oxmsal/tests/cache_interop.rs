@@ -1,5 +1,5 @@
 //! Caches shaped as MSAL for Python 1.x writes them (written by hand from the
-//! unified schema, REFERENCE §6, and MSAL Python's `token_cache.py`): they load,
+//! unified schema and MSAL Python's `token_cache.py`): they load,
 //! their tokens are found, and a save keeps every key and field.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -326,7 +326,8 @@ impl<K> AppBuilder<K> {
             capabilities: self.capabilities,
             clock,
             throttle: self.throttle.unwrap_or_default(),
-            // REFERENCE §2: 5 s for confidential clients, 60 s for public ones.
+            // MSAL for Python's default back-off without Retry-After: 5 s for
+            // confidential clients, 60 s for public ones.
             default_throttle: Duration::from_secs(if confidential { 5 } else { 60 }),
             refresh_locks: Default::default(),
             log_pii: self.log_pii,

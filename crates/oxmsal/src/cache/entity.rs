@@ -1084,7 +1084,7 @@ impl AccessTokenEntry {
     }
 
     /// Whether the token may still be handed out at `now`: at least five minutes
-    /// of life left (REFERENCE §4), and a secret to hand out.
+    /// of life left (what every MSAL requires of a cached token), and a secret to hand out.
     pub(crate) fn usable_at(&self, now: u64) -> bool {
         self.expires_on.saturating_sub(now) >= super::MIN_REMAINING_LIFETIME_SECS
             && self.raw.secret().is_some_and(|s| !s.is_empty())

@@ -99,7 +99,7 @@ pub(crate) fn app_metadata(environment: &str, client_id: &str) -> String {
 mod tests {
     use super::*;
 
-    // Expected strings written by hand from REFERENCE.md §6 and MSAL Python's key_makers.
+    // Expected strings written by hand from MSAL's unified cache schema and MSAL Python's key_makers.
     #[test]
     fn access_token_keys() {
         assert_eq!(

@@ -74,7 +74,6 @@ pub use query::{
     AccessTokenQuery, AppMetadata, CachedAccessToken, CachedIdToken, CachedRefreshToken,
     RefreshTokenQuery,
 };
-#[allow(unused_imports)] // used by the flows as they land
 pub(crate) use response::{SavedTokens, TokenRecord};
 
 pub(crate) use entity::{AccessTokenEntry, AccountEntry};
@@ -86,7 +85,7 @@ use crate::error::Result;
 use crate::Secret;
 
 /// An access token is handed out only while it has at least this much life left
-/// (REFERENCE §4: usable while `expires_on - now >= 300`), so it does not expire
+/// (as in every MSAL: usable while `expires_on - now >= 300`), so it does not expire
 /// on its way to the resource.
 pub(crate) const MIN_REMAINING_LIFETIME_SECS: u64 = 300;
 
@@ -590,7 +589,6 @@ impl TokenCache {
     /// the same account, client and tenant whose scopes overlap it), the refresh
     /// token with its family, the id token, the account and the app metadata.
     /// A malformed response is an `InvalidResponse` error and changes nothing.
-    #[allow(dead_code)] // called by the flows as they land
     pub(crate) fn save_token_response(&self, record: &TokenRecord<'_>) -> Result<SavedTokens> {
         self.save(record, true)
     }
@@ -651,9 +649,9 @@ impl TokenCache {
         updated
     }
 
-    /// Removes the refresh token stored under `key`. `invalid_grant` does not
-    /// call for this (REFERENCE §4); it is for tokens known to be unusable.
-    #[allow(dead_code)] // called by the flows as they land
+    /// Removes the refresh token stored under `key` (the tests' way to make one
+    /// go; the flows keep a refused refresh token, as MSAL does).
+    #[cfg(test)]
     pub(crate) fn remove_refresh_token(&self, key: &str) -> bool {
         let mut state = self.write();
         let removed = state.store.remove_refresh_token(key).is_some();

@@ -335,7 +335,6 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
 
 /// What saving a response stored, for building the flow's result.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // the user flows, as they land, read the account and claims
 pub(crate) struct SavedTokens {
     /// The access token as a later cache hit would return it.
     pub(crate) access_token: super::CachedAccessToken,

@@ -221,7 +221,8 @@ async fn refresh(
         match redeem(core, credential, authority, endpoints, grant).await {
             Ok(result) => return Ok(result),
             // This token is refused (expired, revoked, another client's family
-            // token): keep it (REFERENCE §4) and try the next one.
+            // token): keep it (MSAL for Python
+            // does not delete a refused refresh token) and try the next one.
             Err(err)
                 if err.kind() == ErrorKind::Service
                     && err.service().is_some_and(|s| s.error == "invalid_grant") =>

@@ -34,7 +34,7 @@ impl RequestKind {
     }
 }
 
-/// The library's own identification (REFERENCE §8).
+/// The library's own identification, sent as `x-client-sku` / `x-client-ver`.
 const SKU: &str = "MSAL.Rust";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 

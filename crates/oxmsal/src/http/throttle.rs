@@ -1,4 +1,4 @@
-//! Client-side throttling (REFERENCE §2): after the server asked to back off, the
+//! Client-side throttling, as MSAL for Python does it: after the server asked to back off, the
 //! same request is refused locally — no network I/O — until the time has passed.
 //!
 //! - Rule A: a token request answered 429, ≥ 500, or with `Retry-After` blocks the
