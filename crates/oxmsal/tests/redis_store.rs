@@ -478,3 +478,60 @@ async fn throttle_state_is_shared_merged_and_expires_with_the_last_back_off() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cache);
 }
+
+/// `accounts()` of an app in a new process (empty memory) lists the users in
+/// Redis, and a sign-out is seen by the next process. With Redis down, which
+/// accounts exist cannot be answered from memory: listing and signing out
+/// are `Cache` errors even under the default `ServeFromMemory` policy.
+#[tokio::test]
+async fn accounts_come_from_redis_and_an_outage_is_an_error() {
+    use oxmsal::{PublicClientApplication, Secret};
+    use oxmsal_emulator::{DEFAULT_USERNAME, DEFAULT_USER_PASSWORD};
+
+    let mut server = RedisServer::start(&[]);
+    let s = setup().await;
+    let client_id = s.emulator.register_public_demo_app().client_id;
+    let url = server.url();
+    let process = || {
+        let store = RedisStore::builder(&url)
+            .operation_timeout(Duration::from_millis(500))
+            .build()
+            .unwrap();
+        PublicClientApplication::builder(client_id.clone())
+            .authority(s.emulator.authority())
+            .extra_root_certificate_pem(s.emulator.ca_pem().as_bytes().to_vec())
+            .instance_discovery(oxmsal::authority::InstanceDiscovery::Endpoint(
+                url::Url::parse(&s.emulator.base_url()).unwrap(),
+            ))
+            .token_cache(TokenCache::new())
+            .cache_persistence(Arc::new(store))
+            .build()
+            .unwrap()
+    };
+    let signed_in = process()
+        .acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            ["api://demo/read"],
+        )
+        .await
+        .unwrap();
+    let account = signed_in.account.unwrap();
+    // Another app's partition and the throttle key are not users.
+    server.query(&["SET", "oxmsal:throttle", "{}"]);
+    server.query(&["SET", "oxmsal:app-x-contoso", "{}"]);
+
+    let fresh = process();
+    assert_eq!(fresh.token_cache().account_count(), 0);
+    assert_eq!(fresh.accounts().await.unwrap(), vec![(*account).clone()]);
+    assert!(process().remove_account(&account).await.unwrap() > 0);
+    assert!(process().accounts().await.unwrap().is_empty());
+
+    let remembers = process();
+    assert!(remembers.accounts().await.unwrap().is_empty());
+    server.kill();
+    let err = process().accounts().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache, "{err}");
+    let err = remembers.remove_account(&account).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache, "{err}");
+}

@@ -26,7 +26,7 @@ pub(crate) use crate::correlation::new_id as new_correlation_id;
 ///
 /// ```no_run
 /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
-/// let account = app.accounts().into_iter().next().expect("signed in before");
+/// let account = app.accounts().await?.into_iter().next().expect("signed in before");
 /// let token = app.acquire_token_silent(["User.Read"], &account).await?;
 /// # let _ = token; Ok(()) }
 /// ```

@@ -18,6 +18,12 @@
 //!   on with the in-memory cache: a load finds nothing, an update is skipped,
 //!   each logged as a warning and counted by [`RedisStore::failures`].
 //!   [`FailurePolicy::Fail`] returns a [`Cache`](crate::ErrorKind::Cache) error.
+//!   What decides which accounts exist is an error whatever the policy:
+//!   listing the users ([`load_user_partitions`](CachePersistence::load_user_partitions),
+//!   behind an app's `accounts()`) and signing one out
+//!   ([`update_strict`](CachePersistence::update_strict), behind
+//!   `remove_account()`) — from memory a new process would answer "nobody is
+//!   signed in", and a sign-out skipped would leave the user signed in.
 //! - [`save_throttle`](RedisStore::save_throttle) and
 //!   [`load_throttle`](RedisStore::load_throttle) share the apps' throttling
 //!   memory (a server's "back off") under `{prefix}throttle` the same way,
@@ -73,6 +79,9 @@ pub const DEFAULT_KEY_PREFIX: &str = "oxmsal:";
 /// The key, after the prefix, of the shared throttle state. Partitions'
 /// storage keys begin with `app-`, `user-` or `obo-`, so it is never one.
 const THROTTLE_KEY: &str = "throttle";
+
+/// How every user partition's storage key begins (see [`PartitionKey::storage_key`]).
+const USER_PARTITION_PREFIX: &str = "user-";
 
 const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -505,6 +514,26 @@ impl RedisStore {
         &self.locks[(hash % LOCK_STRIPES as u64) as usize]
     }
 
+    /// A partition's compare-and-set update, its TTL from the document.
+    async fn update_partition(
+        &self,
+        partition: &PartitionKey,
+        edit: Edit<'_>,
+    ) -> Result<Result<(), Failure>> {
+        let plan = |next: &str| ttl::plan(next, now_epoch(), self.refresh_token_ttl_secs);
+        self.try_update(&self.key_of(partition), edit, &plan).await
+    }
+
+    /// Counts and logs a failure that is an error whatever the policy.
+    fn fail<T>(&self, operation: &str, partition: &str, failure: Failure) -> Result<T> {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(operation, partition, error = %failure, "token cache: Redis unavailable");
+        Err(Error::cache(
+            format!("cannot {operation} the {partition} cache partition: {failure}"),
+            None,
+        ))
+    }
+
     /// Counts and logs a failure, then applies the policy.
     /// `partition` is the partition's kind (see `partition_kind`), or "every".
     fn on_failure<T>(
@@ -514,21 +543,14 @@ impl RedisStore {
         failure: Failure,
         fallback: T,
     ) -> Result<T> {
-        self.failures.fetch_add(1, Ordering::Relaxed);
         match self.policy {
             FailurePolicy::ServeFromMemory => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(operation, partition, error = %failure,
                     "token cache: Redis unavailable, serving from memory");
                 Ok(fallback)
             }
-            FailurePolicy::Fail => {
-                tracing::warn!(operation, partition, error = %failure,
-                    "token cache: Redis unavailable");
-                Err(Error::cache(
-                    format!("cannot {operation} the {partition} cache partition: {failure}"),
-                    None,
-                ))
-            }
+            FailurePolicy::Fail => self.fail(operation, partition, failure),
         }
     }
 }
@@ -545,13 +567,37 @@ impl CachePersistence for RedisStore {
 
     fn update<'a>(&'a self, partition: &'a PartitionKey, edit: Edit<'a>) -> PersistFuture<'a, ()> {
         Box::pin(async move {
-            let plan = |next: &str| ttl::plan(next, now_epoch(), self.refresh_token_ttl_secs);
-            match self
-                .try_update(&self.key_of(partition), edit, &plan)
-                .await?
-            {
+            match self.update_partition(partition, edit).await? {
                 Ok(()) => Ok(()),
                 Err(failure) => self.on_failure("update", partition_kind(partition), failure, ()),
+            }
+        })
+    }
+
+    /// Every `user-` key under the prefix. An outage is an error whatever the
+    /// failure policy: from memory, a new process would answer "nobody is
+    /// signed in".
+    fn load_user_partitions(&self) -> PersistFuture<'_, Option<Vec<String>>> {
+        Box::pin(async move {
+            let prefix = format!("{}{USER_PARTITION_PREFIX}", self.prefix);
+            match self.connector.values_with_prefix(&prefix, "").await {
+                Ok(documents) => Ok(Some(documents)),
+                Err(failure) => self.fail("load", "user", failure),
+            }
+        })
+    }
+
+    /// An update that fails on an outage whatever the failure policy (a
+    /// sign-out skipped would leave the account signed in).
+    fn update_strict<'a>(
+        &'a self,
+        partition: &'a PartitionKey,
+        edit: Edit<'a>,
+    ) -> PersistFuture<'a, ()> {
+        Box::pin(async move {
+            match self.update_partition(partition, edit).await? {
+                Ok(()) => Ok(()),
+                Err(failure) => self.fail("update", partition_kind(partition), failure),
             }
         })
     }
