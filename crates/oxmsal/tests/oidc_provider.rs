@@ -180,7 +180,12 @@ async fn force_refresh_redeems_and_rotates_the_refresh_token() {
     let provider = OidcProvider::start();
     let app = public_app(&provider);
     let signed_in = sign_in_with_auth_code(&provider, &app, "bob").await;
-    let account = app.accounts().await.unwrap().pop().expect("the signed-in account");
+    let account = app
+        .accounts()
+        .await
+        .unwrap()
+        .pop()
+        .expect("the signed-in account");
     let first_rt = signed_in.to_msal_json()["refresh_token"]
         .as_str()
         .unwrap()

@@ -10,7 +10,7 @@ use crate::flow::client_credentials;
 use crate::token::AuthenticationResult;
 
 use super::public::collect;
-use super::requests::{new_correlation_id, redeem_auth_code, AuthCodeFlowRequest, SilentRequest};
+use super::requests::{redeem_auth_code, AuthCodeFlowRequest, OnBehalfOfRequest, SilentRequest};
 use super::{AppBuilder, AppCore, Confidential, TokenFuture};
 
 /// An application that can keep a secret: it authenticates itself with a client
@@ -203,24 +203,21 @@ impl ConfidentialClientApplication {
     /// let token = app.acquire_token_on_behalf_of(oxmsal::Secret::new(incoming), ["https://graph.microsoft.com/.default"]).await?;
     /// # let _ = token; Ok(()) }
     /// ```
-    pub async fn acquire_token_on_behalf_of<I, S>(
+    pub fn acquire_token_on_behalf_of<I, S>(
         &self,
         assertion: crate::Secret,
         scopes: I,
-    ) -> Result<AuthenticationResult>
+    ) -> OnBehalfOfRequest<'_>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        crate::flow::on_behalf_of::acquire(
+        OnBehalfOfRequest::new(
             &self.inner.core,
             &self.inner.credential,
-            &assertion,
-            &collect(scopes),
-            None,
-            &new_correlation_id(),
+            assertion,
+            collect(scopes),
         )
-        .await
     }
 
     /// A token for the app itself (client credentials grant): from the cache when

@@ -391,6 +391,26 @@ impl TokenCache {
         entries.into_iter().map(|e| e.to_account()).collect()
     }
 
+    /// The client ids holding refresh or id tokens of `account` (in its
+    /// environment), sorted: the apps it is signed in to.
+    ///
+    /// ```
+    /// let cache = oxmsal::cache::TokenCache::new();
+    /// cache.deserialize(r#"{"IdToken": {"u.t-h-idtoken-app-t-": {"credential_type": "IdToken",
+    ///     "secret": "x.y.z", "home_account_id": "u.t", "environment": "h", "realm": "t",
+    ///     "client_id": "app"}},
+    ///   "Account": {"u.t-h-t": {"home_account_id": "u.t", "environment": "h", "realm": "t",
+    ///     "username": "a", "authority_type": "MSSTS"}}}"#)?;
+    /// let account = cache.accounts().remove(0);
+    /// assert_eq!(cache.client_ids_of(&account), vec!["app".to_owned()]);
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn client_ids_of(&self, account: &Account) -> Vec<String> {
+        self.read()
+            .store
+            .client_ids_of(&account.home_account_id, &account.environment)
+    }
+
     /// Signs an account out of every app that holds its tokens here (what a
     /// CLI's `logout` does when no client is named). Returns how many entries went.
     ///
