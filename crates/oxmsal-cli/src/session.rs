@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use oxmsal::app::AppBuilder;
 use oxmsal::authority::InstanceDiscovery;
-use oxmsal::cache::persist::{FileStore, RedisStore};
+use oxmsal::cache::persist::{CachePersistence, FileStore, RedisStore};
 use oxmsal::cache::TokenCache;
 use oxmsal::http::ThrottleStore;
 use oxmsal_emulator::Emulator;
@@ -167,6 +167,24 @@ fn redis_store(connection: &ConnectionArgs) -> Result<Option<Arc<RedisStore>>, F
 }
 
 impl Session {
+    /// Brings every signed-in user into memory, for the commands that list or
+    /// pick accounts. A cache that cannot be read — Redis down included,
+    /// whatever its failure policy — is an error (exit 5): an empty list
+    /// would say "nobody is signed in".
+    pub async fn load_accounts(&self) -> Result<(), Failure> {
+        let Some(redis) = &self.redis else {
+            return self.load_file().await;
+        };
+        let documents = redis.load_user_partitions().await?.unwrap_or_default();
+        for document in documents {
+            self.cache.merge_document(&document).map_err(|e| {
+                let what = format!("cannot load a partition of the {redis}");
+                oxmsal::Error::cache(what, Some(Box::new(e)))
+            })?;
+        }
+        Ok(())
+    }
+
     /// `load_file` for a Redis cache: every partition under the store's prefix.
     async fn load_redis(&self) -> Result<(), Failure> {
         let Some(redis) = &self.redis else {

@@ -145,3 +145,43 @@ fn logout_removes_the_account_from_redis() {
         after.stdout
     );
 }
+
+/// With Redis stopped, which accounts exist cannot be told: `accounts`,
+/// `logout` and `token --account` exit 5 (a cache error), never `[]` or
+/// "no signed-in account".
+#[test]
+fn redis_down_is_a_cache_error_for_accounts_logout_and_token_account() {
+    let mut server = RedisServer::start(&[]);
+    let url = server.url();
+    server.kill();
+    let runs = [
+        common::run_oxmsal(&["accounts", "--cache", &url], &[]),
+        common::run_oxmsal(
+            &["logout", "--cache", &url, "--account", "alice@example.com"],
+            &[],
+        ),
+        common::run_oxmsal(
+            &[
+                "token",
+                "--cache",
+                &url,
+                "--client-id",
+                "00000000-0000-0000-0000-000000000002",
+                "--account",
+                "alice@example.com",
+                "--scope",
+                "User.Read",
+            ],
+            &[],
+        ),
+    ];
+    for run in runs {
+        assert_eq!(run.code, 5, "{} {}", run.stdout, run.stderr);
+        assert!(run.json.is_object(), "one JSON object: {}", run.stdout);
+        assert!(
+            run.stderr.contains("Redis") || run.stdout.contains("Redis"),
+            "{}",
+            run.stdout
+        );
+    }
+}
