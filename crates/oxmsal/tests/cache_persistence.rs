@@ -501,3 +501,63 @@ async fn accounts_in_a_new_process_come_from_every_user_partition() {
     assert_eq!(fresh.accounts().await.unwrap(), vec![(*account).clone()]);
     assert!(store.calls().contains(&"load users".to_owned()));
 }
+
+/// Another MSAL's fields in the shared file (`name`, `tenantProfiles`, here
+/// written by editing the JSON) survive the same user signing in again in a
+/// new process, and a silent refresh in another.
+#[tokio::test]
+async fn signing_in_again_keeps_fields_another_library_wrote_in_the_file() {
+    let env = Env::start().await;
+    let client_id = env.emulator.register_public_demo_app().client_id;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.json");
+    let process = || env.public(&client_id, Arc::new(FileStore::new(&path)));
+    let first = Env::sign_in(&process(), USER_SCOPE).await;
+    let account = first.account.unwrap();
+
+    let sections = ["Account", "RefreshToken", "IdToken", "AccessToken"];
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for section in sections {
+        for entry in doc[section].as_object_mut().unwrap().values_mut() {
+            entry["tenantProfiles"] = serde_json::json!([{"tenantId": "t", "isHomeTenant": true}]);
+        }
+    }
+    for entry in doc["Account"].as_object_mut().unwrap().values_mut() {
+        entry["name"] = "Alice Example".into();
+    }
+    std::fs::write(&path, doc.to_string()).unwrap();
+
+    let again = Env::sign_in(&process(), USER_SCOPE).await;
+    assert_ne!(
+        again.access_token.expose_secret(),
+        first.access_token.expose_secret()
+    );
+    let refreshed = process()
+        .acquire_token_silent([USER_SCOPE], &account)
+        .force_refresh(true)
+        .await
+        .unwrap();
+    assert_eq!(refreshed.token_source, TokenSource::IdentityProvider);
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for section in sections {
+        let entries = doc[section].as_object().unwrap();
+        assert!(!entries.is_empty(), "{section}");
+        for entry in entries.values() {
+            assert!(entry["tenantProfiles"].is_array(), "{section}: {entry}");
+        }
+    }
+    let accounts = doc["Account"].as_object().unwrap();
+    assert!(
+        accounts.values().all(|a| a["name"] == "Alice Example"),
+        "{doc}"
+    );
+    let ats = doc["AccessToken"].as_object().unwrap();
+    assert!(
+        ats.values()
+            .any(|at| at["secret"] == refreshed.access_token.expose_secret()),
+        "the new token is the one stored"
+    );
+}

@@ -7,7 +7,10 @@
 //! - the document has the sections `AccessToken`, `RefreshToken`, `IdToken`,
 //!   `Account` and `AppMetadata`, each a map from entry key to entry; keys and
 //!   fields are MSAL's, timestamps strings of epoch seconds;
-//! - sections and fields oxmsal does not know are written back unchanged;
+//! - sections and fields oxmsal does not know are written back unchanged, and
+//!   an entry rewritten from a new token response (the same user signing in
+//!   again) keeps the old entry's fields oxmsal does not know — another MSAL
+//!   wrote them — while the response decides the fields oxmsal writes;
 //! - lookups use hash indexes, so finding a token costs the same in a cache of
 //!   one entry or of a million (MSAL Python scans).
 //!
