@@ -152,18 +152,30 @@ impl Session {
 
 // ---- `--cache redis://…` -------------------------------------------------
 
-/// The Redis store when `--cache` is a `redis://` or `rediss://` URL. It serves
+/// The Redis store when `--cache` is a `redis://` or `rediss://` URL, with the
+/// password of `--cache-password-env` if given. It serves
 /// from memory when Redis is down (a warning is logged, the token still
 /// comes), and its errors never show the URL's password. The throttle state
 /// is kept in Redis too (`oxmsal:throttle`).
 fn redis_store(connection: &ConnectionArgs) -> Result<Option<Arc<RedisStore>>, Failure> {
-    let Some(url) = connection.cache.as_deref().and_then(Path::to_str) else {
+    let url = connection
+        .cache
+        .as_deref()
+        .and_then(Path::to_str)
+        .filter(|url| url.starts_with("redis://") || url.starts_with("rediss://"));
+    let Some(url) = url else {
+        if connection.cache_password_env.is_some() {
+            return Err(Failure::Usage(
+                "--cache-password-env is the password of a redis:// or rediss:// --cache".into(),
+            ));
+        }
         return Ok(None);
     };
-    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-        return Ok(None);
+    let mut builder = RedisStore::builder(url);
+    if let Some(var) = &connection.cache_password_env {
+        builder = builder.password(inputs::secret_from_env(var, "--cache-password-env")?);
     }
-    Ok(Some(Arc::new(RedisStore::new(url)?)))
+    Ok(Some(Arc::new(builder.build()?)))
 }
 
 impl Session {

@@ -535,3 +535,53 @@ async fn accounts_come_from_redis_and_an_outage_is_an_error() {
     let err = remembers.remove_account(&account).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cache, "{err}");
 }
+
+/// The password given apart from the URL (`RedisStoreBuilder::password`)
+/// authenticates, characters a URL must escape included, and shows nowhere;
+/// given in both places it is a configuration error.
+#[tokio::test]
+async fn the_password_apart_from_the_url() {
+    const PASSWORD: &str = "p@ss:w/rd%20#?";
+    let server = RedisServer::start(&["--requirepass", PASSWORD]);
+    let url = format!("redis://127.0.0.1:{}/0", server.port);
+    let store = RedisStore::builder(&url)
+        .password(oxmsal::Secret::new(PASSWORD))
+        .failure_policy(FailurePolicy::Fail)
+        .build()
+        .unwrap();
+    let p = app_partition("apart");
+    store
+        .update(&p, &|old| add_entry(old, "a", now() + 600))
+        .await
+        .unwrap();
+    assert!(store.load(&p).await.unwrap().is_some());
+    let out = server.cli_auth(Some(PASSWORD), &["EXISTS", &store.key_of(&p)]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    let shown = format!("{store:?} {store}");
+    assert!(
+        !shown.contains("p@ss") && !shown.contains("p%40ss"),
+        "{shown}"
+    );
+
+    // A wrong one: the error names no password.
+    let wrong = RedisStore::builder(&url)
+        .password(oxmsal::Secret::new("wr0ng-pw"))
+        .failure_policy(FailurePolicy::Fail)
+        .build()
+        .unwrap();
+    let err = wrong.load(&p).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache);
+    assert!(!format!("{err} {err:?}").contains("wr0ng-pw"), "{err:?}");
+
+    let twice = format!("redis://:in-url-pw@127.0.0.1:{}/0", server.port);
+    let err = RedisStore::builder(&twice)
+        .password(oxmsal::Secret::new("apart-pw"))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    let text = format!("{err} {err:?}");
+    assert!(
+        !text.contains("in-url-pw") && !text.contains("apart-pw"),
+        "{text}"
+    );
+}

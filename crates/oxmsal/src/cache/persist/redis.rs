@@ -28,7 +28,9 @@
 //!   [`load_throttle`](RedisStore::load_throttle) share the apps' throttling
 //!   memory (a server's "back off") under `{prefix}throttle` the same way,
 //!   merged, the key expiring with the last back-off.
-//! - The URL's password never appears in logs, errors or `Debug` output.
+//! - The password — in the URL, or better apart from it with
+//!   [`password`](RedisStoreBuilder::password) — never appears in logs,
+//!   errors or `Debug` output.
 //! - `rediss://` uses rustls with the system's roots (plus any
 //!   [extra root](RedisStoreBuilder::extra_root_certificate_pem)). Building
 //!   such a store installs aws-lc-rs as rustls' process-wide crypto provider
@@ -62,6 +64,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
 use crate::error::{Error, Result};
 use crate::http::ThrottleStore;
+use crate::secret::Secret;
 use connection::{Connector, Failure};
 use ttl::Write;
 
@@ -173,6 +176,7 @@ pub struct RedisStore {
 /// ```
 pub struct RedisStoreBuilder {
     url: WipedString,
+    password: Option<Secret>,
     prefix: String,
     timeout: Duration,
     policy: FailurePolicy,
@@ -187,6 +191,7 @@ impl fmt::Debug for RedisStoreBuilder {
             .unwrap_or_else(|_| "(invalid URL)".to_owned());
         f.debug_struct("RedisStoreBuilder")
             .field("url", &url)
+            .field("password", &self.password.as_ref().map(|_| "***"))
             .field("prefix", &self.prefix)
             .field("operation_timeout", &self.timeout)
             .field("failure_policy", &self.policy)
@@ -207,6 +212,28 @@ impl RedisStoreBuilder {
     /// ```
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self
+    }
+
+    /// The password (Redis `AUTH`), apart from the URL: read it from a
+    /// secret store or an environment variable rather than writing it into a
+    /// URL that command lines, `ps` and configuration dumps show. It never
+    /// appears in logs, errors or `Debug` output. A URL that holds a password
+    /// too is a [`Configuration`](crate::ErrorKind::Configuration) error at
+    /// [`build`](Self::build).
+    ///
+    /// ```
+    /// use oxmsal::{cache::persist::redis::RedisStore, Secret};
+    /// let password = Secret::new(std::env::var("REDIS_PASSWORD").unwrap_or_default());
+    /// let store = RedisStore::builder("rediss://cache-user@cache.example.net:6380/0")
+    ///     .password(Secret::new("hunter2"))
+    ///     .build()?;
+    /// assert!(!format!("{store:?} {store}").contains("hunter2"));
+    /// # let _ = password;
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn password(mut self, password: Secret) -> Self {
+        self.password = Some(password);
         self
     }
 
@@ -270,7 +297,11 @@ impl RedisStoreBuilder {
     /// assert!(!err.to_string().contains("hunter2"));
     /// ```
     pub fn build(self) -> Result<RedisStore> {
-        let connector = Connector::new(&self.url, self.timeout, self.extra_root_pem.as_deref())?;
+        let url = match &self.password {
+            Some(password) => connection::with_password(&self.url, password)?,
+            None => WipedString::new(self.url.to_string()),
+        };
+        let connector = Connector::new(&url, self.timeout, self.extra_root_pem.as_deref())?;
         Ok(RedisStore {
             connector,
             prefix: self.prefix,
@@ -307,6 +338,7 @@ impl RedisStore {
     pub fn builder(url: &str) -> RedisStoreBuilder {
         RedisStoreBuilder {
             url: WipedString::new(url.to_owned()),
+            password: None,
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
             timeout: DEFAULT_OPERATION_TIMEOUT,
             policy: FailurePolicy::default(),

@@ -16,6 +16,7 @@ use ::redis::{AsyncConnectionConfig, Client, RedisError, Script};
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::secret::{Secret, WipedString};
 
 /// After a failed connect, calls fail at once for this long instead of each
 /// waiting on a server that just refused or timed out.
@@ -254,6 +255,45 @@ impl Connector {
 }
 
 /// The URL as it may be shown: the password, if any, replaced by `***`.
+/// `url` with `password` put in (percent-encoded, as the URL form wants),
+/// for a password given apart from the URL. A URL holding one already is a
+/// configuration error: which of the two was meant cannot be told.
+pub(super) fn with_password(url: &str, password: &Secret) -> Result<WipedString> {
+    let mut parsed = Url::parse(url)
+        .map_err(|e| Error::configuration(format!("the Redis URL is not valid: {e}")))?;
+    if parsed.password().is_some() {
+        return Err(Error::configuration(format!(
+            "the Redis URL {} holds a password and another one was given apart from it: give it once",
+            redact(&parsed)
+        )));
+    }
+    // Every byte but the unreserved ones escaped: url's setter leaves `%`
+    // as it is, so a password holding `%20` would otherwise reach Redis as
+    // a space.
+    let encoded = WipedString::new(percent_encode_all(password.expose_secret()));
+    if parsed.set_password(Some(&encoded)).is_err() {
+        return Err(Error::configuration(format!(
+            "the Redis URL {} cannot carry a password",
+            redact(&parsed)
+        )));
+    }
+    Ok(WipedString::new(parsed.to_string()))
+}
+
+/// `text` with every byte but RFC 3986's unreserved ones percent-encoded.
+fn percent_encode_all(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
 pub(super) fn redact(url: &Url) -> String {
     let mut shown = url.clone();
     if shown.password().is_some() && shown.set_password(Some("***")).is_err() {
