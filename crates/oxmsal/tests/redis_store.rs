@@ -585,3 +585,53 @@ async fn the_password_apart_from_the_url() {
         "{text}"
     );
 }
+
+/// A value over the store's cap — planted, or an edit that would grow past
+/// it — is a `Cache` error naming the cap, even under `ServeFromMemory`,
+/// and the value in Redis is left as it was.
+#[tokio::test]
+async fn a_value_over_the_cap_is_a_cache_error_and_left_untouched() {
+    let server = RedisServer::start(&[]);
+    let store = RedisStore::builder(&server.url())
+        .max_value_size(1024)
+        .build()
+        .unwrap();
+    let p = app_partition("capped");
+    let key = store.key_of(&p);
+    let planted = format!(
+        r#"{{"AccessToken": {{}}, "Padding": "{}"}}"#,
+        "x".repeat(2048)
+    );
+    server.query(&["SET", &key, &planted, "EX", "3600"]);
+
+    let err = store.load(&p).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache);
+    assert!(err.to_string().contains("1024"), "{err}");
+    let err = store
+        .update(&p, &|old| add_entry(old, "a", now() + 600))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache, "{err}");
+    let user = PartitionKey::User {
+        home_account_id: "u.t".into(),
+    };
+    server.query(&["SET", &store.key_of(&user), &planted]);
+    let err = store.load_user_partitions().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache, "{err}");
+    assert_eq!(server.query(&["GET", &key]), planted, "left as it was");
+    assert_eq!(store.failures(), 0, "not an outage");
+
+    // An edit growing a small value past the cap writes nothing.
+    let small = app_partition("grows");
+    store
+        .update(&small, &|old| add_entry(old, "a", now() + 600))
+        .await
+        .unwrap();
+    let before = store.load(&small).await.unwrap().unwrap();
+    let err = store
+        .update(&small, &|_| Ok(planted.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache, "{err}");
+    assert_eq!(store.load(&small).await.unwrap().unwrap(), before);
+}

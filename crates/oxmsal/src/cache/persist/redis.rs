@@ -31,6 +31,9 @@
 //! - The password — in the URL, or better apart from it with
 //!   [`password`](RedisStoreBuilder::password) — never appears in logs,
 //!   errors or `Debug` output.
+//! - Values are capped ([`max_value_size`](RedisStoreBuilder::max_value_size),
+//!   64 MiB by default): one over the cap is a [`Cache`](crate::ErrorKind::Cache)
+//!   error, never fetched nor overwritten.
 //! - `rediss://` uses rustls with the system's roots (plus any
 //!   [extra root](RedisStoreBuilder::extra_root_certificate_pem)). Building
 //!   such a store installs aws-lc-rs as rustls' process-wide crypto provider
@@ -65,7 +68,7 @@ use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
 use crate::error::{Error, Result};
 use crate::http::ThrottleStore;
 use crate::secret::Secret;
-use connection::{Connector, Failure};
+use connection::{Connector, Failure, Fetched};
 use ttl::Write;
 
 /// The key prefix unless [`RedisStoreBuilder::key_prefix`] says otherwise.
@@ -87,6 +90,14 @@ const THROTTLE_KEY: &str = "throttle";
 const USER_PARTITION_PREFIX: &str = "user-";
 
 const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The largest value a store reads or writes unless
+/// [`RedisStoreBuilder::max_value_size`] says otherwise: 64 MiB.
+///
+/// ```
+/// assert_eq!(oxmsal::cache::persist::redis::DEFAULT_MAX_VALUE_SIZE, 64 * 1024 * 1024);
+/// ```
+pub const DEFAULT_MAX_VALUE_SIZE: usize = 64 * 1024 * 1024;
 const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// Compare-and-set rounds before an update gives up. Other processes must win
@@ -156,6 +167,7 @@ pub struct RedisStore {
     prefix: String,
     policy: FailurePolicy,
     refresh_token_ttl_secs: u64,
+    max_value_size: usize,
     script: ::redis::Script,
     locks: Vec<tokio::sync::Mutex<()>>,
     failures: AtomicU64,
@@ -181,6 +193,7 @@ pub struct RedisStoreBuilder {
     timeout: Duration,
     policy: FailurePolicy,
     refresh_token_ttl: Duration,
+    max_value_size: usize,
     extra_root_pem: Option<Vec<u8>>,
 }
 
@@ -196,6 +209,7 @@ impl fmt::Debug for RedisStoreBuilder {
             .field("operation_timeout", &self.timeout)
             .field("failure_policy", &self.policy)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("max_value_size", &self.max_value_size)
             .field("extra_root_certificate", &self.extra_root_pem.is_some())
             .finish()
     }
@@ -274,6 +288,22 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// The largest value, in bytes, the store reads or writes (default
+    /// [`DEFAULT_MAX_VALUE_SIZE`], 64 MiB). A larger one — planted, or a
+    /// cache grown past it — is a [`Cache`](crate::ErrorKind::Cache) error
+    /// naming the cap, whatever the failure policy, and is left as it is:
+    /// it is never fetched (Redis measures it first), so memory stays bounded.
+    ///
+    /// ```
+    /// let b = oxmsal::cache::persist::redis::RedisStore::builder("redis://h/0")
+    ///     .max_value_size(8 * 1024 * 1024);
+    /// assert!(format!("{b:?}").contains("8388608"));
+    /// ```
+    pub fn max_value_size(mut self, bytes: usize) -> Self {
+        self.max_value_size = bytes;
+        self
+    }
+
     /// Trusts these CA certificates (PEM) for a `rediss://` URL, besides the
     /// system's roots: for a Redis whose certificate a private CA issued.
     ///
@@ -301,12 +331,18 @@ impl RedisStoreBuilder {
             Some(password) => connection::with_password(&self.url, password)?,
             None => WipedString::new(self.url.to_string()),
         };
-        let connector = Connector::new(&url, self.timeout, self.extra_root_pem.as_deref())?;
+        let connector = Connector::new(
+            &url,
+            self.timeout,
+            self.extra_root_pem.as_deref(),
+            self.max_value_size,
+        )?;
         Ok(RedisStore {
             connector,
             prefix: self.prefix,
             policy: self.policy,
             refresh_token_ttl_secs: self.refresh_token_ttl.as_secs(),
+            max_value_size: self.max_value_size,
             script: ::redis::Script::new(COMPARE_AND_SET),
             locks: (0..LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -343,6 +379,7 @@ impl RedisStore {
             timeout: DEFAULT_OPERATION_TIMEOUT,
             policy: FailurePolicy::default(),
             refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
+            max_value_size: DEFAULT_MAX_VALUE_SIZE,
             extra_root_pem: None,
         }
     }
@@ -409,7 +446,7 @@ impl RedisStore {
             .values_with_prefix(&self.prefix, &throttle)
             .await
         {
-            Ok(documents) => Ok(documents),
+            Ok(documents) => self.within_cap("partition", documents),
             Err(failure) => self.on_failure("load", "every", failure, Vec::new()),
         }
     }
@@ -444,9 +481,10 @@ impl RedisStore {
     pub async fn load_throttle(&self, throttle: &ThrottleStore, now: u64) -> Result<()> {
         let key = self.throttle_key();
         match self.connector.get(&key).await {
-            Ok(Some(json)) => throttle
+            Ok(Some(Fetched::Value(json))) => throttle
                 .merge_json(&json, now)
                 .map_err(|e| malformed_throttle(&key, &e)),
+            Ok(Some(Fetched::TooLarge(size))) => Err(self.too_large(THROTTLE_KEY, size)),
             Ok(None) => Ok(()),
             Err(failure) => self.on_failure("load", THROTTLE_KEY, failure, ()),
         }
@@ -490,7 +528,7 @@ impl RedisStore {
                 _ => Write::Delete,
             })
         };
-        match self.try_update(&key, &edit, &plan).await? {
+        match self.try_update(&key, THROTTLE_KEY, &edit, &plan).await? {
             Ok(()) => Ok(()),
             Err(failure) => self.on_failure("update", THROTTLE_KEY, failure, ()),
         }
@@ -498,9 +536,13 @@ impl RedisStore {
 
     /// Applies `edit` to the value at `key` by compare-and-set, writing it
     /// as `plan` says (its TTL, or deleting the key).
+    /// `what` names the value in errors (not the key: a user's holds an
+    /// account id). A value over the cap, read or to be written, is a
+    /// [`Cache`](crate::ErrorKind::Cache) error and the value is left as it is.
     async fn try_update(
         &self,
         key: &str,
+        what: &str,
         edit: Edit<'_>,
         plan: &(dyn Fn(&str) -> Result<Write> + Send + Sync),
     ) -> Result<Result<(), Failure>> {
@@ -508,7 +550,9 @@ impl RedisStore {
         for attempt in 1..=MAX_ATTEMPTS {
             let started = Instant::now();
             let current = match self.connector.get(key).await {
-                Ok(current) => current.map(WipedString::new),
+                Ok(Some(Fetched::Value(current))) => Some(WipedString::new(current)),
+                Ok(Some(Fetched::TooLarge(size))) => return Err(self.too_large(what, size)),
+                Ok(None) => None,
                 Err(failure) => return Ok(Err(failure)),
             };
             // The edit's own errors (a document it cannot merge) are the
@@ -516,6 +560,16 @@ impl RedisStore {
             let next = WipedString::new(edit(current.as_deref().map(String::as_str))?);
             if current.as_deref().map(String::as_str) == Some(next.as_str()) {
                 return Ok(Ok(()));
+            }
+            if next.len() > self.max_value_size {
+                return Err(Error::cache(
+                    format!(
+                        "the {what} would take {} bytes in Redis, over this store's cap of {} (RedisStoreBuilder::max_value_size); it is left unchanged",
+                        next.len(),
+                        self.max_value_size
+                    ),
+                    None,
+                ));
             }
             let (value, ttl_secs) = match plan(&next)? {
                 Write::Delete if current.is_none() => return Ok(Ok(())),
@@ -553,7 +607,31 @@ impl RedisStore {
         edit: Edit<'_>,
     ) -> Result<Result<(), Failure>> {
         let plan = |next: &str| ttl::plan(next, now_epoch(), self.refresh_token_ttl_secs);
-        self.try_update(&self.key_of(partition), edit, &plan).await
+        let what = format!("{} cache partition", partition_kind(partition));
+        self.try_update(&self.key_of(partition), &what, edit, &plan)
+            .await
+    }
+
+    /// The values read, or the error for the first one over the cap.
+    fn within_cap(&self, what: &str, fetched: Vec<Fetched>) -> Result<Vec<String>> {
+        fetched
+            .into_iter()
+            .map(|f| match f {
+                Fetched::Value(value) => Ok(value),
+                Fetched::TooLarge(size) => Err(self.too_large(what, size)),
+            })
+            .collect()
+    }
+
+    /// The error for a value over the cap (not read, left as it is).
+    fn too_large(&self, what: &str, size: u64) -> Error {
+        Error::cache(
+            format!(
+                "the {what} in Redis is {size} bytes, over this store's cap of {} (RedisStoreBuilder::max_value_size); it is not read and left as it is",
+                self.max_value_size
+            ),
+            None,
+        )
     }
 
     /// Counts and logs a failure that is an error whatever the policy.
@@ -591,7 +669,12 @@ impl CachePersistence for RedisStore {
     fn load<'a>(&'a self, partition: &'a PartitionKey) -> PersistFuture<'a, Option<String>> {
         Box::pin(async move {
             match self.connector.get(&self.key_of(partition)).await {
-                Ok(doc) => Ok(doc),
+                Ok(Some(Fetched::Value(doc))) => Ok(Some(doc)),
+                Ok(Some(Fetched::TooLarge(size))) => {
+                    let what = format!("{} cache partition", partition_kind(partition));
+                    Err(self.too_large(&what, size))
+                }
+                Ok(None) => Ok(None),
                 Err(failure) => self.on_failure("load", partition_kind(partition), failure, None),
             }
         })
@@ -613,7 +696,7 @@ impl CachePersistence for RedisStore {
         Box::pin(async move {
             let prefix = format!("{}{USER_PARTITION_PREFIX}", self.prefix);
             match self.connector.values_with_prefix(&prefix, "").await {
-                Ok(documents) => Ok(Some(documents)),
+                Ok(documents) => self.within_cap("user cache partition", documents).map(Some),
                 Err(failure) => self.fail("load", "user", failure),
             }
         })

@@ -22,6 +22,28 @@ use crate::secret::{Secret, WipedString};
 /// waiting on a server that just refused or timed out.
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
+/// Reads each of KEYS unless it is longer than ARGV[1] bytes: per key its
+/// value, nil when absent, or its length when over the cap — so a value
+/// over the cap never crosses the wire or takes memory here.
+const BOUNDED_GET: &str = r"
+local out = {}
+local cap = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local n = redis.call('STRLEN', key)
+  if n > cap then out[i] = n else out[i] = redis.call('GET', key) end
+end
+return out
+";
+
+/// A value read under a size cap.
+#[derive(Debug)]
+pub(super) enum Fetched {
+    /// The value.
+    Value(String),
+    /// Not read: it is this many bytes, over the cap.
+    TooLarge(u64),
+}
+
 /// A Redis failure, its text already scrubbed of the password.
 #[derive(Debug)]
 pub(super) struct Failure(String);
@@ -59,12 +81,20 @@ pub(super) struct Connector {
     /// The password as written in the URL and decoded: scrubbed from any text
     /// coming out of the redis crate, in case one ever echoes it.
     secrets: Vec<String>,
+    /// Values longer than this many bytes are not read (see [`BOUNDED_GET`]).
+    max_value: usize,
+    bounded_get: Script,
     state: tokio::sync::Mutex<State>,
 }
 
 impl Connector {
     /// Parses `url` and prepares the client; no network.
-    pub(super) fn new(url: &str, timeout: Duration, extra_root_pem: Option<&[u8]>) -> Result<Self> {
+    pub(super) fn new(
+        url: &str,
+        timeout: Duration,
+        extra_root_pem: Option<&[u8]>,
+        max_value: usize,
+    ) -> Result<Self> {
         // url's messages never contain the input, which may hold a password.
         let parsed = Url::parse(url)
             .map_err(|e| Error::configuration(format!("the Redis URL is not valid: {e}")))?;
@@ -103,6 +133,8 @@ impl Connector {
             timeout,
             redacted,
             secrets,
+            max_value,
+            bounded_get: Script::new(BOUNDED_GET),
             state: tokio::sync::Mutex::default(),
         })
     }
@@ -112,21 +144,59 @@ impl Connector {
         &self.redacted
     }
 
-    /// `GET key`.
-    pub(super) async fn get(&self, key: &str) -> Result<Option<String>, Failure> {
+    /// `GET key`, unless the value is over the cap.
+    pub(super) async fn get(&self, key: &str) -> Result<Option<Fetched>, Failure> {
+        Ok(self.get_many(&[key]).await?.pop().flatten())
+    }
+
+    /// The values of `keys`, in order ([`BOUNDED_GET`]).
+    async fn get_many<K: AsRef<str>>(&self, keys: &[K]) -> Result<Vec<Option<Fetched>>, Failure> {
         let (mut conn, generation) = self.connection().await?;
-        let cmd = ::redis::cmd("GET").arg(key).clone();
-        let outcome = tokio::time::timeout(self.timeout, cmd.query_async(&mut conn)).await;
-        self.settle(outcome, generation).await
+        let mut invocation = self.bounded_get.prepare_invoke();
+        for key in keys {
+            invocation.key(key.as_ref());
+        }
+        invocation.arg(self.max_value);
+        let outcome = tokio::time::timeout(
+            self.timeout,
+            invocation.invoke_async::<Vec<::redis::Value>>(&mut conn),
+        )
+        .await;
+        let replies = self.settle(outcome, generation).await?;
+        replies
+            .into_iter()
+            .map(|reply| self.fetched(reply))
+            .collect()
+    }
+
+    /// One reply of [`BOUNDED_GET`].
+    fn fetched(&self, reply: ::redis::Value) -> Result<Option<Fetched>, Failure> {
+        use ::redis::Value;
+        match reply {
+            Value::Nil => Ok(None),
+            Value::Int(n) => Ok(Some(Fetched::TooLarge(u64::try_from(n).unwrap_or(0)))),
+            Value::BulkString(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Ok(Some(Fetched::Value(text))),
+                Err(_) => Err(Failure(format!(
+                    "Redis at {} holds a value that is not UTF-8 text",
+                    self.redacted
+                ))),
+            },
+            _ => Err(Failure(format!(
+                "Redis at {} answered a read with an unexpected reply",
+                self.redacted
+            ))),
+        }
     }
 
     /// The values of every key starting with `prefix` but `except` (SCAN,
-    /// then MGET in batches; a key that expires in between is skipped).
+    /// then reads in batches under the cap; a key that expires in between
+    /// is skipped).
     pub(super) async fn values_with_prefix(
         &self,
         prefix: &str,
         except: &str,
-    ) -> Result<Vec<String>, Failure> {
+    ) -> Result<Vec<Fetched>, Failure> {
         let pattern = format!("{}*", glob_escape(prefix));
         let mut keys: Vec<String> = Vec::new();
         let mut cursor: u64 = 0;
@@ -153,11 +223,7 @@ impl Connector {
         keys.retain(|key| key != except);
         let mut values = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
-            let (mut conn, generation) = self.connection().await?;
-            let cmd = ::redis::cmd("MGET").arg(chunk).clone();
-            let outcome = tokio::time::timeout(self.timeout, cmd.query_async(&mut conn)).await;
-            let batch: Vec<Option<String>> = self.settle(outcome, generation).await?;
-            values.extend(batch.into_iter().flatten());
+            values.extend(self.get_many(chunk).await?.into_iter().flatten());
         }
         Ok(values)
     }
@@ -254,7 +320,6 @@ impl Connector {
     }
 }
 
-/// The URL as it may be shown: the password, if any, replaced by `***`.
 /// `url` with `password` put in (percent-encoded, as the URL form wants),
 /// for a password given apart from the URL. A URL holding one already is a
 /// configuration error: which of the two was meant cannot be told.
@@ -294,6 +359,7 @@ fn percent_encode_all(text: &str) -> String {
     out
 }
 
+/// The URL as it may be shown: the password, if any, replaced by `***`.
 pub(super) fn redact(url: &Url) -> String {
     let mut shown = url.clone();
     if shown.password().is_some() && shown.set_password(Some("***")).is_err() {
