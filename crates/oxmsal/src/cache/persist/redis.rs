@@ -45,7 +45,12 @@
 //! use oxmsal::cache::persist::redis::RedisStore;
 //!
 //! # async fn run() -> oxmsal::Result<()> {
-//! let store = Arc::new(RedisStore::new("rediss://:password@cache.example.net:6380/0")?);
+//! let password = oxmsal::Secret::new(std::env::var("REDIS_PASSWORD").unwrap_or_default());
+//! let store = Arc::new(
+//!     RedisStore::builder("rediss://cache.example.net:6380/0")
+//!         .password(password)
+//!         .build()?,
+//! );
 //! let app = PartitionKey::App { client_id: "my-app".into(), realm: "contoso".into() };
 //! store.update(&app, &|old| Ok(old.unwrap_or("{}").to_owned())).await?;
 //! let doc = store.load(&app).await?;
@@ -426,7 +431,9 @@ impl RedisStore {
     /// accounts or loads a whole cache — an app's flows never need it. It
     /// walks the keys with SCAN, so it costs a round trip per 500 keys; when
     /// Redis is down it follows the [failure policy](FailurePolicy)
-    /// (`ServeFromMemory`: an empty list).
+    /// (`ServeFromMemory`: an empty list). To list who is signed in, use
+    /// [`load_user_partitions`](CachePersistence::load_user_partitions): an
+    /// outage is an error there, not an empty list.
     ///
     /// ```no_run
     /// # async fn run() -> oxmsal::Result<()> {

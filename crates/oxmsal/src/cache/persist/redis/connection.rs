@@ -531,8 +531,23 @@ mod tests {
     }
 
     #[test]
+    fn a_password_apart_is_escaped_into_the_url_and_round_trips() {
+        let url = with_password("redis://user@h:6379/0", &Secret::new("a%20b@c:d/é")).unwrap();
+        let parsed = Url::parse(&url).unwrap();
+        assert_eq!(parsed.username(), "user");
+        let raw = parsed.password().unwrap();
+        assert_eq!(percent_decode(raw).unwrap(), "a%20b@c:d/é");
+        assert_eq!(percent_encode_all("aZ09-._~ %"), "aZ09-._~%20%25");
+        let twice = with_password("redis://:pw@h/0", &Secret::new("other"))
+            .err()
+            .unwrap();
+        assert_eq!(twice.kind(), crate::ErrorKind::Configuration);
+        assert!(!twice.to_string().contains("pw@"), "{twice}");
+    }
+
+    #[test]
     fn bad_urls_do_not_echo_the_password() {
-        let e = Connector::new("http://u:hunter22@h/0", Duration::from_secs(1), None)
+        let e = Connector::new("http://u:hunter22@h/0", Duration::from_secs(1), None, 1024)
             .err()
             .unwrap();
         assert_eq!(e.kind(), crate::ErrorKind::Configuration);
@@ -541,18 +556,29 @@ mod tests {
             "redis://u:hunter22@h:99999999/0",
             Duration::from_secs(1),
             None,
+            1024,
         )
         .err()
         .unwrap();
         assert!(!e.to_string().contains("hunter22"), "{e}");
         let pem = b"not a pem".as_slice();
-        let e = Connector::new("redis://u:hunter22@h/0", Duration::from_secs(1), Some(pem))
-            .err()
-            .unwrap();
+        let e = Connector::new(
+            "redis://u:hunter22@h/0",
+            Duration::from_secs(1),
+            Some(pem),
+            1024,
+        )
+        .err()
+        .unwrap();
         assert!(!e.to_string().contains("hunter22"), "{e}");
-        let e = Connector::new("rediss://u:hunter22@h/0", Duration::from_secs(1), Some(pem))
-            .err()
-            .unwrap();
+        let e = Connector::new(
+            "rediss://u:hunter22@h/0",
+            Duration::from_secs(1),
+            Some(pem),
+            1024,
+        )
+        .err()
+        .unwrap();
         assert_eq!(e.kind(), crate::ErrorKind::Configuration);
         assert!(e.to_string().contains("no certificate"), "{e}");
     }
