@@ -526,7 +526,7 @@ async fn confidential_web_app_auth_code_silent_and_on_behalf_of() {
         .unwrap();
     assert_eq!(downstream.token_source, TokenSource::IdentityProvider);
     let again = web
-        .acquire_token_on_behalf_of(assertion, ["https://graph.microsoft.com/.default"])
+        .acquire_token_on_behalf_of(assertion.clone(), ["https://graph.microsoft.com/.default"])
         .await
         .unwrap();
     assert_eq!(
@@ -535,4 +535,20 @@ async fn confidential_web_app_auth_code_silent_and_on_behalf_of() {
         "same assertion, cache hit"
     );
     assert_eq!(e.emulator.counters().obo_grants, 1);
+
+    // A claims request skips the cache and goes with the grant; every option is taken.
+    let claims = r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#;
+    let stepped_up = web
+        .acquire_token_on_behalf_of(assertion.clone(), ["https://graph.microsoft.com/.default"])
+        .claims(claims)
+        .tenant(oxmsal_emulator::DEFAULT_TENANT_DOMAIN)
+        .correlation_id("obo-step-up")
+        .await
+        .unwrap();
+    assert_eq!(stepped_up.token_source, TokenSource::IdentityProvider);
+    assert_eq!(e.emulator.counters().obo_grants, 2);
+    let sent = e.emulator.token_requests().pop().unwrap();
+    assert_eq!(sent.params["requested_token_use"], "on_behalf_of");
+    assert_eq!(sent.claims.unwrap()["access_token"]["acrs"]["value"], "c1");
+    assert_eq!(sent.headers["client-request-id"], "obo-step-up");
 }
