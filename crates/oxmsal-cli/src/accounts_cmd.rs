@@ -1,5 +1,6 @@
 //! `oxmsal accounts` and `oxmsal logout`.
 
+use oxmsal::authority::Authority;
 use oxmsal::cache::persist::{remove_account_from_document, CachePersistence, PartitionKey};
 use oxmsal::{Account, Error};
 use serde_json::{json, Value};
@@ -19,11 +20,35 @@ fn account_json(a: &Account) -> Value {
     })
 }
 
-/// The accounts of the cache, as one JSON array.
-pub async fn list(connection: &ConnectionArgs) -> Result<Value, Failure> {
+/// The accounts of the cache, as one JSON array: those holding tokens of
+/// `--client-id` when it is given, and those of `--authority`'s host when
+/// that was given (`authority_given`: its default filters nothing).
+pub async fn list(connection: &ConnectionArgs, authority_given: bool) -> Result<Value, Failure> {
     let session = Session::open(connection).await?;
-    session.load_file().await?;
+    session.load_accounts().await?;
+    let environment = match authority_given {
+        true => Some(
+            Authority::parse(&connection.authority)?
+                .environment()
+                .to_owned(),
+        ),
+        false => None,
+    };
     let mut accounts = session.cache.accounts();
+    accounts.retain(|a| {
+        environment
+            .as_deref()
+            .is_none_or(|env| a.environment.eq_ignore_ascii_case(env))
+    });
+    if let Some(client_id) = &connection.client_id {
+        accounts.retain(|a| {
+            session
+                .cache
+                .client_ids_of(a)
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(client_id))
+        });
+    }
     accounts.sort_by(|a, b| {
         a.username
             .cmp(&b.username)
@@ -36,7 +61,7 @@ pub async fn list(connection: &ConnectionArgs) -> Result<Value, Failure> {
 /// --client-id), in the cache file under its lock.
 pub async fn logout(args: &LogoutArgs) -> Result<Value, Failure> {
     let session = Session::open(&args.connection).await?;
-    session.load_file().await?;
+    session.load_accounts().await?;
     let accounts = session.cache.accounts();
     let account = pick_account(&accounts, args.account.as_deref())?;
     let client_id = args.connection.client_id.as_deref();
@@ -50,11 +75,12 @@ pub async fn logout(args: &LogoutArgs) -> Result<Value, Failure> {
         home_account_id: account.home_account_id.clone(),
     };
     let edit = |stored: Option<&str>| remove_account_from_document(stored, &account, client_id);
+    // Strict: a sign-out Redis did not record must not look done.
     if let Some(store) = &session.store {
-        store.update(&partition, &edit).await?;
+        store.update_strict(&partition, &edit).await?;
     }
     if let Some(redis) = &session.redis {
-        redis.update(&partition, &edit).await?;
+        redis.update_strict(&partition, &edit).await?;
     }
     session.save().await?;
     Ok(json!({"signed_out": account_json(&account), "removed_entries": removed}))

@@ -53,6 +53,10 @@ pub struct ConnectionArgs {
     /// or a redis:// / rediss:// URL.
     #[arg(long, value_name = "PATH", conflicts_with = "no_cache")]
     pub cache: Option<PathBuf>,
+    /// With a redis:// / rediss:// --cache: the environment variable holding
+    /// the Redis password (kept off the command line, where `ps` shows it).
+    #[arg(long, value_name = "VAR")]
+    pub cache_password_env: Option<String>,
     /// Keep tokens in memory only.
     #[arg(long)]
     pub no_cache: bool,

@@ -22,16 +22,25 @@ mod token_cmd;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::parser::ValueSource;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 use crate::args::{Cli, Command};
 use crate::exit::Failure;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(e) => return exit::usage_error(e),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return exit::usage_error(e),
     };
+    // `accounts --authority` filters; its default (every command has one) does not.
+    let authority_given = matches
+        .subcommand_matches("accounts")
+        .is_some_and(|m| m.value_source("authority") == Some(ValueSource::CommandLine));
     logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -49,7 +58,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Token(args) => token_cmd::run(*args).await,
             Command::Login(args) => login_cmd::run(*args).await,
-            Command::Accounts(args) => accounts_cmd::list(&args).await,
+            Command::Accounts(args) => accounts_cmd::list(&args, authority_given).await,
             Command::Logout(args) => accounts_cmd::logout(&args).await,
             Command::Decode(args) => decode_cmd::run(&args),
             Command::Emulator(args) => emulator_cmd::run(args).await,

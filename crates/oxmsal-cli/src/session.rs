@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use oxmsal::app::AppBuilder;
 use oxmsal::authority::InstanceDiscovery;
-use oxmsal::cache::persist::{FileStore, RedisStore};
+use oxmsal::cache::persist::{CachePersistence, FileStore, RedisStore};
 use oxmsal::cache::TokenCache;
 use oxmsal::http::ThrottleStore;
 use oxmsal_emulator::Emulator;
@@ -152,21 +152,51 @@ impl Session {
 
 // ---- `--cache redis://…` -------------------------------------------------
 
-/// The Redis store when `--cache` is a `redis://` or `rediss://` URL. It serves
+/// The Redis store when `--cache` is a `redis://` or `rediss://` URL, with the
+/// password of `--cache-password-env` if given. It serves
 /// from memory when Redis is down (a warning is logged, the token still
 /// comes), and its errors never show the URL's password. The throttle state
 /// is kept in Redis too (`oxmsal:throttle`).
 fn redis_store(connection: &ConnectionArgs) -> Result<Option<Arc<RedisStore>>, Failure> {
-    let Some(url) = connection.cache.as_deref().and_then(Path::to_str) else {
+    let url = connection
+        .cache
+        .as_deref()
+        .and_then(Path::to_str)
+        .filter(|url| url.starts_with("redis://") || url.starts_with("rediss://"));
+    let Some(url) = url else {
+        if connection.cache_password_env.is_some() {
+            return Err(Failure::Usage(
+                "--cache-password-env is the password of a redis:// or rediss:// --cache".into(),
+            ));
+        }
         return Ok(None);
     };
-    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-        return Ok(None);
+    let mut builder = RedisStore::builder(url);
+    if let Some(var) = &connection.cache_password_env {
+        builder = builder.password(inputs::secret_from_env(var, "--cache-password-env")?);
     }
-    Ok(Some(Arc::new(RedisStore::new(url)?)))
+    Ok(Some(Arc::new(builder.build()?)))
 }
 
 impl Session {
+    /// Brings every signed-in user into memory, for the commands that list or
+    /// pick accounts. A cache that cannot be read — Redis down included,
+    /// whatever its failure policy — is an error (exit 5): an empty list
+    /// would say "nobody is signed in".
+    pub async fn load_accounts(&self) -> Result<(), Failure> {
+        let Some(redis) = &self.redis else {
+            return self.load_file().await;
+        };
+        let documents = redis.load_user_partitions().await?.unwrap_or_default();
+        for document in documents {
+            self.cache.merge_document(&document).map_err(|e| {
+                let what = format!("cannot load a partition of the {redis}");
+                oxmsal::Error::cache(what, Some(Box::new(e)))
+            })?;
+        }
+        Ok(())
+    }
+
     /// `load_file` for a Redis cache: every partition under the store's prefix.
     async fn load_redis(&self) -> Result<(), Failure> {
         let Some(redis) = &self.redis else {

@@ -29,6 +29,14 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
             ))
         }
     };
+    // `--account` picks a signed-in user; an app token has none to pick.
+    let app_token =
+        credential.is_some() || (args.connection.emulator && args.connection.client_id.is_none());
+    if args.account.is_some() && app_token {
+        return Err(Failure::Usage(
+            "--account picks a signed-in user's token; it cannot be used with a client credential (--secret-env, --certificate) or the emulator's demo app".into(),
+        ));
+    }
     let assertion = match &args.on_behalf_of_env {
         Some(var) => Some(inputs::secret_from_env(var, "--on-behalf-of-env")?),
         None => None,
@@ -94,10 +102,14 @@ async fn confidential(
     }
     let app = builder.build()?;
     if let Some(assertion) = assertion {
-        let result = app
-            .acquire_token_on_behalf_of(assertion, args.scopes.clone())
-            .await?;
-        return Ok(result.to_msal_json());
+        let mut request = app.acquire_token_on_behalf_of(assertion, args.scopes.clone());
+        if let Some(claims) = claims {
+            request = request.claims(claims);
+        }
+        if let Some(tenant) = &args.tenant {
+            request = request.tenant(tenant.clone());
+        }
+        return Ok(request.await?.to_msal_json());
     }
     let mut request = app.acquire_token_for_client(args.scopes.clone());
     if let Some(claims) = claims {
@@ -121,7 +133,7 @@ async fn public_silent(
         builder = builder.client_capabilities(args.capabilities.clone());
     }
     let app = builder.build()?;
-    session.load_file().await?;
+    session.load_accounts().await?;
     let account = pick_account(&session.cache.accounts(), args.account.as_deref())?;
     let mut request = app.acquire_token_silent(args.scopes.clone(), &account);
     if let Some(claims) = claims {

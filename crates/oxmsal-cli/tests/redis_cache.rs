@@ -145,3 +145,114 @@ fn logout_removes_the_account_from_redis() {
         after.stdout
     );
 }
+
+/// With Redis stopped, which accounts exist cannot be told: `accounts`,
+/// `logout` and `token --account` exit 5 (a cache error), never `[]` or
+/// "no signed-in account".
+#[test]
+fn redis_down_is_a_cache_error_for_accounts_logout_and_token_account() {
+    let mut server = RedisServer::start(&[]);
+    let url = server.url();
+    server.kill();
+    let runs = [
+        common::run_oxmsal(&["accounts", "--cache", &url], &[]),
+        common::run_oxmsal(
+            &["logout", "--cache", &url, "--account", "alice@example.com"],
+            &[],
+        ),
+        common::run_oxmsal(
+            &[
+                "token",
+                "--cache",
+                &url,
+                "--client-id",
+                "00000000-0000-0000-0000-000000000002",
+                "--account",
+                "alice@example.com",
+                "--scope",
+                "User.Read",
+            ],
+            &[],
+        ),
+    ];
+    for run in runs {
+        assert_eq!(run.code, 5, "{} {}", run.stdout, run.stderr);
+        assert!(run.json.is_object(), "one JSON object: {}", run.stdout);
+        assert!(
+            run.stderr.contains("Redis") || run.stdout.contains("Redis"),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+/// `--cache-password-env` against a redis-server with `requirepass`: the
+/// token lands in Redis, and the password is nowhere in the arguments,
+/// stdout or stderr (debug logs on). A wrong one fails `accounts` with exit
+/// 5 without showing it; with a cache file the flag is refused (exit 2).
+#[tokio::test]
+async fn the_redis_password_comes_from_an_environment_variable() {
+    const PASSWORD: &str = "env-r3dis-pw";
+    let server = RedisServer::start(&["--requirepass", PASSWORD]);
+    let env = start().await;
+    let url = format!("redis://127.0.0.1:{}/0", server.port);
+    let args = with(
+        env.token_args(),
+        &["--cache", &url, "--cache-password-env", "REDIS_PW"],
+    );
+    assert!(!args.iter().any(|a| a.contains(PASSWORD)));
+    let vars = vec![
+        ("APP_SECRET".to_owned(), env.demo.secret.clone()),
+        ("REDIS_PW".to_owned(), PASSWORD.to_owned()),
+        ("OXMSAL_LOG".to_owned(), "debug".to_owned()),
+    ];
+    let run = env.run_env(args.clone(), vars).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("Redis unavailable"), "{}", run.stderr);
+    let out = server.cli_auth(Some(PASSWORD), &["DBSIZE"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "1",
+        "the token is in Redis"
+    );
+
+    let wrong = vec![
+        ("REDIS_PW".to_owned(), "wr0ng-pw".to_owned()),
+        ("OXMSAL_LOG".to_owned(), "debug".to_owned()),
+    ];
+    let accounts = env
+        .run_env(
+            vec![
+                "accounts".into(),
+                "--cache".into(),
+                url.clone(),
+                "--cache-password-env".into(),
+                "REDIS_PW".into(),
+            ],
+            wrong,
+        )
+        .await;
+    assert_eq!(accounts.code, 5, "{} {}", accounts.stdout, accounts.stderr);
+
+    for run in [&run, &accounts] {
+        for text in [&run.stdout, &run.stderr] {
+            assert!(
+                !text.contains(PASSWORD) && !text.contains("wr0ng-pw"),
+                "{text}"
+            );
+        }
+    }
+
+    let file = env.path("cache.json").display().to_string();
+    let refused = common::run_oxmsal(
+        &[
+            "accounts",
+            "--cache",
+            &file,
+            "--cache-password-env",
+            "REDIS_PW",
+        ],
+        &[("REDIS_PW", PASSWORD)],
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stdout);
+}

@@ -243,3 +243,132 @@ async fn on_behalf_of_from_the_cli_with_a_cache_hit_the_second_time() {
     assert_eq!(second.json["token_source"], "cache");
     assert_eq!(env.emulator.counters().obo_grants, 1);
 }
+
+/// Signs the default user in for `scope` (username and password); the access token.
+async fn password_login(env: &common::Env, scope: &str) -> String {
+    let args = with(
+        env.user_args("login"),
+        &[
+            "--username",
+            DEFAULT_USERNAME,
+            "--password-env",
+            "PW",
+            "--scope",
+            scope,
+        ],
+    );
+    let login = env
+        .run_env(args, vec![("PW".into(), DEFAULT_USER_PASSWORD.into())])
+        .await;
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    login.json["access_token"].as_str().unwrap().to_owned()
+}
+
+/// `--claims`, `--claims-challenge` and `--tenant` reach the on-behalf-of
+/// request: the emulator records them on the jwt-bearer grant it received.
+#[tokio::test]
+async fn on_behalf_of_sends_claims_and_tenant() {
+    use base64::Engine as _;
+    let env = start_for_users().await;
+    let incoming = password_login(
+        &env,
+        &format!("api://{}/access_as_user", env.demo.client_id),
+    )
+    .await;
+    // The app's authority names no tenant: the request's path shows `--tenant`.
+    let organizations = format!("{}/organizations", env.emulator.base_url());
+    let obo = |extra: &[&str]| {
+        with(
+            vec![
+                "token".into(),
+                "--authority".into(),
+                organizations.clone(),
+                "--client-id".into(),
+                env.demo.client_id.clone(),
+                "--secret-env".into(),
+                "APP_SECRET".into(),
+                "--on-behalf-of-env".into(),
+                "INCOMING".into(),
+                "--ca-cert".into(),
+                env.ca(),
+                "--no-instance-discovery".into(),
+                "--no-cache".into(),
+                "--scope".into(),
+                "https://graph.microsoft.com/.default".into(),
+            ],
+            extra,
+        )
+    };
+    let vars = vec![
+        ("APP_SECRET".to_string(), env.demo.secret.clone()),
+        ("INCOMING".to_string(), incoming),
+    ];
+    let claims = r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#;
+    let tenant = oxmsal_emulator::DEFAULT_TENANT_DOMAIN;
+    let run = env
+        .run_env(obo(&["--claims", claims, "--tenant", tenant]), vars.clone())
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = env.emulator.token_requests().pop().unwrap();
+    assert_eq!(sent.params["requested_token_use"], "on_behalf_of");
+    assert_eq!(sent.tenant, env.emulator.tenant_id(), "{}", sent.path);
+    let got = sent.claims.expect("claims sent");
+    assert_eq!(got["access_token"]["acrs"]["value"], "c1", "{got}");
+
+    let encoded = base64::engine::general_purpose::STANDARD.encode(claims);
+    let header = format!(r#"Bearer realm="", error="insufficient_claims", claims="{encoded}""#);
+    let run = env
+        .run_env(obo(&["--claims-challenge", &header]), vars)
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = env.emulator.token_requests().pop().unwrap();
+    assert_eq!(sent.params["requested_token_use"], "on_behalf_of");
+    let got = sent.claims.expect("the challenge's claims sent");
+    assert_eq!(got["access_token"]["acrs"]["value"], "c1", "{got}");
+}
+
+/// `--account` names a signed-in user: with a client credential (an app
+/// token, or on-behalf-of) it would be dropped, so it is refused before
+/// anything is sent.
+#[tokio::test]
+async fn account_with_a_client_credential_is_refused() {
+    let env = common::start().await;
+    let args = with(env.token_args(), &["--account", "alice@example.com"]);
+    let run = env
+        .run_env(args, vec![("APP_SECRET".into(), env.demo.secret.clone())])
+        .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let said = run.json["error_description"].as_str().unwrap_or_default();
+    assert!(said.contains("--account"), "{}", run.stdout);
+    assert_eq!(env.emulator.counters().token_requests, 0);
+}
+
+/// `accounts --client-id` lists the accounts holding that app's tokens and
+/// `accounts --authority` those of its host; without them, every account.
+#[tokio::test]
+async fn accounts_are_filtered_by_client_id_and_authority() {
+    let env = start_for_users().await;
+    password_login(&env, "User.Read").await;
+    let count = |run: &common::Run| run.json.as_array().map(Vec::len);
+
+    let mine = env.run(env.user_args("accounts")).await;
+    assert_eq!(mine.code, 0, "{}", mine.stderr);
+    assert_eq!(count(&mine), Some(1), "{}", mine.stdout);
+
+    let cache = env.path("cache.json").display().to_string();
+    let list = |extra: &[&str]| {
+        let mut args = vec!["accounts", "--cache", &cache];
+        args.extend_from_slice(extra);
+        run_oxmsal(&args, &[])
+    };
+    let everything = list(&[]);
+    assert_eq!(count(&everything), Some(1), "{}", everything.stdout);
+    let other_app = list(&["--client-id", "00000000-0000-0000-0000-00000000beef"]);
+    assert_eq!(other_app.code, 0, "{}", other_app.stderr);
+    assert_eq!(count(&other_app), Some(0), "{}", other_app.stdout);
+    let other_host = list(&["--authority", "https://login.microsoftonline.com/common"]);
+    assert_eq!(other_host.code, 0, "{}", other_host.stderr);
+    assert_eq!(count(&other_host), Some(0), "{}", other_host.stdout);
+    let this_host = list(&["--authority", &env.emulator.authority()]);
+    assert_eq!(count(&this_host), Some(1), "{}", this_host.stdout);
+}

@@ -260,8 +260,9 @@ fn time(args: &Args) -> Value {
     // Silent hit for one of 1,000 accounts, a subset of the cached scopes.
     if args.wants("silent_hit") {
         let app = app_with(loaded("silent-1000.json"));
-        let account = app
-            .accounts()
+        let account = rt
+            .block_on(app.accounts())
+            .unwrap()
             .into_iter()
             .find(|a| a.home_account_id.starts_with(&format!("{:08x}-", 500)))
             .expect("account 500");

@@ -57,6 +57,15 @@ impl CachePersistence for Recording {
             Ok(())
         })
     }
+
+    fn load_user_partitions(&self) -> PersistFuture<'_, Option<Vec<String>>> {
+        Box::pin(async move {
+            self.calls.lock().unwrap().push("load users".to_owned());
+            let documents = self.documents.lock().unwrap();
+            let users = documents.iter().filter(|(k, _)| k.starts_with("user-"));
+            Ok(Some(users.map(|(_, d)| d.clone()).collect()))
+        })
+    }
 }
 
 /// A store whose back end is down.
@@ -218,8 +227,12 @@ async fn sign_out_elsewhere_holds(store: Arc<dyn CachePersistence>, stored: impl
         !stored().contains(DEFAULT_USERNAME),
         "signed out in the store"
     );
+    assert!(
+        remembers.accounts().await.unwrap().is_empty(),
+        "the store's accounts, not the first app's memory"
+    );
     assert_eq!(
-        remembers.accounts().len(),
+        remembers.token_cache().account_count(),
         1,
         "still in the first app's memory"
     );
@@ -229,7 +242,7 @@ async fn sign_out_elsewhere_holds(store: Arc<dyn CachePersistence>, stored: impl
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoCachedToken);
-    assert!(remembers.accounts().is_empty());
+    assert!(remembers.accounts().await.unwrap().is_empty());
     // A write of the same user's partition by the first app.
     let again = Env::sign_in(&remembers, "api://other/read").await;
     assert_eq!(again.token_source, TokenSource::IdentityProvider);
@@ -441,4 +454,110 @@ async fn a_file_unchanged_since_it_was_loaded_is_not_read_again() {
     assert_eq!(after.token_source, TokenSource::IdentityProvider);
     assert_eq!(store.loads.load(Ordering::SeqCst), 3);
     assert_eq!(env.token_requests(), 2);
+}
+
+/// The README's quick start in two processes: the second finds the user the
+/// first signed in (its memory starts empty), and a sign-out by a third holds
+/// for a fourth. A file that is not a cache is an error, not "nobody".
+#[tokio::test]
+async fn accounts_in_a_new_process_come_from_the_file_store() {
+    let env = Env::start().await;
+    let client_id = env.emulator.register_public_demo_app().client_id;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.json");
+    let process = || env.public(&client_id, Arc::new(FileStore::new(&path)));
+    let signed_in = Env::sign_in(&process(), USER_SCOPE).await;
+    let account = signed_in.account.unwrap();
+
+    let fresh = process();
+    let accounts = fresh.accounts().await.unwrap();
+    assert_eq!(accounts, vec![(*account).clone()]);
+    let hit = fresh
+        .acquire_token_silent([USER_SCOPE], &accounts[0])
+        .await
+        .unwrap();
+    assert_eq!(hit.token_source, TokenSource::Cache);
+
+    assert!(process().remove_account(&account).await.unwrap() > 0);
+    assert!(process().accounts().await.unwrap().is_empty());
+
+    std::fs::write(&path, "not a token cache").unwrap();
+    let err = process().accounts().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache, "{err}");
+}
+
+/// The same through a store of one document per partition: every user
+/// partition is listed, and only those.
+#[tokio::test]
+async fn accounts_in_a_new_process_come_from_every_user_partition() {
+    let env = Env::start().await;
+    let client_id = env.emulator.register_public_demo_app().client_id;
+    let store = Arc::new(Recording::default());
+    let signed_in = Env::sign_in(&env.public(&client_id, store.clone()), USER_SCOPE).await;
+    let account = signed_in.account.unwrap();
+
+    let fresh = env.public(&client_id, store.clone());
+    assert_eq!(fresh.token_cache().account_count(), 0);
+    assert_eq!(fresh.accounts().await.unwrap(), vec![(*account).clone()]);
+    assert!(store.calls().contains(&"load users".to_owned()));
+}
+
+/// Another MSAL's fields in the shared file (`name`, `tenantProfiles`, here
+/// written by editing the JSON) survive the same user signing in again in a
+/// new process, and a silent refresh in another.
+#[tokio::test]
+async fn signing_in_again_keeps_fields_another_library_wrote_in_the_file() {
+    let env = Env::start().await;
+    let client_id = env.emulator.register_public_demo_app().client_id;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.json");
+    let process = || env.public(&client_id, Arc::new(FileStore::new(&path)));
+    let first = Env::sign_in(&process(), USER_SCOPE).await;
+    let account = first.account.unwrap();
+
+    let sections = ["Account", "RefreshToken", "IdToken", "AccessToken"];
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for section in sections {
+        for entry in doc[section].as_object_mut().unwrap().values_mut() {
+            entry["tenantProfiles"] = serde_json::json!([{"tenantId": "t", "isHomeTenant": true}]);
+        }
+    }
+    for entry in doc["Account"].as_object_mut().unwrap().values_mut() {
+        entry["name"] = "Alice Example".into();
+    }
+    std::fs::write(&path, doc.to_string()).unwrap();
+
+    let again = Env::sign_in(&process(), USER_SCOPE).await;
+    assert_ne!(
+        again.access_token.expose_secret(),
+        first.access_token.expose_secret()
+    );
+    let refreshed = process()
+        .acquire_token_silent([USER_SCOPE], &account)
+        .force_refresh(true)
+        .await
+        .unwrap();
+    assert_eq!(refreshed.token_source, TokenSource::IdentityProvider);
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for section in sections {
+        let entries = doc[section].as_object().unwrap();
+        assert!(!entries.is_empty(), "{section}");
+        for entry in entries.values() {
+            assert!(entry["tenantProfiles"].is_array(), "{section}: {entry}");
+        }
+    }
+    let accounts = doc["Account"].as_object().unwrap();
+    assert!(
+        accounts.values().all(|a| a["name"] == "Alice Example"),
+        "{doc}"
+    );
+    let ats = doc["AccessToken"].as_object().unwrap();
+    assert!(
+        ats.values()
+            .any(|at| at["secret"] == refreshed.access_token.expose_secret()),
+        "the new token is the one stored"
+    );
 }

@@ -151,7 +151,7 @@ async fn auth_code_flow_with_pkce_signs_in_and_caches_the_account() {
         account.account_source.as_deref(),
         Some("authorization_code")
     );
-    assert_eq!(app.accounts(), vec![(*account).clone()]);
+    assert_eq!(app.accounts().await.unwrap(), vec![(*account).clone()]);
     let cache = app.token_cache();
     assert_eq!(
         (
@@ -180,7 +180,12 @@ async fn force_refresh_redeems_and_rotates_the_refresh_token() {
     let provider = OidcProvider::start();
     let app = public_app(&provider);
     let signed_in = sign_in_with_auth_code(&provider, &app, "bob").await;
-    let account = app.accounts().pop().expect("the signed-in account");
+    let account = app
+        .accounts()
+        .await
+        .unwrap()
+        .pop()
+        .expect("the signed-in account");
     let first_rt = signed_in.to_msal_json()["refresh_token"]
         .as_str()
         .unwrap()
@@ -216,7 +221,7 @@ async fn force_refresh_redeems_and_rotates_the_refresh_token() {
         )
     );
     assert_eq!(
-        app.accounts(),
+        app.accounts().await.unwrap(),
         vec![account.clone()],
         "the cached account is unchanged"
     );
@@ -323,7 +328,7 @@ async fn device_code_flow_signs_in_while_the_app_polls() {
         Some("urn:ietf:params:oauth:grant-type:device_code")
     );
     assert!(result.to_msal_json()["refresh_token"].is_string());
-    assert_eq!(app.accounts(), vec![(*account).clone()]);
+    assert_eq!(app.accounts().await.unwrap(), vec![(*account).clone()]);
     assert!(
         provider.requests("POST", "/token").await >= 2,
         "polled past `authorization_pending`"

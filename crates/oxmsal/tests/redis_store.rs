@@ -478,3 +478,160 @@ async fn throttle_state_is_shared_merged_and_expires_with_the_last_back_off() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cache);
 }
+
+/// `accounts()` of an app in a new process (empty memory) lists the users in
+/// Redis, and a sign-out is seen by the next process. With Redis down, which
+/// accounts exist cannot be answered from memory: listing and signing out
+/// are `Cache` errors even under the default `ServeFromMemory` policy.
+#[tokio::test]
+async fn accounts_come_from_redis_and_an_outage_is_an_error() {
+    use oxmsal::{PublicClientApplication, Secret};
+    use oxmsal_emulator::{DEFAULT_USERNAME, DEFAULT_USER_PASSWORD};
+
+    let mut server = RedisServer::start(&[]);
+    let s = setup().await;
+    let client_id = s.emulator.register_public_demo_app().client_id;
+    let url = server.url();
+    let process = || {
+        let store = RedisStore::builder(&url)
+            .operation_timeout(Duration::from_millis(500))
+            .build()
+            .unwrap();
+        PublicClientApplication::builder(client_id.clone())
+            .authority(s.emulator.authority())
+            .extra_root_certificate_pem(s.emulator.ca_pem().as_bytes().to_vec())
+            .instance_discovery(oxmsal::authority::InstanceDiscovery::Endpoint(
+                url::Url::parse(&s.emulator.base_url()).unwrap(),
+            ))
+            .token_cache(TokenCache::new())
+            .cache_persistence(Arc::new(store))
+            .build()
+            .unwrap()
+    };
+    let signed_in = process()
+        .acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            ["api://demo/read"],
+        )
+        .await
+        .unwrap();
+    let account = signed_in.account.unwrap();
+    // Another app's partition and the throttle key are not users.
+    server.query(&["SET", "oxmsal:throttle", "{}"]);
+    server.query(&["SET", "oxmsal:app-x-contoso", "{}"]);
+
+    let fresh = process();
+    assert_eq!(fresh.token_cache().account_count(), 0);
+    assert_eq!(fresh.accounts().await.unwrap(), vec![(*account).clone()]);
+    assert!(process().remove_account(&account).await.unwrap() > 0);
+    assert!(process().accounts().await.unwrap().is_empty());
+
+    let remembers = process();
+    assert!(remembers.accounts().await.unwrap().is_empty());
+    server.kill();
+    let err = process().accounts().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache, "{err}");
+    let err = remembers.remove_account(&account).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache, "{err}");
+}
+
+/// The password given apart from the URL (`RedisStoreBuilder::password`)
+/// authenticates, characters a URL must escape included, and shows nowhere;
+/// given in both places it is a configuration error.
+#[tokio::test]
+async fn the_password_apart_from_the_url() {
+    const PASSWORD: &str = "p@ss:w/rd%20#?";
+    let server = RedisServer::start(&["--requirepass", PASSWORD]);
+    let url = format!("redis://127.0.0.1:{}/0", server.port);
+    let store = RedisStore::builder(&url)
+        .password(oxmsal::Secret::new(PASSWORD))
+        .failure_policy(FailurePolicy::Fail)
+        .build()
+        .unwrap();
+    let p = app_partition("apart");
+    store
+        .update(&p, &|old| add_entry(old, "a", now() + 600))
+        .await
+        .unwrap();
+    assert!(store.load(&p).await.unwrap().is_some());
+    let out = server.cli_auth(Some(PASSWORD), &["EXISTS", &store.key_of(&p)]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    let shown = format!("{store:?} {store}");
+    assert!(
+        !shown.contains("p@ss") && !shown.contains("p%40ss"),
+        "{shown}"
+    );
+
+    // A wrong one: the error names no password.
+    let wrong = RedisStore::builder(&url)
+        .password(oxmsal::Secret::new("wr0ng-pw"))
+        .failure_policy(FailurePolicy::Fail)
+        .build()
+        .unwrap();
+    let err = wrong.load(&p).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache);
+    assert!(!format!("{err} {err:?}").contains("wr0ng-pw"), "{err:?}");
+
+    let twice = format!("redis://:in-url-pw@127.0.0.1:{}/0", server.port);
+    let err = RedisStore::builder(&twice)
+        .password(oxmsal::Secret::new("apart-pw"))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    let text = format!("{err} {err:?}");
+    assert!(
+        !text.contains("in-url-pw") && !text.contains("apart-pw"),
+        "{text}"
+    );
+}
+
+/// A value over the store's cap — planted, or an edit that would grow past
+/// it — is a `Cache` error naming the cap, even under `ServeFromMemory`,
+/// and the value in Redis is left as it was.
+#[tokio::test]
+async fn a_value_over_the_cap_is_a_cache_error_and_left_untouched() {
+    let server = RedisServer::start(&[]);
+    let store = RedisStore::builder(&server.url())
+        .max_value_size(1024)
+        .build()
+        .unwrap();
+    let p = app_partition("capped");
+    let key = store.key_of(&p);
+    let planted = format!(
+        r#"{{"AccessToken": {{}}, "Padding": "{}"}}"#,
+        "x".repeat(2048)
+    );
+    server.query(&["SET", &key, &planted, "EX", "3600"]);
+
+    let err = store.load(&p).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache);
+    assert!(err.to_string().contains("1024"), "{err}");
+    let err = store
+        .update(&p, &|old| add_entry(old, "a", now() + 600))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache, "{err}");
+    let user = PartitionKey::User {
+        home_account_id: "u.t".into(),
+    };
+    server.query(&["SET", &store.key_of(&user), &planted]);
+    let err = store.load_user_partitions().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache, "{err}");
+    assert_eq!(server.query(&["GET", &key]), planted, "left as it was");
+    assert_eq!(store.failures(), 0, "not an outage");
+
+    // An edit growing a small value past the cap writes nothing.
+    let small = app_partition("grows");
+    store
+        .update(&small, &|old| add_entry(old, "a", now() + 600))
+        .await
+        .unwrap();
+    let before = store.load(&small).await.unwrap().unwrap();
+    let err = store
+        .update(&small, &|_| Ok(planted.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache, "{err}");
+    assert_eq!(store.load(&small).await.unwrap().unwrap(), before);
+}

@@ -145,7 +145,7 @@ async fn device_code_sign_in_then_silent_hit_with_account() {
         token.id_token_claims.as_ref().unwrap()["preferred_username"],
         DEFAULT_USERNAME
     );
-    assert_eq!(app.accounts(), vec![(*account).clone()]);
+    assert_eq!(app.accounts().await.unwrap(), vec![(*account).clone()]);
 
     let hit = app.acquire_token_silent([SCOPE], &account).await.unwrap();
     assert_eq!(hit.token_source, TokenSource::Cache);
@@ -366,13 +366,13 @@ async fn refresh_token_import_creates_the_account() {
         .unwrap()
         .to_owned();
     let fresh = e.app();
-    assert!(fresh.accounts().is_empty());
+    assert!(fresh.accounts().await.unwrap().is_empty());
     let token = fresh
         .acquire_token_by_refresh_token(Secret::new(rt), [SCOPE])
         .await
         .unwrap();
     assert_eq!(token.token_source, TokenSource::IdentityProvider);
-    assert_eq!(fresh.accounts().len(), 1);
+    assert_eq!(fresh.accounts().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -454,7 +454,7 @@ async fn no_cached_token_and_remove_account() {
     let app = e.app();
     let account = e.sign_in_with_password(&app).await.account.unwrap();
     assert!(app.remove_account(&account).await.unwrap() > 0);
-    assert!(app.accounts().is_empty());
+    assert!(app.accounts().await.unwrap().is_empty());
     let err = app
         .acquire_token_silent([SCOPE], &account)
         .await
@@ -504,7 +504,7 @@ async fn confidential_web_app_auth_code_silent_and_on_behalf_of() {
         .await
         .unwrap();
     let account = token.account.clone().unwrap();
-    assert_eq!(web.accounts(), vec![(*account).clone()]);
+    assert_eq!(web.accounts().await.unwrap(), vec![(*account).clone()]);
     let hit = web.acquire_token_silent([SCOPE], &account).await.unwrap();
     assert_eq!(hit.token_source, TokenSource::Cache);
 
@@ -526,7 +526,7 @@ async fn confidential_web_app_auth_code_silent_and_on_behalf_of() {
         .unwrap();
     assert_eq!(downstream.token_source, TokenSource::IdentityProvider);
     let again = web
-        .acquire_token_on_behalf_of(assertion, ["https://graph.microsoft.com/.default"])
+        .acquire_token_on_behalf_of(assertion.clone(), ["https://graph.microsoft.com/.default"])
         .await
         .unwrap();
     assert_eq!(
@@ -535,4 +535,20 @@ async fn confidential_web_app_auth_code_silent_and_on_behalf_of() {
         "same assertion, cache hit"
     );
     assert_eq!(e.emulator.counters().obo_grants, 1);
+
+    // A claims request skips the cache and goes with the grant; every option is taken.
+    let claims = r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#;
+    let stepped_up = web
+        .acquire_token_on_behalf_of(assertion.clone(), ["https://graph.microsoft.com/.default"])
+        .claims(claims)
+        .tenant(oxmsal_emulator::DEFAULT_TENANT_DOMAIN)
+        .correlation_id("obo-step-up")
+        .await
+        .unwrap();
+    assert_eq!(stepped_up.token_source, TokenSource::IdentityProvider);
+    assert_eq!(e.emulator.counters().obo_grants, 2);
+    let sent = e.emulator.token_requests().pop().unwrap();
+    assert_eq!(sent.params["requested_token_use"], "on_behalf_of");
+    assert_eq!(sent.claims.unwrap()["access_token"]["acrs"]["value"], "c1");
+    assert_eq!(sent.headers["client-request-id"], "obo-step-up");
 }

@@ -223,10 +223,10 @@ impl<K> AppBuilder<K> {
     /// [`Cache`](crate::ErrorKind::Cache) error (a store may choose to carry on
     /// instead, e.g. when a server is down). Default: none, the cache is in memory.
     ///
-    /// `accounts()` lists the accounts in memory: to list every account a
-    /// [`FileStore`](crate::cache::persist::FileStore) holds, merge its
-    /// [`read_document`](crate::cache::persist::FileStore::read_document) into
-    /// the cache first.
+    /// `accounts()` lists the store's users
+    /// ([`load_user_partitions`](CachePersistence::load_user_partitions)), so
+    /// a new process finds who signed in before; a store that cannot be read
+    /// is an error there, and so is a sign-out it cannot record.
     ///
     /// ```
     /// use std::sync::Arc;

@@ -10,7 +10,7 @@ use crate::flow::client_credentials;
 use crate::token::AuthenticationResult;
 
 use super::public::collect;
-use super::requests::{new_correlation_id, redeem_auth_code, AuthCodeFlowRequest, SilentRequest};
+use super::requests::{redeem_auth_code, AuthCodeFlowRequest, OnBehalfOfRequest, SilentRequest};
 use super::{AppBuilder, AppCore, Confidential, TokenFuture};
 
 /// An application that can keep a secret: it authenticates itself with a client
@@ -85,15 +85,22 @@ impl ConfidentialClientApplication {
         &self.inner.core.cache
     }
 
-    /// The accounts signed in to this app (web apps keep one per user session).
+    /// The accounts signed in to this app (web apps keep one per user
+    /// session): the store's with a
+    /// [`cache_persistence`](crate::app::AppBuilder::cache_persistence) store,
+    /// a store that cannot be read being a [`Cache`](crate::ErrorKind::Cache)
+    /// error; else the ones in memory. See
+    /// [`PublicClientApplication::accounts`](crate::PublicClientApplication::accounts).
     ///
     /// ```
     /// # use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
     /// # let app = ConfidentialClientApplication::builder("id", ClientCredential::secret("s")).build().unwrap();
-    /// assert!(app.accounts().is_empty());
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// assert!(rt.block_on(app.accounts())?.is_empty());
+    /// # Ok::<(), oxmsal::Error>(())
     /// ```
-    pub fn accounts(&self) -> Vec<crate::Account> {
-        self.inner.core.accounts()
+    pub async fn accounts(&self) -> Result<Vec<crate::Account>> {
+        self.inner.core.accounts().await
     }
 
     /// Signs an account out of this app: its tokens for this client (and its
@@ -107,10 +114,10 @@ impl ConfidentialClientApplication {
     /// app.token_cache().deserialize(r#"{"Account": {"u.t-login.microsoftonline.com-t": {
     ///     "home_account_id": "u.t", "environment": "login.microsoftonline.com", "realm": "t",
     ///     "username": "alice", "authority_type": "MSSTS"}}}"#)?;
-    /// let account = app.accounts().remove(0);
     /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// let account = rt.block_on(app.accounts())?.remove(0);
     /// assert_eq!(rt.block_on(app.remove_account(&account))?, 1);
-    /// assert!(app.accounts().is_empty());
+    /// assert!(rt.block_on(app.accounts())?.is_empty());
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
     pub async fn remove_account(&self, account: &crate::Account) -> Result<usize> {
@@ -196,24 +203,21 @@ impl ConfidentialClientApplication {
     /// let token = app.acquire_token_on_behalf_of(oxmsal::Secret::new(incoming), ["https://graph.microsoft.com/.default"]).await?;
     /// # let _ = token; Ok(()) }
     /// ```
-    pub async fn acquire_token_on_behalf_of<I, S>(
+    pub fn acquire_token_on_behalf_of<I, S>(
         &self,
         assertion: crate::Secret,
         scopes: I,
-    ) -> Result<AuthenticationResult>
+    ) -> OnBehalfOfRequest<'_>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        crate::flow::on_behalf_of::acquire(
+        OnBehalfOfRequest::new(
             &self.inner.core,
             &self.inner.credential,
-            &assertion,
-            &collect(scopes),
-            None,
-            &new_correlation_id(),
+            assertion,
+            collect(scopes),
         )
-        .await
     }
 
     /// A token for the app itself (client credentials grant): from the cache when

@@ -68,15 +68,33 @@ impl AppCore {
         }
     }
 
-    /// The accounts of this app's authority host and its known aliases.
-    pub(crate) fn accounts(&self) -> Vec<crate::cache::Account> {
+    /// The accounts of this app's authority host and its known aliases: the
+    /// store's when the app has one that can list its users (what another
+    /// process signed in or out counts; a store that cannot be read is an
+    /// error, never "nobody"), else the ones in memory.
+    pub(crate) async fn accounts(&self) -> Result<Vec<Account>> {
+        let stored = match &self.persistence {
+            Some(persistence) => persistence.load_user_partitions().await?,
+            None => None,
+        };
+        let all = match stored {
+            Some(documents) => {
+                // Read apart from the app's cache: listing is not loading,
+                // and a flow loads the partition it needs itself.
+                let users = TokenCache::new();
+                for document in documents {
+                    users.merge_document(&WipedString::new(document))?;
+                }
+                users.accounts()
+            }
+            None => self.cache.accounts(),
+        };
         let environment = self.authority.environment();
         let aliases = self.discovery.known_aliases(&self.authority);
-        self.cache
-            .accounts()
+        Ok(all
             .into_iter()
             .filter(|a| a.environment == environment || aliases.contains(&a.environment))
-            .collect()
+            .collect())
     }
 
     /// Brings `partition` from persistence into memory, before a cache lookup.
@@ -135,8 +153,10 @@ impl AppCore {
         let removed = self.cache.remove_account(account, &self.client_id);
         if let Some(persistence) = &self.persistence {
             let client_id = Some(self.client_id.as_str());
+            // Strict: a store that carries on through an outage must not
+            // make a sign-out that did not happen look done.
             persistence
-                .update(&partition, &|stored| {
+                .update_strict(&partition, &|stored| {
                     remove_account_from_document(stored, account, client_id)
                 })
                 .await?;

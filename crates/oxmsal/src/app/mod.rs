@@ -12,4 +12,6 @@ pub use confidential::{ClientCredentialsRequest, ConfidentialClientApplication};
 pub(crate) use core::AppCore;
 pub use future::TokenFuture;
 pub use public::PublicClientApplication;
-pub use requests::{AuthCodeFlowRequest, DeviceFlowRequest, InteractiveRequest, SilentRequest};
+pub use requests::{
+    AuthCodeFlowRequest, DeviceFlowRequest, InteractiveRequest, OnBehalfOfRequest, SilentRequest,
+};

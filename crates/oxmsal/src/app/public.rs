@@ -27,7 +27,7 @@ use super::{AppBuilder, AppCore, Public};
 /// let app = PublicClientApplication::builder("00000000-0000-0000-0000-000000000002")
 ///     .authority("https://login.microsoftonline.com/organizations")
 ///     .build()?;
-/// let token = match app.accounts().first() {
+/// let token = match app.accounts().await?.first() {
 ///     Some(account) => app.acquire_token_silent(["User.Read"], account).await?,
 ///     None => {
 ///         let flow = app.initiate_device_flow(["User.Read"]).await?;
@@ -79,20 +79,29 @@ impl PublicClientApplication {
         &self.core.cache
     }
 
-    /// The accounts signed in to this app's authority host (any alias known so far).
+    /// The accounts signed in to this app's authority host (any alias known
+    /// so far). With a [`cache_persistence`](crate::app::AppBuilder::cache_persistence)
+    /// store they are the store's — a new process finds the users an earlier
+    /// one signed in, and not those another one signed out — and a store that
+    /// cannot be read (a Redis outage, an unreadable file) is a
+    /// [`Cache`](crate::ErrorKind::Cache) error, never an empty list. Without
+    /// one, the accounts in memory.
     ///
     /// ```
     /// # let app = oxmsal::PublicClientApplication::builder("id").build().unwrap();
-    /// assert!(app.accounts().is_empty());
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// assert!(rt.block_on(app.accounts())?.is_empty());
+    /// # Ok::<(), oxmsal::Error>(())
     /// ```
-    pub fn accounts(&self) -> Vec<Account> {
-        self.core.accounts()
+    pub async fn accounts(&self) -> Result<Vec<Account>> {
+        self.core.accounts().await
     }
 
     /// Signs an account out of this app: its tokens for this client (and its
     /// family) and the account entry go, from memory and from the
-    /// [`cache_persistence`](crate::app::AppBuilder::cache_persistence) store.
-    /// Returns how many in-memory cache entries went.
+    /// [`cache_persistence`](crate::app::AppBuilder::cache_persistence) store
+    /// (a store that cannot be written is an error, outage or not). Returns
+    /// how many in-memory cache entries went.
     ///
     /// ```
     /// let app = oxmsal::PublicClientApplication::builder("c").build()?;
@@ -100,10 +109,10 @@ impl PublicClientApplication {
     ///     "home_account_id": "u.t", "environment": "login.microsoftonline.com", "realm": "t",
     ///     "username": "alice", "authority_type": "MSSTS"}}}"#)?;
     /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    /// for account in app.accounts() {
+    /// for account in rt.block_on(app.accounts())? {
     ///     rt.block_on(app.remove_account(&account))?;
     /// }
-    /// assert!(app.accounts().is_empty());
+    /// assert!(rt.block_on(app.accounts())?.is_empty());
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
     pub async fn remove_account(&self, account: &Account) -> Result<usize> {

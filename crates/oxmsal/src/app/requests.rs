@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::flow::auth_code::{AuthCodeFlow, AuthorizeOptions, ResponseMode};
 use crate::flow::device_code::DeviceFlow;
 use crate::flow::interactive::Browser;
-use crate::flow::{auth_code, device_code, interactive, silent};
+use crate::flow::{auth_code, device_code, interactive, on_behalf_of, silent};
 use crate::token::AuthenticationResult;
 
 use super::{AppCore, TokenFuture};
@@ -26,7 +26,7 @@ pub(crate) use crate::correlation::new_id as new_correlation_id;
 ///
 /// ```no_run
 /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
-/// let account = app.accounts().into_iter().next().expect("signed in before");
+/// let account = app.accounts().await?.into_iter().next().expect("signed in before");
 /// let token = app.acquire_token_silent(["User.Read"], &account).await?;
 /// # let _ = token; Ok(()) }
 /// ```
@@ -411,6 +411,116 @@ impl<'a> IntoFuture for InteractiveRequest<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(interactive::acquire(
+            self.core,
+            self.credential,
+            self.params,
+        ))
+    }
+}
+
+/// An on-behalf-of request: a downstream token for the user of an incoming
+/// access token, from the cache (per incoming assertion) or the token
+/// endpoint; `.await` it.
+///
+/// ```no_run
+/// # async fn run(app: oxmsal::ConfidentialClientApplication, incoming: String) -> oxmsal::Result<()> {
+/// let token = app
+///     .acquire_token_on_behalf_of(oxmsal::Secret::new(incoming), ["https://graph.microsoft.com/.default"])
+///     .tenant("fabrikam.com")
+///     .await?;
+/// # let _ = token; Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a request does nothing until awaited"]
+pub struct OnBehalfOfRequest<'a> {
+    core: &'a AppCore,
+    credential: &'a ClientCredential,
+    params: on_behalf_of::Params,
+}
+
+impl<'a> OnBehalfOfRequest<'a> {
+    pub(crate) fn new(
+        core: &'a AppCore,
+        credential: &'a ClientCredential,
+        assertion: crate::Secret,
+        scopes: Vec<String>,
+    ) -> Self {
+        OnBehalfOfRequest {
+            core,
+            credential,
+            params: on_behalf_of::Params {
+                assertion,
+                scopes,
+                claims: None,
+                tenant: None,
+                correlation_id: new_correlation_id(),
+            },
+        }
+    }
+
+    /// A claims request (JSON), e.g. from a downstream resource's claims
+    /// challenge: skips the cached token and is sent with the request.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, incoming: oxmsal::Secret) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_on_behalf_of(incoming, ["api://downstream/.default"])
+    ///     .claims(r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#).await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.params.claims = Some(claims.into());
+        self
+    }
+
+    /// A claims challenge parsed from a resource's `WWW-Authenticate` header;
+    /// the same as [`claims`](Self::claims) with its decoded JSON.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, incoming: oxmsal::Secret, header: &str) -> oxmsal::Result<()> {
+    /// if let Some(challenge) = oxmsal::ClaimsChallenge::from_www_authenticate(header)? {
+    ///     let t = app.acquire_token_on_behalf_of(incoming, ["api://downstream/.default"])
+    ///         .claims_challenge(&challenge).await?;
+    /// #   let _ = t;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn claims_challenge(self, challenge: &crate::ClaimsChallenge) -> Self {
+        self.claims(challenge.claims_json())
+    }
+
+    /// Another tenant of the same cloud for this request only.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, incoming: oxmsal::Secret) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_on_behalf_of(incoming, ["api://downstream/.default"])
+    ///     .tenant("fabrikam.com").await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.params.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Uses this `client-request-id` instead of a new random one.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, incoming: oxmsal::Secret) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_on_behalf_of(incoming, ["api://downstream/.default"])
+    ///     .correlation_id("3f1c…").await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.params.correlation_id = id.into();
+        self
+    }
+}
+
+impl<'a> IntoFuture for OnBehalfOfRequest<'a> {
+    type Output = Result<AuthenticationResult>;
+    type IntoFuture = TokenFuture<'a>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        TokenFuture::waiting(on_behalf_of::acquire(
             self.core,
             self.credential,
             self.params,

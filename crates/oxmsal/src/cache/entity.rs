@@ -155,6 +155,26 @@ impl Raw {
         self.push_verbatim(name.to_owned(), value);
     }
 
+    /// Takes the members of `old` that `E` does not know and this record
+    /// lacks — another library's fields (`name`, `tenantProfiles` on an
+    /// account…) — so an entry rewritten from a new response keeps them.
+    /// Known fields stay this record's: the response decides those (an old
+    /// `refresh_on` carried over would refresh the new token too early).
+    pub(crate) fn keep_foreign<E: Entity>(&mut self, old: &Raw) {
+        let Some(old) = &old.extra else {
+            return;
+        };
+        for (name, value) in &old.verbatim {
+            let ours = self
+                .extra
+                .as_ref()
+                .is_some_and(|e| e.verbatim.iter().any(|(n, _)| n == name));
+            if name != "secret" && E::field_id(name).is_none() && !ours {
+                self.push_verbatim(name.clone(), value.clone());
+            }
+        }
+    }
+
     fn slots(&self) -> &[u8] {
         if self.len == SPILLED {
             self.extra.as_ref().map_or(&[], |e| &e.slots)

@@ -7,7 +7,10 @@
 //! - the document has the sections `AccessToken`, `RefreshToken`, `IdToken`,
 //!   `Account` and `AppMetadata`, each a map from entry key to entry; keys and
 //!   fields are MSAL's, timestamps strings of epoch seconds;
-//! - sections and fields oxmsal does not know are written back unchanged;
+//! - sections and fields oxmsal does not know are written back unchanged, and
+//!   an entry rewritten from a new token response (the same user signing in
+//!   again) keeps the old entry's fields oxmsal does not know — another MSAL
+//!   wrote them — while the response decides the fields oxmsal writes;
 //! - lookups use hash indexes, so finding a token costs the same in a cache of
 //!   one entry or of a million (MSAL Python scans).
 //!
@@ -388,6 +391,26 @@ impl TokenCache {
         entries
             .sort_unstable_by(|a, b| (&a.environment, &a.realm).cmp(&(&b.environment, &b.realm)));
         entries.into_iter().map(|e| e.to_account()).collect()
+    }
+
+    /// The client ids holding refresh or id tokens of `account` (in its
+    /// environment), sorted: the apps it is signed in to.
+    ///
+    /// ```
+    /// let cache = oxmsal::cache::TokenCache::new();
+    /// cache.deserialize(r#"{"IdToken": {"u.t-h-idtoken-app-t-": {"credential_type": "IdToken",
+    ///     "secret": "x.y.z", "home_account_id": "u.t", "environment": "h", "realm": "t",
+    ///     "client_id": "app"}},
+    ///   "Account": {"u.t-h-t": {"home_account_id": "u.t", "environment": "h", "realm": "t",
+    ///     "username": "a", "authority_type": "MSSTS"}}}"#)?;
+    /// let account = cache.accounts().remove(0);
+    /// assert_eq!(cache.client_ids_of(&account), vec!["app".to_owned()]);
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn client_ids_of(&self, account: &Account) -> Vec<String> {
+        self.read()
+            .store
+            .client_ids_of(&account.home_account_id, &account.environment)
     }
 
     /// Signs an account out of every app that holds its tokens here (what a

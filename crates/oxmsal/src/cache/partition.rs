@@ -155,7 +155,8 @@ fn parse(stored: Option<&str>) -> Result<Store> {
 
 /// The union of a stored document and ours: every entry of both. When both
 /// have an entry with the same key, the newer wins (an access token's
-/// `cached_at`, a refresh token's `last_modification_time`), else ours.
+/// `cached_at`, a refresh token's `last_modification_time`), else ours —
+/// keeping the fields oxmsal does not know of the stored entry it replaces.
 /// Unknown sections and fields of the stored document are kept. A malformed
 /// document is a [`Cache`](crate::ErrorKind::Cache) error.
 ///

@@ -650,7 +650,7 @@ impl Store {
     pub(crate) fn save_access_token(
         &mut self,
         key: &str,
-        entry: AccessTokenEntry,
+        mut entry: AccessTokenEntry,
         now: u64,
     ) -> usize {
         let (he, ce, realm) = at_path(&entry);
@@ -670,6 +670,11 @@ impl Store {
             })
             .map(|(k, _)| k.to_owned())
             .collect();
+        // Another library's fields on the entry replaced stay.
+        let replaced = std::iter::once(key).chain(victims.iter().map(String::as_str));
+        if let Some(old) = replaced.filter_map(|k| self.access_tokens.get(k)).next() {
+            entry.raw.keep_foreign::<AccessTokenEntry>(&old.raw);
+        }
         for victim in &victims {
             self.remove_access_token(victim);
         }
@@ -772,7 +777,7 @@ impl Store {
     pub(crate) fn save_refresh_token(
         &mut self,
         key: impl Into<Key>,
-        entry: RefreshTokenEntry,
+        mut entry: RefreshTokenEntry,
     ) -> usize {
         let key: Key = key.into();
         let he = refresh_token_group(&entry);
@@ -792,6 +797,10 @@ impl Store {
             })
             .cloned()
             .collect();
+        let replaced = std::iter::once(&key).chain(&victims);
+        if let Some(old) = replaced.filter_map(|k| self.refresh_tokens.get(k)).next() {
+            entry.raw.keep_foreign::<RefreshTokenEntry>(&old.raw);
+        }
         for victim in &victims {
             self.remove_refresh_token(victim);
         }
@@ -872,7 +881,7 @@ impl Store {
 
     /// Stores a new id token, replacing any of the same account, environment,
     /// client and realm.
-    pub(crate) fn save_id_token(&mut self, key: impl Into<Key>, entry: IdTokenEntry) -> usize {
+    pub(crate) fn save_id_token(&mut self, key: impl Into<Key>, mut entry: IdTokenEntry) -> usize {
         let key: Key = key.into();
         let he = id_token_group(&entry);
         let victims: Vec<Key> = self
@@ -891,6 +900,10 @@ impl Store {
             })
             .cloned()
             .collect();
+        let replaced = std::iter::once(&key).chain(&victims);
+        if let Some(old) = replaced.filter_map(|k| self.id_tokens.get(k)).next() {
+            entry.raw.keep_foreign::<IdTokenEntry>(&old.raw);
+        }
         for victim in &victims {
             self.remove_id_token(victim);
         }
@@ -942,7 +955,7 @@ impl Store {
 
     /// Stores a new account, replacing any of the same home account,
     /// environment and realm.
-    pub(crate) fn save_account(&mut self, key: impl Into<Key>, entry: AccountEntry) -> usize {
+    pub(crate) fn save_account(&mut self, key: impl Into<Key>, mut entry: AccountEntry) -> usize {
         let key: Key = key.into();
         let victims: Vec<Key> = self
             .index()
@@ -959,6 +972,10 @@ impl Store {
             })
             .cloned()
             .collect();
+        let replaced = std::iter::once(&key).chain(&victims);
+        if let Some(old) = replaced.filter_map(|k| self.accounts.get(k)).next() {
+            entry.raw.keep_foreign::<AccountEntry>(&old.raw);
+        }
         for victim in &victims {
             self.remove_account_entry(victim);
         }

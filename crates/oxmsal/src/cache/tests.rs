@@ -448,6 +448,96 @@ fn a_new_refresh_token_replaces_one_with_the_same_key() {
     assert_eq!(found[0].last_modification_time, 2);
 }
 
+/// Adds `field: value` to every entry of `doc`'s user sections.
+fn add_foreign_field(doc: &mut Value, field: &str, value: Value) {
+    for section in ["AccessToken", "RefreshToken", "IdToken", "Account"] {
+        for entry in doc[section].as_object_mut().unwrap().values_mut() {
+            entry[field] = value.clone();
+        }
+    }
+}
+
+/// Asserts every user entry of `doc` holds `field: value`.
+fn assert_foreign_field(doc: &Value, field: &str, value: &Value) {
+    for section in ["AccessToken", "RefreshToken", "IdToken", "Account"] {
+        let entries = doc[section].as_object().unwrap();
+        assert_eq!(entries.len(), 1, "{section}: {doc}");
+        for entry in entries.values() {
+            assert_eq!(&entry[field], value, "{section}: {entry}");
+        }
+    }
+}
+
+#[test]
+fn signing_in_again_keeps_the_fields_another_library_wrote() {
+    let cache = TokenCache::new();
+    let requested = strings(&["User.Read"]);
+    let first = user_response("u", "User.Read", "at-1", "rt-1");
+    cache
+        .save_token_response(&record("tenant", &requested, &first, 1000))
+        .unwrap();
+    // Another MSAL's fields, and one oxmsal knows (the new response decides it).
+    let mut doc = document(&cache);
+    let profiles = json!({"tenant": {"is_home": true}});
+    add_foreign_field(&mut doc, "tenantProfiles", profiles.clone());
+    for entry in doc["AccessToken"].as_object_mut().unwrap().values_mut() {
+        entry["refresh_on"] = json!("1100");
+    }
+    cache.deserialize(&doc.to_string()).unwrap();
+
+    let again = user_response("u", "User.Read", "at-2", "rt-2");
+    cache
+        .save_token_response(&record("tenant", &requested, &again, 2000))
+        .unwrap();
+    let doc = document(&cache);
+    assert_foreign_field(&doc, "tenantProfiles", &profiles);
+    let at = doc["AccessToken"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert_eq!(at["secret"], "at-2");
+    assert!(
+        at.get("refresh_on").is_none(),
+        "the response's, not the old: {at}"
+    );
+    let rt = doc["RefreshToken"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert_eq!(rt["secret"], "rt-2");
+}
+
+#[test]
+fn a_merged_write_keeps_the_stored_entries_foreign_fields() {
+    let ours = TokenCache::new();
+    let requested = strings(&["User.Read"]);
+    let old = user_response("u", "User.Read", "at-1", "rt-1");
+    ours.save_token_response(&record("tenant", &requested, &old, 1000))
+        .unwrap();
+    let mut stored = document(&ours);
+    add_foreign_field(&mut stored, "name", json!("Alice (another MSAL)"));
+
+    let new = user_response("u", "User.Read", "at-2", "rt-2");
+    ours.save_token_response(&record("tenant", &requested, &new, 2000))
+        .unwrap();
+    let merged =
+        crate::cache::merge_documents(Some(&stored.to_string()), &ours.serialize().unwrap())
+            .unwrap();
+    let merged: Value = serde_json::from_str(&merged).unwrap();
+    assert_foreign_field(&merged, "name", &json!("Alice (another MSAL)"));
+    let rt = merged["RefreshToken"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert_eq!(rt["secret"], "rt-2", "ours is newer");
+}
+
 #[test]
 fn remove_account_takes_its_tokens_and_leaves_others() {
     let cache = TokenCache::new();

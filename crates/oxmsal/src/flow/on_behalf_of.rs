@@ -22,19 +22,37 @@ use super::validate_scopes;
 const API_ID: u32 = 523;
 const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
+/// One on-behalf-of request's options.
+#[derive(Debug)]
+pub(crate) struct Params {
+    pub assertion: Secret,
+    pub scopes: Vec<String>,
+    /// A claims request: skips the cache.
+    pub claims: Option<String>,
+    /// Another tenant of the app's cloud.
+    pub tenant: Option<String>,
+    pub correlation_id: String,
+}
+
 pub(crate) async fn acquire(
     core: &AppCore,
     credential: &ClientCredential,
-    assertion: &Secret,
-    scopes: &[String],
-    claims: Option<&str>,
-    correlation_id: &str,
+    params: Params,
 ) -> Result<AuthenticationResult> {
-    let scopes = validate_scopes(scopes)?;
+    let Params {
+        assertion,
+        scopes,
+        claims,
+        tenant,
+        correlation_id,
+    } = params;
+    let (assertion, claims, correlation_id) = (&assertion, claims.as_deref(), &*correlation_id);
+    let scopes = validate_scopes(&scopes)?;
     if assertion.is_empty() {
         return Err(crate::Error::configuration("the user assertion is empty"));
     }
-    let endpoints = core.endpoints(&core.authority, correlation_id).await?;
+    let authority = core.authority_for(tenant.as_deref())?;
+    let endpoints = core.endpoints(&authority, correlation_id).await?;
     // The key of this caller's tokens: a hash of the assertion (never the assertion).
     let assertion_hash = URL_SAFE_NO_PAD.encode(digest::digest(
         &digest::SHA256,
@@ -77,7 +95,7 @@ pub(crate) async fn acquire(
         rotates: None,
         correlation_id,
     };
-    redeem(core, Some(credential), &core.authority, &endpoints, grant).await
+    redeem(core, Some(credential), &authority, &endpoints, grant).await
 }
 
 /// `{oid}.{tid}` of the incoming token: the home account id Entra's

@@ -309,6 +309,11 @@ impl CachePersistence for FileStore {
     fn update<'a>(&'a self, _partition: &'a PartitionKey, edit: Edit<'a>) -> PersistFuture<'a, ()> {
         Box::pin(self.update_document(edit))
     }
+
+    /// The whole file (it holds every partition); none without a file.
+    fn load_user_partitions(&self) -> PersistFuture<'_, Option<Vec<String>>> {
+        Box::pin(async move { Ok(Some(self.read_document().await?.into_iter().collect())) })
+    }
 }
 
 mod shape;

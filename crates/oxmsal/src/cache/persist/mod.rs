@@ -194,4 +194,50 @@ pub trait CachePersistence: Send + Sync + std::fmt::Debug {
     /// Atomically read the stored document, apply `edit`, store the result (the
     /// edit may run more than once under optimistic concurrency).
     fn update<'a>(&'a self, partition: &'a PartitionKey, edit: Edit<'a>) -> PersistFuture<'a, ()>;
+
+    /// The stored documents holding every signed-in user's partition (a store
+    /// keeping one document for all partitions returns it), for an app's
+    /// `accounts()`: `None` (the default) when the store cannot list them,
+    /// and the app then lists the accounts in its memory.
+    ///
+    /// Which accounts exist is decided here, so a store that cannot be read
+    /// must fail (a [`Cache`](crate::ErrorKind::Cache) error), never answer
+    /// with fewer documents: an empty list would read as "nobody is signed
+    /// in". [`FileStore`] returns its file; `RedisStore` every `user-` key
+    /// under its prefix, failing on an outage whatever its failure policy.
+    ///
+    /// ```
+    /// use oxmsal::cache::persist::{CachePersistence, FileStore};
+    /// let dir = std::env::temp_dir().join(format!("oxmsal-doc-users-{}", std::process::id()));
+    /// let store = FileStore::new(dir.join("cache.json"));
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    /// assert_eq!(rt.block_on(store.load_user_partitions())?, Some(vec![]), "no file yet");
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    fn load_user_partitions(&self) -> PersistFuture<'_, Option<Vec<String>>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// [`update`](Self::update) for an edit whose loss would be misread — a
+    /// sign-out that did not happen looks like one that did: a store that
+    /// carries on through an outage (`RedisStore`'s default failure policy)
+    /// fails here instead. The default is `update`.
+    ///
+    /// ```
+    /// use oxmsal::cache::persist::{CachePersistence, FileStore, PartitionKey};
+    /// let dir = std::env::temp_dir().join(format!("oxmsal-doc-strict-{}", std::process::id()));
+    /// let store = FileStore::new(dir.join("cache.json"));
+    /// let user = PartitionKey::User { home_account_id: "u.t".into() };
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    /// rt.block_on(store.update_strict(&user, &|stored| Ok(stored.unwrap_or("{}").to_owned())))?;
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    fn update_strict<'a>(
+        &'a self,
+        partition: &'a PartitionKey,
+        edit: Edit<'a>,
+    ) -> PersistFuture<'a, ()> {
+        self.update(partition, edit)
+    }
 }

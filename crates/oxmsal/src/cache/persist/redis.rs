@@ -18,11 +18,22 @@
 //!   on with the in-memory cache: a load finds nothing, an update is skipped,
 //!   each logged as a warning and counted by [`RedisStore::failures`].
 //!   [`FailurePolicy::Fail`] returns a [`Cache`](crate::ErrorKind::Cache) error.
+//!   What decides which accounts exist is an error whatever the policy:
+//!   listing the users ([`load_user_partitions`](CachePersistence::load_user_partitions),
+//!   behind an app's `accounts()`) and signing one out
+//!   ([`update_strict`](CachePersistence::update_strict), behind
+//!   `remove_account()`) — from memory a new process would answer "nobody is
+//!   signed in", and a sign-out skipped would leave the user signed in.
 //! - [`save_throttle`](RedisStore::save_throttle) and
 //!   [`load_throttle`](RedisStore::load_throttle) share the apps' throttling
 //!   memory (a server's "back off") under `{prefix}throttle` the same way,
 //!   merged, the key expiring with the last back-off.
-//! - The URL's password never appears in logs, errors or `Debug` output.
+//! - The password — in the URL, or better apart from it with
+//!   [`password`](RedisStoreBuilder::password) — never appears in logs,
+//!   errors or `Debug` output.
+//! - Values are capped ([`max_value_size`](RedisStoreBuilder::max_value_size),
+//!   64 MiB by default): one over the cap is a [`Cache`](crate::ErrorKind::Cache)
+//!   error, never fetched nor overwritten.
 //! - `rediss://` uses rustls with the system's roots (plus any
 //!   [extra root](RedisStoreBuilder::extra_root_certificate_pem)). Building
 //!   such a store installs aws-lc-rs as rustls' process-wide crypto provider
@@ -34,7 +45,12 @@
 //! use oxmsal::cache::persist::redis::RedisStore;
 //!
 //! # async fn run() -> oxmsal::Result<()> {
-//! let store = Arc::new(RedisStore::new("rediss://:password@cache.example.net:6380/0")?);
+//! let password = oxmsal::Secret::new(std::env::var("REDIS_PASSWORD").unwrap_or_default());
+//! let store = Arc::new(
+//!     RedisStore::builder("rediss://cache.example.net:6380/0")
+//!         .password(password)
+//!         .build()?,
+//! );
 //! let app = PartitionKey::App { client_id: "my-app".into(), realm: "contoso".into() };
 //! store.update(&app, &|old| Ok(old.unwrap_or("{}").to_owned())).await?;
 //! let doc = store.load(&app).await?;
@@ -56,7 +72,8 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
 use crate::error::{Error, Result};
 use crate::http::ThrottleStore;
-use connection::{Connector, Failure};
+use crate::secret::Secret;
+use connection::{Connector, Failure, Fetched};
 use ttl::Write;
 
 /// The key prefix unless [`RedisStoreBuilder::key_prefix`] says otherwise.
@@ -74,7 +91,18 @@ pub const DEFAULT_KEY_PREFIX: &str = "oxmsal:";
 /// storage keys begin with `app-`, `user-` or `obo-`, so it is never one.
 const THROTTLE_KEY: &str = "throttle";
 
+/// How every user partition's storage key begins (see [`PartitionKey::storage_key`]).
+const USER_PARTITION_PREFIX: &str = "user-";
+
 const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The largest value a store reads or writes unless
+/// [`RedisStoreBuilder::max_value_size`] says otherwise: 64 MiB.
+///
+/// ```
+/// assert_eq!(oxmsal::cache::persist::redis::DEFAULT_MAX_VALUE_SIZE, 64 * 1024 * 1024);
+/// ```
+pub const DEFAULT_MAX_VALUE_SIZE: usize = 64 * 1024 * 1024;
 const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// Compare-and-set rounds before an update gives up. Other processes must win
@@ -144,6 +172,7 @@ pub struct RedisStore {
     prefix: String,
     policy: FailurePolicy,
     refresh_token_ttl_secs: u64,
+    max_value_size: usize,
     script: ::redis::Script,
     locks: Vec<tokio::sync::Mutex<()>>,
     failures: AtomicU64,
@@ -164,10 +193,12 @@ pub struct RedisStore {
 /// ```
 pub struct RedisStoreBuilder {
     url: WipedString,
+    password: Option<Secret>,
     prefix: String,
     timeout: Duration,
     policy: FailurePolicy,
     refresh_token_ttl: Duration,
+    max_value_size: usize,
     extra_root_pem: Option<Vec<u8>>,
 }
 
@@ -178,10 +209,12 @@ impl fmt::Debug for RedisStoreBuilder {
             .unwrap_or_else(|_| "(invalid URL)".to_owned());
         f.debug_struct("RedisStoreBuilder")
             .field("url", &url)
+            .field("password", &self.password.as_ref().map(|_| "***"))
             .field("prefix", &self.prefix)
             .field("operation_timeout", &self.timeout)
             .field("failure_policy", &self.policy)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("max_value_size", &self.max_value_size)
             .field("extra_root_certificate", &self.extra_root_pem.is_some())
             .finish()
     }
@@ -198,6 +231,28 @@ impl RedisStoreBuilder {
     /// ```
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self
+    }
+
+    /// The password (Redis `AUTH`), apart from the URL: read it from a
+    /// secret store or an environment variable rather than writing it into a
+    /// URL that command lines, `ps` and configuration dumps show. It never
+    /// appears in logs, errors or `Debug` output. A URL that holds a password
+    /// too is a [`Configuration`](crate::ErrorKind::Configuration) error at
+    /// [`build`](Self::build).
+    ///
+    /// ```
+    /// use oxmsal::{cache::persist::redis::RedisStore, Secret};
+    /// let password = Secret::new(std::env::var("REDIS_PASSWORD").unwrap_or_default());
+    /// let store = RedisStore::builder("rediss://cache-user@cache.example.net:6380/0")
+    ///     .password(Secret::new("hunter2"))
+    ///     .build()?;
+    /// assert!(!format!("{store:?} {store}").contains("hunter2"));
+    /// # let _ = password;
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn password(mut self, password: Secret) -> Self {
+        self.password = Some(password);
         self
     }
 
@@ -238,6 +293,22 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// The largest value, in bytes, the store reads or writes (default
+    /// [`DEFAULT_MAX_VALUE_SIZE`], 64 MiB). A larger one — planted, or a
+    /// cache grown past it — is a [`Cache`](crate::ErrorKind::Cache) error
+    /// naming the cap, whatever the failure policy, and is left as it is:
+    /// it is never fetched (Redis measures it first), so memory stays bounded.
+    ///
+    /// ```
+    /// let b = oxmsal::cache::persist::redis::RedisStore::builder("redis://h/0")
+    ///     .max_value_size(8 * 1024 * 1024);
+    /// assert!(format!("{b:?}").contains("8388608"));
+    /// ```
+    pub fn max_value_size(mut self, bytes: usize) -> Self {
+        self.max_value_size = bytes;
+        self
+    }
+
     /// Trusts these CA certificates (PEM) for a `rediss://` URL, besides the
     /// system's roots: for a Redis whose certificate a private CA issued.
     ///
@@ -261,12 +332,22 @@ impl RedisStoreBuilder {
     /// assert!(!err.to_string().contains("hunter2"));
     /// ```
     pub fn build(self) -> Result<RedisStore> {
-        let connector = Connector::new(&self.url, self.timeout, self.extra_root_pem.as_deref())?;
+        let url = match &self.password {
+            Some(password) => connection::with_password(&self.url, password)?,
+            None => WipedString::new(self.url.to_string()),
+        };
+        let connector = Connector::new(
+            &url,
+            self.timeout,
+            self.extra_root_pem.as_deref(),
+            self.max_value_size,
+        )?;
         Ok(RedisStore {
             connector,
             prefix: self.prefix,
             policy: self.policy,
             refresh_token_ttl_secs: self.refresh_token_ttl.as_secs(),
+            max_value_size: self.max_value_size,
             script: ::redis::Script::new(COMPARE_AND_SET),
             locks: (0..LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -298,10 +379,12 @@ impl RedisStore {
     pub fn builder(url: &str) -> RedisStoreBuilder {
         RedisStoreBuilder {
             url: WipedString::new(url.to_owned()),
+            password: None,
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
             timeout: DEFAULT_OPERATION_TIMEOUT,
             policy: FailurePolicy::default(),
             refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
+            max_value_size: DEFAULT_MAX_VALUE_SIZE,
             extra_root_pem: None,
         }
     }
@@ -348,7 +431,9 @@ impl RedisStore {
     /// accounts or loads a whole cache — an app's flows never need it. It
     /// walks the keys with SCAN, so it costs a round trip per 500 keys; when
     /// Redis is down it follows the [failure policy](FailurePolicy)
-    /// (`ServeFromMemory`: an empty list).
+    /// (`ServeFromMemory`: an empty list). To list who is signed in, use
+    /// [`load_user_partitions`](CachePersistence::load_user_partitions): an
+    /// outage is an error there, not an empty list.
     ///
     /// ```no_run
     /// # async fn run() -> oxmsal::Result<()> {
@@ -368,7 +453,7 @@ impl RedisStore {
             .values_with_prefix(&self.prefix, &throttle)
             .await
         {
-            Ok(documents) => Ok(documents),
+            Ok(documents) => self.within_cap("partition", documents),
             Err(failure) => self.on_failure("load", "every", failure, Vec::new()),
         }
     }
@@ -403,9 +488,10 @@ impl RedisStore {
     pub async fn load_throttle(&self, throttle: &ThrottleStore, now: u64) -> Result<()> {
         let key = self.throttle_key();
         match self.connector.get(&key).await {
-            Ok(Some(json)) => throttle
+            Ok(Some(Fetched::Value(json))) => throttle
                 .merge_json(&json, now)
                 .map_err(|e| malformed_throttle(&key, &e)),
+            Ok(Some(Fetched::TooLarge(size))) => Err(self.too_large(THROTTLE_KEY, size)),
             Ok(None) => Ok(()),
             Err(failure) => self.on_failure("load", THROTTLE_KEY, failure, ()),
         }
@@ -449,7 +535,7 @@ impl RedisStore {
                 _ => Write::Delete,
             })
         };
-        match self.try_update(&key, &edit, &plan).await? {
+        match self.try_update(&key, THROTTLE_KEY, &edit, &plan).await? {
             Ok(()) => Ok(()),
             Err(failure) => self.on_failure("update", THROTTLE_KEY, failure, ()),
         }
@@ -457,9 +543,13 @@ impl RedisStore {
 
     /// Applies `edit` to the value at `key` by compare-and-set, writing it
     /// as `plan` says (its TTL, or deleting the key).
+    /// `what` names the value in errors (not the key: a user's holds an
+    /// account id). A value over the cap, read or to be written, is a
+    /// [`Cache`](crate::ErrorKind::Cache) error and the value is left as it is.
     async fn try_update(
         &self,
         key: &str,
+        what: &str,
         edit: Edit<'_>,
         plan: &(dyn Fn(&str) -> Result<Write> + Send + Sync),
     ) -> Result<Result<(), Failure>> {
@@ -467,7 +557,9 @@ impl RedisStore {
         for attempt in 1..=MAX_ATTEMPTS {
             let started = Instant::now();
             let current = match self.connector.get(key).await {
-                Ok(current) => current.map(WipedString::new),
+                Ok(Some(Fetched::Value(current))) => Some(WipedString::new(current)),
+                Ok(Some(Fetched::TooLarge(size))) => return Err(self.too_large(what, size)),
+                Ok(None) => None,
                 Err(failure) => return Ok(Err(failure)),
             };
             // The edit's own errors (a document it cannot merge) are the
@@ -475,6 +567,16 @@ impl RedisStore {
             let next = WipedString::new(edit(current.as_deref().map(String::as_str))?);
             if current.as_deref().map(String::as_str) == Some(next.as_str()) {
                 return Ok(Ok(()));
+            }
+            if next.len() > self.max_value_size {
+                return Err(Error::cache(
+                    format!(
+                        "the {what} would take {} bytes in Redis, over this store's cap of {} (RedisStoreBuilder::max_value_size); it is left unchanged",
+                        next.len(),
+                        self.max_value_size
+                    ),
+                    None,
+                ));
             }
             let (value, ttl_secs) = match plan(&next)? {
                 Write::Delete if current.is_none() => return Ok(Ok(())),
@@ -505,6 +607,50 @@ impl RedisStore {
         &self.locks[(hash % LOCK_STRIPES as u64) as usize]
     }
 
+    /// A partition's compare-and-set update, its TTL from the document.
+    async fn update_partition(
+        &self,
+        partition: &PartitionKey,
+        edit: Edit<'_>,
+    ) -> Result<Result<(), Failure>> {
+        let plan = |next: &str| ttl::plan(next, now_epoch(), self.refresh_token_ttl_secs);
+        let what = format!("{} cache partition", partition_kind(partition));
+        self.try_update(&self.key_of(partition), &what, edit, &plan)
+            .await
+    }
+
+    /// The values read, or the error for the first one over the cap.
+    fn within_cap(&self, what: &str, fetched: Vec<Fetched>) -> Result<Vec<String>> {
+        fetched
+            .into_iter()
+            .map(|f| match f {
+                Fetched::Value(value) => Ok(value),
+                Fetched::TooLarge(size) => Err(self.too_large(what, size)),
+            })
+            .collect()
+    }
+
+    /// The error for a value over the cap (not read, left as it is).
+    fn too_large(&self, what: &str, size: u64) -> Error {
+        Error::cache(
+            format!(
+                "the {what} in Redis is {size} bytes, over this store's cap of {} (RedisStoreBuilder::max_value_size); it is not read and left as it is",
+                self.max_value_size
+            ),
+            None,
+        )
+    }
+
+    /// Counts and logs a failure that is an error whatever the policy.
+    fn fail<T>(&self, operation: &str, partition: &str, failure: Failure) -> Result<T> {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(operation, partition, error = %failure, "token cache: Redis unavailable");
+        Err(Error::cache(
+            format!("cannot {operation} the {partition} cache partition: {failure}"),
+            None,
+        ))
+    }
+
     /// Counts and logs a failure, then applies the policy.
     /// `partition` is the partition's kind (see `partition_kind`), or "every".
     fn on_failure<T>(
@@ -514,21 +660,14 @@ impl RedisStore {
         failure: Failure,
         fallback: T,
     ) -> Result<T> {
-        self.failures.fetch_add(1, Ordering::Relaxed);
         match self.policy {
             FailurePolicy::ServeFromMemory => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(operation, partition, error = %failure,
                     "token cache: Redis unavailable, serving from memory");
                 Ok(fallback)
             }
-            FailurePolicy::Fail => {
-                tracing::warn!(operation, partition, error = %failure,
-                    "token cache: Redis unavailable");
-                Err(Error::cache(
-                    format!("cannot {operation} the {partition} cache partition: {failure}"),
-                    None,
-                ))
-            }
+            FailurePolicy::Fail => self.fail(operation, partition, failure),
         }
     }
 }
@@ -537,7 +676,12 @@ impl CachePersistence for RedisStore {
     fn load<'a>(&'a self, partition: &'a PartitionKey) -> PersistFuture<'a, Option<String>> {
         Box::pin(async move {
             match self.connector.get(&self.key_of(partition)).await {
-                Ok(doc) => Ok(doc),
+                Ok(Some(Fetched::Value(doc))) => Ok(Some(doc)),
+                Ok(Some(Fetched::TooLarge(size))) => {
+                    let what = format!("{} cache partition", partition_kind(partition));
+                    Err(self.too_large(&what, size))
+                }
+                Ok(None) => Ok(None),
                 Err(failure) => self.on_failure("load", partition_kind(partition), failure, None),
             }
         })
@@ -545,13 +689,37 @@ impl CachePersistence for RedisStore {
 
     fn update<'a>(&'a self, partition: &'a PartitionKey, edit: Edit<'a>) -> PersistFuture<'a, ()> {
         Box::pin(async move {
-            let plan = |next: &str| ttl::plan(next, now_epoch(), self.refresh_token_ttl_secs);
-            match self
-                .try_update(&self.key_of(partition), edit, &plan)
-                .await?
-            {
+            match self.update_partition(partition, edit).await? {
                 Ok(()) => Ok(()),
                 Err(failure) => self.on_failure("update", partition_kind(partition), failure, ()),
+            }
+        })
+    }
+
+    /// Every `user-` key under the prefix. An outage is an error whatever the
+    /// failure policy: from memory, a new process would answer "nobody is
+    /// signed in".
+    fn load_user_partitions(&self) -> PersistFuture<'_, Option<Vec<String>>> {
+        Box::pin(async move {
+            let prefix = format!("{}{USER_PARTITION_PREFIX}", self.prefix);
+            match self.connector.values_with_prefix(&prefix, "").await {
+                Ok(documents) => self.within_cap("user cache partition", documents).map(Some),
+                Err(failure) => self.fail("load", "user", failure),
+            }
+        })
+    }
+
+    /// An update that fails on an outage whatever the failure policy (a
+    /// sign-out skipped would leave the account signed in).
+    fn update_strict<'a>(
+        &'a self,
+        partition: &'a PartitionKey,
+        edit: Edit<'a>,
+    ) -> PersistFuture<'a, ()> {
+        Box::pin(async move {
+            match self.update_partition(partition, edit).await? {
+                Ok(()) => Ok(()),
+                Err(failure) => self.fail("update", partition_kind(partition), failure),
             }
         })
     }

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::{ikey, same_id, Key, Store};
+use crate::cache::entity::{AccessTokenEntry, AccountEntry, IdTokenEntry, RefreshTokenEntry};
 use crate::cache::persist::PartitionKey;
 
 /// How [`Store::merge`] settles two entries with the same key.
@@ -45,30 +46,38 @@ impl Store {
             return;
         }
         let newer_wins = rule == MergeRule::NewerWins;
-        other.access_tokens.drain_into(|key, entry| {
-            let keep = newer_wins
-                && self
-                    .access_tokens
-                    .get(key)
-                    .is_some_and(|here| here.cached_at > entry.cached_at);
-            if !keep {
-                self.put_access_token(key, entry);
+        // Written over what is stored (NewerWins), an entry keeps the stored
+        // one's fields oxmsal does not know: another library wrote them.
+        other.access_tokens.drain_into(|key, mut entry| {
+            let here = self.access_tokens.get(key).filter(|_| newer_wins);
+            if here.is_some_and(|here| here.cached_at > entry.cached_at) {
+                return;
             }
+            if let Some(here) = here {
+                entry.raw.keep_foreign::<AccessTokenEntry>(&here.raw);
+            }
+            self.put_access_token(key, entry);
         });
-        for (key, entry) in other.refresh_tokens {
-            let keep = newer_wins
-                && self
-                    .refresh_tokens
-                    .get(&key)
-                    .is_some_and(|here| here.last_modification_time > entry.last_modification_time);
-            if !keep {
-                self.put_refresh_token(key, entry);
+        for (key, mut entry) in other.refresh_tokens {
+            let here = self.refresh_tokens.get(&key).filter(|_| newer_wins);
+            if here.is_some_and(|h| h.last_modification_time > entry.last_modification_time) {
+                continue;
             }
+            if let Some(here) = here {
+                entry.raw.keep_foreign::<RefreshTokenEntry>(&here.raw);
+            }
+            self.put_refresh_token(key, entry);
         }
-        for (key, entry) in other.id_tokens {
+        for (key, mut entry) in other.id_tokens {
+            if let Some(here) = self.id_tokens.get(&key).filter(|_| newer_wins) {
+                entry.raw.keep_foreign::<IdTokenEntry>(&here.raw);
+            }
             self.put_id_token(key, entry);
         }
-        for (key, entry) in other.accounts {
+        for (key, mut entry) in other.accounts {
+            if let Some(here) = self.accounts.get(&key).filter(|_| newer_wins) {
+                entry.raw.keep_foreign::<AccountEntry>(&here.raw);
+            }
             self.put_account(key, entry);
         }
         for (key, entry) in other.app_metadata {

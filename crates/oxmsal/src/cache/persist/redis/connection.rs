@@ -16,10 +16,33 @@ use ::redis::{AsyncConnectionConfig, Client, RedisError, Script};
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::secret::{Secret, WipedString};
 
 /// After a failed connect, calls fail at once for this long instead of each
 /// waiting on a server that just refused or timed out.
 const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+/// Reads each of KEYS unless it is longer than ARGV[1] bytes: per key its
+/// value, nil when absent, or its length when over the cap — so a value
+/// over the cap never crosses the wire or takes memory here.
+const BOUNDED_GET: &str = r"
+local out = {}
+local cap = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local n = redis.call('STRLEN', key)
+  if n > cap then out[i] = n else out[i] = redis.call('GET', key) end
+end
+return out
+";
+
+/// A value read under a size cap.
+#[derive(Debug)]
+pub(super) enum Fetched {
+    /// The value.
+    Value(String),
+    /// Not read: it is this many bytes, over the cap.
+    TooLarge(u64),
+}
 
 /// A Redis failure, its text already scrubbed of the password.
 #[derive(Debug)]
@@ -58,12 +81,20 @@ pub(super) struct Connector {
     /// The password as written in the URL and decoded: scrubbed from any text
     /// coming out of the redis crate, in case one ever echoes it.
     secrets: Vec<String>,
+    /// Values longer than this many bytes are not read (see [`BOUNDED_GET`]).
+    max_value: usize,
+    bounded_get: Script,
     state: tokio::sync::Mutex<State>,
 }
 
 impl Connector {
     /// Parses `url` and prepares the client; no network.
-    pub(super) fn new(url: &str, timeout: Duration, extra_root_pem: Option<&[u8]>) -> Result<Self> {
+    pub(super) fn new(
+        url: &str,
+        timeout: Duration,
+        extra_root_pem: Option<&[u8]>,
+        max_value: usize,
+    ) -> Result<Self> {
         // url's messages never contain the input, which may hold a password.
         let parsed = Url::parse(url)
             .map_err(|e| Error::configuration(format!("the Redis URL is not valid: {e}")))?;
@@ -102,6 +133,8 @@ impl Connector {
             timeout,
             redacted,
             secrets,
+            max_value,
+            bounded_get: Script::new(BOUNDED_GET),
             state: tokio::sync::Mutex::default(),
         })
     }
@@ -111,21 +144,59 @@ impl Connector {
         &self.redacted
     }
 
-    /// `GET key`.
-    pub(super) async fn get(&self, key: &str) -> Result<Option<String>, Failure> {
+    /// `GET key`, unless the value is over the cap.
+    pub(super) async fn get(&self, key: &str) -> Result<Option<Fetched>, Failure> {
+        Ok(self.get_many(&[key]).await?.pop().flatten())
+    }
+
+    /// The values of `keys`, in order ([`BOUNDED_GET`]).
+    async fn get_many<K: AsRef<str>>(&self, keys: &[K]) -> Result<Vec<Option<Fetched>>, Failure> {
         let (mut conn, generation) = self.connection().await?;
-        let cmd = ::redis::cmd("GET").arg(key).clone();
-        let outcome = tokio::time::timeout(self.timeout, cmd.query_async(&mut conn)).await;
-        self.settle(outcome, generation).await
+        let mut invocation = self.bounded_get.prepare_invoke();
+        for key in keys {
+            invocation.key(key.as_ref());
+        }
+        invocation.arg(self.max_value);
+        let outcome = tokio::time::timeout(
+            self.timeout,
+            invocation.invoke_async::<Vec<::redis::Value>>(&mut conn),
+        )
+        .await;
+        let replies = self.settle(outcome, generation).await?;
+        replies
+            .into_iter()
+            .map(|reply| self.fetched(reply))
+            .collect()
+    }
+
+    /// One reply of [`BOUNDED_GET`].
+    fn fetched(&self, reply: ::redis::Value) -> Result<Option<Fetched>, Failure> {
+        use ::redis::Value;
+        match reply {
+            Value::Nil => Ok(None),
+            Value::Int(n) => Ok(Some(Fetched::TooLarge(u64::try_from(n).unwrap_or(0)))),
+            Value::BulkString(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Ok(Some(Fetched::Value(text))),
+                Err(_) => Err(Failure(format!(
+                    "Redis at {} holds a value that is not UTF-8 text",
+                    self.redacted
+                ))),
+            },
+            _ => Err(Failure(format!(
+                "Redis at {} answered a read with an unexpected reply",
+                self.redacted
+            ))),
+        }
     }
 
     /// The values of every key starting with `prefix` but `except` (SCAN,
-    /// then MGET in batches; a key that expires in between is skipped).
+    /// then reads in batches under the cap; a key that expires in between
+    /// is skipped).
     pub(super) async fn values_with_prefix(
         &self,
         prefix: &str,
         except: &str,
-    ) -> Result<Vec<String>, Failure> {
+    ) -> Result<Vec<Fetched>, Failure> {
         let pattern = format!("{}*", glob_escape(prefix));
         let mut keys: Vec<String> = Vec::new();
         let mut cursor: u64 = 0;
@@ -152,11 +223,7 @@ impl Connector {
         keys.retain(|key| key != except);
         let mut values = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
-            let (mut conn, generation) = self.connection().await?;
-            let cmd = ::redis::cmd("MGET").arg(chunk).clone();
-            let outcome = tokio::time::timeout(self.timeout, cmd.query_async(&mut conn)).await;
-            let batch: Vec<Option<String>> = self.settle(outcome, generation).await?;
-            values.extend(batch.into_iter().flatten());
+            values.extend(self.get_many(chunk).await?.into_iter().flatten());
         }
         Ok(values)
     }
@@ -251,6 +318,45 @@ impl Connector {
             self.timeout.as_millis()
         ))
     }
+}
+
+/// `url` with `password` put in (percent-encoded, as the URL form wants),
+/// for a password given apart from the URL. A URL holding one already is a
+/// configuration error: which of the two was meant cannot be told.
+pub(super) fn with_password(url: &str, password: &Secret) -> Result<WipedString> {
+    let mut parsed = Url::parse(url)
+        .map_err(|e| Error::configuration(format!("the Redis URL is not valid: {e}")))?;
+    if parsed.password().is_some() {
+        return Err(Error::configuration(format!(
+            "the Redis URL {} holds a password and another one was given apart from it: give it once",
+            redact(&parsed)
+        )));
+    }
+    // Every byte but the unreserved ones escaped: url's setter leaves `%`
+    // as it is, so a password holding `%20` would otherwise reach Redis as
+    // a space.
+    let encoded = WipedString::new(percent_encode_all(password.expose_secret()));
+    if parsed.set_password(Some(&encoded)).is_err() {
+        return Err(Error::configuration(format!(
+            "the Redis URL {} cannot carry a password",
+            redact(&parsed)
+        )));
+    }
+    Ok(WipedString::new(parsed.to_string()))
+}
+
+/// `text` with every byte but RFC 3986's unreserved ones percent-encoded.
+fn percent_encode_all(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 /// The URL as it may be shown: the password, if any, replaced by `***`.
@@ -425,8 +531,23 @@ mod tests {
     }
 
     #[test]
+    fn a_password_apart_is_escaped_into_the_url_and_round_trips() {
+        let url = with_password("redis://user@h:6379/0", &Secret::new("a%20b@c:d/é")).unwrap();
+        let parsed = Url::parse(&url).unwrap();
+        assert_eq!(parsed.username(), "user");
+        let raw = parsed.password().unwrap();
+        assert_eq!(percent_decode(raw).unwrap(), "a%20b@c:d/é");
+        assert_eq!(percent_encode_all("aZ09-._~ %"), "aZ09-._~%20%25");
+        let twice = with_password("redis://:pw@h/0", &Secret::new("other"))
+            .err()
+            .unwrap();
+        assert_eq!(twice.kind(), crate::ErrorKind::Configuration);
+        assert!(!twice.to_string().contains("pw@"), "{twice}");
+    }
+
+    #[test]
     fn bad_urls_do_not_echo_the_password() {
-        let e = Connector::new("http://u:hunter22@h/0", Duration::from_secs(1), None)
+        let e = Connector::new("http://u:hunter22@h/0", Duration::from_secs(1), None, 1024)
             .err()
             .unwrap();
         assert_eq!(e.kind(), crate::ErrorKind::Configuration);
@@ -435,18 +556,29 @@ mod tests {
             "redis://u:hunter22@h:99999999/0",
             Duration::from_secs(1),
             None,
+            1024,
         )
         .err()
         .unwrap();
         assert!(!e.to_string().contains("hunter22"), "{e}");
         let pem = b"not a pem".as_slice();
-        let e = Connector::new("redis://u:hunter22@h/0", Duration::from_secs(1), Some(pem))
-            .err()
-            .unwrap();
+        let e = Connector::new(
+            "redis://u:hunter22@h/0",
+            Duration::from_secs(1),
+            Some(pem),
+            1024,
+        )
+        .err()
+        .unwrap();
         assert!(!e.to_string().contains("hunter22"), "{e}");
-        let e = Connector::new("rediss://u:hunter22@h/0", Duration::from_secs(1), Some(pem))
-            .err()
-            .unwrap();
+        let e = Connector::new(
+            "rediss://u:hunter22@h/0",
+            Duration::from_secs(1),
+            Some(pem),
+            1024,
+        )
+        .err()
+        .unwrap();
         assert_eq!(e.kind(), crate::ErrorKind::Configuration);
         assert!(e.to_string().contains("no certificate"), "{e}");
     }
