@@ -30,9 +30,7 @@ pub async fn run(args: LoginArgs) -> Result<Value, Failure> {
         .build()?;
     let outcome = sign_in(&app, &args, password).await;
     let saved = session.save().await;
-    let value = outcome?;
-    saved?;
-    Ok(value)
+    crate::session::settle(outcome, saved)
 }
 
 async fn sign_in(
