@@ -232,17 +232,24 @@ async fn a_read_only_cache_directory_serves_hits() {
     let mut args = with(env.token_args(), &["--cache", cache.to_str().unwrap()]);
     let ca_at = args.iter().position(|a| a == "--ca-cert").unwrap() + 1;
     args[ca_at] = ca.display().to_string();
+    // A state file from an earlier run's back-off (long over).
+    let state = dir.join("cache.json.throttle.json");
+    std::fs::write(&state, "{}").unwrap();
+    set_mode(&state, 0o600);
     let first = env.run(args.clone()).await;
     assert_eq!(first.code, 0, "{}", first.stderr);
 
-    for path in [&dir, &ca, &cache] {
-        std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
+    // All of it the unprivileged user's: only a write can fail.
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        std::os::unix::fs::chown(entry.unwrap().path(), Some(65534), Some(65534)).unwrap();
     }
     set_mode(&ca, 0o644);
     set_mode(env.dir.path(), 0o755);
     // Read-only for its owner: creating a lock file or a temporary file fails.
     set_mode(&dir, 0o555);
     let before = snapshot(&cache);
+    let state_before = snapshot(&state);
 
     let secret = env.demo.secret.clone();
     let hit = tokio::task::spawn_blocking(move || {
@@ -265,10 +272,11 @@ async fn a_read_only_cache_directory_serves_hits() {
     assert_eq!(hit.code, 0, "{} {}", hit.stdout, hit.stderr);
     assert_eq!(hit.json["token_source"], "cache");
     assert_eq!(snapshot(&cache), before);
+    assert_eq!(snapshot(&state), state_before);
     let entries: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(entries.len(), 2, "nothing new in the directory: {entries:?}");
+    assert_eq!(entries.len(), 3, "nothing new in the directory: {entries:?}");
     set_mode(&dir, 0o755);
 }
