@@ -34,7 +34,11 @@ fn assert_root() {
 /// A file's bytes, modification time and inode: what a write would change.
 fn snapshot(path: &Path) -> (Vec<u8>, SystemTime, u64) {
     let meta = std::fs::symlink_metadata(path).unwrap();
-    (std::fs::read(path).unwrap(), meta.modified().unwrap(), meta.ino())
+    (
+        std::fs::read(path).unwrap(),
+        meta.modified().unwrap(),
+        meta.ino(),
+    )
 }
 
 /// A victim's file, last changed an hour ago (so a lock file leading to it
@@ -131,8 +135,7 @@ async fn cache_files_of_other_users_or_writable_by_all_are_refused_naming_the_fi
     assert_eq!(run.json["error"], "cache_error", "{}", run.stdout);
     assert!(run.stderr.contains("another user"), "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains(&format!("chown 0 {}", cache.display())),
+        run.stderr.contains(&format!("chown 0 {}", cache.display())),
         "the fix: {}",
         run.stderr
     );
@@ -141,7 +144,11 @@ async fn cache_files_of_other_users_or_writable_by_all_are_refused_naming_the_fi
     set_mode(&cache, 0o666);
     let run = env.run(args.clone()).await;
     assert_eq!(run.code, 5, "{} {}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("writable by every user"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("writable by every user"),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr
             .contains(&format!("chmod 600 {}", cache.display())),
@@ -161,7 +168,11 @@ async fn a_group_writable_cache_file_is_served_with_a_warning() {
     let run = env.run(args).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json["token_source"], "cache");
-    assert!(run.stderr.contains("writable by its group"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("writable by its group"),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr.contains(&cache.display().to_string()),
         "{}",
@@ -277,6 +288,10 @@ async fn a_read_only_cache_directory_serves_hits() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(entries.len(), 3, "nothing new in the directory: {entries:?}");
+    assert_eq!(
+        entries.len(),
+        3,
+        "nothing new in the directory: {entries:?}"
+    );
     set_mode(&dir, 0o755);
 }

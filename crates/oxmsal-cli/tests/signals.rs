@@ -52,10 +52,7 @@ async fn interrupt_a_device_code_login(signal: &str) {
     let json = the_one_object(&run.stdout);
     assert_eq!(json["error"], "cancelled", "{json}");
     assert!(
-        json["error_description"]
-            .as_str()
-            .unwrap()
-            .contains(signal),
+        json["error_description"].as_str().unwrap().contains(signal),
         "{json}"
     );
     assert!(

@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::secret::WipedString;
 
+use super::fs::{read_document, Links, DEFAULT_MAX_DOCUMENT_SIZE};
 use super::lock::{lock_path_for, LockFile};
 use super::{CachePersistence, Edit, Fingerprint, PartitionKey, PersistFuture};
-use super::fs::{read_document, Links, DEFAULT_MAX_DOCUMENT_SIZE};
 use crate::cache::file::{remove_orphaned_temp_files, write_private_file_modified, CACHE_FILE};
 use crate::error::{Error, Result};
 
@@ -305,7 +305,12 @@ fn file_fingerprint(path: &Path, now: SystemTime, settle: Duration) -> Option<Fi
 impl FileStore {
     /// The file's text; `None` when it does not exist.
     fn read(&self) -> Result<Option<WipedString>> {
-        read_document(&self.path, self.max_document_size, Links::Follow, CACHE_FILE)
+        read_document(
+            &self.path,
+            self.max_document_size,
+            Links::Follow,
+            CACHE_FILE,
+        )
     }
 }
 

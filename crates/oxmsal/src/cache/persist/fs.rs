@@ -147,7 +147,10 @@ pub(crate) fn read_document(
         Err(e) => {
             drop(WipedBytes::new(e.into_bytes()));
             Err(Error::cache(
-                format!("cannot read {what} {}: it is not UTF-8 text", path.display()),
+                format!(
+                    "cannot read {what} {}: it is not UTF-8 text",
+                    path.display()
+                ),
                 None,
             ))
         }
@@ -209,9 +212,9 @@ fn over_cap(path: &Path, max: u64, size: Option<u64>, what: &str) -> Error {
 /// `64 MiB`, `1 KiB`, `1000 bytes` or `1 byte`.
 fn describe_size(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
-    } else if bytes >= 1024 && bytes % 1024 == 0 {
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
         format!("{} KiB", bytes / 1024)
     } else if bytes == 1 {
         "1 byte".to_owned()

@@ -48,11 +48,15 @@ fn a_private_document_is_read_whole() {
     fs::write(&path, "{\"a\": 1}").unwrap();
     #[cfg(unix)]
     set_mode(&path, 0o600);
-    let text = read_document(&path, 8, Links::Refuse, WHAT).unwrap().unwrap();
-    assert_eq!(&**text, "{\"a\": 1}");
-    assert!(read_document(&dir.path().join("none"), 8, Links::Refuse, WHAT)
+    let text = read_document(&path, 8, Links::Refuse, WHAT)
         .unwrap()
-        .is_none());
+        .unwrap();
+    assert_eq!(&**text, "{\"a\": 1}");
+    assert!(
+        read_document(&dir.path().join("none"), 8, Links::Refuse, WHAT)
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -191,7 +195,10 @@ fn new_private_files_are_created_exclusively() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     assert_eq!(
         create_new_private(&path, false).unwrap_err().kind(),

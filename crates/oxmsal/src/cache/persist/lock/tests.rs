@@ -183,7 +183,10 @@ fn a_planted_link_is_refused_and_its_target_left_untouched() {
     assert!(message.contains("symbolic link"), "{message}");
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert_eq!(fs::read_to_string(&target).unwrap(), "the victim's data");
-    assert!(fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(&path)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     // A link to a file that does not exist yet: not created through it.
     let dangling = dir.path().join("other.lockfile");
     let nowhere = dir.path().join("created-through-the-link");
