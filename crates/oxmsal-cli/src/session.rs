@@ -162,7 +162,9 @@ pub fn settle(
 ) -> Result<serde_json::Value, Failure> {
     match (outcome, saved) {
         (Err(failure), Err(Failure::Library(e))) => {
-            tracing::warn!("the throttle state was not saved: {e}");
+            // A second line on stderr: both failures matter, the command's
+            // is the one on stdout.
+            eprintln!("oxmsal: warning: the throttle state was not saved: {e}");
             Err(failure)
         }
         (Err(failure), _) => Err(failure),

@@ -36,6 +36,11 @@ use crate::secret::{WipedBytes, WipedString};
 /// ```
 pub const DEFAULT_MAX_DOCUMENT_SIZE: u64 = 64 * 1024 * 1024;
 
+/// The `tracing` target of the warnings about the cache's files (a
+/// group-writable cache file), so that an application can show them apart
+/// from other logs (the `oxmsal` CLI prints them on stderr by default).
+pub(crate) const FILE_SAFETY_TARGET: &str = "oxmsal::file_safety";
+
 /// `options` made not to follow a symbolic link at the path's last component
 /// and not to block on opening a FIFO.
 fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
@@ -348,9 +353,9 @@ fn check_document(metadata: &Metadata, path: &Path, what: &str) -> Result<()> {
                 None,
             ));
         }
-        if mode & 0o020 != 0 {
+        if mode & 0o020 != 0 && first_warning_for(path) {
             tracing::warn!(
-                file = %path.display(),
+                target: FILE_SAFETY_TARGET,
                 "{what} {path} is writable by its group (mode {mode:04o}); it is read, but \
                  `chmod 600 {path}` would keep others in the group from planting tokens",
                 path = path.display()
@@ -358,6 +363,21 @@ fn check_document(metadata: &Metadata, path: &Path, what: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `path` has not been warned about yet in this process (a command
+/// reads the cache file more than once; one warning says it).
+#[cfg(unix)]
+fn first_warning_for(path: &Path) -> bool {
+    static WARNED: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let mut warned = WARNED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if warned.iter().any(|p| p == path) {
+        return false;
+    }
+    warned.push(path.to_owned());
+    true
 }
 
 /// The file must belong to the user this process runs as (its effective
