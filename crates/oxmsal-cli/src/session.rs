@@ -146,7 +146,12 @@ impl Session {
             self.throttle
                 .save_file_with_lock_timeout(path, now_epoch(), lock_timeout)?;
         }
-        if let Some(redis) = &self.redis {
+        // Nothing recorded (a cache hit): nothing sent to Redis either.
+        if let Some(redis) = self
+            .redis
+            .as_ref()
+            .filter(|_| self.throttle.has_unsaved_changes())
+        {
             redis.save_throttle(&self.throttle, now_epoch()).await?;
         }
         Ok(())

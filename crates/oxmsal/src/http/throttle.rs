@@ -276,6 +276,21 @@ impl ThrottleStore {
         Ok(())
     }
 
+    /// Whether something was recorded (or [deserialized](Self::deserialize))
+    /// since the store was loaded from its file or last saved to it: what
+    /// decides whether [`save_file`](Self::save_file) writes. Merging in
+    /// another store's entries (a shared store's load) is no change.
+    ///
+    /// ```
+    /// let store = oxmsal::http::ThrottleStore::new();
+    /// assert!(!store.has_unsaved_changes());
+    /// store.deserialize("{}").unwrap();
+    /// assert!(store.has_unsaved_changes());
+    /// ```
+    pub fn has_unsaved_changes(&self) -> bool {
+        self.changes.made.load(Ordering::SeqCst) != self.changes.saved.load(Ordering::SeqCst)
+    }
+
     /// Writes the store (expired entries dropped) atomically, mode 0600 —
     /// only when it holds something new: nothing recorded since it was
     /// loaded from the file (or last saved) writes nothing, takes no lock,
