@@ -83,6 +83,30 @@ async fn a_planted_lock_file_link_fails_clearly_and_leaves_its_target_alone() {
 }
 
 #[tokio::test]
+async fn a_lock_file_of_another_user_is_refused_naming_it() {
+    assert_root();
+    let env = start().await;
+    let cache = env.path("cache.json");
+    let args = with(env.token_args(), &["--cache", cache.to_str().unwrap()]);
+    // An msal-extensions-style note of a process long gone, an hour old: a
+    // lock file of this user's would be taken over at once.
+    let lock = env.path("cache.json.lockfile");
+    let before = victim(&lock);
+    std::os::unix::fs::chown(&lock, Some(65534), Some(65534)).unwrap();
+
+    let run = env.run(args).await;
+    assert_eq!(run.code, 5, "{} {}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("another user"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&lock.display().to_string()),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(snapshot(&lock), before, "left as it is");
+    assert!(!cache.exists(), "nothing was written");
+}
+
+#[tokio::test]
 async fn a_planted_throttle_lock_file_link_fails_clearly_and_leaves_its_target_alone() {
     let env = start().await;
     let cache = env.path("cache.json");
