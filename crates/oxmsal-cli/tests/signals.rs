@@ -118,3 +118,59 @@ fn sigterm_stops_the_emulator_command_with_exit_6() {
     let json = the_one_object(&rest);
     assert_eq!(json["error"], "cancelled", "{json}");
 }
+
+/// A signal lands wherever it lands — while the response is awaited (the
+/// first rounds delay it), or around the cache write and the exit — and the
+/// outcome is whole every time: exit 0 with the token or 6 with the
+/// Cancelled error, one JSON object, a cache file absent or whole, no
+/// temporary or lock file left.
+#[tokio::test]
+async fn sigterm_at_any_moment_of_a_cache_write_leaves_no_half_written_file() {
+    let env = start().await;
+    for round in 0..12u64 {
+        let cache = env.path(&format!("cache-{round}.json"));
+        let args = with(env.token_args(), &["--cache", cache.to_str().unwrap()]);
+        let requests = env.emulator.counters().token_requests;
+        if round < 4 {
+            env.emulator
+                .inject(oxmsal_emulator::Fault::Delay { millis: 5_000 });
+        }
+        let mut command = Command::new(env!("CARGO_BIN_EXE_oxmsal"));
+        command
+            .args(&args)
+            .env("APP_SECRET", &env.demo.secret)
+            .env_remove("OXMSAL_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = command.spawn().unwrap();
+        // The request is at the server (the handlers are in place): the
+        // response, the cache write and the exit are close.
+        while env.emulator.counters().token_requests == requests {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_micros(round % 4 * 500)).await;
+        send(&child, "TERM");
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let run = finish(out);
+        let json = the_one_object(&run.stdout);
+        eprintln!("round {round}: exit {}", run.code);
+        match run.code {
+            0 => assert!(json["access_token"].is_string(), "{json}"),
+            6 => assert_eq!(json["error"], "cancelled", "{json}"),
+            other => panic!("exit {other}: {} {}", run.stdout, run.stderr),
+        }
+        if let Ok(text) = std::fs::read_to_string(&cache) {
+            let document: serde_json::Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("a half-written cache file ({e}): {text:?}"));
+            assert!(document["AccessToken"].is_object(), "{text}");
+        }
+    }
+    let left: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp") || name.ends_with(".lockfile"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
