@@ -26,7 +26,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser as _;
-
 use serde_json::Value;
 
 use crate::args::{Cli, Command};
