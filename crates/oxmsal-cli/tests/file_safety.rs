@@ -136,6 +136,48 @@ async fn a_planted_throttle_lock_file_link_fails_clearly_and_leaves_its_target_a
     assert!(!env.path("cache.json.throttle.json").exists());
 }
 
+#[tokio::test]
+async fn the_throttle_state_lock_waits_as_long_as_cache_lock_timeout_ms() {
+    let env = start().await;
+    let cache = env.path("cache.json");
+    let args = with(
+        env.token_args(),
+        &[
+            "--cache",
+            cache.to_str().unwrap(),
+            "--cache-lock-timeout-ms",
+            "200",
+        ],
+    );
+    // Another live process holds the state file's lock (msal-extensions'
+    // way, with portalocker: the file, its note and a flock).
+    let lock = env.path("cache.json.throttle.json.lockfile");
+    std::fs::write(
+        &lock,
+        format!("{} /usr/bin/python3 app.py", std::process::id()),
+    )
+    .unwrap();
+    let held = std::fs::File::open(&lock).unwrap();
+    held.lock().unwrap();
+    env.emulator.inject(Fault::Throttle {
+        retry_after: Some("30".into()),
+    });
+
+    let run = env.run(args).await;
+    assert_eq!(run.code, 1, "{} {}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("timed out after 200 ms"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&lock.display().to_string()),
+        "{}",
+        run.stderr
+    );
+    drop(held);
+}
+
 /// A cache file holding the demo app's token, and the arguments that hit it.
 async fn cached_token(env: &Env) -> (PathBuf, Vec<String>) {
     let cache = env.path("cache.json");
