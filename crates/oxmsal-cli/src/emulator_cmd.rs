@@ -1,4 +1,6 @@
-//! `oxmsal emulator`: run the local identity platform until interrupted.
+//! `oxmsal emulator`: run the local identity platform until interrupted (then
+//! exit 6 with a Cancelled error object after the ready line, as every command
+//! ends on SIGINT or SIGTERM).
 
 use oxmsal_emulator::{Emulator, EmulatorConfig};
 use serde_json::{json, Value};
@@ -28,24 +30,11 @@ pub async fn run(args: EmulatorArgs) -> Result<Value, Failure> {
         "public_demo_app": {"client_id": public.client_id, "redirect_uri": public.redirect_uri},
         "default_user": oxmsal_emulator::DEFAULT_USERNAME,
     });
-    // The ready line goes out now; the process then runs until a signal.
+    // The ready line goes out now; the process then serves until a signal
+    // (SIGINT or SIGTERM: `main` drops this future, which stops the emulator,
+    // and reports the interruption).
     println!("{ready}");
-    wait_for_shutdown().await;
-    drop(emulator);
+    let _serving = emulator;
+    std::future::pending::<()>().await;
     Ok(Value::Null)
-}
-
-async fn wait_for_shutdown() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

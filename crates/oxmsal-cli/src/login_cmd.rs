@@ -30,9 +30,7 @@ pub async fn run(args: LoginArgs) -> Result<Value, Failure> {
         .build()?;
     let outcome = sign_in(&app, &args, password).await;
     let saved = session.save().await;
-    let value = outcome?;
-    saved?;
-    Ok(value)
+    crate::session::settle(outcome, saved)
 }
 
 async fn sign_in(
@@ -66,7 +64,7 @@ async fn sign_in(
 }
 
 /// The device flow: the server's message on stderr, a spinner with the time
-/// left, Ctrl-C cancels.
+/// left; Ctrl-C (or SIGTERM) cancels.
 async fn device_code(app: &PublicClientApplication, scopes: Vec<String>) -> Result<Value, Failure> {
     let flow = app.initiate_device_flow(scopes).await?;
     eprintln!("{}", flow.message);
@@ -76,9 +74,9 @@ async fn device_code(app: &PublicClientApplication, scopes: Vec<String>) -> Resu
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(flow.expires_in);
-    let ticker = {
-        let spinner = spinner.clone();
-        tokio::spawn(async move {
+    let ticker = Ticker {
+        spinner: spinner.clone(),
+        task: tokio::spawn(async move {
             loop {
                 let left = deadline
                     .saturating_duration_since(std::time::Instant::now())
@@ -91,15 +89,25 @@ async fn device_code(app: &PublicClientApplication, scopes: Vec<String>) -> Resu
                 spinner.tick();
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
-        })
+        }),
     };
-    let result = app
-        .acquire_token_by_device_flow(&flow)
-        .cancel_on(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
-    ticker.abort();
-    spinner.finish_and_clear();
+    // SIGINT and SIGTERM end the wait as they end every command (`signals`):
+    // this future is dropped, and the ticker with it.
+    let result = app.acquire_token_by_device_flow(&flow).await;
+    drop(ticker);
     Ok(result?.to_msal_json())
+}
+
+/// The spinner's task: stopped, and the spinner cleared, when dropped —
+/// also when the device flow's future is dropped on a signal.
+struct Ticker {
+    spinner: ProgressBar,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.spinner.finish_and_clear();
+    }
 }

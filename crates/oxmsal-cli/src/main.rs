@@ -3,7 +3,8 @@
 //!
 //! stdout carries exactly one JSON object; the exit code says what happened:
 //! 0 token, 1 the identity platform said no, 2 usage or configuration, 3 transport
-//! or invalid response, 4 throttled locally, 5 cache, 6 cancelled.
+//! or invalid response, 4 throttled locally, 5 cache, 6 cancelled (also by
+//! SIGINT or SIGTERM, in any command).
 
 #![forbid(unsafe_code)]
 
@@ -18,12 +19,15 @@ mod inputs;
 mod logging;
 mod login_cmd;
 mod session;
+mod signals;
 mod token_cmd;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory as _, FromArgMatches as _};
+use serde_json::Value;
 
 use crate::args::{Cli, Command};
 use crate::exit::Failure;
@@ -55,18 +59,34 @@ fn main() -> ExitCode {
         }
     };
     let outcome = runtime.block_on(async {
-        match cli.command {
-            Command::Token(args) => token_cmd::run(*args).await,
-            Command::Login(args) => login_cmd::run(*args).await,
-            Command::Accounts(args) => accounts_cmd::list(&args, authority_given).await,
-            Command::Logout(args) => accounts_cmd::logout(&args).await,
-            Command::Decode(args) => decode_cmd::run(&args),
-            Command::Emulator(args) => emulator_cmd::run(args).await,
-            Command::Challenge(args) => challenge_cmd::run(&args),
+        // Before the command starts, so no signal finds the default action.
+        let interrupted = signals::interrupted();
+        tokio::select! {
+            outcome = run(cli.command, authority_given) => outcome,
+            signal = interrupted => Err(Failure::Library(oxmsal::Error::cancelled(
+                format!("interrupted by {signal}"),
+            ))),
         }
     });
+    // A task still running (the command's future is gone) does not hold the
+    // exit up for long.
+    runtime.shutdown_timeout(Duration::from_millis(500));
     match outcome {
         Ok(json) => exit::success(&json),
         Err(failure) => exit::report(failure),
+    }
+}
+
+/// `authority_given`: whether `accounts --authority` came from the command line
+/// (it filters then; its default does not).
+async fn run(command: Command, authority_given: bool) -> Result<Value, Failure> {
+    match command {
+        Command::Token(args) => token_cmd::run(*args).await,
+        Command::Login(args) => login_cmd::run(*args).await,
+        Command::Accounts(args) => accounts_cmd::list(&args, authority_given).await,
+        Command::Logout(args) => accounts_cmd::logout(&args).await,
+        Command::Decode(args) => decode_cmd::run(&args),
+        Command::Emulator(args) => emulator_cmd::run(args).await,
+        Command::Challenge(args) => challenge_cmd::run(&args),
     }
 }

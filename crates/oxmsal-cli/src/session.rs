@@ -137,16 +137,44 @@ impl Session {
             .throttle_store(self.throttle.clone()))
     }
 
-    /// Writes the throttle state. (The cache is written by the flows, as
-    /// they go.)
+    /// Writes the throttle state, when it changed (a cache hit writes
+    /// nothing), waiting for its lock as long as for the cache's. (The cache
+    /// is written by the flows, as they go.)
     pub async fn save(&self) -> Result<(), Failure> {
         if let Some(path) = &self.throttle_path {
-            self.throttle.save_file(path, now_epoch())?;
+            let lock_timeout = Duration::from_millis(self.connection.cache_lock_timeout_ms);
+            self.throttle
+                .save_file_with_lock_timeout(path, now_epoch(), lock_timeout)?;
         }
-        if let Some(redis) = &self.redis {
+        // Nothing recorded (a cache hit): nothing sent to Redis either.
+        if let Some(redis) = self
+            .redis
+            .as_ref()
+            .filter(|_| self.throttle.has_unsaved_changes())
+        {
             redis.save_throttle(&self.throttle, now_epoch()).await?;
         }
         Ok(())
+    }
+}
+
+/// A command's outcome after its [`Session::save`]: the command's error when
+/// it failed (a failed save then goes to stderr as a warning, not lost), else
+/// the save's.
+pub fn settle(
+    outcome: Result<serde_json::Value, Failure>,
+    saved: Result<(), Failure>,
+) -> Result<serde_json::Value, Failure> {
+    match (outcome, saved) {
+        (Err(failure), Err(Failure::Library(e))) => {
+            // A second line on stderr: both failures matter, the command's
+            // is the one on stdout.
+            eprintln!("oxmsal: warning: the throttle state was not saved: {e}");
+            Err(failure)
+        }
+        (Err(failure), _) => Err(failure),
+        (Ok(_), Err(failure)) => Err(failure),
+        (Ok(value), Ok(())) => Ok(value),
     }
 }
 

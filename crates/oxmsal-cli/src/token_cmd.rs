@@ -81,9 +81,7 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
         )),
     };
     let saved = session.save().await;
-    let value = outcome?;
-    saved?;
-    Ok(value)
+    crate::session::settle(outcome, saved)
 }
 
 async fn confidential(

@@ -34,6 +34,23 @@ async fn two_processes_share_tokens_through_redis() {
 }
 
 #[tokio::test]
+async fn a_cache_hit_leaves_the_throttle_state_in_redis_alone() {
+    let server = RedisServer::start(&[]);
+    let env = start().await;
+    let args = with(env.token_args(), &["--cache", &server.url()]);
+    let first = env.run(args.clone()).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    // A state no run would leave (saving an empty state deletes the key):
+    // any save rewrites or deletes it.
+    server.query(&["SET", "oxmsal:throttle", "{}"]);
+
+    let hit = env.run(args).await;
+    assert_eq!(hit.code, 0, "{}", hit.stderr);
+    assert_eq!(hit.json["token_source"], "cache");
+    assert_eq!(server.query(&["GET", "oxmsal:throttle"]), "{}");
+}
+
+#[tokio::test]
 async fn a_back_off_is_shared_through_redis_and_refuses_the_next_run_with_exit_4() {
     let server = RedisServer::start(&[]);
     let env = start().await;

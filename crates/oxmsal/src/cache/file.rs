@@ -20,6 +20,7 @@ use std::time::SystemTime;
 use crate::secret::WipedString;
 
 use super::persist::file::DEFAULT_LOCK_TIMEOUT;
+use super::persist::fs::{open_document, read_error, Capped, Links};
 use super::persist::lock::LockFile;
 use super::scan::LoadError;
 use super::TokenCache;
@@ -47,6 +48,9 @@ pub struct FileCache {
     cache: TokenCache,
 }
 
+/// What the cache file is called in errors.
+pub(crate) const CACHE_FILE: &str = "the token cache file";
+
 /// A Cache error about `path`.
 fn file_error(what: &str, path: &Path, source: io::Error) -> Error {
     Error::cache(format!("{what} {}", path.display()), Some(Box::new(source)))
@@ -60,6 +64,12 @@ impl FileCache {
     /// [`TokenCache::deserialize_reader`], so loading a large cache takes about
     /// the memory of its entries, not that plus the file's text.
     ///
+    /// The file must be trusted and small enough, or it is a Cache error
+    /// naming it: owned by this process's user, not writable by other users
+    /// (a group-writable one is read, with a logged warning), and at most
+    /// [`DEFAULT_MAX_DOCUMENT_SIZE`](super::persist::DEFAULT_MAX_DOCUMENT_SIZE)
+    /// (64 MiB; [`open_with_max_size`](Self::open_with_max_size) sets another cap).
+    ///
     /// ```
     /// use oxmsal::{cache::FileCache, ErrorKind};
     /// let path = std::env::temp_dir().join(format!("oxmsal-doc-open-{}.json", std::process::id()));
@@ -70,22 +80,41 @@ impl FileCache {
     /// # std::fs::remove_file(&path).ok();
     /// ```
     pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        Self::open_with_max_size(path, super::persist::DEFAULT_MAX_DOCUMENT_SIZE)
+    }
+
+    /// [`open`](Self::open) with a cap on the file's size other than 64 MiB:
+    /// a larger file is a [`Cache`](crate::ErrorKind::Cache) error naming the
+    /// cap, and the file is left as it is. The cap holds while reading too, so
+    /// memory stays bounded even if the file grows meanwhile.
+    ///
+    /// ```
+    /// use oxmsal::{cache::FileCache, ErrorKind};
+    /// let path = std::env::temp_dir().join(format!("oxmsal-doc-cap-{}.json", std::process::id()));
+    /// std::fs::write(&path, "{}").unwrap();
+    /// # #[cfg(unix)] { use std::os::unix::fs::PermissionsExt; std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap(); }
+    /// assert!(FileCache::open_with_max_size(&path, 2).is_ok());
+    /// let err = FileCache::open_with_max_size(&path, 1).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Cache);
+    /// assert!(err.to_string().contains("cap of 1 byte"), "{err}");
+    /// # std::fs::remove_file(&path).ok();
+    /// ```
+    pub fn open_with_max_size(path: impl Into<PathBuf>, max_bytes: u64) -> Result<Self> {
         let path = path.into();
         let cache = TokenCache::new();
-        match fs::File::open(&path) {
+        let opened = open_document(&path, max_bytes, Links::Follow, CACHE_FILE)?;
+        if let Some((file, _size)) = opened {
             // Streamed: a large cache is never held as text as well as entries.
-            Ok(file) => match cache.load(file, super::scan::CHUNK) {
+            match cache.load(Capped::new(file, max_bytes), super::scan::CHUNK) {
                 Ok(()) => {}
-                Err(LoadError::Io(e)) => return Err(file_error("cannot read", &path, e)),
+                Err(LoadError::Io(e)) => return Err(read_error(e, &path, max_bytes, CACHE_FILE)),
                 Err(LoadError::Document(e)) => {
                     return Err(Error::cache(
                         format!("cannot load {}", path.display()),
                         Some(Box::new(e)),
                     ))
                 }
-            },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(file_error("cannot read", &path, e)),
+            }
         }
         Ok(FileCache { path, cache })
     }
@@ -257,22 +286,10 @@ pub(crate) fn create_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 
-#[cfg(unix)]
+/// A new temporary file: created exclusively (never through a link planted
+/// under its name), 0600.
 fn create_private(path: &Path) -> io::Result<fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn create_private(path: &Path) -> io::Result<fs::File> {
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
+    super::persist::fs::create_new_private(path, false)
 }
 
 /// Makes the rename itself durable. Best effort: some filesystems refuse to

@@ -13,6 +13,7 @@
 //! saved and restored (the CLI keeps it next to its cache file).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::cache::persist::file::DEFAULT_LOCK_TIMEOUT;
+use crate::cache::persist::fs::{read_document, Links, DEFAULT_MAX_DOCUMENT_SIZE};
 use crate::cache::persist::lock::{lock_path_for, LockFile};
 use crate::error::{Error, ErrorKind, InvalidResponse, Result, ServiceError};
 
@@ -70,6 +72,16 @@ struct Entry {
 #[derive(Debug, Clone, Default)]
 pub struct ThrottleStore {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
+    changes: Arc<Changes>,
+}
+
+/// Whether the store holds something its file does not: `made` counts the
+/// changes (a recorded back-off, a deserialized state), `saved` is the count
+/// the file last matched (loaded or saved). Equal: saving would write nothing new.
+#[derive(Debug, Default)]
+struct Changes {
+    made: AtomicU64,
+    saved: AtomicU64,
 }
 
 /// The parts of a token request that decide its throttling keys.
@@ -213,6 +225,7 @@ impl ThrottleStore {
                 outcome: remembered,
             },
         );
+        self.changes.made.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The store as JSON (hashed keys, expiry times, the remembered errors).
@@ -237,11 +250,16 @@ impl ThrottleStore {
         let entries: HashMap<String, Entry> = serde_json::from_str(json)
             .map_err(|e| Error::cache(format!("the throttle state is malformed: {e}"), None))?;
         *self.lock() = entries;
+        self.changes.made.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 
     /// Loads the store from a file written by [`save_file`](Self::save_file); a
     /// missing file leaves it empty, a malformed one is a `Cache` error naming it.
+    /// The file is opened without following a symbolic link, and must be a
+    /// regular file of this user's, not writable by others (a group-writable
+    /// one is read with a logged warning) and at most 64 MiB, or it is a
+    /// `Cache` error naming it.
     ///
     /// ```
     /// let store = oxmsal::http::ThrottleStore::new();
@@ -250,31 +268,85 @@ impl ThrottleStore {
     /// ```
     pub fn load_file(&self, path: &std::path::Path) -> Result<()> {
         if let Some(entries) = read_entries(path)? {
+            let made = self.changes.made.load(Ordering::SeqCst);
             *self.lock() = entries;
+            // What is in memory now is what the file holds.
+            self.changes.saved.store(made, Ordering::SeqCst);
         }
         Ok(())
     }
 
-    /// Writes the store (expired entries dropped) atomically, mode 0600.
+    /// Whether something was recorded (or [deserialized](Self::deserialize))
+    /// since the store was loaded from its file or last saved to it: what
+    /// decides whether [`save_file`](Self::save_file) writes. Merging in
+    /// another store's entries (a shared store's load) is no change.
+    ///
+    /// ```
+    /// let store = oxmsal::http::ThrottleStore::new();
+    /// assert!(!store.has_unsaved_changes());
+    /// store.deserialize("{}").unwrap();
+    /// assert!(store.has_unsaved_changes());
+    /// ```
+    pub fn has_unsaved_changes(&self) -> bool {
+        self.changes.made.load(Ordering::SeqCst) != self.changes.saved.load(Ordering::SeqCst)
+    }
+
+    /// Writes the store (expired entries dropped) atomically, mode 0600 —
+    /// only when it holds something new: nothing recorded since it was
+    /// loaded from the file (or last saved) writes nothing, takes no lock,
+    /// and works in a read-only directory.
     ///
     /// Entries another process saved to the file since this store was loaded
     /// are merged in first (of two for the same request, the later `until`
     /// wins), so the last process to save does not erase another's back-off.
     /// The read, merge and write hold the file's lock (`<path>.lockfile`, as
-    /// for a cache file, waiting up to 10 s): two processes saving at the
-    /// same moment take turns, and neither loses the other's entries.
+    /// for a cache file, waiting up to 10 s; see
+    /// [`save_file_with_lock_timeout`](Self::save_file_with_lock_timeout)):
+    /// two processes saving at the same moment take turns, and neither loses
+    /// the other's entries. Neither the lock file nor the state file is
+    /// opened through a symbolic link.
     ///
     /// ```
     /// let path = std::env::temp_dir().join(format!("oxmsal-doc-throttle-{}.json", std::process::id()));
-    /// oxmsal::http::ThrottleStore::new().save_file(&path, 0).unwrap();
+    /// let store = oxmsal::http::ThrottleStore::new();
+    /// store.save_file(&path, 0).unwrap();
+    /// assert!(!path.exists(), "nothing to save: nothing written");
+    /// store.deserialize("{}").unwrap();
+    /// store.save_file(&path, 0).unwrap();
+    /// assert!(path.exists());
     /// # std::fs::remove_file(&path).ok();
     /// ```
     pub fn save_file(&self, path: &std::path::Path, now: u64) -> Result<()> {
-        let _lock = LockFile::acquire_blocking(&lock_path_for(path), DEFAULT_LOCK_TIMEOUT)?;
+        self.save_file_with_lock_timeout(path, now, DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// [`save_file`](Self::save_file), waiting up to `lock_timeout` for the
+    /// file's lock (then a `Cache` error naming the lock file).
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("oxmsal-doc-throttle-t-{}.json", std::process::id()));
+    /// let wait = std::time::Duration::from_millis(500);
+    /// oxmsal::http::ThrottleStore::new().save_file_with_lock_timeout(&path, 0, wait).unwrap();
+    /// # std::fs::remove_file(&path).ok();
+    /// ```
+    pub fn save_file_with_lock_timeout(
+        &self,
+        path: &std::path::Path,
+        now: u64,
+        lock_timeout: std::time::Duration,
+    ) -> Result<()> {
+        let made = self.changes.made.load(Ordering::SeqCst);
+        if made == self.changes.saved.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let _lock = LockFile::acquire_blocking(&lock_path_for(path), lock_timeout)?;
         // Merging drops what expired, here and on disk.
         self.merge(read_entries(path)?.unwrap_or_default(), now);
         let json = self.serialize()?;
-        crate::cache::write_private_file(path, json.as_bytes())
+        crate::cache::write_private_file(path, json.as_bytes())?;
+        // Changes made meanwhile (`made` grew) stay unsaved.
+        self.changes.saved.store(made, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Merges the entries of `json` (what [`serialize`](Self::serialize)
@@ -331,8 +403,6 @@ impl ThrottleStore {
     }
 }
 
-/// The entries of a throttle state file; `None` when there is no file, a
-/// `Cache` error naming it when it cannot be read or is malformed.
 /// `Err(Throttled)` when the entry under `key` still holds requests back at `now`.
 fn refuse_if_held(entries: &HashMap<String, Entry>, key: &str, now: u64) -> Result<()> {
     match entries.get(key) {
@@ -349,20 +419,20 @@ fn refuse_if_held(entries: &HashMap<String, Entry>, key: &str, now: u64) -> Resu
     }
 }
 
+/// The entries of a throttle state file; `None` when there is no file, a
+/// `Cache` error naming it when it cannot be read, is not to be trusted (see
+/// [`load_file`](ThrottleStore::load_file)) or is malformed.
 fn read_entries(path: &std::path::Path) -> Result<Option<HashMap<String, Entry>>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-            Error::cache(
-                format!("throttle state file {} is malformed: {e}", path.display()),
-                None,
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::cache(
-            format!("cannot read the throttle state file {}", path.display()),
-            Some(Box::new(e)),
-        )),
-    }
+    let what = "the throttle state file";
+    let Some(text) = read_document(path, DEFAULT_MAX_DOCUMENT_SIZE, Links::Refuse, what)? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        Error::cache(
+            format!("throttle state file {} is malformed: {e}", path.display()),
+            None,
+        )
+    })
 }
 
 impl Remembered {
@@ -543,6 +613,8 @@ mod tests {
             "first's longer back-off outlives second's shorter one"
         );
         std::fs::write(&path, "[]").unwrap();
+        third.save_file(&path, 100).unwrap();
+        third.record(&key("c", b"x"), &service(429, Some(60)), 100, block);
         assert_eq!(
             third.save_file(&path, 100).unwrap_err().kind(),
             crate::ErrorKind::Cache

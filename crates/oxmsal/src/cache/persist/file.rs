@@ -2,15 +2,15 @@
 //! for Python (msal-extensions' `FilePersistence` + `PersistedTokenCache`).
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::secret::WipedString;
 
+use super::fs::{read_document, Links, DEFAULT_MAX_DOCUMENT_SIZE};
 use super::lock::{lock_path_for, LockFile};
 use super::{CachePersistence, Edit, Fingerprint, PartitionKey, PersistFuture};
-use crate::cache::file::{remove_orphaned_temp_files, write_private_file_modified};
+use crate::cache::file::{remove_orphaned_temp_files, write_private_file_modified, CACHE_FILE};
 use crate::error::{Error, Result};
 
 /// How long an update waits for the lock by default.
@@ -52,6 +52,17 @@ const DEFAULT_SETTLE_TIME: Duration = Duration::from_secs(2);
 ///   goes by the modification time alone), so a cache hit costs opening the
 ///   file for its metadata (opening, not a bare `stat`, so that NFS
 ///   revalidates it).
+/// - The file must be owned by this process's user and not writable by other
+///   users, or it is a [`Cache`](crate::ErrorKind::Cache) error naming it and
+///   the fix (`chmod 600`, `chown`), as ssh refuses such keys: anyone who can
+///   write it can plant tokens. A group-writable file (a 002 umask makes
+///   them, and MSAL for Python writes the cache with the umask's mode) is
+///   read, with a logged warning.
+/// - The file is read only up to a cap ([`max_document_size`](Self::max_document_size),
+///   64 MiB by default): a larger one is a Cache error naming the cap, and
+///   it is left as it is.
+/// - The lock file is never opened through a symbolic link and must be a
+///   regular file of this user's; the temporary file is created exclusively.
 /// - File operations are short and run in place; waiting for the lock sleeps
 ///   on Tokio's timer (the runtime needs timers enabled, as the HTTP client does).
 ///
@@ -79,6 +90,7 @@ pub struct FileStore {
     lock_path: PathBuf,
     lock_timeout: Duration,
     settle_time: Duration,
+    max_document_size: u64,
 }
 
 impl FileStore {
@@ -96,6 +108,7 @@ impl FileStore {
             path,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             settle_time: DEFAULT_SETTLE_TIME,
+            max_document_size: DEFAULT_MAX_DOCUMENT_SIZE,
         }
     }
 
@@ -127,6 +140,23 @@ impl FileStore {
     /// ```
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// The largest cache file read (default
+    /// [`DEFAULT_MAX_DOCUMENT_SIZE`], 64 MiB): a larger file is a
+    /// [`Cache`](crate::ErrorKind::Cache) error naming the cap, for loads and
+    /// updates alike, and the file is left as it is. The size is checked
+    /// before reading and the read stops one byte past the cap, so a huge
+    /// file costs no memory.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::FileStore::new("cache.json")
+    ///     .max_document_size(256 * 1024 * 1024);
+    /// # let _ = store;
+    /// ```
+    pub fn max_document_size(mut self, bytes: u64) -> Self {
+        self.max_document_size = bytes;
         self
     }
 
@@ -163,7 +193,7 @@ impl FileStore {
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
     pub async fn read_document(&self) -> Result<Option<String>> {
-        let Some(text) = read(&self.path)? else {
+        let Some(text) = self.read()? else {
             return Ok(None);
         };
         if !text.trim().is_empty() && shape::check(&text).is_ok() {
@@ -171,7 +201,7 @@ impl FileStore {
         }
         // Empty or unparsable: maybe caught mid-write by an in-place writer.
         let _lock = LockFile::acquire(&self.lock_path, self.lock_timeout).await?;
-        let Some(text) = read(&self.path)? else {
+        let Some(text) = self.read()? else {
             return Ok(None);
         };
         shape::check(&text).map_err(|problem| {
@@ -188,7 +218,7 @@ impl FileStore {
 
     async fn update_document(&self, edit: Edit<'_>) -> Result<()> {
         let _lock = LockFile::acquire(&self.lock_path, self.lock_timeout).await?;
-        let stored = read(&self.path)?;
+        let stored = self.read()?;
         let new = edit(stored.as_deref().map(String::as_str)).map_err(|e| {
             Error::cache(
                 format!(
@@ -210,7 +240,7 @@ impl FileStore {
 /// the attributes (close-to-open consistency), where a bare `stat` may answer
 /// from an attribute cache up to a minute old.
 fn opened_metadata(path: &Path) -> Option<fs::Metadata> {
-    fs::File::open(path).ok()?.metadata().ok()
+    super::fs::opened_metadata(path)
 }
 
 /// Whether the file was last written by oxmsal: its modification time is
@@ -272,15 +302,15 @@ fn file_fingerprint(path: &Path, now: SystemTime, settle: Duration) -> Option<Fi
     )))
 }
 
-/// The file's text; `None` when it does not exist.
-fn read(path: &Path) -> Result<Option<WipedString>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(WipedString::new(text))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::cache(
-            format!("cannot read the token cache file {}", path.display()),
-            Some(Box::new(e)),
-        )),
+impl FileStore {
+    /// The file's text; `None` when it does not exist.
+    fn read(&self) -> Result<Option<WipedString>> {
+        read_document(
+            &self.path,
+            self.max_document_size,
+            Links::Follow,
+            CACHE_FILE,
+        )
     }
 }
 

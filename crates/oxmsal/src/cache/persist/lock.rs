@@ -19,8 +19,13 @@
 //! A lock file nobody holds is taken over when its holder is known dead: an
 //! oxmsal file whose `flock` is free, or an msal-extensions file whose pid is
 //! gone; otherwise once it is older than [`STALE_AFTER`].
+//!
+//! A lock file is never opened through a symbolic link, and an existing one
+//! must be a regular file of this user's ([`super::fs`]): a link planted by
+//! someone who can write the directory is an error naming it, and the file it
+//! points to is left untouched.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, File, TryLockError};
 use std::io::{self, Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -127,10 +132,11 @@ fn lock_error(what: &str, path: &Path, source: io::Error) -> Error {
     )
 }
 
+/// What a lock file is called in errors.
+const WHAT: &str = "the token cache lock file";
+
 fn timed_out(path: &Path, timeout: Duration) -> Error {
-    let holder = fs::read_to_string(path)
-        .ok()
-        .map(|text| text.chars().take(200).collect::<String>())
+    let holder = super::fs::read_note(path, 200)
         .filter(|text| !text.trim().is_empty())
         .map(|text| format!(" (held by `{}`)", text.trim()))
         .unwrap_or_default();
@@ -185,11 +191,10 @@ fn try_acquire(path: &Path) -> Result<Option<LockFile>> {
 
 /// An existing lock file: ours to take when its holder is gone.
 fn take_over_if_abandoned(path: &Path) -> Result<Option<LockFile>> {
-    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
-        Ok(file) => file,
+    // Not through a link; a regular file of this user's.
+    let Some(mut file) = super::fs::open_lock_file(path, WHAT)? else {
         // Released meanwhile: the next attempt creates it.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(lock_error("cannot open", path, e)),
+        return Ok(None);
     };
     match file.try_lock() {
         Ok(()) => {}
@@ -244,31 +249,16 @@ impl LockFile {
     }
 }
 
-#[cfg(unix)]
 fn create_new(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn create_new(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(path)
+    super::fs::create_new_private(path, true)
 }
 
 /// Whether `path` still names the open `file`.
 #[cfg(unix)]
 fn same_file(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), fs::metadata(path)) {
+    // The path itself: a link put in its place is not our file.
+    match (file.metadata(), fs::symlink_metadata(path)) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
         _ => false,
     }

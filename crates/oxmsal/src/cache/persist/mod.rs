@@ -27,6 +27,7 @@
 //! ```
 
 pub(crate) mod file;
+pub(crate) mod fs;
 pub(crate) mod lock;
 #[cfg(feature = "cache-redis")]
 pub mod redis;
@@ -38,6 +39,7 @@ use std::pin::Pin;
 pub use self::redis::{FailurePolicy, RedisStore, RedisStoreBuilder};
 pub use super::partition::{merge_documents, remove_account_from_document};
 pub use file::FileStore;
+pub use fs::DEFAULT_MAX_DOCUMENT_SIZE;
 
 /// Which slice of the cache a request touches.
 ///

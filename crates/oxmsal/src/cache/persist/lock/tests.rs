@@ -168,3 +168,29 @@ async fn the_async_wait_does_not_block_the_runtime() {
     drop(waiter.await.unwrap().unwrap());
     assert!(!path.exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_planted_link_is_refused_and_its_target_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("victim.txt");
+    fs::write(&target, "the victim's data").unwrap();
+    let path = dir.path().join("cache.json.lockfile");
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    let err = LockFile::acquire_blocking(&path, SHORT).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cache);
+    let message = err.to_string();
+    assert!(message.contains("symbolic link"), "{message}");
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert_eq!(fs::read_to_string(&target).unwrap(), "the victim's data");
+    assert!(fs::symlink_metadata(&path)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    // A link to a file that does not exist yet: not created through it.
+    let dangling = dir.path().join("other.lockfile");
+    let nowhere = dir.path().join("created-through-the-link");
+    std::os::unix::fs::symlink(&nowhere, &dangling).unwrap();
+    assert!(LockFile::acquire_blocking(&dangling, SHORT).is_err());
+    assert!(!nowhere.exists());
+}
