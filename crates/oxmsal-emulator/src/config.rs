@@ -42,6 +42,9 @@ pub struct EmulatorConfig {
     pub device_code_enforce_interval: bool,
     /// How long an authorization code can be redeemed (Entra: 10 minutes; at most a year).
     pub authorization_code_lifetime: Duration,
+    /// How long a request body may take to arrive once its head has (default
+    /// 10 s); a slower one is answered 408 and its connection closed.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -60,6 +63,7 @@ impl Default for EmulatorConfig {
             device_code_interval: Duration::from_secs(5),
             device_code_enforce_interval: true,
             authorization_code_lifetime: Duration::from_secs(600),
+            body_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -152,6 +156,20 @@ impl EmulatorConfig {
     #[must_use]
     pub fn with_authorization_code_lifetime(mut self, lifetime: Duration) -> Self {
         self.authorization_code_lifetime = lifetime;
+        self
+    }
+
+    /// Cut a request body off (408, connection closed) when it has not fully
+    /// arrived this long after the request head.
+    ///
+    /// ```
+    /// let config = oxmsal_emulator::EmulatorConfig::default()
+    ///     .with_body_read_timeout(std::time::Duration::from_millis(200));
+    /// assert_eq!(config.body_read_timeout.as_millis(), 200);
+    /// ```
+    #[must_use]
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
         self
     }
 

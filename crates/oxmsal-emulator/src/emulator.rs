@@ -149,6 +149,7 @@ impl Emulator {
             listener,
             Arc::clone(&tls.server_config),
             routes::router(Arc::clone(&shared)),
+            config.body_read_timeout,
         );
         tracing::info!(base_url = %shared.base_url, tenant = %shared.tenant_id, "emulator started");
         Ok(Emulator {
