@@ -17,7 +17,7 @@ use crate::sessions::Sessions;
 use crate::shared::Shared;
 use crate::state::{CounterCells, Counters, DemoApp, Directory, RecordedRequest, Recorder, Tenant};
 use crate::users::UserStore;
-use crate::{routes, server, tls, AppRegistration};
+use crate::{routes, server, state_files, tls, AppRegistration};
 
 mod user_flows;
 
@@ -45,9 +45,10 @@ impl std::fmt::Debug for Emulator {
     }
 }
 
-fn write_file(path: &Path, contents: &[u8]) -> Result<(), EmulatorError> {
-    std::fs::write(path, contents).map_err(|source| EmulatorError::Io {
-        path: path.to_owned(),
+/// Writes a state file without following a link planted at its name.
+fn write_file(dir: &Path, name: &str, contents: &[u8]) -> Result<(), EmulatorError> {
+    state_files::write_replacing(dir, name, contents).map_err(|source| EmulatorError::Io {
+        path: dir.join(name),
         source,
     })
 }
@@ -101,12 +102,18 @@ impl Emulator {
                 true,
             ),
         };
-        std::fs::create_dir_all(&state_dir).map_err(|source| EmulatorError::Io {
+        let created = if owns_state_dir {
+            // A fresh, private directory: never one that someone else made first.
+            state_files::create_private_dir(&state_dir)
+        } else {
+            std::fs::create_dir_all(&state_dir)
+        };
+        created.map_err(|source| EmulatorError::Io {
             path: state_dir.clone(),
             source,
         })?;
         let ca_path = state_dir.join("ca.pem");
-        write_file(&ca_path, tls.ca_pem.as_bytes())?;
+        write_file(&state_dir, "ca.pem", tls.ca_pem.as_bytes())?;
 
         let tenant = Tenant {
             id: tenant_id.clone(),
@@ -139,7 +146,8 @@ impl Emulator {
         // For tools that find the emulator through its state directory.
         let info = routes::admin::info_document(&shared);
         write_file(
-            &state_dir.join("emulator.json"),
+            &state_dir,
+            "emulator.json",
             serde_json::to_string_pretty(&info)
                 .unwrap_or_default()
                 .as_bytes(),
