@@ -1,6 +1,7 @@
 //! The state directory's files are never written through a symlink: links
 //! planted at `ca.pem` and `emulator.json` (another local user's trap) are
-//! replaced, and the files they point to stay untouched.
+//! replaced, and the files they point to stay untouched. Without state files
+//! the emulator touches no file at all.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -49,4 +50,27 @@ async fn the_temporary_state_dir_is_private() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o700);
+}
+
+#[tokio::test]
+async fn without_state_files_nothing_is_written() {
+    let state = tempfile::tempdir().unwrap();
+    let emu = Emulator::start_with(
+        EmulatorConfig::default()
+            .with_state_dir(state.path())
+            .with_state_files(false),
+    )
+    .await
+    .unwrap();
+    assert_eq!(emu.ca_path(), std::path::Path::new(""));
+    assert_eq!(emu.state_dir(), std::path::Path::new(""));
+    assert_eq!(std::fs::read_dir(state.path()).unwrap().count(), 0);
+    // Still serving, trusted through the PEM in memory.
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(emu.ca_pem().as_bytes()).unwrap()])
+        .no_proxy()
+        .build()
+        .unwrap();
+    let url = format!("{}/v2.0/.well-known/openid-configuration", emu.authority());
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
 }
