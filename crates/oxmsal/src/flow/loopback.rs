@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -23,6 +24,10 @@ const MAX_HEADERS: usize = 64;
 /// keep the browser's redirect waiting, and an unbounded number would be
 /// unbounded memory.
 const MAX_CONNECTIONS: usize = 32;
+/// A connection must deliver its whole request within this, so that idle or
+/// stalled connections free their slot (a browser sends at once; an idle
+/// preconnected socket it finds closed is simply replaced).
+const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 const DONE_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signed in</title></head>\
 <body style=\"font-family:sans-serif\"><h1>Authentication complete</h1><p>You can close this window and return to the application.</p></body></html>";
@@ -72,7 +77,12 @@ impl Loopback {
                     let (stream, _) = accepted.map_err(|e| {
                         Error::transport(format!("loopback listener failed: {e}"), None)
                     })?;
-                    connections.spawn(handle(stream, expected.clone()));
+                    let expected = expected.clone();
+                    connections.spawn(async move {
+                        tokio::time::timeout(REQUEST_DEADLINE, handle(stream, expected))
+                            .await
+                            .unwrap_or(Ok(None))
+                    });
                 }
                 Some(served) = connections.join_next(), if !connections.is_empty() => {
                     match served {
