@@ -20,7 +20,7 @@ use oxmsal::authority::InstanceDiscovery;
 use oxmsal::cache::persist::{CachePersistence, FileStore, RedisStore};
 use oxmsal::cache::TokenCache;
 use oxmsal::http::ThrottleStore;
-use oxmsal_emulator::Emulator;
+use oxmsal_emulator::{Emulator, EmulatorConfig};
 
 use crate::args::ConnectionArgs;
 use crate::exit::Failure;
@@ -71,7 +71,9 @@ impl Session {
         }
         let emulator = if connection.emulator {
             Some(
-                Emulator::start()
+                // Trusted through its PEM in memory: no state files, so nothing
+                // is left in the temp dir however this process ends.
+                Emulator::start_with(EmulatorConfig::default().with_state_files(false))
                     .await
                     .map_err(|e| Failure::Internal(format!("cannot start the emulator: {e}")))?,
             )

@@ -17,6 +17,12 @@ pub struct EmulatorConfig {
     /// Directory for `ca.pem` and `emulator.json`; created if missing and kept
     /// after the emulator stops. `None` uses a temporary directory removed on drop.
     pub state_dir: Option<PathBuf>,
+    /// Whether `ca.pem` and `emulator.json` are written at all (default `true`).
+    /// Off, the emulator touches no file: nothing is left behind however its
+    /// process ends, and [`crate::Emulator::ca_path`] and
+    /// [`crate::Emulator::state_dir`] are empty paths (use
+    /// [`crate::Emulator::ca_pem`]).
+    pub state_files: bool,
     /// The default tenant's GUID; `None` means [`DEFAULT_TENANT_ID`].
     pub tenant_id: Option<String>,
     /// Domains that name the default tenant in URLs (e.g. `contoso.onmicrosoft.com`).
@@ -42,6 +48,9 @@ pub struct EmulatorConfig {
     pub device_code_enforce_interval: bool,
     /// How long an authorization code can be redeemed (Entra: 10 minutes; at most a year).
     pub authorization_code_lifetime: Duration,
+    /// How long a request body may take to arrive once its head has (default
+    /// 10 s); a slower one is answered 408 and its connection closed.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -49,6 +58,7 @@ impl Default for EmulatorConfig {
         EmulatorConfig {
             port: None,
             state_dir: None,
+            state_files: true,
             tenant_id: None,
             tenant_domains: vec![DEFAULT_TENANT_DOMAIN.to_owned()],
             // Entra's usual answer: one hour minus a second.
@@ -60,6 +70,7 @@ impl Default for EmulatorConfig {
             device_code_interval: Duration::from_secs(5),
             device_code_enforce_interval: true,
             authorization_code_lifetime: Duration::from_secs(600),
+            body_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -76,6 +87,20 @@ impl EmulatorConfig {
     #[must_use]
     pub fn with_state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// Write `ca.pem` and `emulator.json` (the default), or touch no file at all
+    /// (an emulator embedded in a process that trusts [`crate::Emulator::ca_pem`]
+    /// directly).
+    ///
+    /// ```
+    /// let config = oxmsal_emulator::EmulatorConfig::default().with_state_files(false);
+    /// assert!(!config.state_files);
+    /// ```
+    #[must_use]
+    pub fn with_state_files(mut self, enabled: bool) -> Self {
+        self.state_files = enabled;
         self
     }
 
@@ -152,6 +177,20 @@ impl EmulatorConfig {
     #[must_use]
     pub fn with_authorization_code_lifetime(mut self, lifetime: Duration) -> Self {
         self.authorization_code_lifetime = lifetime;
+        self
+    }
+
+    /// Cut a request body off (408, connection closed) when it has not fully
+    /// arrived this long after the request head.
+    ///
+    /// ```
+    /// let config = oxmsal_emulator::EmulatorConfig::default()
+    ///     .with_body_read_timeout(std::time::Duration::from_millis(200));
+    /// assert_eq!(config.body_read_timeout.as_millis(), 200);
+    /// ```
+    #[must_use]
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
         self
     }
 

@@ -17,7 +17,7 @@ use crate::sessions::Sessions;
 use crate::shared::Shared;
 use crate::state::{CounterCells, Counters, DemoApp, Directory, RecordedRequest, Recorder, Tenant};
 use crate::users::UserStore;
-use crate::{routes, server, tls, AppRegistration};
+use crate::{routes, server, state_files, tls, AppRegistration};
 
 mod user_flows;
 
@@ -45,9 +45,10 @@ impl std::fmt::Debug for Emulator {
     }
 }
 
-fn write_file(path: &Path, contents: &[u8]) -> Result<(), EmulatorError> {
-    std::fs::write(path, contents).map_err(|source| EmulatorError::Io {
-        path: path.to_owned(),
+/// Writes a state file without following a link planted at its name.
+fn write_file(dir: &Path, name: &str, contents: &[u8]) -> Result<(), EmulatorError> {
+    state_files::write_replacing(dir, name, contents).map_err(|source| EmulatorError::Io {
+        path: dir.join(name),
         source,
     })
 }
@@ -94,19 +95,30 @@ impl Emulator {
             .port();
         let base_url = format!("https://localhost:{port}");
 
-        let (state_dir, owns_state_dir) = match &config.state_dir {
-            Some(dir) => (dir.clone(), false),
-            None => (
+        let (state_dir, owns_state_dir) = match (&config.state_dir, config.state_files) {
+            (_, false) => (PathBuf::new(), false),
+            (Some(dir), true) => (dir.clone(), false),
+            (None, true) => (
                 std::env::temp_dir().join(format!("oxmsal-emulator-{}", uuid::Uuid::new_v4())),
                 true,
             ),
         };
-        std::fs::create_dir_all(&state_dir).map_err(|source| EmulatorError::Io {
-            path: state_dir.clone(),
-            source,
-        })?;
-        let ca_path = state_dir.join("ca.pem");
-        write_file(&ca_path, tls.ca_pem.as_bytes())?;
+        let ca_path = if config.state_files {
+            let created = if owns_state_dir {
+                // A fresh, private directory: never one that someone else made first.
+                state_files::create_private_dir(&state_dir)
+            } else {
+                std::fs::create_dir_all(&state_dir)
+            };
+            created.map_err(|source| EmulatorError::Io {
+                path: state_dir.clone(),
+                source,
+            })?;
+            write_file(&state_dir, "ca.pem", tls.ca_pem.as_bytes())?;
+            state_dir.join("ca.pem")
+        } else {
+            PathBuf::new()
+        };
 
         let tenant = Tenant {
             id: tenant_id.clone(),
@@ -138,17 +150,21 @@ impl Emulator {
         });
         // For tools that find the emulator through its state directory.
         let info = routes::admin::info_document(&shared);
-        write_file(
-            &state_dir.join("emulator.json"),
-            serde_json::to_string_pretty(&info)
-                .unwrap_or_default()
-                .as_bytes(),
-        )?;
+        if config.state_files {
+            write_file(
+                &state_dir,
+                "emulator.json",
+                serde_json::to_string_pretty(&info)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            )?;
+        }
 
         let server = server::spawn(
             listener,
             Arc::clone(&tls.server_config),
             routes::router(Arc::clone(&shared)),
+            config.body_read_timeout,
         );
         tracing::info!(base_url = %shared.base_url, tenant = %shared.tenant_id, "emulator started");
         Ok(Emulator {
@@ -174,12 +190,14 @@ impl Emulator {
         &self.shared.ca_pem
     }
 
-    /// The file holding [`Emulator::ca_pem`].
+    /// The file holding [`Emulator::ca_pem`] (an empty path when the emulator
+    /// writes no state files, see [`EmulatorConfig::with_state_files`]).
     pub fn ca_path(&self) -> &Path {
         &self.shared.ca_path
     }
 
-    /// The directory holding `ca.pem` and `emulator.json`.
+    /// The directory holding `ca.pem` and `emulator.json` (an empty path when
+    /// the emulator writes no state files).
     pub fn state_dir(&self) -> &Path {
         &self.state_dir
     }

@@ -15,6 +15,16 @@ use crate::clock;
 
 mod user_flows;
 
+/// A client's correlation id, trimmed, when it is id-like: it is echoed into a
+/// header and JSON, so nothing else gets through.
+fn usable_correlation_id(sent: &str) -> Option<String> {
+    let sent = sent.trim();
+    (!sent.is_empty()
+        && sent.len() <= 128
+        && sent.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    .then(|| sent.to_owned())
+}
+
 /// Correlation data of one request, shared by its response headers and error body.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestCtx {
@@ -29,18 +39,19 @@ pub(crate) struct RequestCtx {
 }
 
 impl RequestCtx {
-    pub(crate) fn new(headers: &HeaderMap, base_url: &str) -> Self {
+    /// The correlation id comes from the `client-request-id` header, else from
+    /// the `client-request-id` query parameter (some MSALs send it there), else
+    /// it is a fresh GUID.
+    pub(crate) fn new(headers: &HeaderMap, uri: &http::Uri, base_url: &str) -> Self {
         let correlation_id = headers
             .get("client-request-id")
             .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            // Echoed into a header and JSON: keep it to something id-like.
-            .filter(|v| {
-                !v.is_empty()
-                    && v.len() <= 128
-                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            .and_then(usable_correlation_id)
+            .or_else(|| {
+                crate::routes::query_param(uri, "client-request-id")
+                    .as_deref()
+                    .and_then(usable_correlation_id)
             })
-            .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         RequestCtx {
             correlation_id,

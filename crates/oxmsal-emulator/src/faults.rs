@@ -2,7 +2,9 @@
 //!
 //! JSON (admin API `POST /_emulator/faults`) is the serde form of [`InjectedFault`]:
 //! a [`Fault`] tagged by `"kind"`, plus optional `"target"` (default `"token"`) and,
-//! for the admin API only, `"count"` (default 1):
+//! for the admin API only, `"count"` (default 1). The admin API refuses a status
+//! outside 100–599 and a header value (`retry_after`, `content_type`) holding a
+//! control character:
 //!
 //! ```json
 //! {"kind": "oauth", "error": "invalid_grant", "error_codes": [50076],
@@ -227,6 +229,54 @@ impl Fault {
     }
 }
 
+impl InjectedFault {
+    /// Refuses what could not go on the wire as asked: a status outside
+    /// 100–599, or a header value (`retry_after`, `content_type`) with a control
+    /// character (CR/LF would split the response's headers).
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let (status, headers): (Option<u16>, Vec<(&str, &str)>) = match &self.fault {
+            Fault::Oauth {
+                status,
+                retry_after,
+                ..
+            } => (Some(*status), retry_after_header(retry_after.as_deref())),
+            Fault::ServerError {
+                status,
+                retry_after,
+                ..
+            } => (Some(*status), retry_after_header(retry_after.as_deref())),
+            Fault::Throttle { retry_after } => (None, retry_after_header(retry_after.as_deref())),
+            Fault::NonJson {
+                status,
+                content_type,
+                ..
+            } => (Some(*status), vec![("content_type", content_type.as_str())]),
+            Fault::TruncatedJson | Fault::Delay { .. } | Fault::DropConnection => {
+                (None, Vec::new())
+            }
+        };
+        if let Some(status) = status.filter(|s| !(100..=599).contains(s)) {
+            return Err(format!("status must be from 100 to 599, not {status}"));
+        }
+        for (name, value) in headers {
+            if let Some(bad) = value.chars().find(|c| c.is_control()) {
+                return Err(format!(
+                    "{name} must not hold control characters (found U+{:04X})",
+                    u32::from(bad)
+                ));
+            }
+            if HeaderValue::from_str(value).is_err() {
+                return Err(format!("{name} is not a valid HTTP header value"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn retry_after_header(value: Option<&str>) -> Vec<(&'static str, &str)> {
+    value.map(|v| ("retry_after", v)).into_iter().collect()
+}
+
 fn default_200() -> u16 {
     200
 }
@@ -324,8 +374,13 @@ pub(crate) fn drop_connection_response() -> Response {
     response
 }
 
+/// The fault's status; one outside 100–599 (only reachable through the Rust
+/// API, the admin API refuses it) is served as 500.
 fn status(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    Some(code)
+        .filter(|c| (100..=599).contains(c))
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 fn with_retry_after(mut response: Response, retry_after: Option<&str>) -> Response {

@@ -56,6 +56,7 @@ mod server;
 mod sessions;
 mod shared;
 mod state;
+mod state_files;
 pub mod testing;
 mod tls;
 mod users;

@@ -195,10 +195,14 @@ async fn instance_discovery() {
         format!("{}/v2.0/.well-known/openid-configuration", emu.authority())
     );
     assert_eq!(doc["api-version"], "1.1");
+    // Off port 443 the network names carry the port: a client that sends its
+    // requests to `preferred_network` must reach the emulator.
+    let port = url::Url::parse(&base).unwrap().port().unwrap();
+    assert_ne!(port, 443);
     assert_eq!(
         doc["metadata"],
-        json!([{"preferred_network": "localhost", "preferred_cache": "localhost",
-                "aliases": ["localhost", "127.0.0.1"]}])
+        json!([{"preferred_network": format!("localhost:{port}"), "preferred_cache": "localhost",
+                "aliases": [format!("localhost:{port}"), format!("127.0.0.1:{port}"), "localhost", "127.0.0.1"]}])
     );
 
     // A host the emulator does not serve is an unknown instance, as on Entra.

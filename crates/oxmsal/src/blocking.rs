@@ -1,97 +1,84 @@
-//! A blocking face for programs without an async runtime (feature `blocking`).
+//! A blocking face for programs without an async runtime (feature `blocking`),
+//! for both application kinds: [`ConfidentialClientApplication`] (client
+//! credentials, silent, on-behalf-of, web-app auth code) and
+//! [`PublicClientApplication`] (accounts, silent, device code, interactive,
+//! username/password).
 //!
 //! It wraps the async API instead of copying it: one small current-thread runtime
 //! per wrapper drives the same futures the async API returns, so every option of
-//! every request is available through [`ConfidentialClientApplication::run`].
-//! Do not call it from inside an async runtime (tokio refuses nested `block_on`).
+//! every request is available through `run` (for example
+//! [`PublicClientApplication::run`]). Call it from a thread without a tokio
+//! runtime; inside async code, await the async API instead (a call from inside
+//! a runtime is refused with [`ErrorKind::Configuration`](crate::ErrorKind::Configuration)).
+//!
+//! ```no_run
+//! let app = oxmsal::PublicClientApplication::builder("client-id")
+//!     .authority("https://login.microsoftonline.com/organizations")
+//!     .build()?;
+//! let app = oxmsal::blocking::PublicClientApplication::new(app)?;
+//! let token = match app.accounts()?.first() {
+//!     Some(account) => app.acquire_token_silent(["User.Read"], account)?,
+//!     None => {
+//!         let flow = app.initiate_device_flow(["User.Read"])?;
+//!         eprintln!("{}", flow.message);
+//!         app.acquire_token_by_device_flow(&flow)?
+//!     }
+//! };
+//! # let _ = token; Ok::<(), oxmsal::Error>(())
+//! ```
 
-use std::future::IntoFuture;
+mod confidential;
+mod public;
+
+use std::future::Future;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::token::AuthenticationResult;
 
-/// A blocking wrapper of [`crate::ConfidentialClientApplication`].
-///
-/// ```no_run
-/// use oxmsal::{credential::ClientCredential, ConfidentialClientApplication};
-/// let app = ConfidentialClientApplication::builder("id", ClientCredential::secret("s"))
-///     .authority("https://login.microsoftonline.com/contoso.com")
-///     .build()?;
-/// let app = oxmsal::blocking::ConfidentialClientApplication::new(app)?;
-/// let token = app.acquire_token_for_client(["api://demo/.default"])?;
-/// // any request option, through the async builder:
-/// let token = app.run(|a| a.acquire_token_for_client(["api://demo/.default"]).force_refresh(true))?;
-/// # let _ = token; Ok::<(), oxmsal::Error>(())
-/// ```
+pub use confidential::ConfidentialClientApplication;
+pub use public::PublicClientApplication;
+
+/// The current-thread runtime one wrapper (and its clones) drive requests on.
 #[derive(Debug, Clone)]
-pub struct ConfidentialClientApplication {
-    app: crate::ConfidentialClientApplication,
-    runtime: Arc<tokio::runtime::Runtime>,
+struct Runtime(Arc<Owned>);
+
+/// Shut down without waiting when dropped, so a wrapper dropped inside async
+/// code (where a blocking shutdown would panic) goes quietly.
+#[derive(Debug)]
+struct Owned(Option<tokio::runtime::Runtime>);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
-impl ConfidentialClientApplication {
-    /// Wraps an application, starting a current-thread runtime for it.
-    ///
-    /// ```
-    /// # use oxmsal::{credential::ClientCredential, ConfidentialClientApplication};
-    /// let app = ConfidentialClientApplication::builder("id", ClientCredential::secret("s")).build().unwrap();
-    /// let blocking = oxmsal::blocking::ConfidentialClientApplication::new(app).unwrap();
-    /// assert_eq!(blocking.inner().client_id(), "id");
-    /// ```
-    pub fn new(app: crate::ConfidentialClientApplication) -> Result<Self> {
+impl Runtime {
+    fn new() -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| {
                 Error::configuration(format!("cannot start a runtime for the blocking API: {e}"))
             })?;
-        Ok(ConfidentialClientApplication {
-            app,
-            runtime: Arc::new(runtime),
-        })
+        Ok(Runtime(Arc::new(Owned(Some(runtime)))))
     }
 
-    /// The async application inside.
-    ///
-    /// ```
-    /// # use oxmsal::{credential::ClientCredential, ConfidentialClientApplication};
-    /// # let app = ConfidentialClientApplication::builder("id", ClientCredential::secret("s")).build().unwrap();
-    /// # let blocking = oxmsal::blocking::ConfidentialClientApplication::new(app).unwrap();
-    /// let json = blocking.inner().token_cache().serialize().unwrap();
-    /// # let _ = json;
-    /// ```
-    pub fn inner(&self) -> &crate::ConfidentialClientApplication {
-        &self.app
-    }
-
-    /// Runs any request of the async API to completion.
-    ///
-    /// ```no_run
-    /// # fn f(app: oxmsal::blocking::ConfidentialClientApplication) -> oxmsal::Result<()> {
-    /// let token = app.run(|a| a.acquire_token_for_client(["api://demo/.default"]).tenant("fabrikam.com"))?;
-    /// # let _ = token; Ok(()) }
-    /// ```
-    pub fn run<'a, F, R>(&'a self, request: F) -> R::Output
-    where
-        F: FnOnce(&'a crate::ConfidentialClientApplication) -> R,
-        R: IntoFuture,
-    {
-        self.runtime.block_on(request(&self.app).into_future())
-    }
-
-    /// [`crate::ConfidentialClientApplication::acquire_token_for_client`], blocking.
-    ///
-    /// ```no_run
-    /// # fn f(app: oxmsal::blocking::ConfidentialClientApplication) -> oxmsal::Result<()> {
-    /// let token = app.acquire_token_for_client(["api://demo/.default"])?;
-    /// # let _ = token; Ok(()) }
-    /// ```
-    pub fn acquire_token_for_client<I, S>(&self, scopes: I) -> Result<AuthenticationResult>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.run(|app| app.acquire_token_for_client(scopes))
+    /// Drives `request` to completion on this thread. Refused inside a tokio
+    /// runtime, where blocking the thread would stall (tokio panics there).
+    fn block_on<T>(&self, request: impl Future<Output = Result<T>>) -> Result<T> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::configuration(
+                "the blocking API was called from inside an async runtime; await the async API (`inner()`) there instead",
+            ));
+        }
+        match &self.0 .0 {
+            Some(runtime) => runtime.block_on(request),
+            None => Err(Error::configuration(
+                "the blocking API's runtime has shut down",
+            )),
+        }
     }
 }

@@ -117,6 +117,7 @@ fn parse_fault(value: Value) -> Result<(InjectedFault, usize), String> {
             .ok_or_else(|| format!("count must be an integer from 0 to {MAX_COUNT}"))?,
     };
     let fault = serde_json::from_value::<InjectedFault>(value).map_err(|e| e.to_string())?;
+    fault.validate()?;
     Ok((fault, count))
 }
 

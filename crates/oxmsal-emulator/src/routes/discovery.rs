@@ -71,9 +71,10 @@ pub(crate) async fn openid_configuration(
     State(shared): AppState,
     Path(tenant): Path<String>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Response {
     shared.count(Some(RequestKind::Discovery));
-    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let (response, _) = serve_with_faults(&shared, RequestKind::Discovery, &ctx, || async {
         match shared.directory.resolve(&tenant) {
             Some(t) => ok_json(&ctx, &openid_document(&shared, t)),
@@ -87,6 +88,30 @@ pub(crate) async fn openid_configuration(
 /// Whether `host` (no port) reaches this emulator.
 fn is_local_host(host: &str) -> bool {
     Shared::HOSTS.contains(&host) || host == "[::1]" || host == "::1"
+}
+
+/// `host:port` off the default https port: a client that sends its requests to
+/// `preferred_network` (as some MSALs do) must reach this emulator, not port 443.
+fn network_name(port: u16, host: &str) -> String {
+    if port == 443 {
+        host.to_owned()
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// The names that reach this emulator: `host:port` (off 443) for clients that
+/// compare the authority's host and port, then the bare host names for clients
+/// that compare the host alone (the cache's `environment` has no port).
+fn aliases(port: u16) -> Vec<String> {
+    let mut names: Vec<String> = Shared::HOSTS
+        .iter()
+        .map(|host| network_name(port, host))
+        .collect();
+    if port != 443 {
+        names.extend(Shared::HOSTS.iter().map(|host| (*host).to_owned()));
+    }
+    names
 }
 
 fn instance_document(shared: &Shared, path_tenant: &str, uri: &Uri) -> Result<Value, AadError> {
@@ -106,9 +131,9 @@ fn instance_document(shared: &Shared, path_tenant: &str, uri: &Uri) -> Result<Va
         "tenant_discovery_endpoint": format!("{}/{tenant}/v2.0/.well-known/openid-configuration", shared.base_url),
         "api-version": "1.1",
         "metadata": [{
-            "preferred_network": "localhost",
+            "preferred_network": network_name(shared.port, "localhost"),
             "preferred_cache": "localhost",
-            "aliases": Shared::HOSTS,
+            "aliases": aliases(shared.port),
         }],
     }))
 }
@@ -121,7 +146,7 @@ pub(crate) async fn instance_discovery(
     uri: Uri,
 ) -> Response {
     shared.count(Some(RequestKind::InstanceDiscovery));
-    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let (response, _) =
         serve_with_faults(&shared, RequestKind::InstanceDiscovery, &ctx, || async {
             match instance_document(&shared, &tenant, &uri) {
@@ -138,9 +163,10 @@ pub(crate) async fn jwks(
     State(shared): AppState,
     Path(tenant): Path<String>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Response {
     shared.count(Some(RequestKind::Jwks));
-    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let (response, _) = serve_with_faults(&shared, RequestKind::Jwks, &ctx, || async {
         match shared.directory.resolve(&tenant) {
             Some(t) => {
@@ -155,4 +181,20 @@ pub(crate) async fn jwks(
     })
     .await;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{aliases, network_name};
+
+    #[test]
+    fn names_carry_the_port_off_443_only() {
+        assert_eq!(network_name(443, "localhost"), "localhost");
+        assert_eq!(network_name(8443, "localhost"), "localhost:8443");
+        assert_eq!(aliases(443), ["localhost", "127.0.0.1"]);
+        assert_eq!(
+            aliases(8443),
+            ["localhost:8443", "127.0.0.1:8443", "localhost", "127.0.0.1"]
+        );
+    }
 }

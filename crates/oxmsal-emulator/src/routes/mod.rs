@@ -186,7 +186,7 @@ async fn not_found(State(shared): AppState, headers: HeaderMap, uri: http::Uri) 
     if !uri.path().starts_with("/_emulator") {
         shared.count(None);
     }
-    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let mut response = json_response(
         StatusCode::NOT_FOUND,
         &json!({"error": "not_found", "error_description": format!("No endpoint at {}", uri.path())}),

@@ -39,7 +39,7 @@ const GRAPH_CODE: &str = "InvalidAuthenticationToken";
 pub(crate) async fn resource(State(shared): AppState, headers: HeaderMap, uri: Uri) -> Response {
     shared.count(None);
     CounterCells::bump(&shared.counters.resource_requests);
-    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let mut response = match validate(&shared, &headers, ctx.now) {
         Err(reason) => invalid_token(&shared, &reason),
         Ok(claims) => match shared.scenario.get().evaluate(&claims) {

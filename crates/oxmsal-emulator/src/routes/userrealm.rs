@@ -21,9 +21,10 @@ pub(crate) async fn user_realm(
     State(shared): AppState,
     Path((_tenant, username)): Path<(String, String)>,
     headers: HeaderMap,
+    uri: http::Uri,
 ) -> Response {
     shared.count(None);
-    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let domain = username
         .rsplit_once('@')
         .map(|(_, d)| d)

@@ -72,7 +72,7 @@ pub(crate) async fn acquire(
         "waiting for the browser redirect"
     );
     let response = tokio::select! {
-        received = loopback.receive() => received?,
+        received = loopback.receive(&flow.state) => received?,
         () = core.clock.sleep(params.timeout) => {
             return Err(Error::cancelled(format!(
                 "no sign-in completed within {} s", params.timeout.as_secs()

@@ -40,7 +40,7 @@ pub(crate) async fn authorize(
 ) -> Response {
     shared.count(None);
     CounterCells::bump(&shared.counters.authorize_requests);
-    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let params = request::parse_query(uri.query());
     let request = match request::validate(&shared, &tenant, &params) {
         Ok(request) => request,
@@ -63,9 +63,14 @@ pub(crate) async fn authorize(
 }
 
 /// `POST /{tenant}/oauth2/v2.0/authorize/login`: the sign-in form.
-pub(crate) async fn login(State(shared): AppState, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn login(
+    State(shared): AppState,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
     shared.count(None);
-    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let form = super::parse_form(&body);
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
     let flow = field("flow");

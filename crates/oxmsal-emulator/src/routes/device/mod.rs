@@ -33,7 +33,7 @@ pub(crate) async fn devicecode(
     body: Bytes,
 ) -> Response {
     shared.count(Some(RequestKind::DeviceCode));
-    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let form = parse_form(&body);
     let (response, fault) = serve_with_faults(&shared, RequestKind::DeviceCode, &ctx, || async {
         initiate(&shared, &ctx, &tenant, &form).unwrap_or_else(|error| error.into_response(&ctx))

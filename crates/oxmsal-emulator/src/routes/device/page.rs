@@ -24,7 +24,7 @@ pub(crate) async fn verification_page(
     uri: Uri,
 ) -> Response {
     shared.count(None);
-    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let code = query_param(&uri, "user_code").or_else(|| query_param(&uri, "otc"));
     form_page(&ctx, code.as_deref().unwrap_or_default(), "", None)
 }
@@ -33,10 +33,11 @@ pub(crate) async fn verification_page(
 pub(crate) async fn verification_submit(
     State(shared): AppState,
     headers: HeaderMap,
+    uri: Uri,
     body: Bytes,
 ) -> Response {
     shared.count(None);
-    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let form = parse_form(&body);
     let field = |name: &str| form.get(name).map(|v| v.trim()).unwrap_or_default();
     let user_code = field("user_code");

@@ -165,7 +165,7 @@ pub(crate) async fn token(
     body: Bytes,
 ) -> Response {
     shared.count(Some(RequestKind::Token));
-    let ctx = RequestCtx::new(&headers, &shared.base_url);
+    let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let form = parse_form(&body);
     if let Some(cell) = form
         .get("grant_type")
