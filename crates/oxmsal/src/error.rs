@@ -251,6 +251,21 @@ impl InvalidResponse {
         }
     }
 
+    /// [`InvalidResponse::new`], with the secrets the request sent masked in
+    /// the excerpt in every spelling (see `crate::redact`).
+    pub(crate) fn redacted(
+        status: u16,
+        content_type: Option<String>,
+        body: &[u8],
+        reason: impl Into<String>,
+        sent: &crate::redact::SentSecrets,
+    ) -> Self {
+        InvalidResponse {
+            body_excerpt: crate::redact::excerpt_with(body, Self::EXCERPT_LIMIT, sent),
+            ..Self::new(status, content_type, b"", reason)
+        }
+    }
+
     /// The same, remembering the response's `Retry-After`.
     ///
     /// ```
