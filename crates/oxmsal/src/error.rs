@@ -78,6 +78,13 @@ impl fmt::Display for ErrorKind {
 ///
 /// Every key the server sent is kept in [`ServiceError::body`], in its order and
 /// with its value unchanged; the typed fields are views of the common ones.
+/// One exception, for errors oxmsal reads off a response: a server or proxy
+/// that echoes the request back (`error_description: "… client_secret=…"`)
+/// would put the client secret, password, refresh token, authorization code,
+/// code verifier, assertion or device code in every log and terminal this error
+/// reaches, so each of the values that request sent is replaced by `<redacted>`
+/// — raw, form- or percent-encoded, JSON- or HTML-escaped — in every string of
+/// the object (member names included) before it is kept. Nothing else changes.
 ///
 /// ```
 /// use oxmsal::ServiceError;
