@@ -52,7 +52,8 @@ async fn a_256_mib_body_is_an_invalid_response_in_bounded_memory() {
             content_length,
         });
         // On a blocking thread: the in-process emulator keeps serving.
-        let (report, secret, measured) = (env.path("maxrss"), env.demo.secret.clone(), args.clone());
+        let (report, secret, measured) =
+            (env.path("maxrss"), env.demo.secret.clone(), args.clone());
         let (run, peak_kib) =
             tokio::task::spawn_blocking(move || run_measured(report, secret, measured))
                 .await
@@ -174,7 +175,10 @@ async fn malformed_or_oversized_id_tokens_exit_3_and_cache_nothing() {
         assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
         assert_eq!(run.json["error"], "invalid_response", "{}", run.stdout);
         assert!(
-            run.json["error_description"].as_str().unwrap().contains("id_token"),
+            run.json["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("id_token"),
             "{}",
             run.stdout
         );

@@ -56,7 +56,12 @@ fn trace() -> (String, String) {
     ("OXMSAL_LOG".into(), "trace".into())
 }
 
-async fn run_echoed(env: &Env, fault: Fault, args: Vec<String>, vars: Vec<(String, String)>) -> Run {
+async fn run_echoed(
+    env: &Env,
+    fault: Fault,
+    args: Vec<String>,
+    vars: Vec<(String, String)>,
+) -> Run {
     env.emulator.clear_faults();
     // Enough for the retry of a 5xx as well.
     env.emulator.inject_n(fault, 4);
@@ -88,10 +93,18 @@ async fn client_secret_echoed_back_is_not_printed() {
         )
         .await;
         assert_eq!(run.code, code, "{fault:?}: {}\n{}", run.stdout, run.stderr);
-        assert!(run.stderr.contains("TRACE"), "the log is on: {}", run.stderr);
+        assert!(
+            run.stderr.contains("TRACE"),
+            "the log is on: {}",
+            run.stderr
+        );
         assert_no_piece(&run, &secret, "client secret");
         // The rest of the echo is still there to read.
-        assert!(run.stdout.contains("grant_type=client_credentials"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("grant_type=client_credentials"),
+            "{}",
+            run.stdout
+        );
     }
 }
 
@@ -150,10 +163,11 @@ async fn refresh_token_echoed_back_is_not_printed() {
         .await;
         assert_eq!(run.code, code, "{fault:?}: {}\n{}", run.stdout, run.stderr);
         assert!(
-            env.emulator
-                .token_requests()
-                .iter()
-                .any(|r| r.params.get("grant_type").map(String::as_str) == Some("refresh_token")),
+            env.emulator.token_requests().iter().any(|r| r
+                .params
+                .get("grant_type")
+                .map(String::as_str)
+                == Some("refresh_token")),
             "the refresh token was sent"
         );
         assert_no_piece(&run, &refresh_token, "refresh token");

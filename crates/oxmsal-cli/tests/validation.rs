@@ -24,11 +24,20 @@ async fn bad_tenant_client_id_or_capability_is_exit_2_without_a_request() {
         ("--tenant a/b", with(base.clone(), &["--tenant", "a/b"])),
         ("--tenant 'a b'", with(base.clone(), &["--tenant", "a b"])),
         ("--tenant ''", with(base.clone(), &["--tenant", ""])),
-        ("authority tenant a%3Fb", replace("--authority", &authority_with("a%3Fb"))),
-        ("authority tenant a%20b", replace("--authority", &authority_with("a%20b"))),
+        (
+            "authority tenant a%3Fb",
+            replace("--authority", &authority_with("a%3Fb")),
+        ),
+        (
+            "authority tenant a%20b",
+            replace("--authority", &authority_with("a%20b")),
+        ),
         (
             "client id with CR/LF",
-            replace("--client-id", &format!("{}\r\nx-injected: 1", env.demo.client_id)),
+            replace(
+                "--client-id",
+                &format!("{}\r\nx-injected: 1", env.demo.client_id),
+            ),
         ),
         (
             "capability with CR/LF",
@@ -38,7 +47,11 @@ async fn bad_tenant_client_id_or_capability_is_exit_2_without_a_request() {
     for (what, args) in cases {
         let run = env.run(args).await;
         assert_eq!(run.code, 2, "{what}: {}\n{}", run.stdout, run.stderr);
-        assert_eq!(run.json["error"], "invalid_configuration", "{what}: {}", run.stdout);
+        assert_eq!(
+            run.json["error"], "invalid_configuration",
+            "{what}: {}",
+            run.stdout
+        );
         assert_eq!(
             env.emulator.counters().total_requests,
             0,

@@ -354,8 +354,14 @@ async fn echo_form_sends_the_request_back_as_json_or_html() {
     assert_eq!(body["error"], "invalid_request");
     let description = body["error_description"].as_str().unwrap();
     let form_secret: String = url::form_urlencoded::byte_serialize(app.secret.as_bytes()).collect();
-    assert!(description.contains(&format!("client_secret={form_secret}")), "{description}");
-    assert!(description.contains(&format!("client_secret={}", app.secret)), "{description}");
+    assert!(
+        description.contains(&format!("client_secret={form_secret}")),
+        "{description}"
+    );
+    assert!(
+        description.contains(&format!("client_secret={}", app.secret)),
+        "{description}"
+    );
 
     emu.inject(Fault::EchoForm {
         status: 500,
@@ -368,8 +374,14 @@ async fn echo_form_sends_the_request_back_as_json_or_html() {
         .unwrap()
         .starts_with("text/html"));
     let html = response.text().await.unwrap();
-    assert!(html.contains(&format!("client_secret={}", app.secret)), "{html}");
-    assert_eq!(emu.token_requests().last().unwrap().fault.as_deref(), Some("echo_form"));
+    assert!(
+        html.contains(&format!("client_secret={}", app.secret)),
+        "{html}"
+    );
+    assert_eq!(
+        emu.token_requests().last().unwrap().fault.as_deref(),
+        Some("echo_form")
+    );
 }
 
 #[tokio::test]

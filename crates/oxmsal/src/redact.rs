@@ -123,9 +123,7 @@ impl SentSecrets {
             }
             Value::Array(items) => items.iter_mut().for_each(|v| self.scrub_json(v)),
             Value::Object(map) => {
-                let dirty_keys = map
-                    .keys()
-                    .any(|k| matches!(self.scrub(k), Cow::Owned(_)));
+                let dirty_keys = map.keys().any(|k| matches!(self.scrub(k), Cow::Owned(_)));
                 if dirty_keys {
                     *map = std::mem::take(map)
                         .into_iter()
@@ -216,10 +214,7 @@ fn redact_jwts(text: &str) -> String {
 /// separator and what form encoding always escapes (space, quotes, angle
 /// brackets, backslash, controls).
 fn in_form_value(c: char) -> bool {
-    !(c == '&'
-        || c.is_whitespace()
-        || c.is_control()
-        || matches!(c, '"' | '\'' | '<' | '>' | '\\'))
+    !(c == '&' || c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '\\'))
 }
 
 /// Masks the value of every `name=value` whose name (any case) is a secret
@@ -357,7 +352,10 @@ mod tests {
     #[test]
     fn form_values_end_where_a_form_value_cannot_go_on() {
         let out = redact("<pre>password=hunter2</pre> and \"client_secret=abc\"");
-        assert_eq!(out, "<pre>password=<redacted></pre> and \"client_secret=<redacted>\"");
+        assert_eq!(
+            out,
+            "<pre>password=<redacted></pre> and \"client_secret=<redacted>\""
+        );
         // A longer name is not a secret field; an empty value stays empty.
         assert_eq!(redact("error_code=50076&code="), "error_code=50076&code=");
         assert_eq!(redact("code=abc"), "code=<redacted>");
@@ -411,7 +409,10 @@ mod tests {
             ("password", "pw-value"),
             ("client_secret", ""),
         ]);
-        assert_eq!(redact_with("password alice@contoso.com pw-value", &sent), "password alice@contoso.com <redacted>");
+        assert_eq!(
+            redact_with("password alice@contoso.com pw-value", &sent),
+            "password alice@contoso.com <redacted>"
+        );
     }
 
     #[test]

@@ -296,7 +296,10 @@ impl<K> AppBuilder<K> {
         }
         // It goes into every form, cache key and log line: one token, no spaces
         // or control characters (a CR/LF would split a line or a header).
-        if client_id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if client_id
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(Error::configuration(format!(
                 "`client_id` `{}` holds whitespace or a control character",
                 client_id.escape_debug()
@@ -421,7 +424,10 @@ mod tests {
         }
         // Surrounding whitespace of a client id is trimmed, as before.
         assert_eq!(
-            PublicClientApplication::builder(" api://app \n").build().unwrap().client_id(),
+            PublicClientApplication::builder(" api://app \n")
+                .build()
+                .unwrap()
+                .client_id(),
             "api://app"
         );
         assert!(PublicClientApplication::builder("id")
@@ -432,8 +438,14 @@ mod tests {
 
     #[test]
     fn a_bad_tenant_in_the_authority_is_refused() {
-        for bad in ["https://login.microsoftonline.com/a%20b", "https://login.microsoftonline.com/.."] {
-            let e = PublicClientApplication::builder("id").authority(bad).build().unwrap_err();
+        for bad in [
+            "https://login.microsoftonline.com/a%20b",
+            "https://login.microsoftonline.com/..",
+        ] {
+            let e = PublicClientApplication::builder("id")
+                .authority(bad)
+                .build()
+                .unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Configuration, "{bad}");
         }
     }

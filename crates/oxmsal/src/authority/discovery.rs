@@ -89,7 +89,8 @@ impl Discovery {
             let response = pipeline
                 .get(&url, RequestKind::Discovery, correlation_id)
                 .await?;
-            let doc = json_object_or_error(&response, pipeline.clock().as_ref(), &SentSecrets::none())?;
+            let doc =
+                json_object_or_error(&response, pipeline.clock().as_ref(), &SentSecrets::none())?;
             let endpoints = endpoints_from(&doc, authority, aliases, response.status().as_u16())?;
             tracing::debug!(
                 authority = authority.as_str(),

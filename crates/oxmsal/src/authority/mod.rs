@@ -353,13 +353,25 @@ mod tests {
     #[test]
     fn tenant_override_validates() {
         let p = Authority::parse("https://login.microsoftonline.com/common").unwrap();
-        for bad in [".", "..", "...", "a/b", "a?b", "a#b", "a b", "a\tb", "a\r\nb", "", "%2e%2e", "a\\b"] {
+        for bad in [
+            ".", "..", "...", "a/b", "a?b", "a#b", "a b", "a\tb", "a\r\nb", "", "%2e%2e", "a\\b",
+        ] {
             assert!(p.with_tenant(bad).is_err(), "{bad:?}");
         }
-        for good in ["common", "contoso.com", "72f988bf-86f1-41af-91ab-2d7cd011db47", "a_b"] {
+        for good in [
+            "common",
+            "contoso.com",
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "a_b",
+        ] {
             assert_eq!(p.with_tenant(good).unwrap().tenant(), good);
         }
-        for bad in ["https://h.example/a%20b", "https://h.example/a%2Fb", "https://h.example/a%3Fb", "https://h.example/.."] {
+        for bad in [
+            "https://h.example/a%20b",
+            "https://h.example/a%2Fb",
+            "https://h.example/a%3Fb",
+            "https://h.example/..",
+        ] {
             let e = Authority::parse(bad).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::Configuration, "{bad}");
         }

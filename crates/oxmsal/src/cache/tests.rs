@@ -628,7 +628,11 @@ fn malformed_or_oversized_id_tokens_are_invalid_responses_and_save_nothing() {
     for bad in [
         "not-a-jwt".to_owned(),
         "a.b.c".to_owned(),
-        format!("{}.{}.sig", b64(&json!({"alg": "none"})), URL_SAFE_NO_PAD.encode("not json")),
+        format!(
+            "{}.{}.sig",
+            b64(&json!({"alg": "none"})),
+            URL_SAFE_NO_PAD.encode("not json")
+        ),
         id_token(big_claims),
     ] {
         let cache = TokenCache::new();

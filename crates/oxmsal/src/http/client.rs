@@ -71,6 +71,11 @@ impl HttpConfig {
     /// OpenID configuration about 2 KiB); a body a thousand times that is not
     /// one of them, and reading it whole would let any server or proxy on
     /// the path decide how much memory the app uses.
+    ///
+    /// ```
+    /// use oxmsal::http::HttpConfig;
+    /// assert_eq!(HttpConfig::default().max_response_bytes, HttpConfig::DEFAULT_MAX_RESPONSE_BYTES);
+    /// ```
     pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 
     /// Sets the response size cap (see [`HttpConfig::max_response_bytes`]).

@@ -105,11 +105,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok["a"], 1);
-        let e = json_object_or_error(&response(200, "application/json", r#"{"a":"#, None), &clock, &none)
-            .unwrap_err();
+        let e = json_object_or_error(
+            &response(200, "application/json", r#"{"a":"#, None),
+            &clock,
+            &none,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
-        let e = json_object_or_error(&response(503, "text/html", "<html/>", Some("2")), &clock, &none)
-            .unwrap_err();
+        let e = json_object_or_error(
+            &response(503, "text/html", "<html/>", Some("2")),
+            &clock,
+            &none,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
         assert_eq!(e.retry_after().unwrap().as_secs(), 2);
         let e = json_object_or_error(
@@ -126,8 +134,12 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Service);
         assert_eq!(e.service().unwrap().http_status, 503);
         assert_eq!(e.retry_after().unwrap().as_secs(), 2);
-        let e = json_object_or_error(&response(200, "application/json", "[1]", None), &clock, &none)
-            .unwrap_err();
+        let e = json_object_or_error(
+            &response(200, "application/json", "[1]", None),
+            &clock,
+            &none,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
     }
 }

@@ -173,20 +173,21 @@ pub(crate) async fn token(
     {
         CounterCells::bump(cell);
     }
-    let (response, fault) = serve_with_faults_echoing(&shared, RequestKind::Token, &ctx, &body, || async {
-        match dispatch(&shared, &ctx, &tenant, &form, &headers) {
-            Ok(response) => response,
-            Err(error) => {
-                tracing::debug!(
-                    code = error.code,
-                    error = error.error,
-                    "token request refused"
-                );
-                error.into_response(&ctx)
+    let (response, fault) =
+        serve_with_faults_echoing(&shared, RequestKind::Token, &ctx, &body, || async {
+            match dispatch(&shared, &ctx, &tenant, &form, &headers) {
+                Ok(response) => response,
+                Err(error) => {
+                    tracing::debug!(
+                        code = error.code,
+                        error = error.error,
+                        "token request refused"
+                    );
+                    error.into_response(&ctx)
+                }
             }
-        }
-    })
-    .await;
+        })
+        .await;
     let received = Received {
         path: uri.path(),
         tenant: &tenant,
