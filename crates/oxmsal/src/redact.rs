@@ -90,13 +90,6 @@ impl SentSecrets {
             .sort_by_key(|s| std::cmp::Reverse(s.expose_secret().len()));
     }
 
-    /// The longest spelling, in bytes (0 without secrets).
-    fn longest(&self) -> usize {
-        self.spellings
-            .first()
-            .map_or(0, |s| s.expose_secret().len())
-    }
-
     /// `text` with every spelling of every sent secret masked.
     pub(crate) fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut out = Cow::Borrowed(text);
@@ -292,16 +285,16 @@ pub(crate) fn excerpt(body: &[u8], limit: usize) -> String {
 }
 
 /// At most `limit` characters of `body` (lossy UTF-8), with the values `sent`
-/// holds and every pattern masked. The text is redacted before it is cut (a
-/// margin of the longest spelling past the limit), so a secret that straddles
-/// the cut is masked whole, not shown in part.
+/// holds and every pattern masked. The whole text is redacted before it is
+/// cut: a secret straddling the cut is masked whole, and masks that shorten the
+/// text ahead of the cut cannot pull an unmasked piece of one into view. (The
+/// transport bounds the body — `HttpConfig::max_response_bytes` — and this runs
+/// only when an error is made.)
 pub(crate) fn excerpt_with(body: &[u8], limit: usize, sent: &SentSecrets) -> String {
     let text = String::from_utf8_lossy(body);
-    let window = limit.saturating_add(sent.longest());
-    let head: String = text.chars().take(window).collect();
-    let clean = redact_with(&head, sent);
+    let clean = redact_with(&text, sent);
     let mut out: String = clean.chars().take(limit).collect();
-    if clean.chars().count() > limit || text.chars().count() > window {
+    if out.len() < clean.len() {
         out.push('…');
     }
     out
@@ -422,5 +415,40 @@ mod tests {
         let out = excerpt_with(b"0123ABCDEFGH tail", 6, &sent);
         assert!(!out.contains("AB"), "{out}");
         assert!(out.starts_with("0123<r") && out.ends_with('…'), "{out}");
+    }
+
+    proptest::proptest! {
+        /// Any text, any limit: no panic, and a sent secret (of characters the
+        /// mask does not have) is gone from the excerpt in every spelling it
+        /// was echoed in, wherever it sat relative to the cut.
+        #[test]
+        fn sent_secrets_never_survive(
+            before in "\\PC{0,80}",
+            after in "\\PC{0,80}",
+            secret in "[A-Z0-9 &+/%=\"é]{4,24}",
+            spelling in 0usize..4,
+            limit in 0usize..200,
+        ) {
+            let mut sent = SentSecrets::none();
+            sent.add(&secret);
+            let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+            let echoed = [secret.clone(), form.clone(), form.replace('+', "%20"), lower_hex(&form)];
+            let jwt = if limit % 2 == 0 { "eyJ".to_owned() + &"a".repeat(limit) } else { String::new() };
+            let text = format!("{before}{jwt}{}{after}", echoed[spelling]);
+            let out = excerpt_with(text.as_bytes(), limit, &sent);
+            // Not even a piece: no 3 characters of the secret in a row.
+            let chars: Vec<char> = secret.chars().collect();
+            for piece in chars.windows(3) {
+                let piece: String = piece.iter().collect();
+                let shown = out.replace("<redacted>", "\u{0}");
+                let plain = format!("{before}{after}");
+                if !plain.contains(&piece) {
+                    proptest::prop_assert!(!shown.contains(&piece), "{piece:?} in {out}");
+                }
+            }
+            proptest::prop_assert!(!out.contains(&form), "{out}");
+            let _ = redact(&text);
+            let _ = excerpt(text.as_bytes(), limit);
+        }
     }
 }
