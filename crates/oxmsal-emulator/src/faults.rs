@@ -662,6 +662,31 @@ mod tests {
         assert_eq!(status, 400);
         assert_eq!(extra["foo"], 1);
 
+        let f: InjectedFault =
+            serde_json::from_value(json!({"kind": "echo_form", "body": "html"})).unwrap();
+        assert_eq!(
+            f.fault,
+            Fault::EchoForm {
+                status: 400,
+                body: EchoBody::Html
+            }
+        );
+        let f: InjectedFault =
+            serde_json::from_value(json!({"kind": "huge_body", "bytes": 268_435_456_u64})).unwrap();
+        assert_eq!(
+            f.fault,
+            Fault::HugeBody {
+                bytes: 256 << 20,
+                status: 200,
+                content_length: false
+            }
+        );
+        let f: InjectedFault = serde_json::from_value(
+            json!({"kind": "patch_json", "set": {"expires_in": 1e30}, "target": "any"}),
+        )
+        .unwrap();
+        assert_eq!(f.fault.kind(), "patch_json");
+        assert!(serde_json::from_value::<InjectedFault>(json!({"kind": "huge_body"})).is_err());
         assert!(serde_json::from_value::<InjectedFault>(json!({"kind": "nope"})).is_err());
         assert!(serde_json::from_value::<InjectedFault>(json!({"kind": "delay"})).is_err());
     }

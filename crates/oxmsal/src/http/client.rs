@@ -16,6 +16,8 @@ pub type HttpFuture<'a> = Pin<Box<dyn Future<Output = Result<HttpResponse>> + Se
 ///
 /// Implementations report failures to reach the server or read its answer as
 /// [`Error::transport`]; any HTTP status, 5xx included, is a response, not an error.
+/// They should bound what they read, as [`ReqwestClient`] does with
+/// [`HttpConfig::max_response_bytes`]: the server decides a body's length.
 ///
 /// ```
 /// use oxmsal::http::{HttpClient, HttpFuture, HttpRequest};
