@@ -442,6 +442,25 @@ impl Error {
         self
     }
 
+    /// The same error with every spelling of `sent`'s secrets masked in what it
+    /// keeps of a response (the service's error object, the body excerpt).
+    pub(crate) fn scrubbed(mut self, sent: &crate::redact::SentSecrets) -> Self {
+        if let Some(service) = self.inner.service.take() {
+            let mut body = Value::Object(service.body.clone());
+            sent.scrub_json(&mut body);
+            self.inner.service = match body {
+                Value::Object(map) => {
+                    ServiceError::from_map(service.http_status, map, service.retry_after)
+                }
+                _ => None,
+            };
+        }
+        if let Some(r) = self.inner.invalid_response.as_mut() {
+            r.body_excerpt = crate::redact::redact_with(&r.body_excerpt, sent);
+        }
+        self
+    }
+
     /// Marks an error returned by silent acquisition (its MSAL JSON then carries
     /// `classification`).
     pub(crate) fn in_silent_context(mut self) -> Self {
@@ -751,6 +770,32 @@ mod tests {
         assert!(text.contains("AADSTS7000215"), "{text}");
         assert!(text.contains("[correlation id c1]"), "{text}");
         assert!(!text.contains("Trace ID"), "{text}");
+    }
+
+    #[test]
+    fn scrubbed_masks_the_sent_secrets_in_what_is_kept() {
+        let mut sent = crate::redact::SentSecrets::none();
+        sent.add("pa ss");
+        let body = br#"{"error":"invalid_request","error_description":"got password=pa+ss","x":["pa ss"]}"#;
+        let service = Error::from_service(ServiceError::from_body(400, body, None).unwrap());
+        let throttled = Error::throttled(&service, Duration::from_secs(5)).scrubbed(&sent);
+        let shown = format!("{} {} {throttled:?}", throttled, throttled.to_msal_json());
+        assert!(
+            !shown.contains("pa+ss") && !shown.contains("pa ss"),
+            "{shown}"
+        );
+        assert_eq!(throttled.service().unwrap().error, "invalid_request");
+        let invalid = Error::from_invalid_response(InvalidResponse::new(
+            500,
+            None,
+            b"<pre>pa%20ss</pre>",
+            "html",
+        ))
+        .scrubbed(&sent);
+        assert_eq!(
+            invalid.invalid_response().unwrap().body_excerpt,
+            "<pre><redacted></pre>"
+        );
     }
 
     #[test]

@@ -76,9 +76,12 @@ pub(crate) async fn send_token_request(
         rule_b: value_of("grant_type") != Some(DEVICE_CODE_GRANT),
     };
     let now = core.clock.now_epoch();
-    core.throttle
-        .check(&key, now)
-        .map_err(|e| e.with_correlation_id(request.correlation_id.clone()))?;
+    core.throttle.check(&key, now).map_err(|e| {
+        // The remembered answer may come from a state file or Redis written by
+        // another process: it is scrubbed of this (the same) request's secrets too.
+        e.scrubbed(&SentSecrets::from_form(&fields))
+            .with_correlation_id(request.correlation_id.clone())
+    })?;
     let outcome = post(core, endpoints, request, &fields).await;
     if let Err(err) = &outcome {
         if is_rememberable(err) {
