@@ -173,3 +173,34 @@ async fn refresh_token_echoed_back_is_not_printed() {
         assert_no_piece(&run, &refresh_token, "refresh token");
     }
 }
+
+#[tokio::test]
+async fn a_remembered_echo_holding_the_secret_is_scrubbed_when_refused() {
+    let env = start_for_users().await;
+    let secret = env.demo.secret.clone();
+    let args = with(
+        env.token_args(),
+        &["--cache", &env.path("app.json").display().to_string()],
+    );
+    let vars = vec![("APP_SECRET".to_owned(), secret.clone())];
+    env.emulator.inject(Fault::EchoForm {
+        status: 400,
+        body: EchoBody::Oauth,
+    });
+    let first = env.run_env(args.clone(), vars.clone()).await;
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    // The 400 is remembered (scrubbed). Plant the secret back into the state, as
+    // a file written by another program could hold it.
+    let state = env.path("app.json.throttle.json");
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("<redacted>") && !text.contains(&secret));
+    std::fs::write(&state, text.replace("<redacted>", &secret)).unwrap();
+    let refused = env.run_env(args, vars).await;
+    assert_eq!(refused.code, 4, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stdout.contains("client_secret="),
+        "{}",
+        refused.stdout
+    );
+    assert_no_piece(&refused, &secret, "client secret from the throttle state");
+}
