@@ -248,34 +248,47 @@ fn redact_form_pairs(text: &str) -> String {
 fn redact_json_values(text: &str) -> String {
     let mut out = text.to_owned();
     for key in SECRET_JSON_KEYS {
-        let needle = format!("\"{key}\"");
-        let mut from = 0;
-        while let Some(found) = out[from..].find(&needle) {
-            let after_key = from + found + needle.len();
-            let rest = &out[after_key..];
-            let Some(colon) = rest.find(|c: char| !c.is_whitespace()) else {
-                break;
-            };
-            if !rest[colon..].starts_with(':') {
-                from = after_key;
-                continue;
-            }
-            let after_colon = &rest[colon + 1..];
-            let Some(quote) = after_colon.find(|c: char| !c.is_whitespace()) else {
-                break;
-            };
-            if !after_colon[quote..].starts_with('"') {
-                from = after_key;
-                continue;
-            }
-            let value_start = after_key + colon + 1 + quote + 1;
-            let value_len = out[value_start..]
-                .find('"')
-                .unwrap_or(out.len() - value_start);
-            out.replace_range(value_start..value_start + value_len, MASK);
-            from = value_start + MASK.len();
-        }
+        out = redact_json_key(&out, key);
     }
+    out
+}
+
+/// Masks the string values of the member `key`, in one pass that copies the
+/// text once (a body may be a MiB of such members: no shifting its tail per
+/// value).
+fn redact_json_key(text: &str, key: &str) -> String {
+    let needle = format!("\"{key}\"");
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(found) = text[from..].find(&needle) {
+        let after_key = from + found + needle.len();
+        let rest = &text[after_key..];
+        let Some(colon) = rest.find(|c: char| !c.is_whitespace()) else {
+            break;
+        };
+        if !rest[colon..].starts_with(':') {
+            from = after_key;
+            continue;
+        }
+        let after_colon = &rest[colon + 1..];
+        let Some(quote) = after_colon.find(|c: char| !c.is_whitespace()) else {
+            break;
+        };
+        if !after_colon[quote..].starts_with('"') {
+            from = after_key;
+            continue;
+        }
+        let value_start = after_key + colon + 1 + quote + 1;
+        let value_len = text[value_start..]
+            .find('"')
+            .unwrap_or(text.len() - value_start);
+        out.push_str(&text[copied..value_start]);
+        out.push_str(MASK);
+        copied = value_start + value_len;
+        from = copied;
+    }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -326,6 +339,17 @@ mod tests {
     #[test]
     fn truncated_value_is_still_hidden() {
         assert!(!redact(r#"{"access_token":"secretvalue"#).contains("secretvalue"));
+    }
+
+    #[test]
+    fn every_json_member_is_masked_and_the_rest_kept() {
+        let text = r#"{"password" : "a", "password":1, "x":"password", "device_code":"b","code_verifier":
+ "c"} tail"#;
+        assert_eq!(
+            redact(text),
+            r#"{"password" : "<redacted>", "password":1, "x":"password", "device_code":"<redacted>","code_verifier":
+ "<redacted>"} tail"#
+        );
     }
 
     #[test]
