@@ -17,6 +17,10 @@
 //! {"kind": "truncated_json"}
 //! {"kind": "delay", "millis": 3000, "target": "discovery"}
 //! {"kind": "drop_connection"}
+//! {"kind": "echo_form", "status": 400, "body": "oauth"}
+//! {"kind": "echo_form", "status": 500, "body": "html"}
+//! {"kind": "huge_body", "bytes": 268435456}
+//! {"kind": "patch_json", "set": {"expires_in": 1e30, "id_token": "not-a-jwt"}}
 //! ```
 
 use std::collections::VecDeque;
@@ -119,6 +123,49 @@ pub enum Fault {
     },
     /// Close the connection without writing any response.
     DropConnection,
+    /// The request's form sent back, as a misbehaving server or proxy does: the
+    /// body as received (form-encoded) and its decoded `name=value` pairs, in an
+    /// OAuth error's `error_description` or in an HTML page. For a client's
+    /// redaction of what it sent.
+    EchoForm {
+        /// HTTP status (default 400).
+        #[serde(default = "default_400")]
+        status: u16,
+        /// Where the echo goes (default: an OAuth error object).
+        #[serde(default)]
+        body: EchoBody,
+    },
+    /// A body of `bytes` bytes (JSON whitespace after a `{`), streamed in 64 KiB
+    /// chunks and never held whole: for a client's response size cap.
+    HugeBody {
+        /// How many bytes the body has.
+        bytes: u64,
+        /// HTTP status (default 200).
+        #[serde(default = "default_200")]
+        status: u16,
+        /// Whether to send `Content-Length` (default: chunked, length unknown
+        /// until the end).
+        #[serde(default)]
+        content_length: bool,
+    },
+    /// The normal answer with top-level members of its JSON object replaced
+    /// (a `null` removes one): an `expires_in` of 1e30, a malformed `id_token`.
+    PatchJson {
+        /// The members to set.
+        set: Map<String, Value>,
+    },
+}
+
+/// Where a [`Fault::EchoForm`] puts the echo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EchoBody {
+    /// Entra's JSON error (`invalid_request`), the echo in `error_description`.
+    #[default]
+    Oauth,
+    /// An HTML error page (`text/html`), the echo in its text.
+    Html,
 }
 
 /// The body of a [`Fault::ServerError`].
@@ -225,6 +272,9 @@ impl Fault {
             Fault::TruncatedJson => "truncated_json",
             Fault::Delay { .. } => "delay",
             Fault::DropConnection => "drop_connection",
+            Fault::EchoForm { .. } => "echo_form",
+            Fault::HugeBody { .. } => "huge_body",
+            Fault::PatchJson { .. } => "patch_json",
         }
     }
 }
@@ -251,9 +301,13 @@ impl InjectedFault {
                 content_type,
                 ..
             } => (Some(*status), vec![("content_type", content_type.as_str())]),
-            Fault::TruncatedJson | Fault::Delay { .. } | Fault::DropConnection => {
-                (None, Vec::new())
+            Fault::EchoForm { status, .. } | Fault::HugeBody { status, .. } => {
+                (Some(*status), Vec::new())
             }
+            Fault::TruncatedJson
+            | Fault::Delay { .. }
+            | Fault::DropConnection
+            | Fault::PatchJson { .. } => (None, Vec::new()),
         };
         if let Some(status) = status.filter(|s| !(100..=599).contains(s)) {
             return Err(format!("status must be from 100 to 599, not {status}"));
@@ -479,9 +533,133 @@ pub(crate) fn render(fault: Fault, ctx: &RequestCtx) -> Response {
             content_type,
             body,
         } => plain(status(code), &content_type, body),
+        Fault::HugeBody {
+            bytes,
+            status: code,
+            content_length,
+        } => {
+            let mut response = Response::new(Body::new(HugeBody {
+                left: bytes,
+                announce: content_length,
+                started: false,
+            }));
+            *response.status_mut() = status(code);
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            response
+        }
+        Fault::EchoForm { status: code, body } => echo_form(code, body, b"", ctx),
         // Handled by the caller; answering 500 keeps this total.
-        Fault::TruncatedJson | Fault::Delay { .. } | Fault::DropConnection => {
+        Fault::TruncatedJson
+        | Fault::Delay { .. }
+        | Fault::DropConnection
+        | Fault::PatchJson { .. } => {
             AadError::transient(StatusCode::INTERNAL_SERVER_ERROR).into_response(ctx)
+        }
+    }
+}
+
+/// The answer of a [`Fault::EchoForm`] to a request whose body was `raw`.
+pub(crate) fn echo_form(code: u16, body: EchoBody, raw: &[u8], ctx: &RequestCtx) -> Response {
+    let received = String::from_utf8_lossy(raw);
+    let decoded: Vec<String> = url::form_urlencoded::parse(raw)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let decoded = decoded.join(" ");
+    match body {
+        EchoBody::Oauth => {
+            let description = ctx.describe(&format!(
+                "AADSTS900144: The request could not be parsed. Received: {received} Decoded: {decoded}"
+            ));
+            let body = ctx.error_body("invalid_request", description, &[900_144]);
+            let mut response = json_response(status(code), &Value::Object(body));
+            ctx.decorate(&mut response);
+            response
+        }
+        EchoBody::Html => plain(
+            status(code),
+            "text/html; charset=utf-8",
+            format!(
+                "<html><body><h1>Request rejected</h1><p>Received:</p><pre>{received}</pre>\
+                 <p>Decoded:</p><pre>{decoded}</pre></body></html>"
+            ),
+        ),
+    }
+}
+
+/// The normal answer with `set`'s members put into its JSON object (a `null`
+/// removes the member); a body that is not a JSON object is left as it is.
+pub(crate) async fn patch_json(response: Response, set: Map<String, Value>) -> Response {
+    let (mut parts, body) = response.into_parts();
+    // Normal answers are small JSON documents built in memory; the cap only guards.
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let patched = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(mut map)) => {
+            for (key, value) in set {
+                if value.is_null() {
+                    map.remove(&key);
+                } else {
+                    map.insert(key, value);
+                }
+            }
+            Value::Object(map).to_string().into_bytes()
+        }
+        _ => bytes.to_vec(),
+    };
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(patched))
+}
+
+/// A body produced chunk by chunk: a `{` and then spaces, `left` bytes in all.
+struct HugeBody {
+    left: u64,
+    /// Whether to announce the length (`Content-Length`) instead of chunking.
+    announce: bool,
+    started: bool,
+}
+
+/// The spaces of a [`HugeBody`], one static chunk shared by every frame sent.
+static SPACES: [u8; 64 * 1024] = [b' '; 64 * 1024];
+
+impl hyper::body::Body for HugeBody {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if self.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        let chunk = if self.started {
+            let n = usize::try_from(self.left)
+                .unwrap_or(usize::MAX)
+                .min(SPACES.len());
+            axum::body::Bytes::from_static(&SPACES[..n])
+        } else {
+            self.started = true;
+            axum::body::Bytes::from_static(b"{")
+        };
+        self.left = self
+            .left
+            .saturating_sub(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.left == 0
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        if self.announce {
+            hyper::body::SizeHint::with_exact(self.left)
+        } else {
+            hyper::body::SizeHint::default()
         }
     }
 }
@@ -543,6 +721,31 @@ mod tests {
         assert_eq!(status, 400);
         assert_eq!(extra["foo"], 1);
 
+        let f: InjectedFault =
+            serde_json::from_value(json!({"kind": "echo_form", "body": "html"})).unwrap();
+        assert_eq!(
+            f.fault,
+            Fault::EchoForm {
+                status: 400,
+                body: EchoBody::Html
+            }
+        );
+        let f: InjectedFault =
+            serde_json::from_value(json!({"kind": "huge_body", "bytes": 268_435_456_u64})).unwrap();
+        assert_eq!(
+            f.fault,
+            Fault::HugeBody {
+                bytes: 256 << 20,
+                status: 200,
+                content_length: false
+            }
+        );
+        let f: InjectedFault = serde_json::from_value(
+            json!({"kind": "patch_json", "set": {"expires_in": 1e30}, "target": "any"}),
+        )
+        .unwrap();
+        assert_eq!(f.fault.kind(), "patch_json");
+        assert!(serde_json::from_value::<InjectedFault>(json!({"kind": "huge_body"})).is_err());
         assert!(serde_json::from_value::<InjectedFault>(json!({"kind": "nope"})).is_err());
         assert!(serde_json::from_value::<InjectedFault>(json!({"kind": "delay"})).is_err());
     }

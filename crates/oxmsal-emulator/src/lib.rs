@@ -65,7 +65,7 @@ pub use apps::AppRegistration;
 pub use config::EmulatorConfig;
 pub use emulator::Emulator;
 pub use error::EmulatorError;
-pub use faults::{Fault, FaultBody, FaultTarget, InjectedFault};
+pub use faults::{EchoBody, Fault, FaultBody, FaultTarget, InjectedFault};
 pub use scenario::ResourceScenario;
 pub use sessions::{AuthorizeOutcome, PendingDeviceCode, RefreshTokenInfo};
 pub use state::{Counters, DemoApp, PublicDemoApp, RecordedRequest};

@@ -20,6 +20,8 @@ async fn bad_statuses_and_header_values_are_refused() {
         json!({"kind": "server_error", "status": 600}),
         json!({"kind": "oauth", "error": "invalid_grant", "status": 1000}),
         json!({"kind": "non_json", "status": 99}),
+        json!({"kind": "echo_form", "status": 700}),
+        json!({"kind": "huge_body", "bytes": 10, "status": 0}),
         json!({"kind": "throttle", "retry_after": "5\r\nX-Injected: 1"}),
         json!({"kind": "oauth", "error": "invalid_grant", "retry_after": "5\n"}),
         json!({"kind": "server_error", "status": 503, "retry_after": "1\u{0}"}),

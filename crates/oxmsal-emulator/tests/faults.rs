@@ -338,3 +338,93 @@ async fn targets_counts_and_clearing() {
     emu.reset_counters();
     assert_eq!(emu.counters(), oxmsal_emulator::Counters::default());
 }
+
+#[tokio::test]
+async fn echo_form_sends_the_request_back_as_json_or_html() {
+    let emu = Emulator::start().await.unwrap();
+    let app = emu.register_demo_app();
+    let http = client(&emu);
+    emu.inject(Fault::EchoForm {
+        status: 400,
+        body: oxmsal_emulator::EchoBody::Oauth,
+    });
+    let response = client_credentials(&http, &emu, &app).await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    let description = body["error_description"].as_str().unwrap();
+    let form_secret: String = url::form_urlencoded::byte_serialize(app.secret.as_bytes()).collect();
+    assert!(
+        description.contains(&format!("client_secret={form_secret}")),
+        "{description}"
+    );
+    assert!(
+        description.contains(&format!("client_secret={}", app.secret)),
+        "{description}"
+    );
+
+    emu.inject(Fault::EchoForm {
+        status: 500,
+        body: oxmsal_emulator::EchoBody::Html,
+    });
+    let response = client_credentials(&http, &emu, &app).await;
+    assert_eq!(response.status(), 500);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(&format!("client_secret={}", app.secret)),
+        "{html}"
+    );
+    assert_eq!(
+        emu.token_requests().last().unwrap().fault.as_deref(),
+        Some("echo_form")
+    );
+}
+
+#[tokio::test]
+async fn huge_body_is_streamed_with_or_without_a_length() {
+    let emu = Emulator::start().await.unwrap();
+    let app = emu.register_demo_app();
+    let http = client(&emu);
+    for content_length in [false, true] {
+        emu.inject(Fault::HugeBody {
+            bytes: 5 * 65_536 + 7,
+            status: 200,
+            content_length,
+        });
+        let mut response = client_credentials(&http, &emu, &app).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers().get("content-length").is_some(),
+            content_length
+        );
+        let mut total = 0usize;
+        let mut first = None;
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            first.get_or_insert(chunk[0]);
+            total += chunk.len();
+        }
+        assert_eq!(total, 5 * 65_536 + 7);
+        assert_eq!(first, Some(b'{'));
+    }
+}
+
+#[tokio::test]
+async fn patch_json_replaces_and_removes_members_of_the_normal_answer() {
+    let emu = Emulator::start().await.unwrap();
+    let app = emu.register_demo_app();
+    let http = client(&emu);
+    let mut set = Map::new();
+    set.insert("expires_in".into(), json!(1e30));
+    set.insert("token_type".into(), Value::Null);
+    emu.inject(Fault::PatchJson { set });
+    let response = client_credentials(&http, &emu, &app).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["expires_in"], json!(1e30));
+    assert!(body.get("token_type").is_none());
+    assert!(body["access_token"].is_string());
+}

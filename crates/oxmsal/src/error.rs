@@ -78,6 +78,13 @@ impl fmt::Display for ErrorKind {
 ///
 /// Every key the server sent is kept in [`ServiceError::body`], in its order and
 /// with its value unchanged; the typed fields are views of the common ones.
+/// One exception, for errors oxmsal reads off a response: a server or proxy
+/// that echoes the request back (`error_description: "… client_secret=…"`)
+/// would put the client secret, password, refresh token, authorization code,
+/// code verifier, assertion or device code in every log and terminal this error
+/// reaches, so each of the values that request sent is replaced by `<redacted>`
+/// — raw, form- or percent-encoded, JSON- or HTML-escaped — in every string of
+/// the object (member names included) before it is kept. Nothing else changes.
 ///
 /// ```
 /// use oxmsal::ServiceError;
@@ -251,6 +258,21 @@ impl InvalidResponse {
         }
     }
 
+    /// [`InvalidResponse::new`], with the secrets the request sent masked in
+    /// the excerpt in every spelling (see `crate::redact`).
+    pub(crate) fn redacted(
+        status: u16,
+        content_type: Option<String>,
+        body: &[u8],
+        reason: impl Into<String>,
+        sent: &crate::redact::SentSecrets,
+    ) -> Self {
+        InvalidResponse {
+            body_excerpt: crate::redact::excerpt_with(body, Self::EXCERPT_LIMIT, sent),
+            ..Self::new(status, content_type, b"", reason)
+        }
+    }
+
     /// The same, remembering the response's `Retry-After`.
     ///
     /// ```
@@ -416,6 +438,25 @@ impl Error {
     pub fn with_correlation_id(mut self, id: impl Into<String>) -> Self {
         if self.inner.correlation_id.is_none() {
             self.inner.correlation_id = Some(id.into());
+        }
+        self
+    }
+
+    /// The same error with every spelling of `sent`'s secrets masked in what it
+    /// keeps of a response (the service's error object, the body excerpt).
+    pub(crate) fn scrubbed(mut self, sent: &crate::redact::SentSecrets) -> Self {
+        if let Some(service) = self.inner.service.take() {
+            let mut body = Value::Object(service.body.clone());
+            sent.scrub_json(&mut body);
+            self.inner.service = match body {
+                Value::Object(map) => {
+                    ServiceError::from_map(service.http_status, map, service.retry_after)
+                }
+                _ => None,
+            };
+        }
+        if let Some(r) = self.inner.invalid_response.as_mut() {
+            r.body_excerpt = crate::redact::redact_with(&r.body_excerpt, sent);
         }
         self
     }
@@ -729,6 +770,32 @@ mod tests {
         assert!(text.contains("AADSTS7000215"), "{text}");
         assert!(text.contains("[correlation id c1]"), "{text}");
         assert!(!text.contains("Trace ID"), "{text}");
+    }
+
+    #[test]
+    fn scrubbed_masks_the_sent_secrets_in_what_is_kept() {
+        let mut sent = crate::redact::SentSecrets::none();
+        sent.add("pa ss");
+        let body = br#"{"error":"invalid_request","error_description":"got password=pa+ss","x":["pa ss"]}"#;
+        let service = Error::from_service(ServiceError::from_body(400, body, None).unwrap());
+        let throttled = Error::throttled(&service, Duration::from_secs(5)).scrubbed(&sent);
+        let shown = format!("{} {} {throttled:?}", throttled, throttled.to_msal_json());
+        assert!(
+            !shown.contains("pa+ss") && !shown.contains("pa ss"),
+            "{shown}"
+        );
+        assert_eq!(throttled.service().unwrap().error, "invalid_request");
+        let invalid = Error::from_invalid_response(InvalidResponse::new(
+            500,
+            None,
+            b"<pre>pa%20ss</pre>",
+            "html",
+        ))
+        .scrubbed(&sent);
+        assert_eq!(
+            invalid.invalid_response().unwrap().body_excerpt,
+            "<pre><redacted></pre>"
+        );
     }
 
     #[test]

@@ -245,3 +245,43 @@ async fn slow_server_times_out_as_transport() {
     assert_eq!(err.kind(), ErrorKind::Transport);
     assert!(err.to_string().contains("timed out"), "{err}");
 }
+
+#[tokio::test]
+async fn a_body_over_the_cap_is_an_invalid_response_naming_it() {
+    let s = setup().await;
+    let capped = |cap: Option<usize>| {
+        let config = match cap {
+            Some(cap) => HttpConfig::default().max_response_bytes(cap),
+            None => HttpConfig::default(),
+        };
+        s.builder(ClientCredential::secret(s.demo.secret.clone()))
+            .http_config(config)
+            .extra_root_certificate_pem(s.emulator.ca_pem().as_bytes().to_vec())
+            .build()
+            .unwrap()
+    };
+    for (cap, bytes) in [(Some(64 * 1024), 64 * 1024 + 1), (None, (1 << 20) + 1)] {
+        let app = capped(cap);
+        let named = cap.unwrap_or(HttpConfig::DEFAULT_MAX_RESPONSE_BYTES);
+        for content_length in [false, true] {
+            s.emulator.inject(Fault::HugeBody {
+                bytes,
+                status: 200,
+                content_length,
+            });
+            let err = app.acquire_token_for_client([SCOPE]).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidResponse, "{err}");
+            assert!(
+                err.to_string().contains(&format!("{named}-byte cap")),
+                "{err}"
+            );
+            assert_eq!(err.invalid_response().unwrap().http_status, 200);
+        }
+    }
+    // A body under the cap is read as before.
+    let app = capped(Some(64 * 1024));
+    let mut set = Map::new();
+    set.insert("padding".into(), Value::from("x".repeat(32 * 1024)));
+    s.emulator.inject(Fault::PatchJson { set });
+    app.acquire_token_for_client([SCOPE]).await.unwrap();
+}

@@ -118,6 +118,22 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Response>,
 {
+    serve_with_faults_echoing(shared, kind, ctx, b"", normal).await
+}
+
+/// [`serve_with_faults`] for a request whose body (`raw`) an `echo_form`
+/// fault sends back.
+pub(crate) async fn serve_with_faults_echoing<F, Fut>(
+    shared: &Shared,
+    kind: RequestKind,
+    ctx: &RequestCtx,
+    raw: &[u8],
+    normal: F,
+) -> (Response, Option<&'static str>)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Response>,
+{
     let Some(fault) = shared.faults.take(kind) else {
         return (normal().await, None);
     };
@@ -131,6 +147,8 @@ where
         }
         Fault::TruncatedJson => truncate(normal().await).await,
         Fault::DropConnection => faults::drop_connection_response(),
+        Fault::EchoForm { status, body } => faults::echo_form(status, body, raw, ctx),
+        Fault::PatchJson { set } => faults::patch_json(normal().await, set).await,
         other => faults::render(other, ctx),
     };
     (response, Some(name))

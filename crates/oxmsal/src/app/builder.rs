@@ -294,6 +294,17 @@ impl<K> AppBuilder<K> {
         if client_id.is_empty() {
             return Err(Error::configuration("`client_id` must not be empty"));
         }
+        // It goes into every form, cache key and log line: one token, no spaces
+        // or control characters (a CR/LF would split a line or a header).
+        if client_id
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(Error::configuration(format!(
+                "`client_id` `{}` holds whitespace or a control character",
+                client_id.escape_debug()
+            )));
+        }
         let authority_text = self.authority.as_deref().unwrap_or(DEFAULT_AUTHORITY);
         let authority = if self.oidc {
             Authority::oidc(authority_text)?
@@ -304,6 +315,16 @@ impl<K> AppBuilder<K> {
         if let Some(bad) = self.capabilities.iter().find(|c| c.trim().is_empty()) {
             return Err(Error::configuration(format!(
                 "client capability `{bad}` is empty"
+            )));
+        }
+        if let Some(bad) = self
+            .capabilities
+            .iter()
+            .find(|c| c.chars().any(|ch| ch.is_whitespace() || ch.is_control()))
+        {
+            return Err(Error::configuration(format!(
+                "client capability `{}` holds whitespace or a control character",
+                bad.escape_debug()
             )));
         }
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
@@ -378,5 +399,55 @@ impl AppBuilder<Public> {
     pub fn build(self) -> Result<crate::PublicClientApplication> {
         let (_, core) = self.build_core(false)?;
         Ok(crate::PublicClientApplication::from_core(core))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::credential::ClientCredential;
+    use crate::{ConfidentialClientApplication, ErrorKind, PublicClientApplication};
+
+    #[test]
+    fn client_ids_and_capabilities_with_control_characters_are_refused() {
+        for bad in ["abc\r\nx-injected: 1", "a b", "a\tb", "a\u{0}b"] {
+            let e = PublicClientApplication::builder(bad).build().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Configuration, "{bad:?}");
+            let e = ConfidentialClientApplication::builder(bad, ClientCredential::secret("s"))
+                .build()
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Configuration, "{bad:?}");
+            let e = PublicClientApplication::builder("id")
+                .client_capabilities(["CP1", bad])
+                .build()
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Configuration, "{bad:?}");
+        }
+        // Surrounding whitespace of a client id is trimmed, as before.
+        assert_eq!(
+            PublicClientApplication::builder(" api://app \n")
+                .build()
+                .unwrap()
+                .client_id(),
+            "api://app"
+        );
+        assert!(PublicClientApplication::builder("id")
+            .client_capabilities(["CP1", "llt"])
+            .build()
+            .is_ok());
+    }
+
+    #[test]
+    fn a_bad_tenant_in_the_authority_is_refused() {
+        for bad in [
+            "https://login.microsoftonline.com/a%20b",
+            "https://login.microsoftonline.com/..",
+        ] {
+            let e = PublicClientApplication::builder("id")
+                .authority(bad)
+                .build()
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Configuration, "{bad}");
+        }
     }
 }

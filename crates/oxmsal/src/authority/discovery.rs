@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::error::{Error, InvalidResponse, Result};
 use crate::http::{json_object_or_error, Pipeline, RequestKind};
+use crate::redact::SentSecrets;
 
 use super::{Authority, AuthorityKind, InstanceDiscovery};
 
@@ -88,7 +89,8 @@ impl Discovery {
             let response = pipeline
                 .get(&url, RequestKind::Discovery, correlation_id)
                 .await?;
-            let doc = json_object_or_error(&response, pipeline.clock().as_ref())?;
+            let doc =
+                json_object_or_error(&response, pipeline.clock().as_ref(), &SentSecrets::none())?;
             let endpoints = endpoints_from(&doc, authority, aliases, response.status().as_u16())?;
             tracing::debug!(
                 authority = authority.as_str(),
@@ -135,7 +137,7 @@ impl Discovery {
         let response = pipeline
             .get(&url, RequestKind::InstanceDiscovery, correlation_id)
             .await?;
-        let doc = json_object_or_error(&response, pipeline.clock().as_ref())?;
+        let doc = json_object_or_error(&response, pipeline.clock().as_ref(), &SentSecrets::none())?;
         let mut aliases = own;
         if let Some(Value::Array(entries)) = doc.get("metadata") {
             for entry in entries {

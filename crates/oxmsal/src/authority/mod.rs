@@ -120,6 +120,10 @@ impl Authority {
         } else {
             AuthorityKind::Aad
         };
+        if kind != AuthorityKind::Adfs {
+            check_tenant(first)
+                .map_err(|e| Error::configuration(format!("authority `{authority}`: {e}")))?;
+        }
         if kind == AuthorityKind::Aad && segments.len() > 1 {
             return Err(Error::configuration(format!(
                 "authority `{authority}` has more than one path segment; an Entra ID authority is https://host/TENANT (for another OpenID provider use `oidc_authority`)"
@@ -171,15 +175,7 @@ impl Authority {
                 "a tenant can be chosen per request only for Entra ID authorities",
             ));
         }
-        let valid = !tenant.is_empty()
-            && tenant
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
-        if !valid {
-            return Err(Error::configuration(format!(
-                "tenant `{tenant}` is not a tenant id or domain"
-            )));
-        }
+        check_tenant(tenant)?;
         let mut url = self.url.clone();
         url.set_path(tenant);
         Ok(Self::assemble(
@@ -266,6 +262,24 @@ impl fmt::Display for Authority {
     }
 }
 
+/// A tenant is a tenant id (GUID), a domain, `common`, `organizations` or
+/// `consumers`: letters, digits, `-`, `.` and `_`, and not only dots. It becomes
+/// a path segment of every request URL, so anything else — `.` or `..` (which
+/// URL resolution turns into the host's root), `/`, `?`, `#`, `%`, whitespace,
+/// control characters, the empty string — is refused before any request.
+pub(crate) fn check_tenant(tenant: &str) -> Result<()> {
+    let allowed = tenant
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    if tenant.is_empty() || !allowed || tenant.chars().all(|c| c == '.') {
+        return Err(Error::configuration(format!(
+            "tenant `{}` is not a tenant id or domain (letters, digits, `-`, `.`, `_`; not only dots)",
+            tenant.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
 fn parse_url(text: &str) -> Result<Url> {
     let url = Url::parse(text.trim())
         .map_err(|e| Error::configuration(format!("authority `{text}` is not a URL: {e}")))?;
@@ -338,6 +352,29 @@ mod tests {
 
     #[test]
     fn tenant_override_validates() {
+        let p = Authority::parse("https://login.microsoftonline.com/common").unwrap();
+        for bad in [
+            ".", "..", "...", "a/b", "a?b", "a#b", "a b", "a\tb", "a\r\nb", "", "%2e%2e", "a\\b",
+        ] {
+            assert!(p.with_tenant(bad).is_err(), "{bad:?}");
+        }
+        for good in [
+            "common",
+            "contoso.com",
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "a_b",
+        ] {
+            assert_eq!(p.with_tenant(good).unwrap().tenant(), good);
+        }
+        for bad in [
+            "https://h.example/a%20b",
+            "https://h.example/a%2Fb",
+            "https://h.example/a%3Fb",
+            "https://h.example/..",
+        ] {
+            let e = Authority::parse(bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Configuration, "{bad}");
+        }
         let a = Authority::parse("https://login.microsoftonline.com/common").unwrap();
         assert!(a.with_tenant("a/b").is_err());
         assert!(a.with_tenant("").is_err());

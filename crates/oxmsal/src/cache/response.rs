@@ -23,6 +23,20 @@ use crate::error::{Error, InvalidResponse, Result};
 /// (MSAL Python's default; RFC 6749 §5.1 makes `expires_in` only RECOMMENDED).
 const DEFAULT_EXPIRES_IN_SECS: u64 = 600;
 
+/// The longest lifetime a response's `expires_in`, `ext_expires_in` or
+/// `refresh_in` (or an `expires_on` that far ahead) is taken for: one year.
+/// Entra ID issues access tokens for at most a day (60–90 minutes by default)
+/// and other OpenID providers for days or weeks; a year keeps every real
+/// lifetime as it is while a bogus one (`1e30`) cannot make a token that is
+/// cached, persisted and served forever.
+pub(crate) const MAX_LIFETIME_SECS: u64 = 365 * 24 * 60 * 60;
+
+/// The largest `id_token` accepted: 64 KiB. Entra's id tokens are 1–4 KiB and
+/// stay under 16 KiB even with many group claims (past 200 groups it sends an
+/// overage claim instead); a larger one is not an id token this library can
+/// use, and it would be copied into every cache write.
+pub(crate) const MAX_ID_TOKEN_BYTES: usize = 64 * 1024;
+
 /// One successful token response and its context: what the flows hand the cache.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TokenRecord<'a> {
@@ -83,6 +97,11 @@ fn text<'r>(response: &'r Map<String, Value>, field: &str) -> Result<Option<&'r 
             kind(other)
         ))),
     }
+}
+
+/// A lifetime from the response, at most [`MAX_LIFETIME_SECS`].
+fn lifetime(response: &Map<String, Value>, field: &str) -> Result<Option<u64>> {
+    Ok(seconds(response, field)?.map(|s| s.min(MAX_LIFETIME_SECS)))
 }
 
 /// Whole seconds from the response (a number or a numeric string).
@@ -161,16 +180,16 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
         _ => return Err(invalid("the token response has no `access_token`")),
     };
     let token_type = text(response, "token_type")?.unwrap_or("Bearer");
-    let expires_in = match seconds(response, "expires_in")? {
+    let expires_in = match lifetime(response, "expires_in")? {
         Some(s) => s,
         // Managed identity endpoints send an absolute `expires_on` instead.
         None => match seconds(response, "expires_on")? {
-            Some(at) => at.saturating_sub(now),
+            Some(at) => at.saturating_sub(now).min(MAX_LIFETIME_SECS),
             None => DEFAULT_EXPIRES_IN_SECS,
         },
     };
-    let ext_expires_in = seconds(response, "ext_expires_in")?.unwrap_or(expires_in);
-    let refresh_in = seconds(response, "refresh_in")?;
+    let ext_expires_in = lifetime(response, "ext_expires_in")?.unwrap_or(expires_in);
+    let refresh_in = lifetime(response, "refresh_in")?;
     let refresh_token = text(response, "refresh_token")?.filter(|t| !t.is_empty());
     let id_token = text(response, "id_token")?.filter(|t| !t.is_empty());
     let client_info = text(response, "client_info")?.filter(|t| !t.is_empty());
@@ -187,6 +206,12 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
     };
     let target = scopes::target(text(response, "scope")?, record.requested_scopes);
 
+    if let Some(t) = id_token.filter(|t| t.len() > MAX_ID_TOKEN_BYTES) {
+        return Err(invalid(format!(
+            "the token response's `id_token` is {} bytes, over the {MAX_ID_TOKEN_BYTES}-byte cap",
+            t.len()
+        )));
+    }
     let id_token_claims = match id_token {
         Some(t) => Some(crate::jwt::decode_claims(t).map_err(|e| {
             invalid(format!(

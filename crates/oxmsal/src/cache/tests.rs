@@ -679,6 +679,73 @@ fn response_numbers_may_be_strings_and_defaults_apply() {
 }
 
 #[test]
+fn lifetimes_are_clamped_to_a_year() {
+    let cache = TokenCache::new();
+    let requested = strings(&["s"]);
+    let year = response::MAX_LIFETIME_SECS;
+    for huge in [json!(1e30), json!("1e30"), json!(u64::MAX), json!(year + 1)] {
+        let response = object(json!({"access_token": "at", "expires_in": huge,
+                                     "ext_expires_in": huge, "refresh_in": huge}));
+        let at = cache
+            .save_token_response(&record("t", &requested, &response, 1_000))
+            .unwrap()
+            .access_token;
+        assert_eq!(
+            (at.expires_on, at.extended_expires_on, at.refresh_on),
+            (1_000 + year, Some(1_000 + year), Some(1_000 + year)),
+            "{huge}"
+        );
+    }
+    let response = object(json!({"access_token": "at", "expires_on": u64::MAX}));
+    let at = cache
+        .save_token_response(&record("t", &requested, &response, 1_000))
+        .unwrap()
+        .access_token;
+    assert_eq!(at.expires_on, 1_000 + year);
+    // A year exactly is kept as it is.
+    let response = object(json!({"access_token": "at", "expires_in": year}));
+    let at = cache
+        .save_token_response(&record("t", &requested, &response, 0))
+        .unwrap()
+        .access_token;
+    assert_eq!(at.expires_on, year);
+}
+
+#[test]
+fn malformed_or_oversized_id_tokens_are_invalid_responses_and_save_nothing() {
+    let requested = strings(&["s"]);
+    let big_claims = json!({"sub": "s", "pad": "x".repeat(response::MAX_ID_TOKEN_BYTES)});
+    for bad in [
+        "not-a-jwt".to_owned(),
+        "a.b.c".to_owned(),
+        format!(
+            "{}.{}.sig",
+            b64(&json!({"alg": "none"})),
+            URL_SAFE_NO_PAD.encode("not json")
+        ),
+        id_token(big_claims),
+    ] {
+        let cache = TokenCache::new();
+        let response = object(json!({"access_token": "at", "refresh_token": "rt",
+                                     "id_token": bad, "client_info": client_info("u", "t")}));
+        let err = cache
+            .save_token_response(&record("t", &requested, &response, 0))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidResponse, "{err}");
+        assert!(err.to_string().contains("id_token"), "{err}");
+        assert_eq!(cache.access_token_count(), 0);
+        assert!(!cache.has_state_changed());
+    }
+    // Just under the cap is fine.
+    let cache = TokenCache::new();
+    let claims = json!({"sub": "s", "pad": "x".repeat(response::MAX_ID_TOKEN_BYTES / 2)});
+    let response = object(json!({"access_token": "at", "id_token": id_token(claims)}));
+    cache
+        .save_token_response(&record("t", &requested, &response, 0))
+        .unwrap();
+}
+
+#[test]
 fn client_info_padding_is_optional() {
     let info = client_info("uid", "utid");
     for variant in [info.clone(), format!("{info}=="), info.replace('-', "+")] {

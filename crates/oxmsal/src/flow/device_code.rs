@@ -10,6 +10,7 @@ use crate::app::AppCore;
 use crate::authority::Authority;
 use crate::error::{Error, ErrorKind, InvalidResponse, Result};
 use crate::http::{json_object_or_error, Outgoing, RequestKind};
+use crate::redact::SentSecrets;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
@@ -82,7 +83,8 @@ pub(crate) async fn initiate(
             extra_headers: &[],
         })
         .await?;
-    let body = json_object_or_error(&response, core.clock.as_ref())
+    let sent = SentSecrets::from_form(&fields);
+    let body = json_object_or_error(&response, core.clock.as_ref(), &sent)
         .map_err(|e| e.with_correlation_id(correlation_id.clone()))?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     let number = |k: &str| match body.get(k) {

@@ -6,6 +6,7 @@ use crate::app::AppCore;
 use crate::authority::discovery::Endpoints;
 use crate::error::{Error, InvalidResponse, Result};
 use crate::http::{is_rememberable, json_object_or_error, Outgoing, RequestKind, ThrottleKey};
+use crate::redact::SentSecrets;
 use crate::secret::Secret;
 
 /// A token request's form: values are secrets until they go on the wire.
@@ -75,9 +76,12 @@ pub(crate) async fn send_token_request(
         rule_b: value_of("grant_type") != Some(DEVICE_CODE_GRANT),
     };
     let now = core.clock.now_epoch();
-    core.throttle
-        .check(&key, now)
-        .map_err(|e| e.with_correlation_id(request.correlation_id.clone()))?;
+    core.throttle.check(&key, now).map_err(|e| {
+        // The remembered answer may come from a state file or Redis written by
+        // another process: it is scrubbed of this (the same) request's secrets too.
+        e.scrubbed(&SentSecrets::from_form(&fields))
+            .with_correlation_id(request.correlation_id.clone())
+    })?;
     let outcome = post(core, endpoints, request, &fields).await;
     if let Err(err) = &outcome {
         if is_rememberable(err) {
@@ -110,15 +114,18 @@ async fn post(
             extra_headers: &[],
         })
         .await?;
-    let map = json_object_or_error(&response, core.clock.as_ref())
+    // Whatever comes back may echo the form: its secrets are masked in any error.
+    let sent = SentSecrets::from_form(fields);
+    let map = json_object_or_error(&response, core.clock.as_ref(), &sent)
         .map_err(|e| e.with_correlation_id(request.correlation_id.clone()))?;
     match map.get("access_token") {
         Some(Value::String(t)) if !t.is_empty() => Ok(map),
-        _ => Err(Error::from_invalid_response(InvalidResponse::new(
+        _ => Err(Error::from_invalid_response(InvalidResponse::redacted(
             response.status().as_u16(),
             Some("application/json".into()),
             response.body(),
             "a success response without an `access_token` string",
+            &sent,
         ))
         .with_correlation_id(request.correlation_id.clone())),
     }

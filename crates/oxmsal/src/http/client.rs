@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidResponse, Result};
 
 use super::{HttpRequest, HttpResponse};
 
@@ -16,6 +16,8 @@ pub type HttpFuture<'a> = Pin<Box<dyn Future<Output = Result<HttpResponse>> + Se
 ///
 /// Implementations report failures to reach the server or read its answer as
 /// [`Error::transport`]; any HTTP status, 5xx included, is a response, not an error.
+/// They should bound what they read, as [`ReqwestClient`] does with
+/// [`HttpConfig::max_response_bytes`]: the server decides a body's length.
 ///
 /// ```
 /// use oxmsal::http::{HttpClient, HttpFuture, HttpRequest};
@@ -48,6 +50,10 @@ pub struct HttpConfig {
     pub connect_timeout: Duration,
     /// Time allowed for a whole request, response body included.
     pub request_timeout: Duration,
+    /// Most bytes of a response body read; a longer body is an
+    /// `InvalidResponse` naming this cap, and its rest is never read
+    /// ([`HttpConfig::DEFAULT_MAX_RESPONSE_BYTES`] by default).
+    pub max_response_bytes: usize,
 }
 
 impl Default for HttpConfig {
@@ -56,11 +62,35 @@ impl Default for HttpConfig {
             extra_roots_pem: Vec::new(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
 
 impl HttpConfig {
+    /// The default response size cap: 1 MiB. The identity platform's answers
+    /// are a few KiB (a token response with its tokens is under 20 KiB, an
+    /// OpenID configuration about 2 KiB); a body a thousand times that is not
+    /// one of them, and reading it whole would let any server or proxy on
+    /// the path decide how much memory the app uses.
+    ///
+    /// ```
+    /// use oxmsal::http::HttpConfig;
+    /// assert_eq!(HttpConfig::default().max_response_bytes, HttpConfig::DEFAULT_MAX_RESPONSE_BYTES);
+    /// ```
+    pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
+
+    /// Sets the response size cap (see [`HttpConfig::max_response_bytes`]).
+    ///
+    /// ```
+    /// let c = oxmsal::http::HttpConfig::default().max_response_bytes(64 * 1024);
+    /// assert_eq!(c.max_response_bytes, 65_536);
+    /// ```
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// Trusts the certificates of a PEM bundle in addition to the system's roots.
     ///
     /// ```
@@ -104,6 +134,7 @@ impl HttpConfig {
 #[derive(Debug, Clone)]
 pub struct ReqwestClient {
     client: reqwest::Client,
+    max_response_bytes: usize,
 }
 
 impl ReqwestClient {
@@ -135,7 +166,10 @@ impl ReqwestClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::configuration(format!("cannot build the HTTP client: {e}")))?;
-        Ok(ReqwestClient { client })
+        Ok(ReqwestClient {
+            client,
+            max_response_bytes: config.max_response_bytes,
+        })
     }
 }
 
@@ -144,7 +178,7 @@ impl HttpClient for ReqwestClient {
         Box::pin(async move {
             let request = reqwest::Request::try_from(request)
                 .map_err(|e| Error::configuration(format!("invalid request: {e}")))?;
-            let response = self
+            let mut response = self
                 .client
                 .execute(request)
                 .await
@@ -155,12 +189,50 @@ impl HttpClient for ReqwestClient {
             if let Some(headers) = builder.headers_mut() {
                 headers.extend(response.headers().clone());
             }
-            let body = response.bytes().await.map_err(transport_error)?;
+            let body = read_capped(&mut response, self.max_response_bytes).await?;
             builder
-                .body(body.to_vec())
+                .body(body)
                 .map_err(|e| Error::transport(format!("unreadable response: {e}"), None))
         })
     }
+}
+
+/// The body, chunk by chunk, up to `cap` bytes: a longer one (announced by
+/// `Content-Length` or found while reading) is an `InvalidResponse` naming the
+/// cap, and what is left of it is never read, so memory stays bounded.
+async fn read_capped(response: &mut reqwest::Response, cap: usize) -> Result<Vec<u8>> {
+    let too_large = |response: &reqwest::Response| {
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Error::from_invalid_response(InvalidResponse::new(
+            response.status().as_u16(),
+            content_type,
+            b"",
+            format!(
+                "the response body is larger than the {cap}-byte cap \
+                 (`HttpConfig::max_response_bytes`); the rest was not read"
+            ),
+        ))
+    };
+    let announced = response.content_length();
+    if announced.is_some_and(|len| len > u64::try_from(cap).unwrap_or(u64::MAX)) {
+        return Err(too_large(response));
+    }
+    let expected = announced
+        .and_then(|len| usize::try_from(len).ok())
+        .unwrap_or(0)
+        .min(cap);
+    let mut body = Vec::with_capacity(expected);
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if chunk.len() > cap - body.len() {
+            return Err(too_large(response));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Names what failed in words a person can act on; the URL is left out (it is

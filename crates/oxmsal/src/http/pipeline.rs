@@ -188,6 +188,21 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// A header value the app chose (a correlation id): visible ASCII and spaces
+/// only. `http` alone would let a tab through; a CR/LF would end the header.
+fn checked_header_value(name: &str, value: &str) -> Result<HeaderValue> {
+    let invalid = || {
+        Error::configuration(format!(
+            "header `{name}` value `{}` holds a control character or non-ASCII text",
+            value.escape_debug()
+        ))
+    };
+    if value.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        return Err(invalid());
+    }
+    HeaderValue::from_str(value).map_err(|_| invalid())
+}
+
 fn build_request(out: &Outgoing<'_>, body: &[u8]) -> Result<HttpRequest> {
     let invalid =
         |name: &str| Error::configuration(format!("header `{name}` has an invalid value"));
@@ -201,8 +216,7 @@ fn build_request(out: &Outgoing<'_>, body: &[u8]) -> Result<HttpRequest> {
     *request.uri_mut() = uri;
     // The fixed values are static: no copy of them per request.
     let headers = request.headers_mut();
-    let correlation_id =
-        HeaderValue::from_str(out.correlation_id).map_err(|_| invalid("client-request-id"))?;
+    let correlation_id = checked_header_value("client-request-id", out.correlation_id)?;
     headers.append(HeaderName::from_static("client-request-id"), correlation_id);
     let fixed = [
         ("return-client-request-id", "true"),
@@ -232,7 +246,7 @@ fn build_request(out: &Outgoing<'_>, body: &[u8]) -> Result<HttpRequest> {
         );
     }
     for (name, value) in out.extra_headers {
-        let value = HeaderValue::from_str(value).map_err(|_| invalid(name))?;
+        let value = checked_header_value(name, value)?;
         headers.append(HeaderName::from_static(name), value);
     }
     Ok(request)
@@ -259,6 +273,15 @@ mod tests {
         assert!(check_scheme(&u("http://127.0.0.1:1/x"), true).is_ok());
         assert!(check_scheme(&u("http://[::1]:1/x"), true).is_ok());
         assert!(check_scheme(&u("ftp://localhost/x"), true).is_err());
+    }
+
+    #[test]
+    fn header_values_with_control_characters_are_configuration_errors() {
+        for bad in ["a\r\nx-injected: 1", "a\nb", "tab\there", "del\u{7f}", "é"] {
+            let e = checked_header_value("client-request-id", bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Configuration, "{bad:?}");
+        }
+        assert!(checked_header_value("client-request-id", "my id-1").is_ok());
     }
 
     #[test]

@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::Clock;
 use crate::error::{Error, InvalidResponse, Result, ServiceError};
+use crate::redact::SentSecrets;
 
 use super::{parse_retry_after, HttpResponse};
 
@@ -31,16 +32,30 @@ impl ResponseExt for HttpResponse {
 
 /// A 2xx response whose body is a JSON object gives that object; an error status
 /// with an OAuth error object gives `Service`; anything else `InvalidResponse`.
+///
+/// `sent` holds the secrets the request sent: an error keeps none of them, in
+/// any spelling — not in a body excerpt, and not in the service's error object
+/// (whose strings are scrubbed before it is kept, so an `error_description`
+/// echoing the request cannot reach a log or a terminal).
 pub(crate) fn json_object_or_error(
     response: &HttpResponse,
     clock: &dyn Clock,
+    sent: &SentSecrets,
 ) -> Result<Map<String, Value>> {
     let status = response.status().as_u16();
     let retry_after = response.retry_after(clock);
     let body = response.body();
+    let invalid = |reason: String| {
+        InvalidResponse::redacted(status, response.content_type(), body, reason, sent)
+    };
     if !response.status().is_success() {
-        if let Some(service) = ServiceError::from_body(status, body, retry_after) {
-            return Err(Error::from_service(service));
+        if let Ok(mut value @ Value::Object(_)) = serde_json::from_slice::<Value>(body) {
+            sent.scrub_json(&mut value);
+            if let Value::Object(map) = value {
+                if let Some(service) = ServiceError::from_map(status, map, retry_after) {
+                    return Err(Error::from_service(service));
+                }
+            }
         }
         let reason = if body.is_empty() {
             "error status with an empty body".to_owned()
@@ -48,24 +63,17 @@ pub(crate) fn json_object_or_error(
             "error status with a body that is not an OAuth error object".to_owned()
         };
         return Err(Error::from_invalid_response(
-            InvalidResponse::new(status, response.content_type(), body, reason)
-                .with_retry_after(retry_after),
+            invalid(reason).with_retry_after(retry_after),
         ));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Error::from_invalid_response(InvalidResponse::new(
-            status,
-            response.content_type(),
-            body,
-            "the body is JSON but not an object",
+        Ok(_) => Err(Error::from_invalid_response(invalid(
+            "the body is JSON but not an object".to_owned(),
         ))),
-        Err(e) => Err(Error::from_invalid_response(InvalidResponse::new(
-            status,
-            response.content_type(),
-            body,
-            format!("the body is not valid JSON ({e})"),
-        ))),
+        Err(e) => Err(Error::from_invalid_response(invalid(format!(
+            "the body is not valid JSON ({e})"
+        )))),
     }
 }
 
@@ -89,17 +97,27 @@ mod tests {
     #[test]
     fn classifies_every_shape() {
         let clock = ManualClock::at_epoch(0);
+        let none = SentSecrets::none();
         let ok = json_object_or_error(
             &response(200, "application/json", r#"{"a":1}"#, None),
             &clock,
+            &none,
         )
         .unwrap();
         assert_eq!(ok["a"], 1);
-        let e = json_object_or_error(&response(200, "application/json", r#"{"a":"#, None), &clock)
-            .unwrap_err();
+        let e = json_object_or_error(
+            &response(200, "application/json", r#"{"a":"#, None),
+            &clock,
+            &none,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
-        let e = json_object_or_error(&response(503, "text/html", "<html/>", Some("2")), &clock)
-            .unwrap_err();
+        let e = json_object_or_error(
+            &response(503, "text/html", "<html/>", Some("2")),
+            &clock,
+            &none,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
         assert_eq!(e.retry_after().unwrap().as_secs(), 2);
         let e = json_object_or_error(
@@ -110,13 +128,18 @@ mod tests {
                 Some("2"),
             ),
             &clock,
+            &none,
         )
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Service);
         assert_eq!(e.service().unwrap().http_status, 503);
         assert_eq!(e.retry_after().unwrap().as_secs(), 2);
-        let e = json_object_or_error(&response(200, "application/json", "[1]", None), &clock)
-            .unwrap_err();
+        let e = json_object_or_error(
+            &response(200, "application/json", "[1]", None),
+            &clock,
+            &none,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidResponse);
     }
 }

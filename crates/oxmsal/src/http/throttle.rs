@@ -155,15 +155,15 @@ impl ThrottleStore {
 
     /// `Err(Throttled)` when this request must not be sent yet.
     pub(crate) fn check(&self, key: &ThrottleKey<'_>, now: u64) -> Result<()> {
-        let entries = self.lock();
+        let mut entries = self.lock();
         // Nothing remembered (nearly always): no digest to compute.
         if entries.is_empty() {
             return Ok(());
         }
-        refuse_if_held(&entries, &key.rule_a(), now)?;
+        refuse_if_held(&mut entries, &key.rule_a(), now)?;
         // Rule B's digest only when rule A's key is not refused.
         if key.rule_b {
-            refuse_if_held(&entries, &key.rule_b(), now)?;
+            refuse_if_held(&mut entries, &key.rule_b(), now)?;
         }
         Ok(())
     }
@@ -373,7 +373,8 @@ impl ThrottleStore {
     fn merge(&self, others: HashMap<String, Entry>, now: u64) {
         let mut entries = self.lock();
         entries.retain(|_, e| e.until > now);
-        for (key, other) in others.into_iter().filter(|(_, e)| e.until > now) {
+        for (key, mut other) in others.into_iter().filter(|(_, e)| e.until > now) {
+            other.clamp(now);
             match entries.get(&key) {
                 Some(mine) if mine.until >= other.until => {}
                 _ => {
@@ -403,10 +404,21 @@ impl ThrottleStore {
     }
 }
 
-/// `Err(Throttled)` when the entry under `key` still holds requests back at `now`.
-fn refuse_if_held(entries: &HashMap<String, Entry>, key: &str, now: u64) -> Result<()> {
-    match entries.get(key) {
+impl Entry {
+    /// Holds requests back for at most [`MAX_BLOCK`] from `now`: this process
+    /// never records longer, so a longer entry was written by someone else (a
+    /// planted `until` of `u64::MAX` would refuse every request forever).
+    fn clamp(&mut self, now: u64) {
+        self.until = self.until.min(now.saturating_add(MAX_BLOCK.as_secs()));
+    }
+}
+
+/// `Err(Throttled)` when the entry under `key` still holds requests back at
+/// `now` (for at most [`MAX_BLOCK`], whatever a loaded entry said).
+fn refuse_if_held(entries: &mut HashMap<String, Entry>, key: &str, now: u64) -> Result<()> {
+    match entries.get_mut(key) {
         Some(entry) if entry.until > now => {
+            entry.clamp(now);
             let original = entry.outcome.to_error();
             let remaining = Duration::from_secs(entry.until - now);
             tracing::info!(
@@ -572,6 +584,35 @@ mod tests {
             store.check(&device, 1).is_ok(),
             "device code polling is not remembered"
         );
+    }
+
+    #[test]
+    fn a_planted_endless_entry_holds_back_for_the_cap_at_most() {
+        let recorded = ThrottleStore::new();
+        recorded.record(
+            &key("s", b"x"),
+            &service(429, Some(60)),
+            100,
+            Duration::from_secs(5),
+        );
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&recorded.serialize().unwrap()).unwrap();
+        for entry in doc.as_object_mut().unwrap().values_mut() {
+            entry["until"] = serde_json::json!(u64::MAX);
+            entry["since"] = serde_json::json!(u64::MAX);
+        }
+        let planted = doc.to_string();
+        // Loaded whole (a file) or merged (Redis): refused for at most an hour.
+        let loaded = ThrottleStore::new();
+        loaded.deserialize(&planted).unwrap();
+        let merged = ThrottleStore::new();
+        merged.merge(serde_json::from_str(&planted).unwrap(), 1_000);
+        for store in [&loaded, &merged] {
+            let err = store.check(&key("s", b"x"), 1_000).unwrap_err();
+            assert_eq!(err.retry_after(), Some(MAX_BLOCK));
+            assert!(store.check(&key("s", b"x"), 1_000 + 3_599).is_err());
+            assert!(store.check(&key("s", b"x"), 1_000 + 3_600).is_ok());
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use axum::response::Response;
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::{parse_form, serve_with_faults, AppState};
+use super::{parse_form, serve_with_faults_echoing, AppState};
 use crate::errors::{AadError, RequestCtx};
 use crate::faults::{DropConnectionMarker, RequestKind};
 use crate::shared::Shared;
@@ -173,20 +173,21 @@ pub(crate) async fn token(
     {
         CounterCells::bump(cell);
     }
-    let (response, fault) = serve_with_faults(&shared, RequestKind::Token, &ctx, || async {
-        match dispatch(&shared, &ctx, &tenant, &form, &headers) {
-            Ok(response) => response,
-            Err(error) => {
-                tracing::debug!(
-                    code = error.code,
-                    error = error.error,
-                    "token request refused"
-                );
-                error.into_response(&ctx)
+    let (response, fault) =
+        serve_with_faults_echoing(&shared, RequestKind::Token, &ctx, &body, || async {
+            match dispatch(&shared, &ctx, &tenant, &form, &headers) {
+                Ok(response) => response,
+                Err(error) => {
+                    tracing::debug!(
+                        code = error.code,
+                        error = error.error,
+                        "token request refused"
+                    );
+                    error.into_response(&ctx)
+                }
             }
-        }
-    })
-    .await;
+        })
+        .await;
     let received = Received {
         path: uri.path(),
         tenant: &tenant,
