@@ -22,6 +22,11 @@
 //!   [`load_throttle`](RedisStore::load_throttle) share the apps' throttling
 //!   memory (a server's "back off") under `{prefix}throttle` the same way,
 //!   merged, the key expiring with the last back-off.
+//! - [`load_metadata`](CachePersistence::load_metadata) and
+//!   [`update_metadata`](CachePersistence::update_metadata) keep the apps'
+//!   discovery metadata under `{prefix}metadata` (compare-and-set, expiring
+//!   with the refresh-token TTL), so a new process finds its cached tokens
+//!   without asking the identity provider.
 //! - The URL's password never appears in logs, errors or `Debug` output.
 //! - `rediss://` uses rustls with the system's roots (plus any
 //!   [extra root](RedisStoreBuilder::extra_root_certificate_pem)). Building
@@ -54,6 +59,7 @@ use crate::secret::WipedString;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
+use crate::authority::persisted::MAX_DOCUMENT_BYTES as MAX_METADATA_BYTES;
 use crate::error::{Error, Result};
 use crate::http::ThrottleStore;
 use connection::{Connector, Failure};
@@ -73,6 +79,10 @@ pub const DEFAULT_KEY_PREFIX: &str = "oxmsal:";
 /// The key, after the prefix, of the shared throttle state. Partitions'
 /// storage keys begin with `app-`, `user-` or `obo-`, so it is never one.
 const THROTTLE_KEY: &str = "throttle";
+
+/// The key, after the prefix, of the discovery metadata (never a partition's,
+/// as for [`THROTTLE_KEY`]).
+const METADATA_KEY: &str = "metadata";
 
 const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -362,10 +372,10 @@ impl RedisStore {
     /// # Ok(()) }
     /// ```
     pub async fn load_all(&self) -> Result<Vec<String>> {
-        let throttle = self.throttle_key();
+        let not_partitions = [self.throttle_key(), self.metadata_key()];
         match self
             .connector
-            .values_with_prefix(&self.prefix, &throttle)
+            .values_with_prefix(&self.prefix, &not_partitions)
             .await
         {
             Ok(documents) => Ok(documents),
@@ -382,6 +392,17 @@ impl RedisStore {
     /// ```
     pub fn throttle_key(&self) -> String {
         format!("{}{THROTTLE_KEY}", self.prefix)
+    }
+
+    /// The Redis key of the discovery metadata: the prefix, then `metadata`.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::redis::RedisStore::new("redis://127.0.0.1/0")?;
+    /// assert_eq!(store.metadata_key(), "oxmsal:metadata");
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn metadata_key(&self) -> String {
+        format!("{}{METADATA_KEY}", self.prefix)
     }
 
     /// Merges the throttle state other processes saved into `throttle`
@@ -552,6 +573,38 @@ impl CachePersistence for RedisStore {
             {
                 Ok(()) => Ok(()),
                 Err(failure) => self.on_failure("update", partition_kind(partition), failure, ()),
+            }
+        })
+    }
+
+    /// `{prefix}metadata`; a value over the metadata size cap is ignored
+    /// with a warning.
+    fn load_metadata(&self) -> PersistFuture<'_, Option<String>> {
+        Box::pin(async move {
+            match self.connector.get(&self.metadata_key()).await {
+                Ok(Some(doc)) if doc.len() > MAX_METADATA_BYTES => {
+                    tracing::warn!(
+                        key = self.metadata_key(),
+                        cap_bytes = MAX_METADATA_BYTES,
+                        "discovery metadata over its size cap; ignored"
+                    );
+                    Ok(None)
+                }
+                Ok(doc) => Ok(doc),
+                Err(failure) => self.on_failure("load", METADATA_KEY, failure, None),
+            }
+        })
+    }
+
+    /// `{prefix}metadata` by compare-and-set, expiring with the refresh-token
+    /// TTL (the metadata names where refresh tokens are as long as they live).
+    fn update_metadata<'a>(&'a self, edit: Edit<'a>) -> PersistFuture<'a, ()> {
+        Box::pin(async move {
+            let ttl_secs = self.refresh_token_ttl_secs;
+            let plan = |_: &str| Ok(Write::Set { ttl_secs });
+            match self.try_update(&self.metadata_key(), edit, &plan).await? {
+                Ok(()) => Ok(()),
+                Err(failure) => self.on_failure("update", METADATA_KEY, failure, ()),
             }
         })
     }

@@ -119,12 +119,12 @@ impl Connector {
         self.settle(outcome, generation).await
     }
 
-    /// The values of every key starting with `prefix` but `except` (SCAN,
+    /// The values of every key starting with `prefix` but those in `except` (SCAN,
     /// then MGET in batches; a key that expires in between is skipped).
     pub(super) async fn values_with_prefix(
         &self,
         prefix: &str,
-        except: &str,
+        except: &[String],
     ) -> Result<Vec<String>, Failure> {
         let pattern = format!("{}*", glob_escape(prefix));
         let mut keys: Vec<String> = Vec::new();
@@ -149,7 +149,7 @@ impl Connector {
         // SCAN may return a key twice.
         keys.sort_unstable();
         keys.dedup();
-        keys.retain(|key| key != except);
+        keys.retain(|key| !except.contains(key));
         let mut values = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
             let (mut conn, generation) = self.connection().await?;
