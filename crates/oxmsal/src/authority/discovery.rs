@@ -196,9 +196,8 @@ impl Discovery {
         };
         let instance = &self.instance;
         let edit = |stored: Option<&str>| -> Result<String> {
-            persisted::record(stored, authority, instance, endpoints, now).ok_or_else(|| {
-                Error::configuration("not persisted: the endpoints are on another host")
-            })
+            persisted::record(stored, authority, instance, endpoints, now)
+                .ok_or_else(|| Error::cache("cannot write the discovery metadata", None))
         };
         if persisted::record(None, authority, instance, endpoints, now).is_none() {
             tracing::debug!(
