@@ -113,7 +113,7 @@ async fn acquire_inner(
         .await?;
     let endpoints = &found.endpoints;
     let account = &params.account;
-    let realm = realm_of(&authority, &endpoints, account).to_owned();
+    let realm = realm_of(&authority, endpoints, account).to_owned();
     let bypass = params.force_refresh || params.claims.is_some();
     // The account's tokens, as other processes left them (refresh tokens too:
     // even a bypassing request needs them).
