@@ -12,11 +12,17 @@ use std::time::{Duration, SystemTime};
 use oxmsal::authority::InstanceDiscovery;
 use oxmsal::cache::persist::FileStore;
 use oxmsal::credential::ClientCredential;
-use oxmsal::{ConfidentialClientApplication, ManualClock, TokenCache, TokenSource};
-use oxmsal_emulator::{Counters, DemoApp, Emulator, EmulatorConfig};
+use oxmsal::{
+    ConfidentialClientApplication, ManualClock, PublicClientApplication, Secret, TokenCache,
+    TokenSource,
+};
+use oxmsal_emulator::{
+    Counters, DemoApp, Emulator, EmulatorConfig, DEFAULT_USERNAME, DEFAULT_USER_PASSWORD,
+};
 use serde_json::Value;
 
 const SCOPE: &str = "api://demo/.default";
+const USER_SCOPE: &str = "api://demo/read";
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// An app standing for a new process: its own memory, the shared file, and
@@ -247,4 +253,64 @@ async fn a_metadata_file_for_another_host_is_not_used() {
         env.metadata()["authorities"][&env.authority]["token_endpoint"],
         "https://127.0.0.1:1/evil/oauth2/v2.0/token"
     );
+}
+
+/// The same for a signed-in user's token (silent): a day on by the app's
+/// clock, past `refresh_on` and with the provider gone, the cached token.
+#[tokio::test]
+async fn silent_with_stale_metadata_and_the_provider_down_serves_the_cached_token() {
+    let env = Env::start(long_lived().with_refresh_in(Duration::from_secs(3600))).await;
+    let client_id = env.emulator.register_public_demo_app().client_id;
+    let then = SystemTime::now();
+    let public = |now: SystemTime| {
+        PublicClientApplication::builder(client_id.clone())
+            .authority(env.authority.as_str())
+            .extra_root_certificate_pem(env.ca_pem.as_bytes().to_vec())
+            .instance_discovery(InstanceDiscovery::Endpoint(
+                url::Url::parse(&env.base_url).unwrap(),
+            ))
+            .token_cache(TokenCache::new())
+            .cache_persistence(Arc::new(FileStore::new(env.cache())))
+            .clock(Arc::new(ManualClock::at(now)))
+            .build()
+            .unwrap()
+    };
+    let signed_in = public(then)
+        .acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            [USER_SCOPE],
+        )
+        .await
+        .unwrap();
+    let account = signed_in.account.clone().unwrap();
+
+    env.emulator.reset_counters();
+    let hit = public(then)
+        .acquire_token_silent([USER_SCOPE], &account)
+        .await
+        .unwrap();
+    assert_eq!(hit.token_source, TokenSource::Cache);
+    assert_eq!(
+        env.emulator.counters(),
+        Counters::default(),
+        "no request at all"
+    );
+
+    let port = env.emulator.port();
+    let day_later = then + DAY + Duration::from_secs(60);
+    let app = public(day_later);
+    drop(env.emulator);
+    for _ in 0..500 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let served = app
+        .acquire_token_silent([USER_SCOPE], &account)
+        .await
+        .unwrap();
+    assert_eq!(served.token_source, TokenSource::Cache);
+    assert_eq!(served.access_token, signed_in.access_token);
 }
