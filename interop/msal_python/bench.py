@@ -24,6 +24,12 @@ Subcommands (each prints one JSON object on stdout):
   rss   --doc FILE
         Loads FILE into a SerializableTokenCache and reports the peak RSS
         (VmHWM from /proc/self/status) of this process.
+  processes --runs N [--warmup W] -- COMMAND [ARG...] [-- COMMAND [ARG...]]...
+        Times whole processes: the commands run in turns, W rounds untimed,
+        then N rounds, each run to its exit (stdout captured; each must exit 0
+        and print a JSON object whose token_source is "cache"); reports, per
+        command in order, the median and minimum wall time of one run. The
+        CLI cache-hit row times both sides in one call.
 
 Timing: for each workload, the number of calls per batch doubles until a batch
 takes >= --min-batch seconds (0.2 s), then --repeat (7) batches are timed; the
@@ -342,6 +348,47 @@ def cmd_rss(args):
     }))
 
 
+# ---------------------------------------------------------------- processes
+
+
+def cmd_processes(args):
+    """Times whole processes. Several commands (separated by `--`) run in
+    turns, one run of each per round, so that a change in the machine's load
+    weighs on every side alike."""
+    import subprocess
+    commands, current = [], []
+    for word in args.command:
+        if word == "--":
+            if current:
+                commands.append(current)
+            current = []
+        else:
+            current.append(word)
+    if current:
+        commands.append(current)
+
+    def once(command):
+        start = time.perf_counter()
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        elapsed = time.perf_counter() - start
+        out = json.loads(done.stdout or b"null")
+        if done.returncode != 0 or not isinstance(out, dict) or out.get("token_source") != "cache":
+            sys.exit("not a cache hit (exit %d): %s %s" % (
+                done.returncode, done.stdout.decode(errors="replace")[:300],
+                done.stderr.decode(errors="replace")[:300]))
+        return elapsed
+
+    for _ in range(args.warmup):
+        for command in commands:
+            once(command)
+    samples = [[] for _ in commands]
+    for _ in range(args.runs):
+        for i, command in enumerate(commands):
+            samples[i].append(once(command))
+    print(json.dumps([{"median_s": statistics.median(s), "min_s": min(s), "runs": args.runs}
+                      for s in samples]))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -366,8 +413,13 @@ def main():
     t.add_argument("--quick", action="store_true")
     r = sub.add_parser("rss")
     r.add_argument("--doc", required=True)
+    w = sub.add_parser("processes")
+    w.add_argument("--runs", type=int, default=30)
+    w.add_argument("--warmup", type=int, default=2)
+    w.add_argument("command", nargs=argparse.REMAINDER)
     args = p.parse_args()
-    {"gen": cmd_gen, "time": cmd_time, "rss": cmd_rss}[args.cmd](args)
+    {"gen": cmd_gen, "time": cmd_time, "rss": cmd_rss,
+     "processes": cmd_processes}[args.cmd](args)
     return 0
 
 

@@ -8,6 +8,10 @@
 //! `oxmsal` runs — and MSAL for Python with msal-extensions — share one file
 //! and lose no token.
 //!
+//! The library keeps the authority's discovery metadata beside the cache file
+//! (`<cache>.metadata.json`, or the `oxmsal:metadata` key in Redis), so a
+//! later run serves a cached token without any request.
+//!
 //! `--cache redis://…` (or `rediss://`) shares the cache through Redis instead
 //! (see `redis_store` below); the throttle state then stays in memory.
 

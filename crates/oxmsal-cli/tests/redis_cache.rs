@@ -19,7 +19,12 @@ async fn two_processes_share_tokens_through_redis() {
     let first = env.run(args.clone()).await;
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert_eq!(first.json["token_source"], "identity_provider");
-    assert_eq!(server.query(&["DBSIZE"]), "1", "the token is in Redis");
+    assert_eq!(server.query(&["DBSIZE"]), "2", "the token is in Redis");
+    assert_eq!(
+        server.query(&["EXISTS", "oxmsal:metadata"]),
+        "1",
+        "and the discovery metadata, under its own key"
+    );
 
     let second = env.run(args).await;
     assert_eq!(second.code, 0, "{}", second.stderr);
@@ -29,6 +34,11 @@ async fn two_processes_share_tokens_through_redis() {
     );
     assert_eq!(second.json["access_token"], first.json["access_token"]);
     assert_eq!(env.emulator.counters().token_requests, 1);
+    assert_eq!(
+        env.emulator.counters().discovery_requests,
+        1,
+        "the second process discovered nothing"
+    );
     // Nothing on disk next to the test (no cache file, no throttle file).
     assert_eq!(std::fs::read_dir(env.dir.path()).unwrap().count(), 0);
 }

@@ -262,7 +262,8 @@ async fn redis_vanishing_mid_run_falls_back_to_memory() {
         .unwrap();
     let first = app.acquire_token_for_client([SCOPE]).await.unwrap();
     assert_eq!(first.token_source, TokenSource::IdentityProvider);
-    assert_eq!(server.query(&["DBSIZE"]), "1", "persisted to Redis");
+    // The partition and the discovery metadata.
+    assert_eq!(server.query(&["DBSIZE"]), "2", "persisted to Redis");
 
     server.kill();
     let started = std::time::Instant::now();
@@ -324,6 +325,49 @@ async fn two_apps_share_tokens_through_one_store() {
     );
     assert_eq!(second.access_token, first.access_token);
     assert_eq!(s.token_requests(), 1, "no new token request");
+}
+
+/// The discovery metadata under its own key: a new app finds the token with
+/// no request, and `load_all` lists partitions only.
+#[tokio::test]
+async fn discovery_metadata_has_its_own_key_and_a_new_app_sends_nothing() {
+    let server = RedisServer::start(&[]);
+    let s = setup().await;
+    let redis = Arc::new(RedisStore::new(&server.url()).unwrap());
+    let store: Arc<dyn CachePersistence> = redis.clone();
+    let app = || {
+        s.builder(ClientCredential::secret(s.demo.secret.clone()))
+            .token_cache(TokenCache::new())
+            .cache_persistence(store.clone())
+            .build()
+            .unwrap()
+    };
+    let first = app().acquire_token_for_client([SCOPE]).await.unwrap();
+    assert_eq!(first.token_source, TokenSource::IdentityProvider);
+
+    let key = redis.metadata_key();
+    assert_eq!(key, "oxmsal:metadata");
+    let metadata: Value = serde_json::from_str(&server.query(&["GET", &key])).unwrap();
+    assert!(
+        metadata["authorities"][s.emulator.authority()]["token_endpoint"].is_string(),
+        "{metadata}"
+    );
+    assert!(ttl_of(&server, &key) > 0, "the key expires");
+    assert_eq!(
+        redis.load_all().await.unwrap().len(),
+        1,
+        "one partition, no metadata"
+    );
+
+    s.emulator.reset_counters();
+    let second = app().acquire_token_for_client([SCOPE]).await.unwrap();
+    assert_eq!(second.token_source, TokenSource::Cache);
+    assert_eq!(second.access_token, first.access_token);
+    assert_eq!(
+        s.emulator.counters(),
+        oxmsal_emulator::Counters::default(),
+        "no request at all"
+    );
 }
 
 /// `rediss://` with a private CA given as an extra root.

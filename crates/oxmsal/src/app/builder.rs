@@ -341,7 +341,7 @@ impl<K> AppBuilder<K> {
                 self.retry,
                 self.allow_http_loopback,
             ),
-            discovery: Discovery::new(self.instance_discovery),
+            discovery: Discovery::new(self.instance_discovery, self.persistence.clone()),
             cache: self.cache.unwrap_or_default(),
             persistence: self.persistence,
             capabilities: self.capabilities,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::secret::WipedString;
 
-use crate::authority::discovery::{Discovery, Endpoints};
+use crate::authority::discovery::{Discovery, Endpoints, Found};
 use crate::authority::Authority;
 use crate::cache::partition::merge_into_document;
 use crate::cache::persist::{remove_account_from_document, CachePersistence, PartitionKey};
@@ -246,6 +246,31 @@ impl AppCore {
     ) -> Result<Arc<Endpoints>> {
         self.discovery
             .endpoints(&self.pipeline, authority, correlation_id)
+            .await
+    }
+
+    /// Endpoints to look in the cache with: those persisted with the cache
+    /// serve even when stale, so a cache hit needs no request.
+    pub(crate) async fn lookup_endpoints(
+        &self,
+        authority: &Authority,
+        correlation_id: &str,
+    ) -> Result<Found> {
+        self.discovery
+            .for_lookup(&self.pipeline, authority, correlation_id)
+            .await
+    }
+
+    /// Endpoints to send a request to after a lookup with `found`
+    /// (discovered again when `found`'s are stale).
+    pub(crate) async fn request_endpoints(
+        &self,
+        authority: &Authority,
+        correlation_id: &str,
+        found: &Found,
+    ) -> Result<Arc<Endpoints>> {
+        self.discovery
+            .for_request(&self.pipeline, authority, correlation_id, found)
             .await
     }
 }

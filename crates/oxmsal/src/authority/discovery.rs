@@ -3,6 +3,10 @@
 //! The first request for an authority fetches its OpenID configuration (and, for
 //! Entra ID, its instance metadata); later requests reuse the result. A failed
 //! discovery is not remembered, so the next request tries again.
+//!
+//! With cache persistence, what was discovered is also kept with the cache
+//! (`authority::persisted`), and a new process starts from it: a cache hit
+//! then needs no request at all.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,10 +15,12 @@ use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 use url::Url;
 
+use crate::cache::persist::CachePersistence;
 use crate::error::{Error, InvalidResponse, Result};
 use crate::http::{json_object_or_error, Pipeline, RequestKind};
 use crate::redact::SentSecrets;
 
+use super::persisted::{self, Persisted};
 use super::{Authority, AuthorityKind, InstanceDiscovery};
 
 /// What the app learned about an authority.
@@ -32,18 +38,33 @@ pub(crate) struct Endpoints {
     pub aliases: Vec<String>,
 }
 
+/// Endpoints to look in the cache with, and whether they may also be used
+/// for a request (`current`: discovered by this process, or persisted within
+/// the last 24 hours).
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    pub endpoints: Arc<Endpoints>,
+    pub current: bool,
+}
+
 /// The per-app memory of discovered authorities.
 #[derive(Debug, Default)]
 pub(crate) struct Discovery {
     instance: InstanceDiscovery,
     known: Mutex<HashMap<String, Arc<OnceCell<Arc<Endpoints>>>>>,
+    /// Where discovery metadata is kept between processes, if anywhere.
+    persistence: Option<Arc<dyn CachePersistence>>,
 }
 
 impl Discovery {
-    pub(crate) fn new(instance: InstanceDiscovery) -> Self {
+    pub(crate) fn new(
+        instance: InstanceDiscovery,
+        persistence: Option<Arc<dyn CachePersistence>>,
+    ) -> Self {
         Discovery {
             instance,
             known: Mutex::new(HashMap::new()),
+            persistence,
         }
     }
 
@@ -64,23 +85,142 @@ impl Discovery {
         known.get(authority.as_str())?.get().cloned()
     }
 
-    /// The endpoints of `authority`, discovering them on first use.
+    fn cell(&self, authority: &Authority) -> Arc<OnceCell<Arc<Endpoints>>> {
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        known
+            .entry(authority.as_str().to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// The endpoints of `authority` for a request: known, persisted within
+    /// the last 24 hours, or discovered now.
     pub(crate) async fn endpoints(
         &self,
         pipeline: &Pipeline,
         authority: &Authority,
         correlation_id: &str,
     ) -> Result<Arc<Endpoints>> {
+        let found = self.for_lookup(pipeline, authority, correlation_id).await?;
+        self.for_request(pipeline, authority, correlation_id, &found)
+            .await
+    }
+
+    /// The endpoints of `authority` to look in the cache with: known, else
+    /// persisted (of any age: they name where the tokens are), else
+    /// discovered now. Persisted endpoints within their 24 hours are known
+    /// from then on.
+    pub(crate) async fn for_lookup(
+        &self,
+        pipeline: &Pipeline,
+        authority: &Authority,
+        correlation_id: &str,
+    ) -> Result<Found> {
         if let Some(endpoints) = self.discovered(authority) {
-            return Ok(endpoints);
+            return Ok(Found {
+                endpoints,
+                current: true,
+            });
         }
-        let cell = {
-            let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-            known
-                .entry(authority.as_str().to_owned())
-                .or_default()
-                .clone()
+        let now = pipeline.clock().now_epoch();
+        if let Some(Persisted { endpoints, fresh }) = self.persisted(authority, now).await {
+            let endpoints = Arc::new(endpoints);
+            if !fresh {
+                return Ok(Found {
+                    endpoints,
+                    current: false,
+                });
+            }
+            let cell = self.cell(authority);
+            let endpoints = match cell.set(Arc::clone(&endpoints)) {
+                Ok(()) => endpoints,
+                // Discovered meanwhile by another request: that one.
+                Err(_) => cell.get().cloned().unwrap_or(endpoints),
+            };
+            return Ok(Found {
+                endpoints,
+                current: true,
+            });
+        }
+        let endpoints = self.discover(pipeline, authority, correlation_id).await?;
+        Ok(Found {
+            endpoints,
+            current: true,
+        })
+    }
+
+    /// The endpoints to send a request to after looking in the cache with
+    /// `found`: those when current, else discovered now (stale persisted
+    /// endpoints are never sent to).
+    pub(crate) async fn for_request(
+        &self,
+        pipeline: &Pipeline,
+        authority: &Authority,
+        correlation_id: &str,
+        found: &Found,
+    ) -> Result<Arc<Endpoints>> {
+        if found.current {
+            return Ok(Arc::clone(&found.endpoints));
+        }
+        self.discover(pipeline, authority, correlation_id).await
+    }
+
+    /// The persisted entry of `authority`, if one is stored and passes the
+    /// checks; anything wrong with it is a warning, and discovery runs.
+    async fn persisted(&self, authority: &Authority, now: u64) -> Option<Persisted> {
+        let persistence = self.persistence.as_ref()?;
+        let document = match persistence.load_metadata().await {
+            Ok(document) => document?,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the persisted discovery metadata; discovering");
+                return None;
+            }
         };
+        match persisted::find(&document, authority, &self.instance, now) {
+            Ok(found) => found,
+            Err(why) => {
+                tracing::warn!(
+                    authority = authority.as_str(),
+                    problem = why.as_str(),
+                    "persisted discovery metadata ignored; discovering"
+                );
+                None
+            }
+        }
+    }
+
+    /// Keeps what was just discovered with the cache. Best effort: a failure
+    /// (a read-only directory) costs the next process a discovery, nothing more.
+    async fn persist(&self, authority: &Authority, endpoints: &Endpoints, now: u64) {
+        let Some(persistence) = &self.persistence else {
+            return;
+        };
+        let instance = &self.instance;
+        let edit = |stored: Option<&str>| -> Result<String> {
+            persisted::record(stored, authority, instance, endpoints, now)
+                .ok_or_else(|| Error::cache("cannot write the discovery metadata", None))
+        };
+        if persisted::record(None, authority, instance, endpoints, now).is_none() {
+            tracing::debug!(
+                authority = authority.as_str(),
+                "discovery metadata not persisted: an endpoint is on another host"
+            );
+            return;
+        }
+        if let Err(err) = persistence.update_metadata(&edit).await {
+            tracing::warn!(error = %err, "cannot persist the discovery metadata");
+        }
+    }
+
+    /// Discovers `authority` now, unless this process already has: one
+    /// discovery at a time per authority, its result kept and persisted.
+    async fn discover(
+        &self,
+        pipeline: &Pipeline,
+        authority: &Authority,
+        correlation_id: &str,
+    ) -> Result<Arc<Endpoints>> {
+        let cell = self.cell(authority);
         cell.get_or_try_init(|| async {
             let aliases = self
                 .instance_aliases(pipeline, authority, correlation_id)
@@ -98,6 +238,8 @@ impl Discovery {
                 realm = endpoints.realm.as_str(),
                 "discovered authority"
             );
+            self.persist(authority, &endpoints, pipeline.clock().now_epoch())
+                .await;
             Ok(Arc::new(endpoints))
         })
         .await
@@ -164,7 +306,7 @@ impl Discovery {
     }
 }
 
-fn endpoints_from(
+pub(super) fn endpoints_from(
     doc: &Map<String, Value>,
     authority: &Authority,
     aliases: Vec<String>,

@@ -3,9 +3,12 @@
 //! An [`Authority`] is parsed and checked when the app is built — never by
 //! touching the network. Its endpoints are discovered lazily, on the first
 //! request, and kept for the life of the app (`authority::discovery`, internal).
+//! With cache persistence they are kept with the cache for 24 hours, so a new
+//! process finds its cached tokens without a request (`authority::persisted`).
 
 pub(crate) mod discovery;
 mod instance;
+pub(crate) mod persisted;
 
 pub use instance::InstanceDiscovery;
 

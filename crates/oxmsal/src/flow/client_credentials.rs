@@ -119,12 +119,15 @@ async fn acquire_in_span(
     claims: Option<String>,
     correlation_id: String,
 ) -> Result<AuthenticationResult> {
-    let endpoints = core.endpoints(&authority, &correlation_id).await?;
+    // Found without a request when the cache's persisted metadata knows the
+    // authority: a hit in a new process sends nothing.
+    let found = core.lookup_endpoints(&authority, &correlation_id).await?;
+    let endpoints = &found.endpoints;
     let now = core.clock.now_epoch();
     // A claims request (challenge) must reach the server: the cached token is
     // exactly what the resource refused. Capabilities alone do not bypass.
     let bypass_cache = params.force_refresh || params.claims.is_some();
-    let partition = || PartitionKey::App {
+    let partition = |endpoints: &Endpoints| PartitionKey::App {
         client_id: core.client_id.clone(),
         realm: endpoints.realm.clone(),
     };
@@ -132,9 +135,9 @@ async fn acquire_in_span(
         None
     } else {
         if core.has_persistence() {
-            core.load_partition(&partition()).await?;
+            core.load_partition(&partition(endpoints)).await?;
         }
-        cache_hit(core, &endpoints, &scopes, now)
+        cache_hit(core, endpoints, &scopes, now)
     };
     if let Some(mut hit) = cached {
         if !hit.refresh_due(now) {
@@ -153,6 +156,14 @@ async fn acquire_in_span(
         cached = Some(hit);
     }
 
+    let endpoints = match core
+        .request_endpoints(&authority, &correlation_id, &found)
+        .await
+    {
+        Ok(endpoints) => endpoints,
+        // Rediscovery failed: a still-valid cached token is better than an error.
+        Err(err) => return fall_back(cached, err, correlation_id),
+    };
     let mut request = TokenRequest::new(API_ID, correlation_id.clone());
     request.field("client_id", core.client_id.as_str());
     request.field("grant_type", "client_credentials");
@@ -175,16 +186,7 @@ async fn acquire_in_span(
 
     let response = match send_token_request(core, &endpoints, &request).await {
         Ok(response) => response,
-        Err(err) => {
-            // Past refresh_on but still valid: the cached token is better than an error.
-            if let Some(mut hit) = cached {
-                tracing::warn!(correlation_id = correlation_id.as_str(), error = %err, "refresh failed; serving the still-valid cached token");
-                hit.correlation_id = correlation_id;
-                return Ok(hit);
-            }
-            tracing::info!(correlation_id = correlation_id.as_str(), kind = %err.kind(), "token request failed");
-            return Err(err);
-        }
+        Err(err) => return fall_back(cached, err, correlation_id),
     };
     let _in_flight = core.store_in_flight();
     let saved = core.cache.save_token_response(&TokenRecord {
@@ -199,7 +201,7 @@ async fn acquire_in_span(
         ext_cache_key: None,
         home_account_id: None,
     })?;
-    core.store_partition(&partition()).await?;
+    core.store_partition(&partition(&endpoints)).await?;
     tracing::info!(
         correlation_id = correlation_id.as_str(),
         token_source = "identity_provider",
@@ -212,4 +214,20 @@ async fn acquire_in_span(
         correlation_id,
         Some(response),
     ))
+}
+
+/// After a failed refresh: the cached token past `refresh_on` but still valid
+/// is better than the error.
+fn fall_back(
+    cached: Option<AuthenticationResult>,
+    err: crate::Error,
+    correlation_id: String,
+) -> Result<AuthenticationResult> {
+    if let Some(mut hit) = cached {
+        tracing::warn!(correlation_id = correlation_id.as_str(), error = %err, "refresh failed; serving the still-valid cached token");
+        hit.correlation_id = correlation_id;
+        return Ok(hit);
+    }
+    tracing::info!(correlation_id = correlation_id.as_str(), kind = %err.kind(), "token request failed");
+    Err(err)
 }

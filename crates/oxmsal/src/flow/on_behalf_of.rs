@@ -52,7 +52,9 @@ pub(crate) async fn acquire(
         return Err(crate::Error::configuration("the user assertion is empty"));
     }
     let authority = core.authority_for(tenant.as_deref())?;
-    let endpoints = core.endpoints(&authority, correlation_id).await?;
+    // Persisted metadata is enough to look in the cache (no request).
+    let found = core.lookup_endpoints(&authority, correlation_id).await?;
+    let endpoints = &found.endpoints;
     // The key of this caller's tokens: a hash of the assertion (never the assertion).
     let assertion_hash = URL_SAFE_NO_PAD.encode(digest::digest(
         &digest::SHA256,
@@ -80,6 +82,9 @@ pub(crate) async fn acquire(
             }
         }
     }
+    let endpoints = core
+        .request_endpoints(&authority, correlation_id, &found)
+        .await?;
     let grant = UserGrant {
         api_id: API_ID,
         grant_type: JWT_BEARER_GRANT,

@@ -106,9 +106,14 @@ async fn acquire_inner(
 ) -> Result<AuthenticationResult> {
     let scopes = validate_scopes(&params.scopes)?;
     let authority = core.authority_for(params.tenant.as_deref())?;
-    let endpoints = core.endpoints(&authority, &params.correlation_id).await?;
+    // Found without a request when the cache's persisted metadata knows the
+    // authority: a hit in a new process sends nothing.
+    let found = core
+        .lookup_endpoints(&authority, &params.correlation_id)
+        .await?;
+    let endpoints = &found.endpoints;
     let account = &params.account;
-    let realm = realm_of(&authority, &endpoints, account).to_owned();
+    let realm = realm_of(&authority, endpoints, account).to_owned();
     let bypass = params.force_refresh || params.claims.is_some();
     // The account's tokens, as other processes left them (refresh tokens too:
     // even a bypassing request needs them).
@@ -118,7 +123,7 @@ async fn acquire_inner(
         })
         .await?;
     }
-    let lookup = |now: u64| find_hit(core, &query(core, &endpoints, params, &realm), now);
+    let lookup = |now: u64| find_hit(core, &query(core, endpoints, params, &realm), now);
     let now = core.clock.now_epoch();
     let cached = if bypass { None } else { lookup(now) };
     if let Some(hit) = &cached {
@@ -154,17 +159,25 @@ async fn acquire_inner(
             }
         }
     }
-    let outcome = refresh(
-        core, credential, &authority, &endpoints, account, &scopes, params,
-    )
+    let outcome = async {
+        // Stale persisted endpoints are discovered again before a request.
+        let endpoints = core
+            .request_endpoints(&authority, &params.correlation_id, &found)
+            .await?;
+        refresh(
+            core, credential, &authority, &endpoints, account, &scopes, params,
+        )
+        .await
+    }
     .await;
     drop(guard);
     core.release_refresh_lock(&key, &lock);
     match (outcome, cached) {
         (Ok(result), _) => Ok(result),
         (Err(err), Some(hit)) => {
-            // Past refresh_on but still valid: better than any error (MSAL Python
-            // raises on 5xx here; we fall back on every failure).
+            // Past refresh_on but still valid: better than any error, a failed
+            // discovery included (MSAL Python raises on 5xx here; we fall back
+            // on every failure).
             tracing::warn!(correlation_id = params.correlation_id.as_str(), error = %err, "refresh failed; serving the still-valid cached token");
             Ok(served(hit, core.clock.now_epoch(), params))
         }

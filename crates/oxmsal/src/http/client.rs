@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::error::{Error, InvalidResponse, Result};
@@ -133,12 +134,20 @@ impl HttpConfig {
 /// ```
 #[derive(Debug, Clone)]
 pub struct ReqwestClient {
-    client: reqwest::Client,
+    /// Built on the first request, shared by clones: building it loads the
+    /// system's root certificates (milliseconds), which a process answered
+    /// from its cache never needs.
+    client: Arc<OnceLock<std::result::Result<reqwest::Client, String>>>,
+    roots: Vec<reqwest::Certificate>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
     max_response_bytes: usize,
 }
 
 impl ReqwestClient {
-    /// Builds the client; a PEM root that does not parse is a configuration error.
+    /// Checks the extra roots (a PEM root that does not parse is a
+    /// configuration error, at once); the client itself is built on the first
+    /// request.
     ///
     /// ```
     /// use oxmsal::http::{HttpConfig, ReqwestClient};
@@ -158,18 +167,30 @@ impl ReqwestClient {
             }
             roots.extend(certs);
         }
-        let client = reqwest::Client::builder()
-            .tls_certs_merge(roots)
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            // Redirects on a token endpoint would leak a POST body elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::configuration(format!("cannot build the HTTP client: {e}")))?;
         Ok(ReqwestClient {
-            client,
+            client: Arc::new(OnceLock::new()),
+            roots,
+            connect_timeout: config.connect_timeout,
+            request_timeout: config.request_timeout,
             max_response_bytes: config.max_response_bytes,
         })
+    }
+
+    /// The reqwest client, built on first use.
+    fn client(&self) -> Result<&reqwest::Client> {
+        self.client
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .tls_certs_merge(self.roots.clone())
+                    .connect_timeout(self.connect_timeout)
+                    .timeout(self.request_timeout)
+                    // Redirects on a token endpoint would leak a POST body elsewhere.
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(|e| format!("cannot build the HTTP client: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| Error::configuration(e.clone()))
     }
 }
 
@@ -179,7 +200,7 @@ impl HttpClient for ReqwestClient {
             let request = reqwest::Request::try_from(request)
                 .map_err(|e| Error::configuration(format!("invalid request: {e}")))?;
             let mut response = self
-                .client
+                .client()?
                 .execute(request)
                 .await
                 .map_err(transport_error)?;
@@ -259,4 +280,22 @@ fn transport_error(e: reqwest::Error) -> Error {
         format!("{what} ({detail})")
     };
     Error::transport(message, None)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_client_is_built_on_the_first_request_and_shared_by_clones() {
+        let client = ReqwestClient::new(&HttpConfig::default()).unwrap();
+        assert!(
+            client.client.get().is_none(),
+            "nothing built for a cache hit"
+        );
+        let clone = client.clone();
+        client.client().unwrap();
+        assert!(clone.client.get().is_some());
+    }
 }

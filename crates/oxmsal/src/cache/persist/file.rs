@@ -88,6 +88,7 @@ const DEFAULT_SETTLE_TIME: Duration = Duration::from_secs(2);
 pub struct FileStore {
     path: PathBuf,
     lock_path: PathBuf,
+    metadata_path: PathBuf,
     lock_timeout: Duration,
     settle_time: Duration,
     max_document_size: u64,
@@ -105,6 +106,7 @@ impl FileStore {
         let path = path.into();
         FileStore {
             lock_path: lock_path_for(&path),
+            metadata_path: metadata::path_for(&path),
             path,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             settle_time: DEFAULT_SETTLE_TIME,
@@ -180,6 +182,18 @@ impl FileStore {
     /// ```
     pub fn lock_path(&self) -> &Path {
         &self.lock_path
+    }
+
+    /// The discovery metadata file beside the cache, `<cache>.metadata.json`
+    /// (see [`load_metadata`](CachePersistence::load_metadata)): MSAL for
+    /// Python and msal-extensions never look at it.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::FileStore::new("/c/cache.bin");
+    /// assert_eq!(store.metadata_path(), std::path::Path::new("/c/cache.bin.metadata.json"));
+    /// ```
+    pub fn metadata_path(&self) -> &Path {
+        &self.metadata_path
     }
 
     /// The whole stored document (every partition: one file holds them all),
@@ -344,8 +358,24 @@ impl CachePersistence for FileStore {
     fn load_user_partitions(&self) -> PersistFuture<'_, Option<Vec<String>>> {
         Box::pin(async move { Ok(Some(self.read_document().await?.into_iter().collect())) })
     }
+
+    /// `<cache>.metadata.json`, read up to a bounded size.
+    fn load_metadata(&self) -> PersistFuture<'_, Option<String>> {
+        Box::pin(async move { metadata::read(&self.metadata_path) })
+    }
+
+    /// `<cache>.metadata.json`, under its own lock file, replaced as the cache
+    /// file is (temporary file, fsync, rename).
+    fn update_metadata<'a>(&'a self, edit: Edit<'a>) -> PersistFuture<'a, ()> {
+        Box::pin(metadata::update(
+            &self.metadata_path,
+            self.lock_timeout,
+            edit,
+        ))
+    }
 }
 
+mod metadata;
 mod shape;
 
 #[cfg(test)]

@@ -242,4 +242,37 @@ pub trait CachePersistence: Send + Sync + std::fmt::Debug {
     ) -> PersistFuture<'a, ()> {
         self.update(partition, edit)
     }
+
+    /// The stored discovery metadata document (the authorities' endpoints and
+    /// host aliases an app discovered, so that a new process finds its cached
+    /// tokens without a request), or `None`: nothing stored, or a store that
+    /// keeps none (the default). Not secret; the app validates it before use.
+    ///
+    /// ```
+    /// use oxmsal::cache::persist::{CachePersistence, FileStore};
+    /// let store = FileStore::new("/nonexistent/oxmsal/cache.json");
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    /// assert_eq!(rt.block_on(store.load_metadata())?, None);
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    fn load_metadata(&self) -> PersistFuture<'_, Option<String>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Atomically edits the discovery metadata document, as
+    /// [`update`](Self::update) edits a partition. The default keeps nothing.
+    ///
+    /// ```
+    /// use oxmsal::cache::persist::{CachePersistence, FileStore};
+    /// let dir = std::env::temp_dir().join(format!("oxmsal-doc-meta-{}", std::process::id()));
+    /// let store = FileStore::new(dir.join("cache.json"));
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    /// rt.block_on(store.update_metadata(&|_| Ok(r#"{"version": 1}"#.to_owned())))?;
+    /// assert!(store.metadata_path().exists());
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    fn update_metadata<'a>(&'a self, _edit: Edit<'a>) -> PersistFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -34,6 +34,11 @@
 //! - Values are capped ([`max_value_size`](RedisStoreBuilder::max_value_size),
 //!   64 MiB by default): one over the cap is a [`Cache`](crate::ErrorKind::Cache)
 //!   error, never fetched nor overwritten.
+//! - [`load_metadata`](CachePersistence::load_metadata) and
+//!   [`update_metadata`](CachePersistence::update_metadata) keep the apps'
+//!   discovery metadata under `{prefix}metadata` (compare-and-set, expiring
+//!   with the refresh-token TTL), so a new process finds its cached tokens
+//!   without asking the identity provider.
 //! - `rediss://` uses rustls with the system's roots (plus any
 //!   [extra root](RedisStoreBuilder::extra_root_certificate_pem)). Building
 //!   such a store installs aws-lc-rs as rustls' process-wide crypto provider
@@ -70,6 +75,7 @@ use crate::secret::WipedString;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
+use crate::authority::persisted::MAX_DOCUMENT_BYTES as MAX_METADATA_BYTES;
 use crate::error::{Error, Result};
 use crate::http::ThrottleStore;
 use crate::secret::Secret;
@@ -93,6 +99,10 @@ const THROTTLE_KEY: &str = "throttle";
 
 /// How every user partition's storage key begins (see [`PartitionKey::storage_key`]).
 const USER_PARTITION_PREFIX: &str = "user-";
+
+/// The key, after the prefix, of the discovery metadata (never a partition's,
+/// as for [`THROTTLE_KEY`]).
+const METADATA_KEY: &str = "metadata";
 
 const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -447,10 +457,10 @@ impl RedisStore {
     /// # Ok(()) }
     /// ```
     pub async fn load_all(&self) -> Result<Vec<String>> {
-        let throttle = self.throttle_key();
+        let not_partitions = [self.throttle_key(), self.metadata_key()];
         match self
             .connector
-            .values_with_prefix(&self.prefix, &throttle)
+            .values_with_prefix(&self.prefix, &not_partitions)
             .await
         {
             Ok(documents) => self.within_cap("partition", documents),
@@ -467,6 +477,17 @@ impl RedisStore {
     /// ```
     pub fn throttle_key(&self) -> String {
         format!("{}{THROTTLE_KEY}", self.prefix)
+    }
+
+    /// The Redis key of the discovery metadata: the prefix, then `metadata`.
+    ///
+    /// ```
+    /// let store = oxmsal::cache::persist::redis::RedisStore::new("redis://127.0.0.1/0")?;
+    /// assert_eq!(store.metadata_key(), "oxmsal:metadata");
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn metadata_key(&self) -> String {
+        format!("{}{METADATA_KEY}", self.prefix)
     }
 
     /// Merges the throttle state other processes saved into `throttle`
@@ -702,9 +723,29 @@ impl CachePersistence for RedisStore {
     fn load_user_partitions(&self) -> PersistFuture<'_, Option<Vec<String>>> {
         Box::pin(async move {
             let prefix = format!("{}{USER_PARTITION_PREFIX}", self.prefix);
-            match self.connector.values_with_prefix(&prefix, "").await {
+            match self.connector.values_with_prefix(&prefix, &[]).await {
                 Ok(documents) => self.within_cap("user cache partition", documents).map(Some),
                 Err(failure) => self.fail("load", "user", failure),
+            }
+        })
+    }
+
+    /// `{prefix}metadata`; a value over the metadata size cap is ignored
+    /// with a warning.
+    fn load_metadata(&self) -> PersistFuture<'_, Option<String>> {
+        Box::pin(async move {
+            match self.connector.get(&self.metadata_key()).await {
+                Ok(Some(Fetched::Value(doc))) if doc.len() <= MAX_METADATA_BYTES => Ok(Some(doc)),
+                Ok(Some(_)) => {
+                    tracing::warn!(
+                        key = self.metadata_key(),
+                        cap_bytes = MAX_METADATA_BYTES,
+                        "discovery metadata over its size cap; ignored"
+                    );
+                    Ok(None)
+                }
+                Ok(None) => Ok(None),
+                Err(failure) => self.on_failure("load", METADATA_KEY, failure, None),
             }
         })
     }
@@ -720,6 +761,22 @@ impl CachePersistence for RedisStore {
             match self.update_partition(partition, edit).await? {
                 Ok(()) => Ok(()),
                 Err(failure) => self.fail("update", partition_kind(partition), failure),
+            }
+        })
+    }
+
+    /// `{prefix}metadata` by compare-and-set, expiring with the refresh-token
+    /// TTL (the metadata names where refresh tokens are as long as they live).
+    fn update_metadata<'a>(&'a self, edit: Edit<'a>) -> PersistFuture<'a, ()> {
+        Box::pin(async move {
+            let ttl_secs = self.refresh_token_ttl_secs;
+            let plan = |_: &str| Ok(Write::Set { ttl_secs });
+            match self
+                .try_update(&self.metadata_key(), "discovery metadata", edit, &plan)
+                .await?
+            {
+                Ok(()) => Ok(()),
+                Err(failure) => self.on_failure("update", METADATA_KEY, failure, ()),
             }
         })
     }

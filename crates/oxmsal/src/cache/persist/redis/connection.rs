@@ -189,13 +189,13 @@ impl Connector {
         }
     }
 
-    /// The values of every key starting with `prefix` but `except` (SCAN,
-    /// then reads in batches under the cap; a key that expires in between
-    /// is skipped).
+    /// The values of every key starting with `prefix` but those in `except`
+    /// (SCAN, then reads in batches under the cap; a key that expires in
+    /// between is skipped).
     pub(super) async fn values_with_prefix(
         &self,
         prefix: &str,
-        except: &str,
+        except: &[String],
     ) -> Result<Vec<Fetched>, Failure> {
         let pattern = format!("{}*", glob_escape(prefix));
         let mut keys: Vec<String> = Vec::new();
@@ -220,7 +220,7 @@ impl Connector {
         // SCAN may return a key twice.
         keys.sort_unstable();
         keys.dedup();
-        keys.retain(|key| key != except);
+        keys.retain(|key| !except.contains(key));
         let mut values = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
             values.extend(self.get_many(chunk).await?.into_iter().flatten());
