@@ -327,6 +327,17 @@ async fn a_read_only_cache_directory_serves_hits() {
     set_mode(&dir, 0o555);
     let before = snapshot(&cache);
     let state_before = snapshot(&state);
+    let metadata = dir.join("cache.json.metadata.json");
+    let metadata_before = snapshot(&metadata);
+    let names = |dir: &Path| {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let entries_before = names(&dir);
 
     let secret = env.demo.secret.clone();
     let hit = tokio::task::spawn_blocking(move || {
@@ -350,14 +361,11 @@ async fn a_read_only_cache_directory_serves_hits() {
     assert_eq!(hit.json["token_source"], "cache");
     assert_eq!(snapshot(&cache), before);
     assert_eq!(snapshot(&state), state_before);
-    let entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
     assert_eq!(
-        entries.len(),
-        3,
-        "nothing new in the directory: {entries:?}"
+        snapshot(&metadata),
+        metadata_before,
+        "no discovery rewrote it"
     );
+    assert_eq!(names(&dir), entries_before, "nothing new in the directory");
     set_mode(&dir, 0o755);
 }

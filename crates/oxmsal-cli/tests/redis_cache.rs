@@ -239,8 +239,8 @@ async fn the_redis_password_comes_from_an_environment_variable() {
     let out = server.cli_auth(Some(PASSWORD), &["DBSIZE"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "1",
-        "the token is in Redis"
+        "2",
+        "the token's partition and the discovery metadata are in Redis"
     );
 
     let wrong = vec![

@@ -314,3 +314,57 @@ async fn silent_with_stale_metadata_and_the_provider_down_serves_the_cached_toke
     assert_eq!(served.token_source, TokenSource::Cache);
     assert_eq!(served.access_token, signed_in.access_token);
 }
+
+/// The metadata file is opened as the cache's own files are: one another user
+/// owns, one writable by everyone, or a link in its place is not trusted (the
+/// app discovers again), and a link's target is never written through.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_metadata_file_this_user_does_not_own_or_a_link_is_not_trusted() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = Env::start(EmulatorConfig::default()).await;
+    let now = SystemTime::now();
+    env.app(now)
+        .acquire_token_for_client([SCOPE])
+        .await
+        .unwrap();
+    let path = env.dir.path().join("cache.json.metadata.json");
+    let good = std::fs::read(&path).unwrap();
+
+    // Each plant: the next fresh app must discover again (one discovery request).
+    let plants: [(&str, &dyn Fn()); 3] = [
+        ("owned by another user", &|| {
+            std::fs::write(&path, &good).unwrap();
+            std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+        }),
+        ("writable by everyone", &|| {
+            std::fs::remove_file(&path).unwrap();
+            std::fs::write(&path, &good).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        }),
+        ("a symbolic link", &|| {
+            std::fs::remove_file(&path).unwrap();
+            let target = env.dir.path().join("victim");
+            std::fs::write(&target, &good).unwrap();
+            std::os::unix::fs::symlink(&target, &path).unwrap();
+        }),
+    ];
+    for (what, plant) in plants {
+        plant();
+        env.emulator.reset_counters();
+        let hit = env
+            .app(now)
+            .acquire_token_for_client([SCOPE])
+            .await
+            .unwrap();
+        assert_eq!(hit.token_source, TokenSource::Cache, "{what}");
+        assert_eq!(
+            env.emulator.counters().discovery_requests,
+            1,
+            "{what}: the file was not trusted, so the app discovered again"
+        );
+    }
+    // The link was replaced by a file of this user's; its target is unchanged.
+    assert!(!std::fs::symlink_metadata(&path).unwrap().is_symlink());
+    assert_eq!(std::fs::read(env.dir.path().join("victim")).unwrap(), good);
+}
