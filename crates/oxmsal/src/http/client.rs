@@ -139,6 +139,13 @@ impl ReqwestClient {
     }
 }
 
+impl ReqwestClient {
+    /// Wraps a reqwest client configured elsewhere (Service Fabric's pinned TLS).
+    pub(crate) fn from_reqwest(client: reqwest::Client) -> Self {
+        ReqwestClient { client }
+    }
+}
+
 impl HttpClient for ReqwestClient {
     fn send(&self, request: HttpRequest) -> HttpFuture<'_> {
         Box::pin(async move {
