@@ -17,6 +17,7 @@ mod exit;
 mod inputs;
 mod logging;
 mod login_cmd;
+mod mi_token_cmd;
 mod session;
 mod token_cmd;
 
