@@ -77,7 +77,12 @@ async fn a_token_then_a_cache_hit_through_the_cache_file() {
         assert_eq!(second.json["access_token"], first.json["access_token"]);
         assert_eq!(emu.request_count(), 1, "{source}");
         let file = std::fs::read_to_string(&cache).unwrap();
-        assert!(file.contains("SYSTEM_ASSIGNED_MANAGED_IDENTITY"), "{file}");
+        assert!(
+            file.contains(
+                "\"-localhost-accesstoken--managed_identity-https://management.azure.com\""
+            ),
+            "{file}"
+        );
     }
 }
 

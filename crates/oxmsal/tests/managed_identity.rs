@@ -150,7 +150,8 @@ async fn every_source_system_assigned_on_the_wire_and_cached_under_msal_pythons_
                 assert_eq!(header("metadata").as_deref(), Some("true"))
             }
             MiSource::AppService => {
-                assert_eq!(header("x-identity-header").as_deref(), Some(s.emu.secret()))
+                assert_eq!(header("x-identity-header").as_deref(), Some(s.emu.secret()));
+                assert_eq!(header("metadata").as_deref(), Some("true"));
             }
             MiSource::MachineLearning | MiSource::ServiceFabric => {
                 assert_eq!(header("secret").as_deref(), Some(s.emu.secret()))
@@ -178,14 +179,39 @@ async fn every_source_system_assigned_on_the_wire_and_cached_under_msal_pythons_
 
         let cache: serde_json::Value =
             serde_json::from_str(&client.token_cache().serialize().unwrap()).unwrap();
-        let key = "-localhost-accesstoken-system_assigned_managed_identity-managed_identity-https://management.azure.com";
+        // As MSAL for Python 1.39 writes a system-assigned identity's token:
+        // `client_id` null, so the key's client id part is empty.
+        let key = "-localhost-accesstoken--managed_identity-https://management.azure.com";
         let entry = &cache["AccessToken"][key];
         assert_eq!(entry["environment"], "localhost", "{source}: {cache}");
         assert_eq!(entry["realm"], "managed_identity");
-        assert_eq!(entry["client_id"], "SYSTEM_ASSIGNED_MANAGED_IDENTITY");
+        assert!(entry["client_id"].is_null());
+        assert!(cache["AppMetadata"]["appmetadata-localhost-"]["client_id"].is_null());
         assert_eq!(entry["target"], RESOURCE);
         assert!(entry["home_account_id"].is_null());
     }
+}
+
+#[tokio::test]
+async fn a_system_token_cached_under_the_intended_client_id_is_served_too() {
+    let s = setup(MiSource::Imds).await;
+    let client = s.client(ManagedIdentity::SystemAssigned);
+    let expires = s.clock.now_epoch() + 3600;
+    client
+        .token_cache()
+        .deserialize(&format!(
+            r#"{{"AccessToken": {{"-localhost-accesstoken-system_assigned_managed_identity-managed_identity-https://management.azure.com": {{
+                "credential_type": "AccessToken", "secret": "intended", "home_account_id": null,
+                "environment": "localhost", "client_id": "SYSTEM_ASSIGNED_MANAGED_IDENTITY",
+                "target": "https://management.azure.com", "realm": "managed_identity", "token_type": "Bearer",
+                "cached_at": "{}", "expires_on": "{expires}", "extended_expires_on": "{expires}"}}}}}}"#,
+            s.clock.now_epoch()
+        ))
+        .unwrap();
+    let token = client.acquire_token_for_client(SCOPE).await.unwrap();
+    assert_eq!(token.token_source, TokenSource::Cache);
+    assert_eq!(token.access_token.expose_secret(), "intended");
+    assert_eq!(s.emu.request_count(), 0);
 }
 
 #[tokio::test]

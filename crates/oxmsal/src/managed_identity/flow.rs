@@ -13,7 +13,7 @@ use crate::token::{AuthenticationResult, TokenSource};
 
 use super::client::Inner;
 use super::sources::{self, arc, Extras};
-use super::{response, ManagedIdentitySource};
+use super::{response, ManagedIdentity, ManagedIdentitySource};
 
 /// MSAL for Python's cache coordinates of managed-identity tokens.
 pub(crate) const ENVIRONMENT: &str = "localhost";
@@ -52,8 +52,20 @@ fn partition(client_id: &str) -> PartitionKey {
     }
 }
 
-/// The cached token for `resource`, usable at `now` (5 minutes from expiry or more).
+/// The cached token for `resource`, usable at `now` (5 minutes from expiry or
+/// more), under any client id the identity's tokens may be cached under.
 fn cache_hit(
+    core: &AppCore,
+    identity: &ManagedIdentity,
+    resource: &[String],
+    now: u64,
+) -> Option<AuthenticationResult> {
+    identity
+        .cache_client_ids()
+        .find_map(|client_id| cache_hit_under(core, client_id, resource, now))
+}
+
+fn cache_hit_under(
     core: &AppCore,
     client_id: &str,
     resource: &[String],
@@ -80,13 +92,8 @@ pub(crate) fn hot_hit(inner: &Inner, params: &mut Params) -> Option<Authenticati
     }
     let resource = resource_of(&params.resource).ok()?;
     let now = inner.core.clock.now_epoch();
-    let mut hit = cache_hit(
-        &inner.core,
-        inner.identity.cache_client_id(),
-        &[resource],
-        now,
-    )
-    .filter(|hit| !hit.refresh_due(now))?;
+    let mut hit = cache_hit(&inner.core, &inner.identity, &[resource], now)
+        .filter(|hit| !hit.refresh_due(now))?;
     hit.correlation_id = params
         .correlation_id
         .take()
@@ -122,7 +129,7 @@ async fn acquire_in_span(
     let partition = partition(client_id);
     let bypass = params.force_refresh || params.claims.is_some();
 
-    let lookup = |core: &AppCore| cache_hit(core, client_id, &scopes, core.clock.now_epoch());
+    let lookup = |core: &AppCore| cache_hit(core, &inner.identity, &scopes, core.clock.now_epoch());
     if !params.force_refresh {
         core.load_partition(&partition).await?;
         if let Some(hit) = lookup(core) {
@@ -175,7 +182,7 @@ async fn fetch_or_reuse(
     if !params.force_refresh {
         core.load_partition(partition).await?;
         let now = core.clock.now_epoch();
-        cached = cache_hit(core, client_id, scopes, now);
+        cached = cache_hit(core, &inner.identity, scopes, now);
         if let Some(hit) = &cached {
             if !bypass && !hit.refresh_due(now) {
                 return Ok(served(hit.clone(), correlation_id.to_owned()));

@@ -2,9 +2,17 @@
 
 use crate::error::{Error, Result};
 
-/// The client id MSAL caches a system-assigned identity's tokens under (the
-/// value MSAL for Python writes, so either library finds the other's tokens).
-pub(crate) const SYSTEM_ASSIGNED_CACHE_ID: &str = "SYSTEM_ASSIGNED_MANAGED_IDENTITY";
+/// The client id a system-assigned identity's tokens are cached under: none.
+/// MSAL for Python 1.39 means to write `SYSTEM_ASSIGNED_MANAGED_IDENTITY`, but
+/// its system-assigned identity carries an explicit `"Id": None`, so what it
+/// writes (and searches for) is `"client_id": null` — key
+/// `-localhost-accesstoken--managed_identity-<resource>`. oxmsal writes the
+/// same (an empty client id is written as null) so the two share tokens.
+pub(crate) const SYSTEM_ASSIGNED_CACHE_ID: &str = "";
+
+/// The client id MSAL for Python intends for the system identity; entries
+/// under it are read too.
+pub(crate) const SYSTEM_ASSIGNED_INTENDED_ID: &str = "SYSTEM_ASSIGNED_MANAGED_IDENTITY";
 
 /// A managed identity: the host's own (system-assigned), or one of the
 /// user-assigned identities attached to it, named by one of its three ids.
@@ -84,10 +92,21 @@ impl ManagedIdentity {
         }
     }
 
-    /// The `client_id` its tokens are cached under: the given id, or
-    /// `SYSTEM_ASSIGNED_MANAGED_IDENTITY`.
+    /// The `client_id` its tokens are cached under: the given id, or none
+    /// (null) for the system identity.
     pub(crate) fn cache_client_id(&self) -> &str {
         self.id().unwrap_or(SYSTEM_ASSIGNED_CACHE_ID)
+    }
+
+    /// Every `client_id` its cached tokens may be under, the written one first.
+    pub(crate) fn cache_client_ids(&self) -> impl Iterator<Item = &str> {
+        let system: &[&str] = match self {
+            ManagedIdentity::SystemAssigned => {
+                &[SYSTEM_ASSIGNED_CACHE_ID, SYSTEM_ASSIGNED_INTENDED_ID]
+            }
+            _ => &[],
+        };
+        self.id().into_iter().chain(system.iter().copied())
     }
 
     /// An empty or blank id is a mistake caught before any request.
@@ -138,10 +157,11 @@ mod tests {
 
     #[test]
     fn cache_ids_follow_msal_python() {
-        assert_eq!(
-            ManagedIdentity::SystemAssigned.cache_client_id(),
-            "SYSTEM_ASSIGNED_MANAGED_IDENTITY"
-        );
+        assert_eq!(ManagedIdentity::SystemAssigned.cache_client_id(), "");
+        let ids: Vec<&str> = ManagedIdentity::SystemAssigned.cache_client_ids().collect();
+        assert_eq!(ids, ["", "SYSTEM_ASSIGNED_MANAGED_IDENTITY"]);
+        let user = ManagedIdentity::client_id("c");
+        assert_eq!(user.cache_client_ids().collect::<Vec<_>>(), ["c"]);
         assert_eq!(ManagedIdentity::object_id("o").cache_client_id(), "o");
         assert!(ManagedIdentity::client_id(" ").validate().is_err());
     }

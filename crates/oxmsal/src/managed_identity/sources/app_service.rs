@@ -1,6 +1,6 @@
 //! Azure App Service and Azure Functions:
 //! `GET $IDENTITY_ENDPOINT?api-version=2019-08-01&resource=…` with
-//! `X-IDENTITY-HEADER: $IDENTITY_HEADER`; answers carry `expires_on`.
+//! `X-IDENTITY-HEADER: $IDENTITY_HEADER` (and `Metadata: true`); answers carry `expires_on`.
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -42,5 +42,9 @@ pub(crate) fn request(
     let mut query = vec![("api-version", API_VERSION), ("resource", resource)];
     query.extend(IDS.param(identity, "App Service")?);
     let header = resolved.secret.clone().unwrap_or_else(|| Secret::new(""));
-    Ok(SourceRequest::get(resolved.endpoint.clone(), &query).header("x-identity-header", header))
+    // `Metadata: true` is not needed by App Service, but Azure Automation
+    // (the same protocol) wants it; MSAL for Python sends it too.
+    Ok(SourceRequest::get(resolved.endpoint.clone(), &query)
+        .header("x-identity-header", header)
+        .header("metadata", "true"))
 }
