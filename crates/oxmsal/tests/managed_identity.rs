@@ -682,3 +682,26 @@ async fn a_token_within_five_minutes_of_expiry_is_not_served() {
     );
     assert_eq!(s.emu.request_count(), 2);
 }
+
+#[cfg(feature = "blocking")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blocking_client_gets_and_caches_a_token() {
+    let s = setup(MiSource::Imds).await;
+    let client = s.client(ManagedIdentity::SystemAssigned);
+    let sources = tokio::task::spawn_blocking(move || {
+        let client = oxmsal::blocking::ManagedIdentityClient::new(client).unwrap();
+        let first = client.acquire_token_for_client(SCOPE).unwrap();
+        let second = client
+            .run(|c| {
+                c.acquire_token_for_client(RESOURCE)
+                    .correlation_id("c0ffee")
+            })
+            .unwrap();
+        assert_eq!(second.correlation_id, "c0ffee");
+        (first.token_source, second.token_source)
+    })
+    .await
+    .unwrap();
+    assert_eq!(sources, (TokenSource::IdentityProvider, TokenSource::Cache));
+    assert_eq!(s.emu.request_count(), 1);
+}

@@ -91,7 +91,7 @@ impl ManagedIdentityEnvironment {
 
     /// The process's variables and the platform's Azure Arc paths.
     ///
-    /// ```
+    /// ```no_run
     /// let env = oxmsal::managed_identity::ManagedIdentityEnvironment::from_process();
     /// # let _ = env.source();
     /// ```
