@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     pub identity: ManagedIdentity,
     pub resolved: Resolved,
     pub transport: Transport,
+    /// The cache lookups' index keys, made once.
+    pub lookup_keys: Vec<crate::cache::LookupKeys>,
 }
 
 impl ManagedIdentityClient {
@@ -436,6 +438,7 @@ impl ManagedIdentityClientBuilder {
         Ok(ManagedIdentityClient {
             inner: Arc::new(Inner {
                 core,
+                lookup_keys: flow::lookup_keys(&self.identity),
                 identity: self.identity,
                 resolved,
                 transport,

@@ -7,7 +7,7 @@ use tracing::Instrument as _;
 
 use crate::app::AppCore;
 use crate::cache::persist::PartitionKey;
-use crate::cache::{AccessTokenQuery, TokenRecord};
+use crate::cache::{AccessTokenQuery, LookupKeys, TokenRecord};
 use crate::error::{Error, Result};
 use crate::token::{AuthenticationResult, TokenSource};
 
@@ -52,37 +52,35 @@ fn partition(client_id: &str) -> PartitionKey {
     }
 }
 
-/// The cached token for `resource`, usable at `now` (5 minutes from expiry or
-/// more), under any client id the identity's tokens may be cached under.
-fn cache_hit(
-    core: &AppCore,
-    identity: &ManagedIdentity,
-    resource: &[String],
-    now: u64,
-) -> Option<AuthenticationResult> {
+/// The index keys of the identity's cache lookups, one per client id its
+/// tokens may be under (made once per client: every hit uses them).
+pub(crate) fn lookup_keys(identity: &ManagedIdentity) -> Vec<LookupKeys> {
     identity
         .cache_client_ids()
-        .find_map(|client_id| cache_hit_under(core, client_id, resource, now))
+        .map(|client_id| {
+            LookupKeys::new(&AccessTokenQuery {
+                home_account_id: None,
+                environments: environments(),
+                client_id,
+                realm: Some(REALM),
+                scopes: &[],
+                ext_cache_key: None,
+            })
+        })
+        .collect()
 }
 
-fn cache_hit_under(
-    core: &AppCore,
-    client_id: &str,
-    resource: &[String],
-    now: u64,
-) -> Option<AuthenticationResult> {
-    core.cache.read_access_token(
-        &AccessTokenQuery {
-            home_account_id: None,
-            environments: environments(),
-            client_id,
-            realm: Some(REALM),
-            scopes: resource,
-            ext_cache_key: None,
-        },
-        now,
-        |entry| AuthenticationResult::from_entry(entry, TokenSource::Cache, now),
-    )
+/// The cached token for `resource`, usable at `now` (5 minutes from expiry or
+/// more), under any client id the identity's tokens may be cached under.
+fn cache_hit(inner: &Inner, resource: &[String], now: u64) -> Option<AuthenticationResult> {
+    inner.lookup_keys.iter().find_map(|keys| {
+        inner
+            .core
+            .cache
+            .read_access_token_by(keys, resource, now, |entry| {
+                AuthenticationResult::from_entry(entry, TokenSource::Cache, now)
+            })
+    })
 }
 
 /// The synchronous hit: no persistence to consult, nothing bypassing the cache.
@@ -90,9 +88,12 @@ pub(crate) fn hot_hit(inner: &Inner, params: &mut Params) -> Option<Authenticati
     if params.force_refresh || params.claims.is_some() || inner.core.has_persistence() {
         return None;
     }
-    let resource = resource_of(&params.resource).ok()?;
+    // Normalised where it is (no copy): the scope's `/.default` cut off.
+    if params.resource.ends_with("/.default") || params.resource.trim() != params.resource {
+        params.resource = resource_of(&params.resource).ok()?;
+    }
     let now = inner.core.clock.now_epoch();
-    let mut hit = cache_hit(&inner.core, &inner.identity, &[resource], now)
+    let mut hit = cache_hit(inner, std::slice::from_ref(&params.resource), now)
         .filter(|hit| !hit.refresh_due(now))?;
     hit.correlation_id = params
         .correlation_id
@@ -129,7 +130,7 @@ async fn acquire_in_span(
     let partition = partition(client_id);
     let bypass = params.force_refresh || params.claims.is_some();
 
-    let lookup = |core: &AppCore| cache_hit(core, &inner.identity, &scopes, core.clock.now_epoch());
+    let lookup = |core: &AppCore| cache_hit(inner, &scopes, core.clock.now_epoch());
     if !params.force_refresh {
         core.load_partition(&partition).await?;
         if let Some(hit) = lookup(core) {
@@ -182,7 +183,7 @@ async fn fetch_or_reuse(
     if !params.force_refresh {
         core.load_partition(partition).await?;
         let now = core.clock.now_epoch();
-        cached = cache_hit(core, &inner.identity, scopes, now);
+        cached = cache_hit(inner, scopes, now);
         if let Some(hit) = &cached {
             if !bypass && !hit.refresh_due(now) {
                 return Ok(served(hit.clone(), correlation_id.to_owned()));
