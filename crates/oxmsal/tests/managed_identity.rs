@@ -705,3 +705,37 @@ async fn the_blocking_client_gets_and_caches_a_token() {
     assert_eq!(sources, (TokenSource::IdentityProvider, TokenSource::Cache));
     assert_eq!(s.emu.request_count(), 1);
 }
+
+#[tokio::test]
+async fn transport_failures_are_retried_then_reported_with_the_count() {
+    // A port nothing listens on: connection refused, every time.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let clock = ManualClock::at_epoch(now());
+    let start = clock.now_epoch();
+    let env = ManagedIdentityEnvironment::empty()
+        .himds_path("/nonexistent/oxmsal-test/himds")
+        .var(
+            "IDENTITY_ENDPOINT",
+            format!("http://127.0.0.1:{closed}/msi/token"),
+        )
+        .var("IDENTITY_HEADER", "h");
+    let err = ManagedIdentityClient::builder(ManagedIdentity::SystemAssigned)
+        .environment(env)
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap()
+        .acquire_token_for_client(SCOPE)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+    assert_eq!(err.retries(), 3);
+    assert_eq!(
+        clock.now_epoch() - start,
+        1 + 2 + 4,
+        "waited on the injected clock"
+    );
+    assert!(err.to_string().contains("after 3 retries"), "{err}");
+}
