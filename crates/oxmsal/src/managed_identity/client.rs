@@ -137,6 +137,14 @@ impl ManagedIdentityClient {
 }
 
 /// A managed-identity token request; `.await` it (or call [`send`](Self::send)).
+///
+/// ```no_run
+/// # async fn run(client: oxmsal::managed_identity::ManagedIdentityClient) -> oxmsal::Result<()> {
+/// let request: oxmsal::managed_identity::ManagedIdentityTokenRequest<'_> =
+///     client.acquire_token_for_client("https://storage.azure.com/.default");
+/// let token = request.force_refresh(false).await?;
+/// # let _ = token; Ok(()) }
+/// ```
 #[derive(Debug)]
 #[must_use = "a request does nothing until awaited"]
 pub struct ManagedIdentityTokenRequest<'a> {

@@ -228,6 +228,12 @@ pub enum ManagedIdentitySource {
 
 impl ManagedIdentitySource {
     /// Every source, in detection order.
+    ///
+    /// ```
+    /// use oxmsal::managed_identity::ManagedIdentitySource;
+    /// assert_eq!(ManagedIdentitySource::ALL[0], ManagedIdentitySource::ServiceFabric);
+    /// assert_eq!(ManagedIdentitySource::ALL[5], ManagedIdentitySource::Imds);
+    /// ```
     pub const ALL: [ManagedIdentitySource; 6] = [
         ManagedIdentitySource::ServiceFabric,
         ManagedIdentitySource::AppService,
