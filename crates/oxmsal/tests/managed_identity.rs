@@ -739,3 +739,20 @@ async fn transport_failures_are_retried_then_reported_with_the_count() {
     );
     assert!(err.to_string().contains("after 3 retries"), "{err}");
 }
+
+#[tokio::test]
+async fn an_absolute_expires_on_is_counted_from_when_the_answer_came() {
+    // App Service sends `expires_on`; two 500s make the client wait 1 + 2 s
+    // (the emulator's own clock stands still).
+    let s = setup(MiSource::AppService).await;
+    let issued_at = s.clock.now_epoch();
+    s.emu.push_fault(500, 2, None);
+    let token = s
+        .client(ManagedIdentity::SystemAssigned)
+        .acquire_token_for_client(SCOPE)
+        .await
+        .unwrap();
+    assert_eq!(s.clock.now_epoch(), issued_at + 3);
+    assert_eq!(token.expires_on, issued_at + 86_400);
+    assert_eq!(token.expires_in, 86_400 - 3);
+}

@@ -200,9 +200,8 @@ async fn fetch_or_reuse(
         token_sha256_to_refresh,
         capabilities: &core.capabilities,
     };
-    let now = core.clock.now_epoch();
-    let response = match obtain(inner, resource, &extras, correlation_id, now).await {
-        Ok(response) => response,
+    let (response, now) = match obtain(inner, resource, &extras, correlation_id).await {
+        Ok(answer) => answer,
         Err(err) => {
             let err = err.with_correlation_id(correlation_id);
             // Past refresh_on but still valid: better than an error. Not for a
@@ -245,14 +244,15 @@ fn sha256_hex(token: &str) -> String {
 }
 
 /// One token from the source: the request, Arc's challenge, the answer
-/// normalised (or turned into an error value carrying the retries made).
+/// normalised (or turned into an error value carrying the retries made),
+/// with the time it came (retries may have waited: `expires_on` is counted
+/// from then).
 async fn obtain(
     inner: &Inner,
     resource: &str,
     extras: &Extras<'_>,
     correlation_id: &str,
-    now: u64,
-) -> Result<Map<String, Value>> {
+) -> Result<(Map<String, Value>, u64)> {
     let resolved = &inner.resolved;
     let first = sources::request(resolved, &inner.identity, resource, extras)?;
     let mut sent = inner.transport.send(&first, correlation_id).await?;
@@ -277,11 +277,12 @@ async fn obtain(
             response::error(&sent.response, inner.core.clock.as_ref()).with_retries(retries)
         );
     }
+    let now = inner.core.clock.now_epoch();
     let (token, raw) = response::token(&sent.response, now)?;
     if resolved.source == ManagedIdentitySource::AzureArc {
         arc::check_identity_echo(&inner.identity, &raw)?;
     }
-    Ok(token)
+    Ok((token, now))
 }
 
 #[cfg(test)]
