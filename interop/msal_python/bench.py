@@ -107,6 +107,34 @@ def app_doc(count, env, client, hit_tenant, scope, secret_bytes):
     }
 
 
+MI_RESOURCE = "https://management.azure.com"
+
+
+def mi_doc(secret_bytes):
+    """One system-assigned managed-identity token, as MSAL Python 1.39's
+    ManagedIdentityClient caches it: environment localhost, realm
+    managed_identity, client_id null (its system identity's "Id" is None)."""
+    env, realm = "localhost", "managed_identity"
+    entry = {
+        "credential_type": "AccessToken",
+        "secret": fake_jwt({"aud": MI_RESOURCE, "mi": True}, secret_bytes, "mi"),
+        "home_account_id": None,
+        "environment": env,
+        "client_id": None,
+        "target": MI_RESOURCE,
+        "realm": realm,
+        "token_type": "Bearer",
+        "cached_at": str(CACHED_AT),
+        "expires_on": str(EXPIRES_ON),
+        "extended_expires_on": str(EXPIRES_ON),
+    }
+    key = "-".join(["", env, "accesstoken", "", realm, MI_RESOURCE]).lower()
+    return {
+        "AccessToken": {key: entry},
+        "AppMetadata": {"appmetadata-{}-".format(env): {"client_id": None, "environment": env}},
+    }
+
+
 def user_doc(count, env, client, tenant, secret_bytes):
     doc = {"AccessToken": {}, "RefreshToken": {}, "IdToken": {}, "Account": {}}
     for i in range(count):
@@ -172,6 +200,7 @@ def cmd_gen(args):
         "at-10000.json": app_doc(10_000, args.environment, args.client_id, args.tenant, args.scope, args.secret_bytes),
         "at-10000-small.json": app_doc(10_000, args.environment, args.client_id, args.tenant, args.scope, args.small_secret_bytes),
         "at-100000-small.json": app_doc(100_000, args.environment, args.client_id, args.tenant, args.scope, args.small_secret_bytes),
+        "mi-1.json": mi_doc(args.secret_bytes),
     }
     sizes = {}
     for name, doc in docs.items():
@@ -259,6 +288,15 @@ def cmd_time(args):
         results["cc_hit_%d" % tenants] = measure(
             lambda: app.acquire_token_for_client(scopes), min_batch, repeat)
         del app
+
+    # Managed identity cache hit: a system-assigned token for one resource.
+    mi = msal.ManagedIdentityClient(
+        msal.SystemAssignedManagedIdentity(), http_client=session, token_cache=loaded("mi-1.json"))
+    first = mi.acquire_token_for_client(resource=MI_RESOURCE)
+    assert first.get("token_source") == "cache", first
+    results["mi_hit_1"] = measure(
+        lambda: mi.acquire_token_for_client(resource=MI_RESOURCE), min_batch, repeat)
+    del mi
 
     # Client credentials cache hit through a shared cache file of 10,000 tokens:
     # msal-extensions' PersistedTokenCache, which reloads the file when its

@@ -109,6 +109,34 @@ pub struct TokenArgs {
     /// On-behalf-of: the environment variable holding the incoming access token.
     #[arg(long, value_name = "VAR")]
     pub on_behalf_of_env: Option<String>,
+    #[command(flatten)]
+    pub managed_identity: ManagedIdentityArgs,
+}
+
+/// `oxmsal token --managed-identity`: the host's managed identity, the source
+/// detected from the environment.
+#[derive(Debug, Args)]
+pub struct ManagedIdentityArgs {
+    /// A token for this host's managed identity (no credential; one --scope R/.default).
+    #[arg(
+        long,
+        conflicts_with_all = ["secret_env", "certificate", "client_id", "emulator", "account", "on_behalf_of_env", "tenant"]
+    )]
+    pub managed_identity: bool,
+    /// A user-assigned identity by client id.
+    #[arg(long, value_name = "ID", requires = "managed_identity", conflicts_with_all = ["mi_object_id", "mi_resource_id"])]
+    pub mi_client_id: Option<String>,
+    /// A user-assigned identity by object id.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "managed_identity",
+        conflicts_with = "mi_resource_id"
+    )]
+    pub mi_object_id: Option<String>,
+    /// A user-assigned identity by Azure resource id.
+    #[arg(long, value_name = "ID", requires = "managed_identity")]
+    pub mi_resource_id: Option<String>,
 }
 
 /// Options of `oxmsal login`.
@@ -174,4 +202,12 @@ pub struct EmulatorArgs {
     /// Directory for the CA certificate file (default: a temporary one).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Play one managed-identity source instead (imds, app_service,
+    /// machine_learning, azure_arc, cloud_shell, service_fabric) and print
+    /// the environment variables to export.
+    #[arg(long, value_name = "SOURCE")]
+    pub managed_identity: Option<String>,
+    /// Azure Arc: where the key files are written (default: a temporary directory).
+    #[arg(long, value_name = "DIR", requires = "managed_identity")]
+    pub mi_key_dir: Option<PathBuf>,
 }

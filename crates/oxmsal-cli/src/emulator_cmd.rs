@@ -9,6 +9,9 @@ use crate::args::EmulatorArgs;
 use crate::exit::Failure;
 
 pub async fn run(args: EmulatorArgs) -> Result<Value, Failure> {
+    if let Some(source) = &args.managed_identity {
+        return crate::mi_token_cmd::run_emulator(source, &args).await;
+    }
     let mut config = EmulatorConfig::default();
     if let Some(port) = args.port {
         config = config.with_port(port);

@@ -18,6 +18,7 @@ mod exit;
 mod inputs;
 mod logging;
 mod login_cmd;
+mod mi_token_cmd;
 mod session;
 mod signals;
 mod token_cmd;

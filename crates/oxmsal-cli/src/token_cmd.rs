@@ -13,6 +13,9 @@ use crate::inputs;
 use crate::session::Session;
 
 pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
+    if args.managed_identity.managed_identity {
+        return crate::mi_token_cmd::run(args).await;
+    }
     let credential = match (&args.secret_env, &args.certificate) {
         (Some(var), None) => Some(ClientCredential::secret(inputs::secret_from_env(
             var,

@@ -6,6 +6,9 @@ use std::time::Duration;
 use crate::users::DEFAULT_USER_PASSWORD;
 use crate::{DEFAULT_TENANT_DOMAIN, DEFAULT_TENANT_ID};
 
+/// How long a request body may take to arrive unless configured otherwise.
+pub(crate) const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Settings for [`crate::Emulator::start_with`].
 ///
 /// Build it with [`EmulatorConfig::default`] and the `with_*` setters, or set the
@@ -70,7 +73,7 @@ impl Default for EmulatorConfig {
             device_code_interval: Duration::from_secs(5),
             device_code_enforce_interval: true,
             authorization_code_lifetime: Duration::from_secs(600),
-            body_read_timeout: Duration::from_secs(10),
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
         }
     }
 }

@@ -48,6 +48,7 @@ mod faults;
 mod ids;
 mod jwt;
 mod keys;
+pub mod managed_identity;
 mod pem;
 mod routes;
 mod scenario;

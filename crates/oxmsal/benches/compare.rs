@@ -10,7 +10,7 @@
 //! compare rss  --doc FILE
 //! ```
 //!
-//! `--only` (cc_hit, cc_hit_file, silent_hit, deserialize, serialize, cc_miss,
+//! `--only` (cc_hit, mi_hit, cc_hit_file, silent_hit, deserialize, serialize, cc_miss,
 //! http_floor, cc_miss_in_process) runs one workload, e.g. under `perf record`.
 //!
 //! Timing: the number of calls per batch doubles until a batch takes at least
@@ -30,8 +30,14 @@ use std::time::Instant;
 use oxmsal::authority::InstanceDiscovery;
 use oxmsal::credential::ClientCredential;
 use oxmsal::http::{HttpClient, HttpConfig, HttpFuture, HttpRequest, HttpResponse, ReqwestClient};
+use oxmsal::managed_identity::{
+    ManagedIdentity, ManagedIdentityClient, ManagedIdentityEnvironment,
+};
 use oxmsal::{ConfidentialClientApplication, TokenCache, TokenSource};
 use serde_json::{json, Value};
+
+/// The resource of the managed-identity document (`mi-1.json`).
+const MI_RESOURCE: &str = "https://management.azure.com";
 
 #[derive(Debug, Default)]
 struct Args {
@@ -228,6 +234,35 @@ fn time(args: &Args) -> Value {
             repeat,
         );
         results.insert(format!("cc_hit_{tenants}"), m);
+    }
+
+    // Managed identity cache hit: a system-assigned token for one resource
+    // (mi-1.json, cached as MSAL for Python caches it); the whole
+    // acquire_token_for_client call.
+    if args.wants("mi_hit") {
+        let mi = ManagedIdentityClient::builder(ManagedIdentity::SystemAssigned)
+            .environment(ManagedIdentityEnvironment::empty())
+            .http_client(client.clone())
+            .token_cache(loaded("mi-1.json"))
+            .build()
+            .unwrap();
+        let first = rt
+            .block_on(mi.acquire_token_for_client(MI_RESOURCE).into_future())
+            .unwrap();
+        assert_eq!(first.token_source, TokenSource::Cache);
+        let m = measure(
+            |n| {
+                rt.block_on(async {
+                    for _ in 0..n {
+                        let r = mi.acquire_token_for_client(MI_RESOURCE).await.unwrap();
+                        std::hint::black_box(r);
+                    }
+                })
+            },
+            min_batch,
+            repeat,
+        );
+        results.insert("mi_hit_1".into(), m);
     }
 
     // Client credentials cache hit through a shared cache file of 10,000

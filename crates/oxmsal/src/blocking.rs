@@ -1,8 +1,9 @@
 //! A blocking face for programs without an async runtime (feature `blocking`),
-//! for both application kinds: [`ConfidentialClientApplication`] (client
-//! credentials, silent, on-behalf-of, web-app auth code) and
-//! [`PublicClientApplication`] (accounts, silent, device code, interactive,
-//! username/password).
+//! for both application kinds and managed identity:
+//! [`ConfidentialClientApplication`] (client credentials, silent,
+//! on-behalf-of, web-app auth code), [`PublicClientApplication`] (accounts,
+//! silent, device code, interactive, username/password) and
+//! [`ManagedIdentityClient`].
 //!
 //! It wraps the async API instead of copying it: one small current-thread runtime
 //! per wrapper drives the same futures the async API returns, so every option of
@@ -28,6 +29,7 @@
 //! ```
 
 mod confidential;
+mod managed_identity;
 mod public;
 
 use std::future::Future;
@@ -36,6 +38,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 
 pub use confidential::ConfidentialClientApplication;
+pub use managed_identity::ManagedIdentityClient;
 pub use public::PublicClientApplication;
 
 /// The current-thread runtime one wrapper (and its clones) drive requests on.

@@ -298,6 +298,8 @@ struct Inner {
     source: Option<Source>,
     /// Returned by silent acquisition: MSAL adds `classification` to such errors.
     silent: bool,
+    /// Retries made before this error was returned (managed identity).
+    retries: u32,
 }
 
 /// An oxmsal failure. See the [module docs](self) and [`ErrorKind`].
@@ -324,6 +326,7 @@ impl Error {
                 correlation_id: None,
                 source: None,
                 silent: false,
+                retries: 0,
             }),
         }
     }
@@ -459,6 +462,22 @@ impl Error {
             r.body_excerpt = crate::redact::redact_with(&r.body_excerpt, sent);
         }
         self
+    }
+
+    /// Records how many retries were made before giving up with this error.
+    pub(crate) fn with_retries(mut self, retries: u32) -> Self {
+        self.inner.retries = retries;
+        self
+    }
+
+    /// How many times the request was retried before this error was returned
+    /// (managed identity retries; 0 when it was not retried).
+    ///
+    /// ```
+    /// assert_eq!(oxmsal::Error::transport("refused", None).retries(), 0);
+    /// ```
+    pub fn retries(&self) -> u32 {
+        self.inner.retries
     }
 
     /// Marks an error returned by silent acquisition (its MSAL JSON then carries
@@ -677,6 +696,7 @@ impl fmt::Debug for Error {
             .field("throttled_for", &self.inner.throttled_for)
             .field("correlation_id", &self.inner.correlation_id)
             .field("source", &self.inner.source)
+            .field("retries", &self.inner.retries)
             .finish()
     }
 }
@@ -726,6 +746,9 @@ impl fmt::Display for Error {
             if self.kind() == ErrorKind::Service {
                 write!(f, "; retry after {} s", retry.as_secs())?;
             }
+        }
+        if self.inner.retries > 0 {
+            write!(f, " (after {} retries)", self.inner.retries)?;
         }
         if let Some(id) = self.correlation_id() {
             write!(f, " [correlation id {id}]")?;

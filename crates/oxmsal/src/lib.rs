@@ -165,6 +165,7 @@ pub mod error;
 mod flow;
 pub mod http;
 pub mod jwt;
+pub mod managed_identity;
 mod redact;
 mod secret;
 mod token;

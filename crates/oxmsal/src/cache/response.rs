@@ -240,6 +240,9 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
         .or_else(from_id_token);
     let home = home_account_id.as_deref();
     let (environment, client_id, realm) = (record.environment, record.client_id, record.realm);
+    // No client id (a system-assigned managed identity) is written as null,
+    // as MSAL for Python writes it.
+    let written_client_id = || optional(Some(client_id).filter(|c| !c.is_empty()));
 
     let at_object = {
         let mut o = members([
@@ -247,7 +250,7 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
             ("secret", secret(access_token)),
             ("home_account_id", optional(home)),
             ("environment", str(environment)),
-            ("client_id", str(client_id)),
+            ("client_id", written_client_id()),
             ("target", str(&target)),
             ("realm", str(realm)),
             ("token_type", str(token_type)),
@@ -338,7 +341,7 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
 
     let app_metadata = {
         let mut o = members([
-            ("client_id", str(client_id)),
+            ("client_id", written_client_id()),
             ("environment", str(environment)),
         ]);
         if let Some(f) = &family_id {

@@ -194,6 +194,20 @@ impl ReqwestClient {
     }
 }
 
+impl ReqwestClient {
+    /// Wraps a reqwest client configured elsewhere (Service Fabric's pinned
+    /// TLS), reading bodies under `config`'s cap.
+    pub(crate) fn from_reqwest(client: reqwest::Client, config: &HttpConfig) -> Self {
+        ReqwestClient {
+            client: Arc::new(OnceLock::from(Ok(client))),
+            roots: Vec::new(),
+            connect_timeout: config.connect_timeout,
+            request_timeout: config.request_timeout,
+            max_response_bytes: config.max_response_bytes,
+        }
+    }
+}
+
 impl HttpClient for ReqwestClient {
     fn send(&self, request: HttpRequest) -> HttpFuture<'_> {
         Box::pin(async move {

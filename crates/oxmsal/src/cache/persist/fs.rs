@@ -84,6 +84,28 @@ pub(crate) fn create_new_private(path: &Path, read: bool) -> io::Result<File> {
     no_follow(&mut options).open(path)
 }
 
+/// Opens `path` for reading without following a symbolic link at its last
+/// component and without blocking on a FIFO; the caller checks what it got
+/// (a file another user owns may be fine, as Azure Arc's key file is).
+pub(crate) fn open_read_no_follow(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    no_follow(&mut options).open(path)
+}
+
+/// Whether `e` is what opening a symbolic link without following it gives.
+pub(crate) fn is_symlink_refusal(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
 /// Opens an existing lock file for reading and writing: not through a link,
 /// a regular file, owned by this user. `None` when there is no file.
 pub(crate) fn open_lock_file(path: &Path, what: &str) -> Result<Option<File>> {
