@@ -24,10 +24,11 @@ Subcommands (each prints one JSON object on stdout):
   rss   --doc FILE
         Loads FILE into a SerializableTokenCache and reports the peak RSS
         (VmHWM from /proc/self/status) of this process.
-  processes --runs N [--warmup W] -- COMMAND [ARG...] [-- COMMAND [ARG...]]...
-        Times whole processes: the commands run in turns, W rounds untimed,
-        then N rounds, each run to its exit (stdout captured; each must exit 0
-        and print a JSON object whose token_source is "cache"); reports, per
+  processes --runs N [--block B] [--warmup W] -- COMMAND [ARG...] [-- COMMAND [ARG...]]...
+        Times whole processes: the commands take turns in blocks of B runs
+        (default 5), W runs of each untimed first, until each has N timed
+        runs; each run to its exit (stdout captured; each must exit 0 and
+        print a JSON object whose token_source is "cache"); reports, per
         command in order, the median and minimum wall time of one run. The
         CLI cache-hit row times both sides in one call.
 
@@ -416,13 +417,19 @@ def cmd_processes(args):
                 done.stderr.decode(errors="replace")[:300]))
         return elapsed
 
-    for _ in range(args.warmup):
-        for command in commands:
+    # Blocks, as hyperfine times each command's runs together: a run right
+    # after another command's (a 100 ms Python start that leaves the CPU
+    # caches cold and its memory being freed) would measure that command's
+    # aftermath too. Blocks still take turns, so a change of load weighs on
+    # every side alike.
+    for command in commands:
+        for _ in range(args.warmup):
             once(command)
     samples = [[] for _ in commands]
-    for _ in range(args.runs):
+    while any(len(s) < args.runs for s in samples):
         for i, command in enumerate(commands):
-            samples[i].append(once(command))
+            for _ in range(min(args.block, args.runs - len(samples[i]))):
+                samples[i].append(once(command))
     print(json.dumps([{"median_s": statistics.median(s), "min_s": min(s), "runs": args.runs}
                       for s in samples]))
 
@@ -454,6 +461,7 @@ def main():
     w = sub.add_parser("processes")
     w.add_argument("--runs", type=int, default=30)
     w.add_argument("--warmup", type=int, default=2)
+    w.add_argument("--block", type=int, default=5)
     w.add_argument("command", nargs=argparse.REMAINDER)
     args = p.parse_args()
     {"gen": cmd_gen, "time": cmd_time, "rss": cmd_rss,
