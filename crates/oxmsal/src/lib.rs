@@ -153,6 +153,7 @@
 pub mod action;
 pub mod app;
 pub mod authority;
+mod backoff;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 pub mod cache;

@@ -30,6 +30,7 @@ use std::io::{self, Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::backoff;
 use crate::error::{Error, Result};
 
 /// What oxmsal writes after its pid, and recognizes as its own.
@@ -42,6 +43,9 @@ const STALE_AFTER: Duration = Duration::from_secs(5);
 
 /// Waiters poll at most this far apart.
 const MAX_POLL: Duration = Duration::from_millis(20);
+
+/// Random extra added to each poll delay, at most this much.
+const POLL_JITTER: Duration = Duration::from_micros(1020);
 
 /// The lock file of `path`: `<path>.lockfile`, beside it.
 pub(crate) fn lock_path_for(path: &Path) -> PathBuf {
@@ -100,14 +104,15 @@ impl Drop for LockFile {
 /// Growing, jittered poll delays up to a deadline.
 struct Wait {
     deadline: Instant,
-    delay: Duration,
+    /// Polls so far: the delay doubles with each, from 1 ms up to MAX_POLL.
+    polls: u32,
 }
 
 impl Wait {
     fn new(timeout: Duration) -> Self {
         Wait {
             deadline: Instant::now() + timeout,
-            delay: Duration::from_millis(1),
+            polls: 0,
         }
     }
 
@@ -118,9 +123,9 @@ impl Wait {
             return None;
         }
         // Jitter keeps many waiters from polling in lockstep.
-        let jitter = Duration::from_micros(u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * 4);
-        let delay = (self.delay + jitter).min(left);
-        self.delay = (self.delay * 2).min(MAX_POLL);
+        let grown = backoff::exponential(Duration::from_millis(1), self.polls, MAX_POLL);
+        let delay = (grown + backoff::full_jitter(POLL_JITTER)).min(left);
+        self.polls = self.polls.saturating_add(1);
         Some(delay)
     }
 }

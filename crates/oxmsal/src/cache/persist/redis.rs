@@ -72,7 +72,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::secret::WipedString;
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
 use crate::authority::persisted::MAX_DOCUMENT_BYTES as MAX_METADATA_BYTES;
@@ -838,18 +837,8 @@ fn sha1_hex(text: &str) -> String {
 
 /// Full jitter: writers that collided spread out instead of colliding again.
 fn backoff(attempt: u32, slot: Duration) -> Duration {
-    let ceiling = slot
-        .max(BACKOFF_MIN_SLOT)
-        .saturating_mul(1 << attempt.min(10))
-        .min(BACKOFF_CAP);
-    let mut bytes = [0u8; 8];
-    // Without randomness, the fixed ceiling still bounds the wait.
-    let random = match SystemRandom::new().fill(&mut bytes) {
-        Ok(()) => u64::from_le_bytes(bytes),
-        Err(_) => u64::MAX,
-    };
-    let micros = u64::try_from(ceiling.as_micros()).unwrap_or(u64::MAX);
-    Duration::from_micros(random % micros.saturating_add(1))
+    let ceiling = crate::backoff::exponential(slot.max(BACKOFF_MIN_SLOT), attempt, BACKOFF_CAP);
+    crate::backoff::full_jitter(ceiling)
 }
 
 fn now_epoch() -> u64 {
