@@ -84,8 +84,10 @@ pub fn try_client_certificate(common_name: &str) -> Result<ClientCertificate, Em
     let key_der = key.serialize_der();
     Ok(ClientCertificate {
         cert_der: cert.der().to_vec(),
-        cert_pem: pem::encode("CERTIFICATE", cert.der()),
-        key_pem: pem::encode("PRIVATE KEY", &key_der),
+        cert_pem: pem::encode("CERTIFICATE", cert.der())
+            .map_err(|e| EmulatorError::crypto("a client certificate", e))?,
+        key_pem: pem::encode("PRIVATE KEY", &key_der)
+            .map_err(|e| EmulatorError::crypto("a client key", e))?,
         key_der,
     })
 }

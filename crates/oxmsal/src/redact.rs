@@ -17,6 +17,7 @@
 
 use std::borrow::Cow;
 
+use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::secret::Secret;
@@ -130,10 +131,17 @@ impl SentSecrets {
     }
 }
 
+/// The bytes `application/x-www-form-urlencoded` escapes: all but ASCII
+/// alphanumerics and `*-._` (the WHATWG URL standard's set, which
+/// `url::form_urlencoded` and browsers use).
+const FORM_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'*')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_');
+
 /// Every way an echo may spell `value`.
 fn spellings(value: &str) -> Vec<String> {
-    let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    let percent = form.replace('+', "%20");
     let json = serde_json::to_string(value)
         .map(|quoted| quoted[1..quoted.len() - 1].to_owned())
         .unwrap_or_default();
@@ -143,37 +151,34 @@ fn spellings(value: &str) -> Vec<String> {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;");
-    let mut all = vec![
-        value.to_owned(),
-        lower_hex(&form),
-        lower_hex(&percent),
-        form,
-        percent,
-        json,
-        html,
-    ];
+    let mut all = vec![value.to_owned(), json, html];
+    // Form (`+` for a space) and percent (`%20`) encoded, each with upper-
+    // and lowercase hex digits: servers differ in all four.
+    for space in ["+", "%20"] {
+        for lowercase in [false, true] {
+            all.push(percent_spelling(value, space, lowercase));
+        }
+    }
     all.retain(|s| !s.is_empty());
     all.sort();
     all.dedup();
     all
 }
 
-/// The same percent-encoding with lowercase hex digits (`%2f` for `%2F`).
-fn lower_hex(encoded: &str) -> String {
-    let mut out = String::with_capacity(encoded.len());
-    let mut hex_left = 0;
-    for c in encoded.chars() {
-        if hex_left > 0 {
-            out.push(c.to_ascii_lowercase());
-            hex_left -= 1;
-        } else {
-            out.push(c);
-            if c == '%' {
-                hex_left = 2;
+/// `value` with the bytes of [`FORM_ESCAPED`] percent-encoded, a space
+/// spelled `space`, hex digits in lowercase if `lowercase`.
+fn percent_spelling(value: &str, space: &str, lowercase: bool) -> String {
+    // The encoder yields each escaped byte as its own `%XX` chunk and never
+    // leaves a `%` unescaped, so a chunk starting with `%` is one byte.
+    percent_encode(value.as_bytes(), FORM_ESCAPED)
+        .map(|chunk| match chunk {
+            "%20" => Cow::Borrowed(space),
+            escaped if lowercase && escaped.starts_with('%') => {
+                Cow::Owned(escaped.to_ascii_lowercase())
             }
-        }
-    }
-    out
+            other => Cow::Borrowed(other),
+        })
+        .collect()
 }
 
 /// Masks anything token-like in `text`: secret form pairs, JWT-shaped runs and
@@ -319,6 +324,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn encoded_spellings_agree_with_the_form_encoder_for_every_byte() {
+        let mut every: String = (0..=127u8).map(char::from).collect();
+        every.push_str("é€😀");
+        let form: String = url::form_urlencoded::byte_serialize(every.as_bytes()).collect();
+        let percent = form.replace('+', "%20");
+        assert_eq!(percent_spelling(&every, "+", false), form);
+        assert_eq!(percent_spelling(&every, "%20", false), percent);
+        // Lowercase hex changes the two digits after each `%` and nothing else.
+        let lower = percent_spelling(&every, "%20", true);
+        assert_eq!(lower.to_ascii_uppercase(), percent.to_ascii_uppercase());
+        assert!(lower.contains("%2f") && lower.contains("%c3%a9") && lower.contains("XYZ%5b"));
+        assert_eq!(percent_spelling("a b+c", "+", true), "a+b%2bc");
+    }
+
+    #[test]
     fn hides_jwts_and_secret_values() {
         let text =
             r#"{"access_token": "abc.def", "refresh_token":"0.AAA", "x":"eyJhbGc.eyJzdWI.sig ok"}"#;
@@ -456,7 +476,7 @@ mod tests {
             let mut sent = SentSecrets::none();
             sent.add(&secret);
             let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-            let echoed = [secret.clone(), form.clone(), form.replace('+', "%20"), lower_hex(&form)];
+            let echoed = [secret.clone(), form.clone(), form.replace('+', "%20"), percent_spelling(&secret, "+", true)];
             let jwt = if limit % 2 == 0 { "eyJ".to_owned() + &"a".repeat(limit) } else { String::new() };
             let text = format!("{before}{jwt}{}{after}", echoed[spelling]);
             let out = excerpt_with(text.as_bytes(), limit, &sent);

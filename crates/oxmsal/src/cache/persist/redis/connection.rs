@@ -8,11 +8,13 @@
 //! (it pipelines concurrent commands), drop it on any error, and after a
 //! failed connect do not try again for [`RECONNECT_DELAY`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use ::redis::aio::MultiplexedConnection;
 use ::redis::{AsyncConnectionConfig, Client, RedisError, Script};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -345,18 +347,17 @@ pub(super) fn with_password(url: &str, password: &Secret) -> Result<WipedString>
     Ok(WipedString::new(parsed.to_string()))
 }
 
+/// The bytes a URL's userinfo must not carry as they are: all but RFC 3986's
+/// unreserved ones (ASCII alphanumerics and `-._~`).
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// `text` with every byte but RFC 3986's unreserved ones percent-encoded.
 fn percent_encode_all(text: &str) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(text.len() * 3);
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+    utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }
 
 /// The URL as it may be shown: the password, if any, replaced by `***`.
@@ -395,30 +396,10 @@ fn password_forms(url: &Url) -> Vec<String> {
     forms
 }
 
-/// Minimal percent-decoding (the url crate leaves userinfo encoded).
-fn percent_decode(s: &str) -> std::result::Result<String, std::string::FromUtf8Error> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied(),
-            bytes.get(i + 2).copied(),
-        ) {
-            (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
-                let (h, l) = (hex(h).unwrap_or(0), hex(l).unwrap_or(0));
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out)
+/// The percent-decoded text of a URL part (the url crate leaves userinfo
+/// encoded); a `%` not followed by two hex digits stays as it is.
+fn percent_decode(s: &str) -> std::result::Result<String, std::str::Utf8Error> {
+    percent_decode_str(s).decode_utf8().map(Cow::into_owned)
 }
 
 fn scrub_text(text: &str, secrets: &[String]) -> String {
