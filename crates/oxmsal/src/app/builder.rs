@@ -294,17 +294,7 @@ impl<K> AppBuilder<K> {
         if client_id.is_empty() {
             return Err(Error::configuration("`client_id` must not be empty"));
         }
-        // It goes into every form, cache key and log line: one token, no spaces
-        // or control characters (a CR/LF would split a line or a header).
-        if client_id
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(Error::configuration(format!(
-                "`client_id` `{}` holds whitespace or a control character",
-                client_id.escape_debug()
-            )));
-        }
+        check_single_token("`client_id`", &client_id)?;
         let authority_text = self.authority.as_deref().unwrap_or(DEFAULT_AUTHORITY);
         let authority = if self.oidc {
             Authority::oidc(authority_text)?
@@ -312,21 +302,7 @@ impl<K> AppBuilder<K> {
             Authority::parse(authority_text)?
         };
         crate::http::check_scheme(authority.url(), self.allow_http_loopback)?;
-        if let Some(bad) = self.capabilities.iter().find(|c| c.trim().is_empty()) {
-            return Err(Error::configuration(format!(
-                "client capability `{bad}` is empty"
-            )));
-        }
-        if let Some(bad) = self
-            .capabilities
-            .iter()
-            .find(|c| c.chars().any(|ch| ch.is_whitespace() || ch.is_control()))
-        {
-            return Err(Error::configuration(format!(
-                "client capability `{}` holds whitespace or a control character",
-                bad.escape_debug()
-            )));
-        }
+        check_capabilities(&self.capabilities)?;
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let client: Arc<dyn HttpClient> = match self.http_client {
             Some(client) => client,
@@ -357,6 +333,31 @@ impl<K> AppBuilder<K> {
         };
         Ok((self.kind, core))
     }
+}
+
+/// An identifier that goes into every form, cache key and log line (a client
+/// id, a capability): one token, no spaces or control characters (a CR/LF
+/// would split a line or a header). Every app kind checks with this.
+pub(crate) fn check_single_token(what: &str, value: &str) -> Result<()> {
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::configuration(format!(
+            "{what} `{}` holds whitespace or a control character",
+            value.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// Client capabilities (`CP1`…): none empty, each a single token.
+pub(crate) fn check_capabilities(capabilities: &[String]) -> Result<()> {
+    if let Some(bad) = capabilities.iter().find(|c| c.trim().is_empty()) {
+        return Err(Error::configuration(format!(
+            "client capability `{bad}` is empty"
+        )));
+    }
+    capabilities
+        .iter()
+        .try_for_each(|c| check_single_token("client capability", c))
 }
 
 impl AppBuilder<Confidential> {
@@ -449,5 +450,25 @@ mod tests {
                 .unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Configuration, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_managed_identity_client_checks_ids_and_capabilities_the_same_way() {
+        use crate::managed_identity::{
+            ManagedIdentity, ManagedIdentityClient, ManagedIdentityEnvironment,
+        };
+        let build = |identity, capability: &str| {
+            ManagedIdentityClient::builder(identity)
+                .environment(ManagedIdentityEnvironment::empty())
+                .client_capabilities([capability])
+                .build()
+        };
+        for bad in ["abc\r\nx-injected: 1", "a b"] {
+            let e = build(ManagedIdentity::client_id(bad), "CP1").unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Configuration, "{bad:?}");
+            let e = build(ManagedIdentity::SystemAssigned, bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Configuration, "{bad:?}");
+        }
+        assert!(build(ManagedIdentity::client_id("c"), "CP1").is_ok());
     }
 }

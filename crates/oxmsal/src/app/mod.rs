@@ -1,6 +1,6 @@
 //! Client applications: what users build once and share.
 
-mod builder;
+pub(crate) mod builder;
 mod confidential;
 mod core;
 mod future;

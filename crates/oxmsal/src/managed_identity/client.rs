@@ -10,7 +10,7 @@ use crate::authority::{Authority, InstanceDiscovery};
 use crate::cache::persist::CachePersistence;
 use crate::cache::TokenCache;
 use crate::clock::{Clock, SystemClock};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::{HttpClient, HttpConfig, ReqwestClient, RetryPolicy};
 use crate::token::AuthenticationResult;
 
@@ -400,11 +400,7 @@ impl ManagedIdentityClientBuilder {
             .environment
             .unwrap_or_else(ManagedIdentityEnvironment::from_process);
         let resolved = sources::resolve(&environment, &self.identity)?;
-        if let Some(bad) = self.capabilities.iter().find(|c| c.trim().is_empty()) {
-            return Err(Error::configuration(format!(
-                "client capability `{bad}` is empty"
-            )));
-        }
+        crate::app::builder::check_capabilities(&self.capabilities)?;
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let client: Arc<dyn HttpClient> = match (resolved.thumbprint, self.http_client) {
             (Some(thumbprint), _) => pinned_tls::client(&self.http_config, thumbprint)?,

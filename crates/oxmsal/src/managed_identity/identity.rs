@@ -109,13 +109,19 @@ impl ManagedIdentity {
         self.id().into_iter().chain(system.iter().copied())
     }
 
-    /// An empty or blank id is a mistake caught before any request.
+    /// An empty or blank id, or one holding whitespace or a control
+    /// character (it goes into cache keys and logs), is a mistake caught
+    /// before any request.
     pub(crate) fn validate(&self) -> Result<()> {
         match self.id() {
             Some(id) if id.trim().is_empty() => Err(Error::configuration(
                 "the user-assigned managed identity's id is empty",
             )),
-            _ => Ok(()),
+            Some(id) => crate::app::builder::check_single_token(
+                "the user-assigned managed identity's id",
+                id,
+            ),
+            None => Ok(()),
         }
     }
 }
