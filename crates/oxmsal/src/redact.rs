@@ -55,46 +55,72 @@ const SECRET_JSON_KEYS: [&str; 9] = [
 /// The secret values one request sent, each in every spelling an echo of the
 /// request may use; longest first, so a spelling that contains another is
 /// replaced whole.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct SentSecrets {
-    spellings: Vec<Secret>,
+///
+/// Made for every token request but needed only when it fails: the form is
+/// borrowed, and the spellings are built on the first scrub.
+#[derive(Default)]
+pub(crate) struct SentSecrets<'a> {
+    /// The request's form; its [`SECRET_FORM_FIELDS`] are the secrets.
+    form: &'a [(&'a str, &'a str)],
+    /// Values added one by one.
+    added: Vec<Secret>,
+    spellings: std::sync::OnceLock<Vec<Secret>>,
 }
 
-impl SentSecrets {
+impl std::fmt::Debug for SentSecrets<'_> {
+    // Never the values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentSecrets").finish_non_exhaustive()
+    }
+}
+
+impl<'a> SentSecrets<'a> {
     /// No secret sent (a discovery GET).
     pub(crate) fn none() -> Self {
         SentSecrets::default()
     }
 
     /// The values of the form's [`SECRET_FORM_FIELDS`].
-    pub(crate) fn from_form(fields: &[(&str, &str)]) -> Self {
-        let mut sent = SentSecrets::none();
-        for (name, value) in fields {
-            if SECRET_FORM_FIELDS.contains(name) {
-                sent.add(value);
-            }
+    pub(crate) fn from_form(form: &'a [(&'a str, &'a str)]) -> Self {
+        SentSecrets {
+            form,
+            ..SentSecrets::default()
         }
-        sent
     }
 
     /// Adds one secret value (an empty one hides nothing and is skipped).
+    #[cfg(test)]
     pub(crate) fn add(&mut self, value: &str) {
-        if value.is_empty() {
-            return;
-        }
-        for spelling in spellings(value) {
-            if !self.spellings.iter().any(|s| s.expose_secret() == spelling) {
-                self.spellings.push(Secret::new(spelling));
+        self.added.push(Secret::new(value));
+        self.spellings = std::sync::OnceLock::new();
+    }
+
+    /// Every spelling of every secret, longest first, made once.
+    fn spellings(&self) -> &[Secret] {
+        self.spellings.get_or_init(|| {
+            let form = self
+                .form
+                .iter()
+                .filter(|(name, _)| SECRET_FORM_FIELDS.contains(name))
+                .map(|(_, value)| *value);
+            let added = self.added.iter().map(Secret::expose_secret);
+            let mut all: Vec<Secret> = Vec::new();
+            for value in form.chain(added).filter(|v| !v.is_empty()) {
+                for spelling in spellings(value) {
+                    if !all.iter().any(|s| s.expose_secret() == spelling) {
+                        all.push(Secret::new(spelling));
+                    }
+                }
             }
-        }
-        self.spellings
-            .sort_by_key(|s| std::cmp::Reverse(s.expose_secret().len()));
+            all.sort_by_key(|s| std::cmp::Reverse(s.expose_secret().len()));
+            all
+        })
     }
 
     /// `text` with every spelling of every sent secret masked.
     pub(crate) fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut out = Cow::Borrowed(text);
-        for spelling in &self.spellings {
+        for spelling in self.spellings() {
             let spelling = spelling.expose_secret();
             if out.contains(spelling) {
                 out = Cow::Owned(out.replace(spelling, MASK));
@@ -106,7 +132,7 @@ impl SentSecrets {
     /// Masks the sent secrets in every string (member names included) of a
     /// JSON value, in place; the value's shape is kept.
     pub(crate) fn scrub_json(&self, value: &mut Value) {
-        if self.spellings.is_empty() {
+        if self.spellings().is_empty() {
             return;
         }
         match value {
