@@ -54,6 +54,16 @@ impl Clock for SystemClock {
     fn sleep(&self, duration: Duration) -> Sleep {
         Box::pin(tokio::time::sleep(duration))
     }
+
+    /// Whole seconds need no nanosecond clock: Linux's coarse real-time clock
+    /// (advanced every scheduler tick, a few milliseconds) is read from the
+    /// vDSO without the hardware counter, several times cheaper than
+    /// `SystemTime::now()` — and every cache hit asks for the time.
+    #[cfg(target_os = "linux")]
+    fn now_epoch(&self) -> u64 {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+        u64::try_from(now.tv_sec).unwrap_or(0)
+    }
 }
 
 /// A clock that moves only when told to; `sleep` advances it and returns at once.
@@ -131,5 +141,30 @@ impl Clock for ManualClock {
     fn sleep(&self, duration: Duration) -> Sleep {
         self.advance(duration);
         Box::pin(std::future::ready(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_system_clocks_whole_seconds_agree_with_system_time() {
+        let secs = || {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        let before = secs();
+        let epoch = SystemClock.now_epoch();
+        let after = secs();
+        // The coarse clock may trail the precise one by a tick across a
+        // second's boundary, never by more.
+        assert!(
+            before.saturating_sub(1) <= epoch && epoch <= after,
+            "{before} {epoch} {after}"
+        );
     }
 }

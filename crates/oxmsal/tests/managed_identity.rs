@@ -683,6 +683,50 @@ async fn a_token_within_five_minutes_of_expiry_is_not_served() {
     assert_eq!(s.emu.request_count(), 2);
 }
 
+#[tokio::test]
+async fn a_hit_remembered_by_the_client_ends_with_the_cache_entry_or_its_refresh_on() {
+    let s = setup(MiSource::Imds).await;
+    let client = s.client(ManagedIdentity::SystemAssigned);
+    let source = |t: oxmsal::AuthenticationResult| t.token_source;
+    let first = client.acquire_token_for_client(SCOPE).await.unwrap();
+    assert_eq!(first.token_source, TokenSource::IdentityProvider);
+    // Served from the cache, then from the client's memory of that answer.
+    for _ in 0..3 {
+        let hit = client.acquire_token_for_client(RESOURCE).await.unwrap();
+        assert_eq!(hit.token_source, TokenSource::Cache);
+        assert_eq!(
+            hit.access_token.expose_secret(),
+            first.access_token.expose_secret()
+        );
+        assert_eq!(hit.correlation_id.len(), 36, "each hit gets its own id");
+    }
+    // The cache emptied (another client sharing it signed out, a test reset
+    // it): the remembered answer goes with it.
+    client.token_cache().clear();
+    let fresh = client.acquire_token_for_client(SCOPE).await.unwrap();
+    assert_eq!(fresh.token_source, TokenSource::IdentityProvider);
+    assert_eq!(s.emu.request_count(), 2);
+    assert_eq!(
+        source(client.acquire_token_for_client(SCOPE).await.unwrap()),
+        TokenSource::Cache
+    );
+    assert_eq!(
+        source(client.acquire_token_for_client(SCOPE).await.unwrap()),
+        TokenSource::Cache
+    );
+    // Past `refresh_on` (half of the emulator's 24 h lifetime) it is not
+    // served either, though the cache still holds it.
+    s.clock.advance(Duration::from_secs(
+        fresh.refresh_on.unwrap() - s.clock.now_epoch(),
+    ));
+    s.emu.set_epoch(Some(s.clock.now_epoch()));
+    assert_eq!(
+        source(client.acquire_token_for_client(SCOPE).await.unwrap()),
+        TokenSource::IdentityProvider
+    );
+    assert_eq!(s.emu.request_count(), 3);
+}
+
 #[cfg(feature = "blocking")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_blocking_client_gets_and_caches_a_token() {

@@ -80,6 +80,6 @@ impl ManagedIdentityClient {
         &self,
         resource_or_scope: impl Into<String>,
     ) -> Result<AuthenticationResult> {
-        self.run(|client| client.acquire_token_for_client(resource_or_scope))
+        self.run(|client| client.acquire_token_for_client(resource_or_scope.into()))
     }
 }

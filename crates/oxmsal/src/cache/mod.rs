@@ -66,6 +66,7 @@ mod serialize;
 mod store;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use account::Account;
@@ -137,6 +138,10 @@ impl State {
 #[derive(Clone, Default)]
 pub struct TokenCache {
     inner: Arc<RwLock<State>>,
+    /// Moves whenever the write lock is taken: a reader that saw a value
+    /// under the read lock knows, later and without the lock, whether what it
+    /// read may have changed since (see [`Self::changes`]).
+    changes: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for TokenCache {
@@ -173,7 +178,18 @@ impl TokenCache {
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+        let state = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        // Counted under the write lock, before anything changes: a value read
+        // under the read lock is then exactly the contents the reader saw.
+        self.changes.fetch_add(1, Ordering::Release);
+        state
+    }
+
+    /// A count that moves on every write (or possible write) to the cache:
+    /// what a caller read while it stood still stands while it is unchanged.
+    /// A memo of recent answers checks it instead of looking again.
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
     }
 
     /// The cache as an MSAL-format JSON document (four-space indented like MSAL
@@ -524,7 +540,7 @@ impl TokenCache {
     }
 
     /// [`read_access_token`](Self::read_access_token) with the lookup's index
-    /// keys made beforehand.
+    /// keys made beforehand. `f` runs under the read lock.
     pub(crate) fn read_access_token_by<R>(
         &self,
         keys: &LookupKeys,

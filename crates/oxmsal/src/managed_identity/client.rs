@@ -1,5 +1,6 @@
 //! [`ManagedIdentityClient`] and its builder.
 
+use std::borrow::Cow;
 use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +50,8 @@ pub(crate) struct Inner {
     pub transport: Transport,
     /// The cache lookups' index keys, made once.
     pub lookup_keys: Vec<crate::cache::LookupKeys>,
+    /// The last answers, per resource.
+    pub recent: super::recent::Recent,
 }
 
 impl ManagedIdentityClient {
@@ -122,10 +125,10 @@ impl ManagedIdentityClient {
     /// let token = client.acquire_token_for_client("https://vault.azure.net").await?;
     /// # let _ = token; Ok(()) }
     /// ```
-    pub fn acquire_token_for_client(
-        &self,
-        resource_or_scope: impl Into<String>,
-    ) -> ManagedIdentityTokenRequest<'_> {
+    pub fn acquire_token_for_client<'a>(
+        &'a self,
+        resource_or_scope: impl Into<Cow<'a, str>>,
+    ) -> ManagedIdentityTokenRequest<'a> {
         ManagedIdentityTokenRequest {
             inner: &self.inner,
             params: Params {
@@ -149,7 +152,7 @@ impl ManagedIdentityClient {
 #[must_use = "a request does nothing until awaited"]
 pub struct ManagedIdentityTokenRequest<'a> {
     inner: &'a Inner,
-    params: Params,
+    params: Params<'a>,
 }
 
 impl ManagedIdentityTokenRequest<'_> {
@@ -443,6 +446,7 @@ impl ManagedIdentityClientBuilder {
             inner: Arc::new(Inner {
                 core,
                 lookup_keys: flow::lookup_keys(&self.identity),
+                recent: Default::default(),
                 identity: self.identity,
                 resolved,
                 transport,

@@ -2,6 +2,8 @@
 //! one request in flight per identity and resource, the source's wire shape,
 //! and the still-valid cached token when a refresh fails.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 use tracing::Instrument as _;
 
@@ -21,8 +23,9 @@ pub(crate) const REALM: &str = "managed_identity";
 
 /// What the caller asked for.
 #[derive(Debug, Default)]
-pub(crate) struct Params {
-    pub resource: String,
+pub(crate) struct Params<'a> {
+    /// Borrowed when the caller passed a `&str`: a hit allocates nothing for it.
+    pub resource: Cow<'a, str>,
     pub claims: Option<String>,
     pub force_refresh: bool,
     pub correlation_id: Option<String>,
@@ -71,38 +74,61 @@ pub(crate) fn lookup_keys(identity: &ManagedIdentity) -> Vec<LookupKeys> {
 }
 
 /// The cached token for `resource`, usable at `now` (5 minutes from expiry or
-/// more), under any client id the identity's tokens may be cached under.
-fn cache_hit(inner: &Inner, resource: &[String], now: u64) -> Option<AuthenticationResult> {
+/// more), under any client id the identity's tokens may be cached under; with
+/// the cache's change count read under the lock of the lookup that found it.
+fn cache_hit(inner: &Inner, resource: &[String], now: u64) -> Option<(AuthenticationResult, u64)> {
+    let cache = &inner.core.cache;
     inner.lookup_keys.iter().find_map(|keys| {
-        inner
-            .core
-            .cache
-            .read_access_token_by(keys, resource, now, |entry| {
-                AuthenticationResult::from_entry(entry, TokenSource::Cache, now)
-            })
+        cache.read_access_token_by(keys, resource, now, |entry| {
+            let hit = AuthenticationResult::from_entry(entry, TokenSource::Cache, now);
+            (hit, cache.changes())
+        })
     })
 }
 
-/// The synchronous hit: no persistence to consult, nothing bypassing the cache.
-pub(crate) fn hot_hit(inner: &Inner, params: &mut Params) -> Option<AuthenticationResult> {
+/// The synchronous hit: no persistence to consult, nothing bypassing the
+/// cache. The client's [`Recent`](super::recent::Recent) answers first; a
+/// lookup in the cache refills it.
+pub(crate) fn hot_hit(inner: &Inner, params: &mut Params<'_>) -> Option<AuthenticationResult> {
     if params.force_refresh || params.claims.is_some() || inner.core.has_persistence() {
         return None;
     }
     // Normalised where it is (no copy): the scope's `/.default` cut off.
-    if params.resource.ends_with("/.default") || params.resource.trim() != params.resource {
-        params.resource = resource_of(&params.resource).ok()?;
+    let resource = params.resource.as_ref();
+    if resource.ends_with("/.default")
+        || resource.starts_with(char::is_whitespace)
+        || resource.ends_with(char::is_whitespace)
+    {
+        params.resource = Cow::Owned(resource_of(&params.resource).ok()?);
     }
     let now = inner.core.clock.now_epoch();
-    let mut hit = cache_hit(inner, std::slice::from_ref(&params.resource), now)
-        .filter(|hit| !hit.refresh_due(now))?;
+    let changes = inner.core.cache.changes();
+    let mut hit = match inner.recent.get(&params.resource, changes, now) {
+        Some(hit) => hit,
+        None => {
+            let resource = [params.resource.clone().into_owned()];
+            let (hit, read_at) =
+                cache_hit(inner, &resource, now).filter(|(hit, _)| !hit.refresh_due(now))?;
+            // Remembered only when no write came between the count read above
+            // and the lookup that found it: then every lookup saw one state.
+            if read_at == changes {
+                inner.recent.put(&params.resource, changes, &hit);
+            }
+            hit
+        }
+    };
     hit.correlation_id = params
         .correlation_id
         .take()
         .unwrap_or_else(crate::correlation::new_id);
+    let correlation_id = hit.correlation_id.as_str();
+    tracing::info_span!("oxmsal.managed_identity", correlation_id).in_scope(|| {
+        tracing::info!(token_source = "cache", "token served from the cache");
+    });
     Some(hit)
 }
 
-pub(crate) async fn acquire(inner: &Inner, mut params: Params) -> Result<AuthenticationResult> {
+pub(crate) async fn acquire(inner: &Inner, mut params: Params<'_>) -> Result<AuthenticationResult> {
     let resource = resource_of(&params.resource)?;
     let correlation_id = params
         .correlation_id
@@ -120,7 +146,7 @@ pub(crate) async fn acquire(inner: &Inner, mut params: Params) -> Result<Authent
 
 async fn acquire_in_span(
     inner: &Inner,
-    params: Params,
+    params: Params<'_>,
     resource: String,
     correlation_id: String,
 ) -> Result<AuthenticationResult> {
@@ -130,7 +156,8 @@ async fn acquire_in_span(
     let partition = partition(client_id);
     let bypass = params.force_refresh || params.claims.is_some();
 
-    let lookup = |core: &AppCore| cache_hit(inner, &scopes, core.clock.now_epoch());
+    let lookup =
+        |core: &AppCore| cache_hit(inner, &scopes, core.clock.now_epoch()).map(|(hit, _)| hit);
     if !params.force_refresh {
         core.load_partition(&partition).await?;
         if let Some(hit) = lookup(core) {
@@ -170,7 +197,7 @@ fn served(mut hit: AuthenticationResult, correlation_id: String) -> Authenticati
 #[allow(clippy::too_many_arguments)]
 async fn fetch_or_reuse(
     inner: &Inner,
-    params: &Params,
+    params: &Params<'_>,
     resource: &str,
     scopes: &[String; 1],
     partition: &PartitionKey,
@@ -183,7 +210,7 @@ async fn fetch_or_reuse(
     if !params.force_refresh {
         core.load_partition(partition).await?;
         let now = core.clock.now_epoch();
-        cached = cache_hit(inner, scopes, now);
+        cached = cache_hit(inner, scopes, now).map(|(hit, _)| hit);
         if let Some(hit) = &cached {
             if !bypass && !hit.refresh_due(now) {
                 return Ok(served(hit.clone(), correlation_id.to_owned()));

@@ -25,6 +25,7 @@ mod environment;
 mod flow;
 mod identity;
 mod pinned_tls;
+mod recent;
 mod response;
 mod retry;
 mod sources;
