@@ -353,3 +353,47 @@ async fn expiry_uses_the_injected_clock() {
     assert_eq!(fresh.token_source, TokenSource::IdentityProvider);
     assert_eq!(s.token_requests(), 2);
 }
+
+/// A service starting: a thousand callers on a cold cache, one token
+/// request; the others are served the token it cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_cold_callers_send_one_token_request() {
+    let s = setup().await;
+    let app = s.secret_app();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let app = app.clone();
+        tasks.spawn(async move {
+            let token = app.acquire_token_for_client([SCOPE]).await.unwrap();
+            (
+                token.access_token.expose_secret().to_owned(),
+                token.token_source,
+            )
+        });
+    }
+    let mut tokens = std::collections::HashSet::new();
+    let mut from_the_server = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (token, source) = joined.unwrap();
+        tokens.insert(token);
+        from_the_server += usize::from(source == TokenSource::IdentityProvider);
+    }
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(from_the_server, 1);
+    assert_eq!(s.token_requests(), 1);
+
+    // Claims requests bypass the cache: each reaches the server.
+    let before = s.token_requests();
+    let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#;
+    let (a, b) = tokio::join!(
+        app.acquire_token_for_client([SCOPE]).claims(claims).send(),
+        app.acquire_token_for_client([SCOPE]).claims(claims).send(),
+    );
+    assert_eq!(a.unwrap().token_source, TokenSource::IdentityProvider);
+    assert_eq!(b.unwrap().token_source, TokenSource::IdentityProvider);
+    assert_eq!(
+        s.token_requests(),
+        before + 2,
+        "a claims request always reaches the server"
+    );
+}

@@ -165,7 +165,7 @@ impl AppCore {
     }
 
     /// The single-flight lock of a refresh key.
-    pub(crate) fn refresh_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+    fn refresh_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self
             .refresh_locks
             .lock()
@@ -174,7 +174,7 @@ impl AppCore {
     }
 
     /// Forgets a refresh lock nobody else holds, so the map stays small.
-    pub(crate) fn release_refresh_lock(&self, key: &str, lock: &Arc<tokio::sync::Mutex<()>>) {
+    fn release_refresh_lock(&self, key: &str, lock: &Arc<tokio::sync::Mutex<()>>) {
         let mut locks = self
             .refresh_locks
             .lock()
@@ -182,6 +182,20 @@ impl AppCore {
         // Ours and the map's: nobody else is waiting on it.
         if Arc::strong_count(lock) <= 2 {
             locks.remove(key);
+        }
+    }
+
+    /// Single flight for identical requests (`key` names what makes them
+    /// identical): whoever [`enter`](Flight::enter)s first sends the request,
+    /// the others wait for it and then find its token in the cache. The lock
+    /// is given up and forgotten when the [`Flight`] is dropped, on every path.
+    pub(crate) fn flight(&self, key: String) -> Flight<'_> {
+        let lock = self.refresh_lock(&key);
+        Flight {
+            core: self,
+            key,
+            lock,
+            guard: None,
         }
     }
 
@@ -272,5 +286,38 @@ impl AppCore {
         self.discovery
             .for_request(&self.pipeline, authority, correlation_id, found)
             .await
+    }
+}
+
+/// A place in the queue of identical requests; see [`AppCore::flight`].
+pub(crate) struct Flight<'a> {
+    core: &'a AppCore,
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Flight<'_> {
+    /// Enters at once if nobody is in (`true`), else leaves the queue as it is.
+    pub(crate) fn try_enter(&mut self) -> bool {
+        if self.guard.is_none() {
+            self.guard = Arc::clone(&self.lock).try_lock_owned().ok();
+        }
+        self.guard.is_some()
+    }
+
+    /// Waits until the request before this one is done.
+    pub(crate) async fn enter(&mut self) {
+        if self.guard.is_none() {
+            self.guard = Some(Arc::clone(&self.lock).lock_owned().await);
+        }
+    }
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        // Given up before the map is looked at, so the next one may enter.
+        drop(self.guard.take());
+        self.core.release_refresh_lock(&self.key, &self.lock);
     }
 }

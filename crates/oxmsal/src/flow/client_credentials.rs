@@ -123,7 +123,6 @@ async fn acquire_in_span(
     // authority: a hit in a new process sends nothing.
     let found = core.lookup_endpoints(&authority, &correlation_id).await?;
     let endpoints = &found.endpoints;
-    let now = core.clock.now_epoch();
     // A claims request (challenge) must reach the server: the cached token is
     // exactly what the resource refused. Capabilities alone do not bypass.
     let bypass_cache = params.force_refresh || params.claims.is_some();
@@ -131,29 +130,52 @@ async fn acquire_in_span(
         client_id: core.client_id.clone(),
         realm: endpoints.realm.clone(),
     };
-    let mut cached = if bypass_cache {
-        None
-    } else {
+    let scopes_ref = scopes.as_slice();
+    let partition = &partition;
+    let look = |now: u64| async move {
+        if bypass_cache {
+            return Ok(None);
+        }
         if core.has_persistence() {
             core.load_partition(&partition(endpoints)).await?;
         }
-        cache_hit(core, endpoints, &scopes, now)
+        Ok::<_, crate::Error>(cache_hit(core, endpoints, scopes_ref, now))
     };
-    if let Some(mut hit) = cached {
+    let mut now = core.clock.now_epoch();
+    let mut cached = look(now).await?;
+    if let Some(hit) = cached.take() {
         if !hit.refresh_due(now) {
-            tracing::info!(
-                correlation_id = correlation_id.as_str(),
-                token_source = "cache",
-                "token served from the cache"
-            );
-            hit.correlation_id = correlation_id;
-            return Ok(hit);
+            return Ok(served(hit, correlation_id));
         }
         tracing::info!(
             correlation_id = correlation_id.as_str(),
             "cached token is past refresh_on; refreshing"
         );
         cached = Some(hit);
+    }
+
+    // Single flight: identical requests (app, tenant, scopes, claims) send
+    // one request; those that waited find its token in the cache. A token
+    // past refresh_on is served while someone else refreshes it.
+    let mut flight = core.flight(format!(
+        "client_credentials\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        endpoints.environment,
+        endpoints.realm,
+        scopes.join(" "),
+        claims.as_deref().unwrap_or_default()
+    ));
+    if !flight.try_enter() {
+        if let Some(hit) = cached {
+            return Ok(served(hit, correlation_id));
+        }
+        flight.enter().await;
+        now = core.clock.now_epoch();
+        if let Some(hit) = look(now).await? {
+            if !hit.refresh_due(now) {
+                return Ok(served(hit, correlation_id));
+            }
+            cached = Some(hit);
+        }
     }
 
     let endpoints = match core
@@ -214,6 +236,16 @@ async fn acquire_in_span(
         correlation_id,
         Some(response),
     ))
+}
+
+fn served(mut hit: AuthenticationResult, correlation_id: String) -> AuthenticationResult {
+    tracing::info!(
+        correlation_id = correlation_id.as_str(),
+        token_source = "cache",
+        "token served from the cache"
+    );
+    hit.correlation_id = correlation_id;
+    hit
 }
 
 /// After a failed refresh: the cached token past `refresh_on` but still valid

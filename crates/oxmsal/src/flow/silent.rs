@@ -140,21 +140,18 @@ async fn acquire_inner(
         scopes.join(" "),
         params.claims.as_deref().unwrap_or_default()
     );
-    let lock = core.refresh_lock(&key);
-    let guard = match lock.try_lock() {
-        Ok(guard) => guard,
-        Err(_) => match &cached {
+    let mut flight = core.flight(key);
+    if !flight.try_enter() {
+        match &cached {
             // Someone is refreshing and this token is still valid: no need to wait.
             Some(hit) => return Ok(served(hit.clone(), now, params)),
-            None => lock.lock().await,
-        },
-    };
+            None => flight.enter().await,
+        }
+    }
     if !bypass {
         let now = core.clock.now_epoch();
         if let Some(hit) = lookup(now) {
             if !hit.refresh_due(now) {
-                drop(guard);
-                core.release_refresh_lock(&key, &lock);
                 return Ok(served(hit, now, params));
             }
         }
@@ -170,8 +167,7 @@ async fn acquire_inner(
         .await
     }
     .await;
-    drop(guard);
-    core.release_refresh_lock(&key, &lock);
+    drop(flight);
     match (outcome, cached) {
         (Ok(result), _) => Ok(result),
         (Err(err), Some(hit)) => {

@@ -169,23 +169,22 @@ async fn acquire_in_span(
 
     // One request at a time per identity and resource: callers that waited
     // find the token the first one cached.
-    let lock_key = format!("managed_identity|{}|{}", client_id, resource.to_lowercase());
-    let lock = core.refresh_lock(&lock_key);
-    let result = {
-        let _guard = lock.lock().await;
-        fetch_or_reuse(
-            inner,
-            &params,
-            &resource,
-            &scopes,
-            &partition,
-            bypass,
-            &correlation_id,
-        )
-        .await
-    };
-    core.release_refresh_lock(&lock_key, &lock);
-    result
+    let mut flight = core.flight(format!(
+        "managed_identity|{}|{}",
+        client_id,
+        resource.to_lowercase()
+    ));
+    flight.enter().await;
+    fetch_or_reuse(
+        inner,
+        &params,
+        &resource,
+        &scopes,
+        &partition,
+        bypass,
+        &correlation_id,
+    )
+    .await
 }
 
 fn served(mut hit: AuthenticationResult, correlation_id: String) -> AuthenticationResult {
