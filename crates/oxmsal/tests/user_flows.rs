@@ -552,3 +552,78 @@ async fn confidential_web_app_auth_code_silent_and_on_behalf_of() {
     assert_eq!(sent.claims.unwrap()["access_token"]["acrs"]["value"], "c1");
     assert_eq!(sent.headers["client-request-id"], "obo-step-up");
 }
+
+/// A web API under load: a thousand concurrent on-behalf-of calls with one
+/// incoming token send one grant; past `refresh_on` the token is refreshed
+/// (and still served when the refresh fails); `force_refresh` skips the cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_behalf_of_single_flight_refresh_on_and_force_refresh() {
+    let e = env_with(config().with_refresh_in(Duration::from_secs(600))).await;
+    let demo = e.emulator.register_demo_app();
+    let api = e
+        .builder(
+            oxmsal::ConfidentialClientApplication::builder(
+                demo.client_id.clone(),
+                ClientCredential::secret(demo.secret.clone()),
+            ),
+            TokenCache::new(),
+        )
+        .build()
+        .unwrap();
+    let incoming = e
+        .app()
+        .acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            [format!("api://{}/access_as_user", demo.client_id)],
+        )
+        .await
+        .unwrap()
+        .access_token;
+    const GRAPH: &str = "https://graph.microsoft.com/.default";
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let (api, incoming) = (api.clone(), incoming.clone());
+        tasks.spawn(async move {
+            let t = api
+                .acquire_token_on_behalf_of(incoming, [GRAPH])
+                .await
+                .unwrap();
+            t.access_token.expose_secret().to_owned()
+        });
+    }
+    let mut tokens = std::collections::HashSet::new();
+    while let Some(token) = tasks.join_next().await {
+        tokens.insert(token.unwrap());
+    }
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(e.emulator.counters().obo_grants, 1);
+
+    let obo = || api.acquire_token_on_behalf_of(incoming.clone(), [GRAPH]);
+    let cached = obo().await.unwrap();
+    assert_eq!(cached.token_source, TokenSource::Cache);
+
+    // Past refresh_on, the refresh fails: the still-valid token is served.
+    e.clock.advance(Duration::from_secs(601));
+    e.emulator.inject_n(Fault::server_error(500), 2);
+    let fallback = obo().await.unwrap();
+    assert_eq!(fallback.token_source, TokenSource::Cache);
+    assert_eq!(fallback.access_token, cached.access_token);
+    assert_eq!(
+        e.emulator.counters().obo_grants,
+        3,
+        "the refresh and its retry"
+    );
+
+    // Once the server answers (and the throttle's 60 s are over), a new token.
+    e.clock.advance(Duration::from_secs(61));
+    let refreshed = obo().await.unwrap();
+    assert_eq!(refreshed.token_source, TokenSource::IdentityProvider);
+    assert_ne!(refreshed.access_token, cached.access_token);
+    assert_eq!(obo().await.unwrap().token_source, TokenSource::Cache);
+
+    let forced = obo().force_refresh(true).await.unwrap();
+    assert_eq!(forced.token_source, TokenSource::IdentityProvider);
+    assert_eq!(e.emulator.counters().obo_grants, 5);
+}

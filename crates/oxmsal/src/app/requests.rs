@@ -453,9 +453,23 @@ impl<'a> OnBehalfOfRequest<'a> {
                 scopes,
                 claims: None,
                 tenant: None,
+                force_refresh: false,
                 correlation_id: new_correlation_id(),
             },
         }
+    }
+
+    /// Skips the cached token and asks the token endpoint.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, incoming: oxmsal::Secret) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_on_behalf_of(incoming, ["api://downstream/.default"])
+    ///     .force_refresh(true).await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn force_refresh(mut self, force: bool) -> Self {
+        self.params.force_refresh = force;
+        self
     }
 
     /// A claims request (JSON), e.g. from a downstream resource's claims

@@ -31,6 +31,8 @@ pub(crate) struct Params {
     pub claims: Option<String>,
     /// Another tenant of the app's cloud.
     pub tenant: Option<String>,
+    /// Skips the cache.
+    pub force_refresh: bool,
     pub correlation_id: String,
 }
 
@@ -44,6 +46,7 @@ pub(crate) async fn acquire(
         scopes,
         claims,
         tenant,
+        force_refresh,
         correlation_id,
     } = params;
     let (assertion, claims, correlation_id) = (&assertion, claims.as_deref(), &*correlation_id);
@@ -60,47 +63,95 @@ pub(crate) async fn acquire(
         &digest::SHA256,
         assertion.expose_secret().as_bytes(),
     ));
-    if claims.is_none() {
-        core.load_partition(&PartitionKey::OnBehalfOf {
+    let bypass = claims.is_some() || force_refresh;
+    let home = home_account_of(assertion);
+    let look = || async {
+        if bypass {
+            return Ok(None);
+        }
+        let partition = PartitionKey::OnBehalfOf {
             assertion_hash: assertion_hash.clone(),
-        })
-        .await?;
-        if let Some(home) = home_account_of(assertion) {
-            let now = core.clock.now_epoch();
-            let query = AccessTokenQuery::new(&core.client_id, &endpoints.aliases, &scopes)
-                .for_account(&home)
-                .in_realm(&endpoints.realm)
-                .with_ext_cache_key(&assertion_hash);
-            if let Some(mut hit) = find_hit(core, &query, now) {
-                tracing::info!(
-                    correlation_id,
-                    token_source = "cache",
-                    "on-behalf-of: cache hit"
-                );
-                hit.correlation_id = correlation_id.to_owned();
-                return Ok(hit);
+        };
+        core.load_partition(&partition).await?;
+        let Some(home) = &home else {
+            return Ok(None);
+        };
+        let now = core.clock.now_epoch();
+        let query = AccessTokenQuery::new(&core.client_id, &endpoints.aliases, &scopes)
+            .for_account(home)
+            .in_realm(&endpoints.realm)
+            .with_ext_cache_key(&assertion_hash);
+        Ok::<_, crate::Error>(find_hit(core, &query, now).map(|hit| (hit, now)))
+    };
+    let mut cached = None;
+    if let Some((hit, now)) = look().await? {
+        if !hit.refresh_due(now) {
+            return Ok(served(hit, correlation_id));
+        }
+        cached = Some(hit);
+    }
+
+    // Single flight per assertion, tenant, scopes and claims: callers that
+    // waited find the first one's token; a token past refresh_on is served
+    // while another caller refreshes it.
+    let mut flight = core.flight(format!(
+        "on_behalf_of\u{1f}{assertion_hash}\u{1f}{}\u{1f}{}\u{1f}{}",
+        endpoints.realm,
+        scopes.join(" "),
+        claims.unwrap_or_default()
+    ));
+    if !flight.try_enter() {
+        if let Some(hit) = cached {
+            return Ok(served(hit, correlation_id));
+        }
+        flight.enter().await;
+        if let Some((hit, now)) = look().await? {
+            if !hit.refresh_due(now) {
+                return Ok(served(hit, correlation_id));
             }
+            cached = Some(hit);
         }
     }
-    let endpoints = core
-        .request_endpoints(&authority, correlation_id, &found)
-        .await?;
-    let grant = UserGrant {
-        api_id: API_ID,
-        grant_type: JWT_BEARER_GRANT,
-        fields: vec![
-            ("assertion", assertion.clone()),
-            ("requested_token_use", Secret::new("on_behalf_of")),
-        ],
-        scopes: &scopes,
-        claims,
-        expected_nonce: None,
-        save: SaveMode::SignIn,
-        ext_cache_key: Some(&assertion_hash),
-        rotates: None,
+    let redeemed = async {
+        let endpoints = core
+            .request_endpoints(&authority, correlation_id, &found)
+            .await?;
+        let grant = UserGrant {
+            api_id: API_ID,
+            grant_type: JWT_BEARER_GRANT,
+            fields: vec![
+                ("assertion", assertion.clone()),
+                ("requested_token_use", Secret::new("on_behalf_of")),
+            ],
+            scopes: &scopes,
+            claims,
+            expected_nonce: None,
+            save: SaveMode::SignIn,
+            ext_cache_key: Some(&assertion_hash),
+            rotates: None,
+            correlation_id,
+        };
+        redeem(core, Some(credential), &authority, &endpoints, grant).await
+    }
+    .await;
+    match (redeemed, cached) {
+        // Past refresh_on but still valid: better than the error.
+        (Err(err), Some(hit)) => {
+            tracing::warn!(correlation_id, error = %err, "on-behalf-of refresh failed; serving the still-valid cached token");
+            Ok(served(hit, correlation_id))
+        }
+        (outcome, _) => outcome,
+    }
+}
+
+fn served(mut hit: AuthenticationResult, correlation_id: &str) -> AuthenticationResult {
+    tracing::info!(
         correlation_id,
-    };
-    redeem(core, Some(credential), &authority, &endpoints, grant).await
+        token_source = "cache",
+        "on-behalf-of: cache hit"
+    );
+    hit.correlation_id = correlation_id.to_owned();
+    hit
 }
 
 /// `{oid}.{tid}` of the incoming token: the home account id Entra's
