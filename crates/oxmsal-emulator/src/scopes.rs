@@ -91,6 +91,28 @@ impl Scopes {
         })
     }
 
+    /// Checks an authorization request's `scope`: unlike a token request's,
+    /// it may name several resources, whose permissions the user consents to
+    /// at once (MSAL's "extra scopes to consent"; tokens are then asked for
+    /// one resource at a time). Each resource's scopes must hold on their own.
+    pub(crate) fn check_consent(scope: &str) -> Result<(), AadError> {
+        let mut by_resource: Vec<(String, Vec<&str>)> = Vec::new();
+        for item in scope.split_whitespace() {
+            let resource = match item.rfind('/') {
+                Some(i) => item[..i].to_ascii_lowercase(),
+                None => GRAPH.to_owned(),
+            };
+            match by_resource.iter_mut().find(|(r, _)| *r == resource) {
+                Some((_, items)) => items.push(item),
+                None => by_resource.push((resource, vec![item])),
+            }
+        }
+        for (_, items) in by_resource {
+            Self::parse(&items.join(" "))?;
+        }
+        Ok(())
+    }
+
     /// `openid` was requested: issue an id token.
     pub(crate) fn openid(&self) -> bool {
         self.oidc.iter().any(|s| s == "openid")
@@ -162,6 +184,12 @@ mod tests {
     fn refuses_bad_scopes() {
         let code = |s: &str| Scopes::parse(s).unwrap_err().code;
         assert_eq!(code("api://a/read api://b/read"), 28000);
+        // An authorization request may ask consent for several resources,
+        // each valid on its own.
+        assert!(Scopes::check_consent("openid User.Read api://b/read api://b/write").is_ok());
+        let consent = |s: &str| Scopes::check_consent(s).unwrap_err().code;
+        assert_ne!(consent("User.Read api://b/.default api://b/read"), 28000);
+        assert_ne!(consent("User.Read api://b/"), 28000);
         assert_eq!(code("api://a/"), 70011);
         assert_eq!(code("/read"), 70011);
         assert_eq!(code("api://a/.default api://a/read"), 70011);

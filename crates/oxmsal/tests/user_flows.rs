@@ -627,3 +627,182 @@ async fn on_behalf_of_single_flight_refresh_on_and_force_refresh() {
     assert_eq!(forced.token_source, TokenSource::IdentityProvider);
     assert_eq!(e.emulator.counters().obo_grants, 5);
 }
+
+impl Env {
+    fn web_app(&self, demo: &oxmsal_emulator::DemoApp) -> oxmsal::ConfidentialClientApplication {
+        self.builder(
+            oxmsal::ConfidentialClientApplication::builder(
+                demo.client_id.clone(),
+                ClientCredential::secret(demo.secret.clone()),
+            ),
+            TokenCache::new(),
+        )
+        .build()
+        .unwrap()
+    }
+}
+
+/// A web app's two requests land on different instances: the flow started
+/// in one is kept as JSON (a session store) and finished by another.
+#[tokio::test]
+async fn an_auth_code_flow_kept_as_json_is_finished_by_another_instance() {
+    let e = env().await;
+    let demo = e.emulator.register_demo_app();
+    let first = e.web_app(&demo);
+    let flow = first
+        .initiate_auth_code_flow([SCOPE], "http://localhost:5000")
+        .login_hint(DEFAULT_USERNAME)
+        .domain_hint("contoso.com")
+        .max_age(600)
+        .extra_scopes_to_consent(["api://other/read"])
+        .await
+        .unwrap();
+    let auth = url::Url::parse(&flow.auth_uri).unwrap();
+    let q = query_map(&auth);
+    assert_eq!(q["domain_hint"], "contoso.com");
+    assert_eq!(q["max_age"], "600");
+    assert!(
+        q["scope"].split(' ').any(|s| s == "api://other/read"),
+        "{}",
+        q["scope"]
+    );
+    let saved = flow.to_json();
+    let json: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["client_id"], demo.client_id.as_str());
+    assert_eq!(json["state"], flow.state.as_str());
+    assert_eq!(
+        json["expires_on"].as_u64().unwrap(),
+        oxmsal::Clock::now_epoch(&e.clock) + 3600
+    );
+    drop(first);
+
+    let redirect = e.browse(&flow.auth_uri).await;
+    let second = e.web_app(&demo);
+    let restored: oxmsal::AuthCodeFlow = serde_json::from_str(&saved).unwrap();
+    let token = second
+        .acquire_token_by_auth_code_flow(&restored, &query_map(&redirect))
+        .await
+        .unwrap();
+    assert_eq!(token.token_source, TokenSource::IdentityProvider);
+    assert_eq!(token.account.unwrap().username, DEFAULT_USERNAME);
+    let sent = e.emulator.token_requests().pop().unwrap();
+    assert_eq!(sent.params["grant_type"], "authorization_code");
+    assert!(
+        sent.params.contains_key("code_verifier"),
+        "the verifier came through the JSON"
+    );
+}
+
+#[tokio::test]
+async fn a_restored_flow_must_be_this_apps_and_unexpired() {
+    let e = env().await;
+    let demo = e.emulator.register_demo_app();
+    let web = e.web_app(&demo);
+    let flow = web
+        .initiate_auth_code_flow([SCOPE], "http://localhost:5000")
+        .login_hint(DEFAULT_USERNAME)
+        .await
+        .unwrap();
+    let redirect = query_map(&e.browse(&flow.auth_uri).await);
+    let before = e.emulator.token_requests().len();
+
+    // Another app (another client id) may not redeem it with its credential.
+    let other = oxmsal_emulator::DemoApp {
+        client_id: "00000000-0000-4000-8000-00000000beef".into(),
+        ..demo.clone()
+    };
+    let err = e
+        .web_app(&other)
+        .acquire_token_by_auth_code_flow(&flow, &redirect)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration, "{err}");
+
+    // Malformed or foreign JSON is a Configuration error, never a panic.
+    let mut json: serde_json::Value = serde_json::from_str(&flow.to_json()).unwrap();
+    for bad in [r#"{"version":2}"#.to_owned(), "[]".to_owned(), {
+        json["code_verifier"] = "".into();
+        json.to_string()
+    }] {
+        let err = oxmsal::AuthCodeFlow::from_json(&bad).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Configuration, "{bad}: {err}");
+    }
+
+    // An hour later the flow is over.
+    e.clock.advance(Duration::from_secs(3600));
+    let err = web
+        .acquire_token_by_auth_code_flow(&flow, &redirect)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration, "{err}");
+    assert!(err.to_string().contains("expired"), "{err}");
+    assert_eq!(
+        e.emulator.token_requests().len(),
+        before,
+        "nothing was sent"
+    );
+}
+
+/// The app keeps its own state: the URL with its state, nonce and PKCE
+/// challenge, then the code redeemed with the verifier and nonce.
+#[tokio::test]
+async fn an_authorization_url_then_a_code_redeemed_with_its_verifier() {
+    let e = env().await;
+    let demo = e.emulator.register_demo_app();
+    let web = e.web_app(&demo);
+    // RFC 7636 appendix B's pair.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let url = web
+        .authorization_request_url([SCOPE], "http://localhost:5000")
+        .state("s-123")
+        .nonce("n-456")
+        .code_challenge(challenge)
+        .login_hint(DEFAULT_USERNAME)
+        .prompt("select_account")
+        .await
+        .unwrap();
+    let q = query_map(&url);
+    assert_eq!(q["state"], "s-123");
+    assert_eq!(q["nonce"], "n-456");
+    assert_eq!(q["code_challenge"], challenge);
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["prompt"], "select_account");
+    let redirect = query_map(&e.browse(url.as_str()).await);
+    assert_eq!(redirect["state"], "s-123");
+    let code = Secret::new(redirect["code"].clone());
+
+    // The wrong nonce: the id token is refused (nothing cached).
+    let err = web
+        .acquire_token_by_authorization_code(code.clone(), [SCOPE], "http://localhost:5000")
+        .pkce_verifier(Secret::new(verifier))
+        .nonce("not-the-nonce")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidResponse, "{err}");
+    assert!(web.accounts().await.unwrap().is_empty());
+
+    let url = web
+        .authorization_request_url([SCOPE], "http://localhost:5000")
+        .nonce("n-789")
+        .code_challenge(challenge)
+        .login_hint(DEFAULT_USERNAME)
+        .await
+        .unwrap();
+    let code = Secret::new(query_map(&e.browse(url.as_str()).await)["code"].clone());
+    let token = web
+        .acquire_token_by_authorization_code(code, [SCOPE], "http://localhost:5000")
+        .pkce_verifier(Secret::new(verifier))
+        .nonce("n-789")
+        .correlation_id("web-1")
+        .await
+        .unwrap();
+    assert_eq!(token.token_source, TokenSource::IdentityProvider);
+    // (The emulator checked the verifier against the challenge: a wrong one
+    // is invalid_grant.)
+    let sent = e.emulator.token_requests().pop().unwrap();
+    assert!(sent.params.contains_key("code_verifier"));
+    assert_eq!(sent.headers["client-request-id"], "web-1");
+    assert_eq!(web.accounts().await.unwrap().len(), 1);
+}

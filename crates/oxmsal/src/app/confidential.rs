@@ -10,7 +10,8 @@ use crate::flow::client_credentials;
 use crate::token::AuthenticationResult;
 
 use super::public::collect;
-use super::requests::{redeem_auth_code, AuthCodeFlowRequest, OnBehalfOfRequest, SilentRequest};
+use super::requests::{redeem_auth_code, OnBehalfOfRequest, SilentRequest};
+use super::AuthCodeFlowRequest;
 use super::{AppBuilder, AppCore, Confidential, TokenFuture};
 
 /// An application that can keep a secret: it authenticates itself with a client
@@ -165,12 +166,62 @@ impl ConfidentialClientApplication {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        AuthCodeFlowRequest {
-            core: &self.inner.core,
-            scopes: collect(scopes),
-            redirect_uri: redirect_uri.into(),
-            options: Default::default(),
-        }
+        AuthCodeFlowRequest::new(&self.inner.core, collect(scopes), redirect_uri.into())
+    }
+
+    /// The authorization request URL alone, with your own `state`, `nonce`
+    /// and PKCE challenge (when you keep the sign-in state yourself); redeem
+    /// the code with [`acquire_token_by_authorization_code`](Self::acquire_token_by_authorization_code).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication) -> oxmsal::Result<()> {
+    /// let url = app.authorization_request_url(["User.Read"], "https://app.example/cb").state("s-1").await?;
+    /// # let _ = url; Ok(()) }
+    /// ```
+    pub fn authorization_request_url<I, S>(
+        &self,
+        scopes: I,
+        redirect_uri: impl Into<String>,
+    ) -> crate::app::AuthorizationUrlRequest<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        crate::app::AuthorizationUrlRequest::new(
+            &self.inner.core,
+            collect(scopes),
+            redirect_uri.into(),
+        )
+    }
+
+    /// Redeems an authorization code your own redirect handling received
+    /// (MSAL's `acquire_token_by_authorization_code`); add the PKCE verifier
+    /// and nonce if the authorization request sent their counterparts.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, code: String) -> oxmsal::Result<()> {
+    /// let token = app
+    ///     .acquire_token_by_authorization_code(oxmsal::Secret::new(code), ["User.Read"], "https://app.example/cb")
+    ///     .await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub fn acquire_token_by_authorization_code<I, S>(
+        &self,
+        code: crate::Secret,
+        scopes: I,
+        redirect_uri: impl Into<String>,
+    ) -> crate::app::AuthorizationCodeRequest<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        crate::app::AuthorizationCodeRequest::new(
+            &self.inner.core,
+            Some(&self.inner.credential),
+            code,
+            collect(scopes),
+            redirect_uri.into(),
+        )
     }
 
     /// Redeems the redirect's parameters (checks `state` and `nonce`).

@@ -1,5 +1,6 @@
 //! Client applications: what users build once and share.
 
+mod authorize;
 pub(crate) mod builder;
 mod confidential;
 mod core;
@@ -7,11 +8,13 @@ mod future;
 mod public;
 mod requests;
 
+pub use authorize::{
+    AuthCodeFlowRequest, AuthorizationCodeRequest, AuthorizationUrlRequest, AuthorizeOutput,
+    AuthorizeRequest, StartsFlow, UrlOnly,
+};
 pub use builder::{AppBuilder, Confidential, Public};
 pub use confidential::{ClientCredentialsRequest, ConfidentialClientApplication};
 pub(crate) use core::AppCore;
 pub use future::TokenFuture;
 pub use public::PublicClientApplication;
-pub use requests::{
-    AuthCodeFlowRequest, DeviceFlowRequest, InteractiveRequest, OnBehalfOfRequest, SilentRequest,
-};
+pub use requests::{DeviceFlowRequest, InteractiveRequest, OnBehalfOfRequest, SilentRequest};

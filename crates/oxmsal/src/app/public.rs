@@ -4,17 +4,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::AuthCodeFlowRequest;
 use crate::cache::{Account, TokenCache};
 use crate::error::Result;
-use crate::flow::auth_code::{AuthCodeFlow, AuthorizeOptions};
+use crate::flow::auth_code::AuthCodeFlow;
 use crate::flow::device_code::{self, DeviceFlow};
 use crate::flow::{refresh_token, username_password, validate_sign_in_scopes};
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
 use super::requests::{
-    new_correlation_id, redeem_auth_code, AuthCodeFlowRequest, DeviceFlowRequest,
-    InteractiveRequest, SilentRequest,
+    new_correlation_id, redeem_auth_code, DeviceFlowRequest, InteractiveRequest, SilentRequest,
 };
 use super::{AppBuilder, AppCore, Public};
 
@@ -187,12 +187,58 @@ impl PublicClientApplication {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        AuthCodeFlowRequest {
-            core: &self.core,
-            scopes: collect(scopes),
-            redirect_uri: redirect_uri.into(),
-            options: AuthorizeOptions::default(),
-        }
+        AuthCodeFlowRequest::new(&self.core, collect(scopes), redirect_uri.into())
+    }
+
+    /// The authorization request URL alone, with your own `state`, `nonce`
+    /// and PKCE challenge (when you keep the sign-in state yourself); redeem
+    /// the code with [`acquire_token_by_authorization_code`](Self::acquire_token_by_authorization_code).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let url = app.authorization_request_url(["User.Read"], "https://app.example/cb").state("s-1").await?;
+    /// # let _ = url; Ok(()) }
+    /// ```
+    pub fn authorization_request_url<I, S>(
+        &self,
+        scopes: I,
+        redirect_uri: impl Into<String>,
+    ) -> crate::app::AuthorizationUrlRequest<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        crate::app::AuthorizationUrlRequest::new(&self.core, collect(scopes), redirect_uri.into())
+    }
+
+    /// Redeems an authorization code your own redirect handling received
+    /// (MSAL's `acquire_token_by_authorization_code`); add the PKCE verifier
+    /// and nonce if the authorization request sent their counterparts.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, code: String) -> oxmsal::Result<()> {
+    /// let token = app
+    ///     .acquire_token_by_authorization_code(oxmsal::Secret::new(code), ["User.Read"], "https://app.example/cb")
+    ///     .await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub fn acquire_token_by_authorization_code<I, S>(
+        &self,
+        code: crate::Secret,
+        scopes: I,
+        redirect_uri: impl Into<String>,
+    ) -> crate::app::AuthorizationCodeRequest<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        crate::app::AuthorizationCodeRequest::new(
+            &self.core,
+            None,
+            code,
+            collect(scopes),
+            redirect_uri.into(),
+        )
     }
 
     /// Redeems the redirect's query or form parameters for a started flow;

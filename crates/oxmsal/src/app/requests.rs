@@ -18,7 +18,7 @@ use crate::token::AuthenticationResult;
 use super::{AppCore, TokenFuture};
 
 /// A boxed request future.
-type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+pub(crate) type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
 pub(crate) use crate::correlation::new_id as new_correlation_id;
 
@@ -120,92 +120,6 @@ impl<'a> IntoFuture for SilentRequest<'a> {
             }
             None => TokenFuture::waiting(silent::acquire(self.core, self.credential, self.params)),
         }
-    }
-}
-
-/// Starts an authorization code flow; `.await` it for the [`AuthCodeFlow`].
-///
-/// ```no_run
-/// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
-/// let flow = app.initiate_auth_code_flow(["User.Read"], "http://localhost:8400")
-///     .login_hint("alice@contoso.com").await?;
-/// # let _ = flow; Ok(()) }
-/// ```
-#[derive(Debug)]
-#[must_use = "a request does nothing until awaited"]
-pub struct AuthCodeFlowRequest<'a> {
-    pub(crate) core: &'a AppCore,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) redirect_uri: String,
-    pub(crate) options: AuthorizeOptions,
-}
-
-impl AuthCodeFlowRequest<'_> {
-    /// Pre-fills the username.
-    ///
-    /// ```no_run
-    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
-    /// let f = app.initiate_auth_code_flow(["User.Read"], "http://localhost").login_hint("alice@contoso.com").await?;
-    /// # let _ = f; Ok(()) }
-    /// ```
-    pub fn login_hint(mut self, hint: impl Into<String>) -> Self {
-        self.options.login_hint = Some(hint.into());
-        self
-    }
-
-    /// `prompt` (`login`, `consent`, `select_account`, `none`).
-    ///
-    /// ```no_run
-    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
-    /// let f = app.initiate_auth_code_flow(["User.Read"], "http://localhost").prompt("select_account").await?;
-    /// # let _ = f; Ok(()) }
-    /// ```
-    pub fn prompt(mut self, prompt: impl Into<String>) -> Self {
-        self.options.prompt = Some(prompt.into());
-        self
-    }
-
-    /// A claims challenge for the sign-in.
-    ///
-    /// ```no_run
-    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
-    /// let f = app.initiate_auth_code_flow(["User.Read"], "http://localhost").claims("{}").await?;
-    /// # let _ = f; Ok(()) }
-    /// ```
-    pub fn claims(mut self, claims: impl Into<String>) -> Self {
-        self.options.claims = Some(claims.into());
-        self
-    }
-
-    /// How the code comes back (default `query`).
-    ///
-    /// ```no_run
-    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
-    /// let f = app.initiate_auth_code_flow(["User.Read"], "https://app.example/cb").response_mode(oxmsal::ResponseMode::FormPost).await?;
-    /// # let _ = f; Ok(()) }
-    /// ```
-    pub fn response_mode(mut self, mode: ResponseMode) -> Self {
-        self.options.response_mode = mode;
-        self
-    }
-}
-
-impl<'a> IntoFuture for AuthCodeFlowRequest<'a> {
-    type Output = Result<AuthCodeFlow>;
-    type IntoFuture = Pending<'a, AuthCodeFlow>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let id = new_correlation_id();
-            auth_code::initiate(
-                self.core,
-                &self.scopes,
-                &self.redirect_uri,
-                self.options,
-                &id,
-            )
-            .await
-        })
     }
 }
 

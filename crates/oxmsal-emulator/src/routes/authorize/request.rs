@@ -143,7 +143,7 @@ pub(crate) fn validate(
     }
     let scope =
         get("scope").ok_or_else(|| redirect(&reply, AadError::missing_parameter("scope")))?;
-    Scopes::parse(scope).map_err(|e| redirect(&reply, e))?;
+    Scopes::check_consent(scope).map_err(|e| redirect(&reply, e))?;
     let pkce = Pkce::from_request(get("code_challenge"), get("code_challenge_method"))
         .map_err(|e| redirect(&reply, AadError::malformed_request(&e)))?;
 
