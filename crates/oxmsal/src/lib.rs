@@ -153,10 +153,13 @@
 pub mod action;
 pub mod app;
 pub mod authority;
+#[cfg(feature = "azure-core")]
+pub mod azure;
 mod backoff;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 pub mod cache;
+pub mod chain;
 pub mod challenge;
 pub mod claims;
 mod clock;
