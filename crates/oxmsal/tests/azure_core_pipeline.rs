@@ -27,7 +27,9 @@ use oxmsal::managed_identity::{
     ManagedIdentity, ManagedIdentityClient, ManagedIdentityEnvironment,
 };
 use oxmsal::{PublicClientApplication, Secret};
-use oxmsal_emulator::managed_identity::{ManagedIdentityEmulator, MiSource};
+use oxmsal_emulator::managed_identity::{
+    ManagedIdentityEmulator, ManagedIdentityEmulatorConfig, MiSource,
+};
 
 const SCOPE: &str = "api://demo/.default";
 
@@ -186,17 +188,17 @@ async fn the_credential_chain_authorizes_an_azure_core_pipeline() {
     );
 }
 
-/// The managed identity endpoint's token reaches the resource as the bearer:
-/// the emulator's resource accepts only its own JWTs, so the opaque managed
-/// identity token is refused there — what is checked is that the pipeline
-/// sent it (the 401 names the malformed token) and that the credential's
-/// `AccessToken` carries the source's expiry.
+/// The managed identity emulator, signing with the emulator's key so that
+/// the protected resource accepts its tokens.
 #[tokio::test]
-async fn the_managed_identity_client_is_a_token_credential() {
+async fn the_managed_identity_client_authorizes_an_azure_core_pipeline() {
     let s = common::setup().await;
-    let mi = ManagedIdentityEmulator::start(MiSource::AppService)
-        .await
-        .unwrap();
+    let mi = ManagedIdentityEmulator::start_with(
+        ManagedIdentityEmulatorConfig::new(MiSource::AppService)
+            .with_token_issuer(s.emulator.access_token_issuer()),
+    )
+    .await
+    .unwrap();
     let env = mi.env().into_iter().fold(
         ManagedIdentityEnvironment::empty().himds_path("/nonexistent/oxmsal-test/himds"),
         |env, (name, value)| env.var(name, value),
@@ -206,14 +208,19 @@ async fn the_managed_identity_client_is_a_token_credential() {
         .build()
         .unwrap();
     let credential: Arc<dyn TokenCredential> = Arc::new(client);
-    let token = credential
-        .get_token(&["https://vault.azure.net/.default"], None)
-        .await
-        .unwrap();
-    assert!(token.token.secret().starts_with("mi-app_service-"));
-    assert!(token.expires_on > azure_core::time::OffsetDateTime::now_utc());
+    let pipeline = pipeline(
+        s.emulator.ca_pem(),
+        Arc::clone(&credential),
+        "https://vault.azure.net/.default",
+    );
+    assert_eq!(
+        get(&pipeline, &s.emulator.resource_url("/secrets/db")).await,
+        StatusCode::Ok
+    );
     assert_eq!(mi.request_count(), 1);
+    assert_eq!(s.emulator.counters().token_requests, 0);
 
+    // Managed identity takes one scope; more is the caller's mistake.
     let err = credential
         .get_token(&["https://vault.azure.net/.default", "other"], None)
         .await
@@ -221,8 +228,6 @@ async fn the_managed_identity_client_is_a_token_credential() {
     assert_eq!(*err.kind(), azure_core::error::ErrorKind::Credential);
     let oxmsal_err = err.downcast_ref::<oxmsal::Error>().unwrap();
     assert_eq!(oxmsal_err.kind(), oxmsal::ErrorKind::Configuration);
-
-    let _ = s;
 }
 
 #[tokio::test]
