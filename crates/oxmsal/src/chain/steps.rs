@@ -194,7 +194,7 @@ pub(crate) fn managed_identity(env: &ChainEnvironment, settings: &Settings) -> S
         builder = builder.extra_root_certificate_pem(pem.clone());
     }
     if let Some(policy) = &settings.managed_identity_retry_policy {
-        builder = builder.retry_policy(policy.clone());
+        builder = builder.retry_policy(*policy);
     }
     misconfigured(builder.build().map(Step::Managed))
 }
