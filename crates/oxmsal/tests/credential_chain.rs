@@ -14,7 +14,7 @@ use jsonwebtoken::Algorithm;
 use oxmsal::authority::InstanceDiscovery;
 use oxmsal::cache::persist::FileStore;
 use oxmsal::chain::{ChainEnvironment, CredentialChain, CredentialChainBuilder};
-use oxmsal::managed_identity::{ManagedIdentityEnvironment, ManagedIdentityRetryPolicy};
+use oxmsal::managed_identity::ManagedIdentityEnvironment;
 use oxmsal::{ErrorKind, PublicClientApplication, Secret, TokenSource};
 use oxmsal_emulator::managed_identity::{ManagedIdentityEmulator, MiSource};
 use oxmsal_emulator::testing::{client_certificate, ClientCertificate};
@@ -51,7 +51,6 @@ fn chain(emulator: &Emulator, env: ChainEnvironment) -> CredentialChainBuilder {
         .instance_discovery(InstanceDiscovery::Endpoint(
             emulator.base_url().parse().unwrap(),
         ))
-        .managed_identity_retry_policy(ManagedIdentityRetryPolicy::off())
 }
 
 #[tokio::test]
@@ -322,4 +321,66 @@ async fn a_step_that_fails_ends_the_chain_and_the_report_shows_no_secret() {
         assert!(text.contains("is a symbolic link"), "{text}");
         assert_eq!(s.token_requests(), before);
     }
+}
+
+/// A TCP endpoint that accepts connections and closes them at once, counting them.
+fn closing_endpoint() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (format!("http://{addr}"), accepted)
+}
+
+#[tokio::test]
+async fn imds_is_probed_once_without_retries_before_the_chain_moves_on() {
+    let s = common::setup().await;
+    let (imds, accepted) = closing_endpoint();
+    let home = tempfile::tempdir().unwrap();
+    let env = base_env(&s.emulator).home(home.path()).managed_identity(
+        ManagedIdentityEnvironment::empty()
+            .var("AZURE_POD_IDENTITY_AUTHORITY_HOST", imds)
+            .himds_path("/nonexistent/oxmsal-test/himds"),
+    );
+    let err = chain(&s.emulator, env)
+        .build()
+        .get_token([SCOPE])
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("managed identity: skipped: no endpoint answered"),
+        "{text}"
+    );
+    assert!(text.contains("shared cache: skipped"), "{text}");
+    // One connection: the probe is not retried.
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_imds_probe_answered_with_an_error_hands_over_to_the_retrying_client() {
+    let s = common::setup().await;
+    let mi = ManagedIdentityEmulator::start(MiSource::Imds)
+        .await
+        .unwrap();
+    mi.push_fault(500, 1, None);
+    let mi_env = mi.env().into_iter().fold(
+        ManagedIdentityEnvironment::empty().himds_path("/nonexistent/oxmsal-test/himds"),
+        |env, (name, value)| env.var(name, value),
+    );
+    let chain = chain(&s.emulator, base_env(&s.emulator).managed_identity(mi_env)).build();
+    let token = chain
+        .get_token(["https://vault.azure.net/.default"])
+        .await
+        .unwrap();
+    assert!(token.access_token.expose_secret().starts_with("mi-imds-"));
+    assert_eq!(chain.chosen_step(), Some("managed identity"));
+    // The probe's 500, then the regular client's request.
+    assert_eq!(mi.request_count(), 2);
 }

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | environment | `AZURE_CLIENT_ID`, `AZURE_TENANT_ID` and `AZURE_CLIENT_SECRET` or `AZURE_CLIENT_CERTIFICATE_PATH` are set | client credentials; the certificate is PEM (key and certificate) or PKCS#12 (`AZURE_CLIENT_CERTIFICATE_PASSWORD`), `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN=true` sends `x5c` |
 //! | workload identity | `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID`, `AZURE_TENANT_ID` are set | client credentials with the file's token as the client assertion, read again on every token request (Kubernetes rotates it) |
-//! | managed identity | a managed-identity endpoint answers | [`ManagedIdentityClient`](crate::managed_identity::ManagedIdentityClient); user-assigned by `AZURE_CLIENT_ID` when set |
+//! | managed identity | a managed-identity endpoint answers (IMDS, the source when nothing else is detected, is probed first: 1 s to connect, no retries) | [`ManagedIdentityClient`](crate::managed_identity::ManagedIdentityClient); user-assigned by `AZURE_CLIENT_ID` when set |
 //! | shared cache | one account is signed in to the shared cache file (or the one named by `AZURE_USERNAME`) | silent acquisition as the Azure CLI's client id, from the file |
 //!
 //! The authority is `{AZURE_AUTHORITY_HOST}/{AZURE_TENANT_ID}`, the host
@@ -260,7 +260,8 @@ impl CredentialChainBuilder {
         self
     }
 
-    /// The managed-identity step's retry policy (default: the client's).
+    /// The managed-identity step's retry policy (default: the client's). The
+    /// IMDS probe made before the step is chosen never retries.
     ///
     /// ```
     /// # let b = oxmsal::chain::CredentialChain::builder(oxmsal::chain::ChainEnvironment::empty());

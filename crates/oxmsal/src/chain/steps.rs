@@ -3,15 +3,19 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::app::ConfidentialClientApplication;
 use crate::authority::InstanceDiscovery;
 use crate::cache::persist::FileStore;
 use crate::credential::{ClientCertificate, ClientCredential};
 use crate::error::{Error, ErrorKind, Result};
-use crate::managed_identity::{ManagedIdentity, ManagedIdentityClient, ManagedIdentityRetryPolicy};
+use crate::http::HttpConfig;
+use crate::managed_identity::{
+    ManagedIdentity, ManagedIdentityClient, ManagedIdentityRetryPolicy, ManagedIdentitySource,
+};
 use crate::token::AuthenticationResult;
-use crate::{Account, PublicClientApplication};
+use crate::{Account, PublicClientApplication, TokenCache};
 
 use super::environment::ChainEnvironment;
 use super::files;
@@ -51,7 +55,11 @@ pub(crate) enum Step {
     /// Configured, but its settings are wrong (reported when the chain runs).
     Misconfigured(String),
     Confidential(ConfidentialClientApplication),
-    Managed(ManagedIdentityClient),
+    /// For IMDS, `probe` asks first until the step is chosen; then `client`.
+    Managed {
+        probe: Option<ManagedIdentityClient>,
+        client: ManagedIdentityClient,
+    },
     SharedCache {
         app: PublicClientApplication,
         username: Option<String>,
@@ -181,22 +189,49 @@ pub(crate) fn workload_identity(env: &ChainEnvironment, settings: &Settings) -> 
     )
 }
 
+/// How long the first request to IMDS may take to connect: a host without
+/// IMDS must not hold the chain up (Azure Identity probes IMDS briefly too).
+const IMDS_PROBE_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// (c) Managed identity, from the managed-identity environment; user-assigned
 /// when `AZURE_CLIENT_ID` is set (as in Azure Identity), else system-assigned.
+///
+/// IMDS is the source wherever nothing else is detected, so until the step is
+/// chosen it is asked through a probe client first: a 1 s connect timeout and
+/// no retries, so that a host without IMDS moves on at once. An answer, even
+/// an error, shows IMDS is there: the regular client (its retries, the default
+/// timeouts) then asks, and is the one used once the step is chosen. Both
+/// share one token cache.
 pub(crate) fn managed_identity(env: &ChainEnvironment, settings: &Settings) -> Step {
     let identity = match env.get("AZURE_CLIENT_ID") {
         Some(id) => ManagedIdentity::client_id(id),
         None => ManagedIdentity::SystemAssigned,
     };
-    let mut builder = ManagedIdentityClient::builder(identity)
-        .environment(env.managed_identity_environment().clone());
-    if let Some(pem) = &settings.extra_root_pem {
-        builder = builder.extra_root_certificate_pem(pem.clone());
-    }
-    if let Some(policy) = &settings.managed_identity_retry_policy {
-        builder = builder.retry_policy(*policy);
-    }
-    misconfigured(builder.build().map(Step::Managed))
+    let mi_env = env.managed_identity_environment().clone();
+    let imds = mi_env.source() == ManagedIdentitySource::Imds;
+    let cache = TokenCache::new();
+    let build = |probe: bool| {
+        let mut config = HttpConfig::default();
+        if let Some(pem) = &settings.extra_root_pem {
+            config.extra_roots_pem.push(pem.clone());
+        }
+        let mut policy = settings.managed_identity_retry_policy.unwrap_or_default();
+        if probe {
+            config = config.connect_timeout(IMDS_PROBE_CONNECT_TIMEOUT);
+            policy = ManagedIdentityRetryPolicy::off();
+        }
+        ManagedIdentityClient::builder(identity.clone())
+            .environment(mi_env.clone())
+            .token_cache(cache.clone())
+            .http_config(config)
+            .retry_policy(policy)
+            .build()
+    };
+    let built = build(false).and_then(|client| {
+        let probe = if imds { Some(build(true)?) } else { None };
+        Ok(Step::Managed { probe, client })
+    });
+    misconfigured(built)
 }
 
 /// Where the shared cache is: the builder's path, else
@@ -243,17 +278,26 @@ impl Step {
                 Ok(token) => Attempt::Token(token),
                 Err(e) => Attempt::Failed(e),
             },
-            Step::Managed(client) => {
+            Step::Managed { probe, client } => {
                 let [scope] = scopes else {
                     return Attempt::Failed(Error::configuration(
                         "managed identity takes exactly one scope",
                     ));
                 };
-                match client.acquire_token_for_client(scope.as_str()).await {
+                let first = probe.as_ref().unwrap_or(client);
+                match first.acquire_token_for_client(scope.as_str()).await {
                     Ok(token) => Attempt::Token(token),
                     // Nothing answered: no managed identity endpoint on this host.
                     Err(e) if e.kind() == ErrorKind::Transport => {
                         Attempt::Unavailable(format!("no endpoint answered ({e})"))
+                    }
+                    // The probe was answered, so the endpoint is there: the
+                    // regular client (with its retries) asks again.
+                    Err(_) if probe.is_some() => {
+                        match client.acquire_token_for_client(scope.as_str()).await {
+                            Ok(token) => Attempt::Token(token),
+                            Err(e) => Attempt::Failed(e),
+                        }
                     }
                     Err(e) => Attempt::Failed(e),
                 }
@@ -276,6 +320,14 @@ impl Step {
 
     /// A token once this step was chosen: the step's own error when it fails.
     pub(crate) async fn acquire(&self, scopes: &[String]) -> Result<AuthenticationResult> {
+        if let Step::Managed { client, .. } = self {
+            let [scope] = scopes else {
+                return Err(Error::configuration(
+                    "managed identity takes exactly one scope",
+                ));
+            };
+            return client.acquire_token_for_client(scope.as_str()).await;
+        }
         match self.attempt(scopes).await {
             Attempt::Token(token) => Ok(token),
             Attempt::Failed(e) => Err(e),
