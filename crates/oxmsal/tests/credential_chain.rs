@@ -384,3 +384,26 @@ async fn an_imds_probe_answered_with_an_error_hands_over_to_the_retrying_client(
     // The probe's 500, then the regular client's request.
     assert_eq!(mi.request_count(), 2);
 }
+
+#[tokio::test]
+async fn a_step_failing_for_a_passing_reason_is_a_transport_error_keeping_it_as_source() {
+    let s = common::setup().await;
+    // More 503s than the app's retries: the step fails with a transient error.
+    s.emulator
+        .inject_n(oxmsal_emulator::Fault::server_error(503), 10);
+    let env = base_env(&s.emulator)
+        .var("AZURE_CLIENT_ID", s.demo.client_id.clone())
+        .var("AZURE_CLIENT_SECRET", s.demo.secret.clone());
+    let err = chain(&s.emulator, env)
+        .build()
+        .get_token([SCOPE])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+    assert!(err.is_transient());
+    assert!(err.to_string().contains("environment: failed"), "{err}");
+    let source = std::error::Error::source(&err)
+        .and_then(|e| e.downcast_ref::<oxmsal::Error>())
+        .expect("the step's error is the source");
+    assert!(source.is_transient());
+}
