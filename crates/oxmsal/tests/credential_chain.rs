@@ -303,10 +303,11 @@ async fn a_step_that_fails_ends_the_chain_and_the_report_shows_no_secret() {
     assert!(!text.contains("wrong-secret-value"), "{text}");
     assert_eq!(chain.chosen_step(), None);
 
-    // A certificate file that is a link is refused, nothing sent.
-    let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("real.pem");
+    // A certificate file that is a link out of its directory is refused, nothing sent.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("real.pem");
     std::fs::write(&target, client_certificate("l").combined_pem()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("link.pem");
     #[cfg(unix)]
     std::os::unix::fs::symlink(&target, &link).unwrap();

@@ -1,6 +1,8 @@
 //! The files the chain reads from paths named by variables (the federated
-//! token, the client certificate): opened without following a symbolic link,
-//! a regular file only, read with a bound.
+//! token, the client certificate): a regular file, read with a bound, opened
+//! without following a symbolic link — except a link that stays within the
+//! named file's own directory, which is how Kubernetes mounts secrets and
+//! projected tokens.
 
 use std::io::Read;
 use std::path::Path;
@@ -64,24 +66,28 @@ fn link_within_its_directory(path: &Path) -> Option<std::path::PathBuf> {
     target.starts_with(&dir).then_some(target)
 }
 
-/// The federated token in `path` (a JWT: visible ASCII), read anew each time.
-/// A symbolic link is followed only within the file's own directory (see
-/// [`link_within_its_directory`]); the file it leads to is opened without
+/// The bytes of `path` as [`read_bounded`] reads them, except that a symbolic
+/// link at `path` is followed when it leads to a file within `path`'s own
+/// directory (see [`link_within_its_directory`]): Kubernetes mounts secrets
+/// and projected tokens that way. The file it leads to is opened without
 /// following links.
-pub(crate) fn read_federated_token(path: &Path) -> Result<crate::Secret> {
-    const VARIABLE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+pub(crate) fn read_mounted(path: &Path, variable: &str, max: u64) -> Result<Vec<u8>> {
     let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-    let bytes = if is_link {
-        let target = link_within_its_directory(path).ok_or_else(|| {
-            Error::configuration(format!(
-                "{VARIABLE} `{}` is a symbolic link leading out of its directory; refused",
-                path.display()
-            ))
-        })?;
-        read_bounded(&target, VARIABLE, MAX_TOKEN_FILE_BYTES)?
-    } else {
-        read_bounded(path, VARIABLE, MAX_TOKEN_FILE_BYTES)?
-    };
+    if !is_link {
+        return read_bounded(path, variable, max);
+    }
+    let target = link_within_its_directory(path).ok_or_else(|| {
+        Error::configuration(format!(
+            "{variable} `{}` is a symbolic link leading out of its directory; refused",
+            path.display()
+        ))
+    })?;
+    read_bounded(&target, variable, max)
+}
+
+/// The federated token in `path` (a JWT: visible ASCII), read anew each time.
+pub(crate) fn read_federated_token(path: &Path) -> Result<crate::Secret> {
+    let bytes = read_mounted(path, "AZURE_FEDERATED_TOKEN_FILE", MAX_TOKEN_FILE_BYTES)?;
     let text = std::str::from_utf8(&bytes)
         .ok()
         .map(str::trim)
@@ -144,7 +150,14 @@ mod tests {
         std::os::unix::fs::symlink(&target, &link).unwrap();
         let err = read_federated_token(&link).unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
-        let err = read_bounded(&link, "AZURE_CLIENT_CERTIFICATE_PATH", 10).unwrap_err();
+        let err = read_mounted(&link, "AZURE_CLIENT_CERTIFICATE_PATH", 10).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        // read_bounded follows no link at all.
+        let inside = volume.path().join("inside");
+        std::fs::write(&inside, "x").unwrap();
+        let link_inside = volume.path().join("link-inside");
+        std::os::unix::fs::symlink(&inside, &link_inside).unwrap();
+        let err = read_bounded(&link_inside, "V", 10).unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
 
         // Kubernetes' projected volume: token -> ..data/token, ..data -> ..v1.

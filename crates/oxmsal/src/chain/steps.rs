@@ -143,7 +143,7 @@ pub(crate) fn environment(env: &ChainEnvironment, settings: &Settings) -> Step {
 /// The certificate at `path`: PEM (key and certificate) or PKCS#12 (with
 /// `AZURE_CLIENT_CERTIFICATE_PASSWORD`, else no password).
 fn certificate(env: &ChainEnvironment, path: &Path) -> Result<ClientCertificate> {
-    let bytes = files::read_bounded(
+    let bytes = files::read_mounted(
         path,
         "AZURE_CLIENT_CERTIFICATE_PATH",
         files::MAX_CERTIFICATE_FILE_BYTES,
