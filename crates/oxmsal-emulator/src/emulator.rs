@@ -309,6 +309,62 @@ impl Emulator {
     pub fn signing_key_id(&self) -> &str {
         self.shared.signing_key.kid()
     }
+
+    /// Signs app-only access tokens with this emulator's key, for another local
+    /// endpoint whose tokens the protected resource must accept (a
+    /// [`ManagedIdentityEmulator`](crate::managed_identity::ManagedIdentityEmulator)
+    /// configured `with_token_issuer`).
+    pub fn access_token_issuer(&self) -> AccessTokenIssuer {
+        AccessTokenIssuer {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// Mints app-only access tokens signed by an [`Emulator`]'s key, so that its
+/// protected resource (`/resource/...`) accepts them.
+#[derive(Clone)]
+pub struct AccessTokenIssuer {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for AccessTokenIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessTokenIssuer")
+            .field("issuer", &self.shared.issuer(&self.shared.tenant_id))
+            .finish()
+    }
+}
+
+impl AccessTokenIssuer {
+    /// An app-only access token for `audience` naming `client_id`, issued at
+    /// `now` (epoch seconds) and valid for `lifetime` seconds.
+    pub fn issue(
+        &self,
+        client_id: &str,
+        audience: &str,
+        now: u64,
+        lifetime: u64,
+    ) -> Result<String, EmulatorError> {
+        let tenant = &self.shared.tenant_id;
+        let oid = crate::ids::stable_guid(&["managed-identity", tenant, client_id]);
+        let claims = serde_json::json!({
+            "aud": audience,
+            "iss": self.shared.issuer(tenant),
+            "appid": client_id,
+            "azp": client_id,
+            "idtyp": "app",
+            "oid": oid,
+            "sub": oid,
+            "tid": tenant,
+            "iat": now,
+            "nbf": now,
+            "exp": now.saturating_add(lifetime),
+            "uti": crate::ids::unique_token_id(),
+            "ver": "2.0",
+        });
+        self.shared.signing_key.sign(&claims)
+    }
 }
 
 impl Drop for Emulator {

@@ -64,7 +64,7 @@ mod users;
 
 pub use apps::AppRegistration;
 pub use config::EmulatorConfig;
-pub use emulator::Emulator;
+pub use emulator::{AccessTokenIssuer, Emulator};
 pub use error::EmulatorError;
 pub use faults::{EchoBody, Fault, FaultBody, FaultTarget, InjectedFault};
 pub use scenario::ResourceScenario;

@@ -143,6 +143,7 @@
 //! |---|---|
 //! | `blocking` | [`blocking`]: both application kinds without an async runtime |
 //! | `cache-redis` | `cache::persist::RedisStore`: the token cache shared through Redis |
+//! | `azure-core` | `azure`: the Azure SDK for Rust's `TokenCredential` for the apps, the managed identity client and the [`chain`] |
 //!
 //! Logging goes through `tracing` (spans `oxmsal.*`); usernames appear only with
 //! the builder's `enable_pii_logging(true)`.
@@ -153,10 +154,13 @@
 pub mod action;
 pub mod app;
 pub mod authority;
+#[cfg(feature = "azure-core")]
+pub mod azure;
 mod backoff;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 pub mod cache;
+pub mod chain;
 pub mod challenge;
 pub mod claims;
 mod clock;

@@ -193,7 +193,20 @@ pub(crate) async fn handle(
         });
         (now, state.issued)
     };
-    let token = format!("mi-{}-{n}-{client_id}", source.as_str());
+    let token = match &shared.token_issuer {
+        None => format!("mi-{}-{n}-{client_id}", source.as_str()),
+        Some(issuer) => match issuer.issue(client_id, &resource, now, shared.token_lifetime) {
+            Ok(token) => token,
+            Err(e) => {
+                return error(
+                    source,
+                    500,
+                    "internal_error",
+                    &format!("cannot sign the token: {e}"),
+                )
+            }
+        },
+    };
     let body: Value = source.token_body(&token, &resource, client_id, now, shared.token_lifetime);
     (StatusCode::OK, Json(body)).into_response()
 }

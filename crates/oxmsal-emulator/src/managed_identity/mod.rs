@@ -72,6 +72,9 @@ pub struct ManagedIdentityEmulatorConfig {
     /// Azure Arc: name every key file `<name>.key` (default: a new random name
     /// per challenge), so a test can prepare that path.
     pub arc_key_name: Option<String>,
+    /// Issue tokens signed by an [`Emulator`](crate::Emulator)'s key (its
+    /// protected resource accepts them) instead of opaque `mi-…` strings.
+    pub token_issuer: Option<crate::AccessTokenIssuer>,
 }
 
 impl ManagedIdentityEmulatorConfig {
@@ -83,7 +86,14 @@ impl ManagedIdentityEmulatorConfig {
             token_lifetime: 86_400,
             port: None,
             arc_key_name: None,
+            token_issuer: None,
         }
+    }
+
+    /// Tokens signed by `issuer` (see [`crate::Emulator::access_token_issuer`]).
+    pub fn with_token_issuer(mut self, issuer: crate::AccessTokenIssuer) -> Self {
+        self.token_issuer = Some(issuer);
+        self
     }
 }
 
@@ -103,6 +113,7 @@ pub(crate) struct Shared {
     pub key_dir: PathBuf,
     pub token_lifetime: u64,
     pub arc_key_name: Option<String>,
+    pub token_issuer: Option<crate::AccessTokenIssuer>,
     pub state: Mutex<MiState>,
 }
 
@@ -156,6 +167,7 @@ impl ManagedIdentityEmulator {
             key_dir,
             token_lifetime: config.token_lifetime,
             arc_key_name: config.arc_key_name,
+            token_issuer: config.token_issuer,
             state: Mutex::new(MiState::default()),
         });
         let router = Router::new()
