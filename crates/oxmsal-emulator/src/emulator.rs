@@ -301,7 +301,9 @@ impl Emulator {
     /// are refused by the protected resource, with a claims challenge for an
     /// `nbf` at or after the returned instant (epoch seconds) when the token
     /// carries the CP1 capability, else with `invalid_token`. A token requested
-    /// with that challenge is accepted. Subjects match case-insensitively.
+    /// with that challenge is accepted. Subjects match case-insensitively. The
+    /// instant is the next second (tokens of this second count as issued
+    /// before), and after a previous event of the subject at least one more.
     pub fn revoke_tokens(&self, subject: &str) -> u64 {
         self.shared
             .revocations

@@ -5,7 +5,9 @@
 //! A revocation of a subject at instant `t` (epoch seconds) covers every token
 //! of that subject issued so far: it records `revoked_at = t + 1`, because
 //! `iat` has whole seconds and a token minted earlier in the same second must
-//! count as before the event. A revoked token gets, as from Entra-protected
+//! count as before the event; a repeated event records at least the previous
+//! instant + 1, so that it also covers the token that answered the previous
+//! challenge (whose `iat` was raised to that instant). A revoked token gets, as from Entra-protected
 //! APIs, a `401 insufficient_claims` challenge for
 //! `{"access_token":{"nbf":{"essential":true,"value":"<revoked_at>"}}}` when it
 //! carries the CP1 capability (`xms_cc`), else a plain `invalid_token`. The
@@ -34,10 +36,9 @@ impl Revocations {
     /// Revokes the tokens issued to `subject` up to `now`; returns the instant a
     /// token's `iat` must reach to be accepted again.
     pub(crate) fn revoke(&self, subject: &str, now: u64) -> u64 {
-        let revoked_at = now.saturating_add(1);
         let mut map = lock(&self.by_subject);
-        let entry = map.entry(subject.to_lowercase()).or_insert(revoked_at);
-        *entry = (*entry).max(revoked_at);
+        let entry = map.entry(subject.to_lowercase()).or_insert(0);
+        *entry = now.max(*entry).saturating_add(1);
         *entry
     }
 
@@ -97,9 +98,15 @@ mod tests {
         assert_eq!(list.evaluate(&fresh), Verdict::Allow);
         let other = claims(json!({"azp": "app-2", "iat": 1}));
         assert_eq!(list.evaluate(&other), Verdict::Allow);
-        // A later event never moves the instant back.
-        assert_eq!(list.revoke("app-1", 900), 1001);
-        assert_eq!(list.list(), claims(json!({"app-1": 1001})));
+        // A repeated event covers the token that answered the first one, even
+        // within the same second, and never moves the instant back.
+        assert_eq!(list.revoke("app-1", 1000), 1002);
+        assert_eq!(
+            list.evaluate(&fresh),
+            Verdict::Challenge(json!({"access_token":{"nbf":{"essential":true,"value":"1002"}}}))
+        );
+        assert_eq!(list.revoke("app-1", 900), 1003);
+        assert_eq!(list.list(), claims(json!({"app-1": 1003})));
         list.clear();
         assert_eq!(list.evaluate(&legacy), Verdict::Allow);
     }
