@@ -143,6 +143,8 @@
 //! |---|---|
 //! | `blocking` | [`blocking`]: both application kinds without an async runtime |
 //! | `cache-redis` | `cache::persist::RedisStore`: the token cache shared through Redis |
+//! | `reqwest-middleware` | `middleware::BearerAuth` as a `reqwest_middleware::Middleware`: bearer tokens from any [`provider::TokenProvider`], one retry on a claims challenge |
+//! | `tower` | the same as a tower `Layer` over any `http` client service |
 //!
 //! Logging goes through `tracing` (spans `oxmsal.*`); usernames appear only with
 //! the builder's `enable_pii_logging(true)`.
@@ -167,6 +169,9 @@ mod flow;
 pub mod http;
 pub mod jwt;
 pub mod managed_identity;
+#[cfg(any(feature = "reqwest-middleware", feature = "tower"))]
+pub mod middleware;
+pub mod provider;
 mod redact;
 mod secret;
 mod token;
