@@ -1,0 +1,180 @@
+//! `oxmsal call URL` end to end: the real binary against the emulator's
+//! protected resource, with and without a claims challenge.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{start, start_for_users, with, Env};
+use oxmsal_emulator::{ResourceScenario, DEFAULT_USERNAME, DEFAULT_USER_PASSWORD};
+
+/// `oxmsal call URL` for the demo app (secret in `APP_SECRET`), declaring CP1.
+fn call_args(env: &Env, path: &str, more: &[&str]) -> Vec<String> {
+    let mut args = env.token_args();
+    args[0] = "call".into();
+    args.push(env.emulator.resource_url(path));
+    args.extend(["--capability".into(), "CP1".into()]);
+    with(args, more)
+}
+
+fn counts(env: &Env) -> (u64, u64) {
+    let c = env.emulator.counters();
+    (c.resource_requests, c.token_requests)
+}
+
+#[tokio::test]
+async fn calls_the_resource_and_prints_its_body() {
+    let env = start().await;
+    let run = env.run(call_args(&env, "v1.0/me", &[])).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json["ok"], true, "{}", run.stdout);
+    assert_eq!(run.json["path"], "/resource/v1.0/me");
+    assert_eq!(run.json["azp"], env.demo.client_id.as_str());
+    assert_eq!(counts(&env), (1, 1));
+
+    // A method, headers and a body from a file.
+    let file = env.path("body.json");
+    std::fs::write(&file, b"{\"a\":1}").unwrap();
+    let data = format!("@{}", file.display());
+    let run = env
+        .run(call_args(
+            &env,
+            "v1.0/items",
+            &[
+                "--method",
+                "post",
+                "--header",
+                "Content-Type: application/json",
+                "--data",
+                &data,
+            ],
+        ))
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json["path"], "/resource/v1.0/items");
+}
+
+#[tokio::test]
+async fn answers_a_claims_challenge_once() {
+    let env = start().await;
+    env.emulator
+        .set_resource_scenario(ResourceScenario::MfaStepUp);
+    let run = env.run(call_args(&env, "v1.0/me", &[])).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json["claims_seen"]["acrs"][0], "c1", "{}", run.stdout);
+    assert_eq!(counts(&env), (2, 2));
+    assert_eq!(env.emulator.counters().resource_challenges, 1);
+}
+
+#[tokio::test]
+async fn answers_a_revocation_with_the_cached_token() {
+    let env = start().await;
+    let cache = env.path("cache.json").display().to_string();
+    let args = call_args(&env, "v1.0/me", &["--cache", &cache]);
+    assert_eq!(env.run(args.clone()).await.code, 0);
+    env.emulator.revoke_tokens(&env.demo.client_id);
+    env.emulator.reset_counters();
+    let run = env.run(args).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The cached token is challenged; one token request answers the challenge.
+    assert_eq!(counts(&env), (2, 1));
+}
+
+#[tokio::test]
+async fn a_non_2xx_answer_is_printed_and_exits_1() {
+    let env = start().await;
+    env.emulator
+        .set_resource_scenario(ResourceScenario::AlwaysChallenge);
+    let run = env.run(call_args(&env, "v1.0/me", &[])).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.json["error"]["code"], "InvalidAuthenticationToken",
+        "the resource's body: {}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("401"), "{}", run.stderr);
+    assert_eq!(counts(&env), (2, 2), "one retry, never a loop");
+}
+
+#[tokio::test]
+async fn token_failures_exit_as_for_token() {
+    let env = start().await;
+    // The identity platform says no: exit 1, its error as JSON.
+    let args = call_args(&env, "v1.0/me", &[]);
+    let run = env
+        .run_env(args, vec![("APP_SECRET".into(), "wrong".into())])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.json["error"], "invalid_client");
+    assert_eq!(env.emulator.counters().resource_requests, 0);
+
+    // Usage: a bad header, token-only options, a missing file.
+    for more in [
+        &["--header", "no colon"][..],
+        &["--claims", "{}"],
+        &["--tenant", "t"],
+        &["--data", "@/nonexistent/file"],
+        &["--method", "GE T"],
+    ] {
+        let run = env.run(call_args(&env, "v1.0/me", more)).await;
+        assert_eq!(run.code, 2, "{more:?}: {}", run.stderr);
+        assert_eq!(run.json["error"], "invalid_configuration");
+    }
+    // Nothing listens there: a transport failure, exit 3.
+    let mut args = call_args(&env, "v1.0/me", &[]);
+    let url = args.iter().position(|a| a.contains("/resource/")).unwrap();
+    args[url] = "https://127.0.0.1:1/resource/me".into();
+    let run = env.run(args).await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn emulator_paths_and_signed_in_accounts() {
+    // --emulator: a path is on the in-process emulator.
+    let run = common::run_oxmsal(
+        &[
+            "call",
+            "--emulator",
+            "/resource/me",
+            "--scope",
+            "api://demo/.default",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json["path"], "/resource/me");
+
+    // A signed-in user's token.
+    let env = start_for_users().await;
+    let login = with(
+        env.user_args("login"),
+        &["--username", DEFAULT_USERNAME, "--password-env", "PW"],
+    );
+    let ok = env
+        .run_env(login, vec![("PW".into(), DEFAULT_USER_PASSWORD.into())])
+        .await;
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let mut args = env.user_args("call");
+    args.push(env.emulator.resource_url("v1.0/me"));
+    // Another scope than the sign-in's: the token comes from a refresh, with CP1.
+    let args = with(args, &["--scope", "Mail.Read", "--capability", "CP1"]);
+    let run = env.run(args.clone()).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.json["claims_seen"]["preferred_username"],
+        DEFAULT_USERNAME
+    );
+    assert_eq!(
+        run.json["claims_seen"]["xms_cc"][0], "CP1",
+        "{}",
+        run.stdout
+    );
+
+    // The user's sessions are revoked (CAE): the cached token is challenged and
+    // the refresh token answers the challenge.
+    let revoked_at = env.emulator.revoke_tokens(DEFAULT_USERNAME);
+    env.emulator.reset_counters();
+    let run = env.run(with(args, &["--account", DEFAULT_USERNAME])).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json["claims_seen"]["nbf"], revoked_at, "{}", run.stdout);
+    assert_eq!(counts(&env), (2, 1));
+}
