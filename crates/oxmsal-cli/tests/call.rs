@@ -178,3 +178,55 @@ async fn emulator_paths_and_signed_in_accounts() {
     assert_eq!(run.json["claims_seen"]["nbf"], revoked_at, "{}", run.stdout);
     assert_eq!(counts(&env), (2, 1));
 }
+
+/// A plain-HTTP server on 127.0.0.1 that answers every request with 200 and a
+/// body of `len` bytes; its URL.
+async fn big_body_server(len: usize) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = [0u8; 4096];
+                let _ = socket.read(&mut head).await;
+                let start = format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n");
+                if socket.write_all(start.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut left = len;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    if socket.write_all(&chunk[..n]).await.is_err() {
+                        return;
+                    }
+                    left -= n;
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/big")
+}
+
+#[tokio::test]
+async fn a_response_body_over_the_cap_exits_3() {
+    let env = start().await;
+    for (len, code) in [(16 << 20, 0), ((16 << 20) + 1, 3)] {
+        let mut args = call_args(&env, "v1.0/me", &[]);
+        let url = args.iter().position(|a| a.contains("/resource/")).unwrap();
+        args[url] = big_body_server(len).await;
+        let run = env.run(args).await;
+        assert_eq!(run.code, code, "{len}: {}", run.stderr);
+        if code == 3 {
+            assert_eq!(run.json["error"], "invalid_response", "{}", run.stdout);
+            assert!(
+                run.stderr.contains("larger than 16777216 bytes"),
+                "{}",
+                run.stderr
+            );
+        } else {
+            assert_eq!(run.stdout.len(), len + 1, "the body and a newline");
+        }
+    }
+}
