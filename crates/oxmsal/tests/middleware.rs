@@ -306,17 +306,73 @@ async fn interaction_required_is_the_error_value() {
     assert_eq!(counts(&s), (2, 2));
 }
 
+/// A tower service standing in for the resource: records the `Authorization`
+/// header it was sent and answers 200.
+#[derive(Clone, Default)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Service<http::Request<String>> for Recorder {
+    type Response = http::Response<String>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<String>) -> Self::Future {
+        let header = request.headers()[http::header::AUTHORIZATION]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        self.0.lock().unwrap().push(header);
+        std::future::ready(Ok(http::Response::new(String::new())))
+    }
+}
+
 #[tokio::test]
-async fn managed_identity_takes_one_resource() {
-    let client = oxmsal::managed_identity::ManagedIdentityClient::builder(
-        oxmsal::managed_identity::ManagedIdentity::SystemAssigned,
-    )
-    .environment(oxmsal::managed_identity::ManagedIdentityEnvironment::empty())
-    .build()
-    .unwrap();
+async fn managed_identity_tokens_for_the_scopes_resource() {
+    use oxmsal::managed_identity::{
+        ManagedIdentity, ManagedIdentityClient, ManagedIdentityEnvironment,
+    };
+    use oxmsal_emulator::managed_identity::{ManagedIdentityEmulator, MiSource};
+
+    let emu = ManagedIdentityEmulator::start(MiSource::Imds)
+        .await
+        .unwrap();
+    let env = emu
+        .env()
+        .into_iter()
+        .fold(ManagedIdentityEnvironment::empty(), |env, (k, v)| {
+            env.var(k, v)
+        });
+    let client = ManagedIdentityClient::builder(ManagedIdentity::SystemAssigned)
+        .environment(env)
+        .build()
+        .unwrap();
+    let recorder = Recorder::default();
+    let mut service = BearerAuth::new(client.clone(), ["https://vault.azure.net/.default"])
+        .layer(recorder.clone());
+    let response = service
+        .call(http::Request::new(String::new()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let sent = recorder.0.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].starts_with("Bearer mi-imds-"), "{sent:?}");
+    let requests = emu.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].query.get("resource").map(String::as_str),
+        Some("https://vault.azure.net")
+    );
+
+    // More than one scope is a configuration error, before any request.
     let err = client
         .token(&["a".into(), "b".into()], None)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
+    assert_eq!(emu.requests().len(), 1);
 }
