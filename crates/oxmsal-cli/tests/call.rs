@@ -230,3 +230,89 @@ async fn a_response_body_over_the_cap_exits_3() {
         }
     }
 }
+
+/// A plain-HTTP server on 127.0.0.1 whose 200 body is the request's
+/// `Authorization` header (what a resource was sent); its URL.
+async fn echo_authorization_server() -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&head);
+                let auth = text
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("authorization")
+                            .then(|| v.trim().to_owned())
+                    })
+                    .unwrap_or_default();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{auth}",
+                    auth.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/echo")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_identity_token_for_the_scopes_resource() {
+    use oxmsal_emulator::managed_identity::{ManagedIdentityEmulator, MiSource};
+    let emu = ManagedIdentityEmulator::start(MiSource::Imds)
+        .await
+        .unwrap();
+    let url = echo_authorization_server().await;
+    let env: Vec<(String, String)> = emu
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let run = tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_oxmsal"));
+        cmd.args([
+            "call",
+            &url,
+            "--managed-identity",
+            "--no-cache",
+            "--scope",
+            "https://vault.azure.net/.default",
+        ])
+        .env_remove("OXMSAL_LOG");
+        // Only the emulator's variables decide the source.
+        for name in [
+            "IDENTITY_ENDPOINT",
+            "IDENTITY_HEADER",
+            "IDENTITY_SERVER_THUMBPRINT",
+            "IMDS_ENDPOINT",
+            "MSI_ENDPOINT",
+            "MSI_SECRET",
+        ] {
+            cmd.env_remove(name);
+        }
+        cmd.envs(env);
+        common::finish(cmd.output().unwrap())
+    })
+    .await
+    .unwrap();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with("Bearer mi-imds-"), "{}", run.stdout);
+    let requests = emu.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].query.get("resource").map(String::as_str),
+        Some("https://vault.azure.net")
+    );
+}

@@ -135,7 +135,9 @@
 //! Access Evaluation) is handled by parsing its `WWW-Authenticate` header with
 //! [`ClaimsChallenge::from_www_authenticate`] and passing the result to the next
 //! request's `.claims_challenge(&challenge)`; capabilities declared with the
-//! builder's `client_capabilities(["CP1"])` are merged in.
+//! builder's `client_capabilities(["CP1"])` are merged in. The middleware
+//! (`middleware::BearerAuth`, features `reqwest-middleware` and `tower`) does
+//! this for every request, once, with any [`provider::TokenProvider`].
 //!
 //! ## Features
 //!
