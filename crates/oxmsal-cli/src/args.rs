@@ -28,6 +28,29 @@ pub enum Command {
     Challenge(ChallengeArgs),
     /// Run the local identity platform emulator until interrupted.
     Emulator(EmulatorArgs),
+    /// Call an API with a token (the same credential options as `token`);
+    /// print its response body. A claims challenge is answered once.
+    Call(Box<CallArgs>),
+}
+
+/// Options of `oxmsal call`: the request, then `token`'s options for the token
+/// (`--claims`, `--claims-challenge`, `--on-behalf-of-env` and `--tenant` are refused).
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The URL to call; with --emulator, a path (`/resource/me`) is on the emulator.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// The HTTP method.
+    #[arg(long, value_name = "M", default_value = "GET")]
+    pub method: String,
+    /// A request header, `'Name: value'`; repeatable.
+    #[arg(long = "header", value_name = "'K: V'")]
+    pub headers: Vec<String>,
+    /// The request body: the text itself, or `@FILE` for a file's content.
+    #[arg(long, value_name = "TEXT|@FILE")]
+    pub data: Option<String>,
+    #[command(flatten)]
+    pub token: TokenArgs,
 }
 
 /// Where tokens come from and where they are kept: shared by the commands.

@@ -15,6 +15,9 @@ pub enum Failure {
     Library(Error),
     /// Something broke in the CLI itself.
     Internal(String),
+    /// `oxmsal call`: the resource answered with a status other than 2xx (exit
+    /// 1); its body is already on stdout.
+    Resource(String),
 }
 
 impl From<Error> for Failure {
@@ -65,6 +68,10 @@ pub fn report(failure: Failure) -> ExitCode {
             print_json(&err.to_msal_json());
             print_line(&err.to_string());
             ExitCode::from(code_of(err.kind()))
+        }
+        Failure::Resource(line) => {
+            print_line(&line);
+            ExitCode::from(1)
         }
         Failure::Internal(message) => {
             print_json(&json!({"error": "internal_error", "error_description": message}));

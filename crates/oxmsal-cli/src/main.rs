@@ -11,6 +11,7 @@
 mod accounts_cmd;
 mod args;
 mod cache_path;
+mod call_cmd;
 mod challenge_cmd;
 mod decode_cmd;
 mod emulator_cmd;
@@ -97,5 +98,6 @@ async fn run(command: Command, authority_given: bool) -> Result<Value, Failure> 
         Command::Decode(args) => decode_cmd::run(&args),
         Command::Emulator(args) => emulator_cmd::run(args).await,
         Command::Challenge(args) => challenge_cmd::run(&args),
+        Command::Call(args) => call_cmd::run(*args).await,
     }
 }

@@ -12,19 +12,48 @@ use crate::args::{EmulatorArgs, TokenArgs};
 use crate::exit::Failure;
 use crate::session::Session;
 
-pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
+/// The identity of `--mi-client-id`, `--mi-object-id` or `--mi-resource-id`
+/// (system-assigned without one).
+pub fn identity(args: &TokenArgs) -> Result<ManagedIdentity, Failure> {
     let mi = &args.managed_identity;
-    let identity = match (&mi.mi_client_id, &mi.mi_object_id, &mi.mi_resource_id) {
-        (Some(id), None, None) => ManagedIdentity::client_id(id),
-        (None, Some(id), None) => ManagedIdentity::object_id(id),
-        (None, None, Some(id)) => ManagedIdentity::resource_id(id),
-        (None, None, None) => ManagedIdentity::SystemAssigned,
-        _ => {
-            return Err(Failure::Usage(
-                "give at most one of --mi-client-id, --mi-object-id, --mi-resource-id".into(),
-            ))
-        }
-    };
+    Ok(
+        match (&mi.mi_client_id, &mi.mi_object_id, &mi.mi_resource_id) {
+            (Some(id), None, None) => ManagedIdentity::client_id(id),
+            (None, Some(id), None) => ManagedIdentity::object_id(id),
+            (None, None, Some(id)) => ManagedIdentity::resource_id(id),
+            (None, None, None) => ManagedIdentity::SystemAssigned,
+            _ => {
+                return Err(Failure::Usage(
+                    "give at most one of --mi-client-id, --mi-object-id, --mi-resource-id".into(),
+                ))
+            }
+        },
+    )
+}
+
+/// The managed identity client: the session's cache, the declared capabilities.
+pub fn client(
+    session: &Session,
+    args: &TokenArgs,
+    identity: ManagedIdentity,
+) -> Result<ManagedIdentityClient, Failure> {
+    let mut builder = ManagedIdentityClient::builder(identity).token_cache(session.cache.clone());
+    if let Some(store) = &session.store {
+        builder = builder.cache_persistence(store.clone());
+    }
+    if let Some(redis) = &session.redis {
+        builder = builder.cache_persistence(redis.clone());
+    }
+    if !args.capabilities.is_empty() {
+        builder = builder.client_capabilities(args.capabilities.clone());
+    }
+    let client = builder.build()?;
+    tracing::info!(source = client.source().as_str(), "managed identity source");
+    Ok(client)
+}
+
+pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
+    let identity = identity(&args)?;
     let [scope] = args.scopes.as_slice() else {
         return Err(Failure::Usage(
             "--managed-identity takes exactly one --scope (RESOURCE/.default)".into(),
@@ -40,18 +69,7 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
         (None, None) => None,
     };
     let session = Session::open(&args.connection).await?;
-    let mut builder = ManagedIdentityClient::builder(identity).token_cache(session.cache.clone());
-    if let Some(store) = &session.store {
-        builder = builder.cache_persistence(store.clone());
-    }
-    if let Some(redis) = &session.redis {
-        builder = builder.cache_persistence(redis.clone());
-    }
-    if !args.capabilities.is_empty() {
-        builder = builder.client_capabilities(args.capabilities.clone());
-    }
-    let client = builder.build()?;
-    tracing::info!(source = client.source().as_str(), "managed identity source");
+    let client = client(&session, &args, identity)?;
     let mut request = client.acquire_token_for_client(scope.clone());
     if let Some(claims) = claims {
         request = request.claims_challenge(claims);

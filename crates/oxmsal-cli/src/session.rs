@@ -113,6 +113,15 @@ impl Session {
         self.load_redis().await
     }
 
+    /// The extra trusted roots (PEM) of `--ca-cert`, and the emulator's CA.
+    pub fn extra_roots_pem(&self) -> Vec<&[u8]> {
+        let mut roots: Vec<&[u8]> = self.extra_root.iter().map(Vec::as_slice).collect();
+        if let Some(emu) = &self.emulator {
+            roots.push(emu.ca_pem().as_bytes());
+        }
+        roots
+    }
+
     /// Applies the connection options to an app builder.
     pub fn configure<K>(&self, mut builder: AppBuilder<K>) -> Result<AppBuilder<K>, Failure> {
         builder = match &self.emulator {

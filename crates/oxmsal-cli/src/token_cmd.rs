@@ -3,6 +3,7 @@
 //! the cache, refreshed when needed.
 
 use oxmsal::credential::ClientCredential;
+use oxmsal::provider::SignedInAccount;
 use oxmsal::{ConfidentialClientApplication, PublicClientApplication};
 use serde_json::Value;
 
@@ -16,30 +17,7 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
     if args.managed_identity.managed_identity {
         return crate::mi_token_cmd::run(args).await;
     }
-    let credential = match (&args.secret_env, &args.certificate) {
-        (Some(var), None) => Some(ClientCredential::secret(inputs::secret_from_env(
-            var,
-            "--secret-env",
-        )?)),
-        (None, Some(path)) => Some(inputs::certificate(
-            path,
-            args.certificate_password_env.as_deref(),
-        )?),
-        (None, None) => None,
-        (Some(_), Some(_)) => {
-            return Err(Failure::Usage(
-                "--secret-env and --certificate cannot be used together".into(),
-            ))
-        }
-    };
-    // `--account` picks a signed-in user; an app token has none to pick.
-    let app_token =
-        credential.is_some() || (args.connection.emulator && args.connection.client_id.is_none());
-    if args.account.is_some() && app_token {
-        return Err(Failure::Usage(
-            "--account picks a signed-in user's token; it cannot be used with a client credential (--secret-env, --certificate) or the emulator's demo app".into(),
-        ));
-    }
+    let credential = credential(&args)?;
     let assertion = match &args.on_behalf_of_env {
         Some(var) => Some(inputs::secret_from_env(var, "--on-behalf-of-env")?),
         None => None,
@@ -78,13 +56,78 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
             }
             public_silent(&session, &args, client_id, claims).await
         }
-        (None, None, None) => Err(Failure::Usage(
-            "give --client-id (with --secret-env or --certificate for an app token), or --emulator"
-                .into(),
-        )),
+        (None, None, None) => Err(Failure::Usage(NO_CLIENT.into())),
     };
     let saved = session.save().await;
     crate::session::settle(outcome, saved)
+}
+
+/// The usage error of a command given neither a client id nor `--emulator`.
+pub const NO_CLIENT: &str =
+    "give --client-id (with --secret-env or --certificate for an app token), or --emulator";
+
+/// The client credential of `--secret-env` or `--certificate` (`None`: a
+/// signed-in user's token), checked against `--account`.
+pub fn credential(args: &TokenArgs) -> Result<Option<ClientCredential>, Failure> {
+    let credential = match (&args.secret_env, &args.certificate) {
+        (Some(var), None) => Some(ClientCredential::secret(inputs::secret_from_env(
+            var,
+            "--secret-env",
+        )?)),
+        (None, Some(path)) => Some(inputs::certificate(
+            path,
+            args.certificate_password_env.as_deref(),
+        )?),
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(Failure::Usage(
+                "--secret-env and --certificate cannot be used together".into(),
+            ))
+        }
+    };
+    // `--account` picks a signed-in user; an app token has none to pick.
+    let app_token =
+        credential.is_some() || (args.connection.emulator && args.connection.client_id.is_none());
+    if args.account.is_some() && app_token {
+        return Err(Failure::Usage(
+            "--account picks a signed-in user's token; it cannot be used with a client credential (--secret-env, --certificate) or the emulator's demo app".into(),
+        ));
+    }
+    Ok(credential)
+}
+
+/// The confidential app of `client_id` with `credential`, the session's
+/// connection and the declared capabilities.
+pub fn confidential_app(
+    session: &Session,
+    args: &TokenArgs,
+    client_id: String,
+    credential: ClientCredential,
+) -> Result<ConfidentialClientApplication, Failure> {
+    let mut builder = session.configure(ConfidentialClientApplication::builder(
+        client_id, credential,
+    ))?;
+    if !args.capabilities.is_empty() {
+        builder = builder.client_capabilities(args.capabilities.clone());
+    }
+    Ok(builder.build()?)
+}
+
+/// The public app of `client_id` acting for the signed-in account
+/// (`--account`, or the only one in the cache).
+pub async fn signed_in_account(
+    session: &Session,
+    args: &TokenArgs,
+    client_id: String,
+) -> Result<SignedInAccount, Failure> {
+    let mut builder = session.configure(PublicClientApplication::builder(client_id))?;
+    if !args.capabilities.is_empty() {
+        builder = builder.client_capabilities(args.capabilities.clone());
+    }
+    let app = builder.build()?;
+    session.load_accounts().await?;
+    let account = pick_account(&session.cache.accounts(), args.account.as_deref())?;
+    Ok(SignedInAccount::new(app, account))
 }
 
 async fn confidential(
@@ -95,13 +138,7 @@ async fn confidential(
     assertion: Option<oxmsal::Secret>,
     claims: Option<String>,
 ) -> Result<Value, Failure> {
-    let mut builder = session.configure(ConfidentialClientApplication::builder(
-        client_id, credential,
-    ))?;
-    if !args.capabilities.is_empty() {
-        builder = builder.client_capabilities(args.capabilities.clone());
-    }
-    let app = builder.build()?;
+    let app = confidential_app(session, args, client_id, credential)?;
     if let Some(assertion) = assertion {
         let mut request = app.acquire_token_on_behalf_of(assertion, args.scopes.clone());
         if let Some(claims) = claims {
@@ -129,14 +166,10 @@ async fn public_silent(
     client_id: String,
     claims: Option<String>,
 ) -> Result<Value, Failure> {
-    let mut builder = session.configure(PublicClientApplication::builder(client_id))?;
-    if !args.capabilities.is_empty() {
-        builder = builder.client_capabilities(args.capabilities.clone());
-    }
-    let app = builder.build()?;
-    session.load_accounts().await?;
-    let account = pick_account(&session.cache.accounts(), args.account.as_deref())?;
-    let mut request = app.acquire_token_silent(args.scopes.clone(), &account);
+    let user = signed_in_account(session, args, client_id).await?;
+    let mut request = user
+        .app()
+        .acquire_token_silent(args.scopes.clone(), user.account());
     if let Some(claims) = claims {
         request = request.claims(claims);
     }

@@ -140,6 +140,7 @@ impl Emulator {
             recorder: Recorder::default(),
             signing_key,
             scenario: ScenarioCell::default(),
+            revocations: Default::default(),
             users,
             sessions: Sessions::new(config.auto_sign_in),
             device_code_expires_in: config.device_code_expires_in.min(MAX_FLOW_LIFETIME),
@@ -293,6 +294,25 @@ impl Emulator {
     /// (epoch seconds): tokens with an earlier `iat` are refused.
     pub fn resource_revoked_at(&self) -> Option<u64> {
         self.shared.scenario.get().revoked_at()
+    }
+
+    /// A revocation event (Continuous Access Evaluation): the tokens issued so far
+    /// to `subject` — a user (`oid`, `sub` or username) or an app (client id) —
+    /// are refused by the protected resource, with a claims challenge for an
+    /// `nbf` at or after the returned instant (epoch seconds) when the token
+    /// carries the CP1 capability, else with `invalid_token`. A token requested
+    /// with that challenge is accepted. Subjects match case-insensitively. The
+    /// instant is the next second (tokens of this second count as issued
+    /// before), and after a previous event of the subject at least one more.
+    pub fn revoke_tokens(&self, subject: &str) -> u64 {
+        self.shared
+            .revocations
+            .revoke(subject, crate::clock::now_secs())
+    }
+
+    /// Forgets every [`Emulator::revoke_tokens`] event.
+    pub fn clear_revocations(&self) {
+        self.shared.revocations.clear();
     }
 
     /// The URL of `path` on the protected resource, e.g. `resource_url("me")` is

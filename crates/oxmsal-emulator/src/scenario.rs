@@ -40,6 +40,11 @@ pub enum ResourceScenario {
     /// declared it can handle claims challenges); other clients get a plain
     /// `invalid_token`.
     CaeRevocation,
+    /// A misbehaving resource: every token gets an `insufficient_claims`
+    /// challenge for `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`,
+    /// even one that satisfies it; for testing that a client answers a challenge
+    /// once and does not loop.
+    AlwaysChallenge,
 }
 
 /// The active scenario and when it was set.
@@ -87,22 +92,34 @@ impl ActiveScenario {
             ResourceScenario::None => Verdict::Allow,
             ResourceScenario::MfaStepUp => step_up("c1"),
             ResourceScenario::CompliantDevice => step_up("c2"),
-            ResourceScenario::CaeRevocation => {
-                let revoked_at = self.since;
-                // A token without a usable `iat` cannot prove it postdates the revocation.
-                let issued = claims.get("iat").and_then(Value::as_u64).unwrap_or(0);
-                if issued >= revoked_at {
-                    Verdict::Allow
-                } else if contains("xms_cc", "CP1") {
-                    // Entra sends the instant as a string of digits.
-                    Verdict::Challenge(json!({"access_token": {"nbf": {
-                        "essential": true, "value": revoked_at.to_string()
-                    }}}))
-                } else {
-                    Verdict::Revoked
-                }
-            }
+            ResourceScenario::CaeRevocation => cae_verdict(claims, self.since),
+            ResourceScenario::AlwaysChallenge => Verdict::Challenge(
+                json!({"access_token": {"acrs": {"essential": true, "value": "c1"}}}),
+            ),
         }
+    }
+}
+
+/// Whether `claims` (a token's) predates a session revocation at `revoked_at`
+/// (epoch seconds), and what the resource answers then: a claims challenge for
+/// CAE-capable clients (`xms_cc` holds `CP1`), else a plain refusal.
+pub(crate) fn cae_verdict(claims: &Map<String, Value>, revoked_at: u64) -> Verdict {
+    // A token without a usable `iat` cannot prove it postdates the revocation.
+    let issued = claims.get("iat").and_then(Value::as_u64).unwrap_or(0);
+    let capable = match claims.get("xms_cc") {
+        Some(Value::Array(items)) => items.iter().any(|v| v.as_str() == Some("CP1")),
+        Some(Value::String(s)) => s == "CP1",
+        _ => false,
+    };
+    if issued >= revoked_at {
+        Verdict::Allow
+    } else if capable {
+        // Entra sends the instant as a string of digits.
+        Verdict::Challenge(json!({"access_token": {"nbf": {
+            "essential": true, "value": revoked_at.to_string()
+        }}}))
+    } else {
+        Verdict::Revoked
     }
 }
 
@@ -115,6 +132,16 @@ pub(crate) enum Verdict {
     Challenge(Value),
     /// 401 `invalid_token`: the session is revoked and the client is not CAE-capable.
     Revoked,
+}
+
+impl Verdict {
+    /// This verdict unless it is [`Verdict::Allow`], else `next()`'s.
+    pub(crate) fn or_else(self, next: impl FnOnce() -> Verdict) -> Verdict {
+        match self {
+            Verdict::Allow => next(),
+            refusal => refusal,
+        }
+    }
 }
 
 /// The shared, mutable scenario slot.

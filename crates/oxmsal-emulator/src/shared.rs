@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::faults::FaultQueue;
 use crate::keys::SigningKey;
+use crate::revocation::Revocations;
 use crate::scenario::ScenarioCell;
 use crate::sessions::Sessions;
 use crate::state::{CounterCells, Directory, Recorder, Tenant, CONSUMERS_TENANT_ID};
@@ -30,6 +31,8 @@ pub(crate) struct Shared {
     pub signing_key: SigningKey,
     /// The protected resource's Conditional Access scenario.
     pub scenario: ScenarioCell,
+    /// Continuous Access Evaluation revocation events, by subject.
+    pub revocations: Revocations,
     /// The default tenant's users.
     pub users: UserStore,
     /// Sign-ins, codes, device codes and refresh tokens of the user flows.

@@ -427,3 +427,92 @@ async fn admin_api_sets_and_clears_scenarios() {
     assert_eq!(emu.counters().total_requests, 0);
     assert_eq!(emu.counters().resource_requests, 0);
 }
+
+#[tokio::test]
+async fn revocation_event_refuses_the_tokens_issued_so_far() {
+    let emu = Emulator::start().await.unwrap();
+    let app = emu.register_demo_app();
+    let other = DemoApp {
+        client_id: "0b0b0b0b-0000-4000-8000-000000000002".into(),
+        secret: "other-secret".into(),
+    };
+    emu.register_app(
+        oxmsal_emulator::AppRegistration::new(&other.client_id).with_secret(&other.secret),
+    )
+    .unwrap();
+    let http = client(&emu);
+    let url = emu.resource_url("v1.0/me");
+    let cp1_claims = r#"{"access_token":{"xms_cc":{"values":["CP1"]}}}"#;
+    let capable = token(&http, &emu, &app, Some(cp1_claims)).await;
+    let legacy = token(&http, &emu, &app, None).await;
+    let bystander = token(&http, &emu, &other, Some(cp1_claims)).await;
+    assert_eq!(call(&http, &url, Some(&capable)).await.status(), 200);
+
+    // The admin API revokes the app's tokens, issued in this very second included.
+    let admin = format!("{}/_emulator/resource/revocations", emu.base_url());
+    let body: Value = http
+        .post(&admin)
+        .json(&json!({"subject": app.client_id.to_uppercase()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let revoked_at = body["revoked_at"].as_u64().unwrap();
+    assert!(revoked_at > payload(&capable)["iat"].as_u64().unwrap());
+    let listed: Value = http.get(&admin).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed, json!({app.client_id.to_lowercase(): revoked_at}));
+
+    let expected =
+        format!(r#"{{"access_token":{{"nbf":{{"essential":true,"value":"{revoked_at}"}}}}}}"#);
+    let challenge =
+        expect_challenge(call(&http, &url, Some(&capable)).await, &emu, &expected).await;
+    let header = expect_401(
+        call(&http, &url, Some(&legacy)).await,
+        &emu,
+        "invalid_token",
+    )
+    .await;
+    assert!(param(&header, "claims").is_none(), "{header}");
+    // Another app's token is not affected.
+    assert_eq!(call(&http, &url, Some(&bystander)).await.status(), 200);
+
+    // The token requested with the challenge (CP1 merged in) carries it and is accepted.
+    let mut request = challenge;
+    request["access_token"]["xms_cc"] = json!({"values": ["CP1"]});
+    let fresh = token(&http, &emu, &app, Some(&request.to_string())).await;
+    assert_eq!(payload(&fresh)["nbf"], revoked_at);
+    assert_eq!(call(&http, &url, Some(&fresh)).await.status(), 200);
+    let counters = emu.counters();
+    assert_eq!(
+        (counters.resource_requests, counters.resource_challenges),
+        (5, 1)
+    );
+    assert_eq!(counters.token_requests, 4);
+
+    // Revoking a user by username, then forgetting every revocation.
+    assert!(emu.revoke_tokens(oxmsal_emulator::DEFAULT_USERNAME) >= revoked_at);
+    let response = http.delete(&admin).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(call(&http, &url, Some(&legacy)).await.status(), 200);
+    for bad in [json!({"subject": " "}), json!({}), json!({"subject": 1})] {
+        let response = http.post(&admin).json(&bad).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn always_challenge_refuses_even_a_satisfying_token() {
+    let emu = Emulator::start().await.unwrap();
+    let app = emu.register_demo_app();
+    let http = client(&emu);
+    let url = emu.resource_url("v1.0/me");
+    emu.set_resource_scenario(ResourceScenario::AlwaysChallenge);
+    let expected = r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#;
+    let plain = token(&http, &emu, &app, None).await;
+    expect_challenge(call(&http, &url, Some(&plain)).await, &emu, expected).await;
+    let stepped_up = token(&http, &emu, &app, Some(expected)).await;
+    assert_eq!(payload(&stepped_up)["acrs"], json!(["c1"]));
+    expect_challenge(call(&http, &url, Some(&stepped_up)).await, &emu, expected).await;
+}

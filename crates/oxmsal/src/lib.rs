@@ -135,7 +135,9 @@
 //! Access Evaluation) is handled by parsing its `WWW-Authenticate` header with
 //! [`ClaimsChallenge::from_www_authenticate`] and passing the result to the next
 //! request's `.claims_challenge(&challenge)`; capabilities declared with the
-//! builder's `client_capabilities(["CP1"])` are merged in.
+//! builder's `client_capabilities(["CP1"])` are merged in. The middleware
+//! (`middleware::BearerAuth`, features `reqwest-middleware` and `tower`) does
+//! this for every request, once, with any [`provider::TokenProvider`].
 //!
 //! ## Features
 //!
@@ -144,6 +146,8 @@
 //! | `blocking` | [`blocking`]: both application kinds without an async runtime |
 //! | `cache-redis` | `cache::persist::RedisStore`: the token cache shared through Redis |
 //! | `azure-core` | `azure`: the Azure SDK for Rust's `TokenCredential` for the apps, the managed identity client and the [`chain`] |
+//! | `reqwest-middleware` | `middleware::BearerAuth` as a `reqwest_middleware::Middleware`: bearer tokens from any [`provider::TokenProvider`], one retry on a claims challenge |
+//! | `tower` | the same as a tower `Layer` over any `http` client service |
 //!
 //! Logging goes through `tracing` (spans `oxmsal.*`); usernames appear only with
 //! the builder's `enable_pii_logging(true)`.
@@ -171,6 +175,9 @@ mod flow;
 pub mod http;
 pub mod jwt;
 pub mod managed_identity;
+#[cfg(any(feature = "reqwest-middleware", feature = "tower"))]
+pub mod middleware;
+pub mod provider;
 mod redact;
 mod secret;
 mod token;

@@ -408,3 +408,31 @@ async fn a_step_failing_for_a_passing_reason_is_a_transport_error_keeping_it_as_
         .expect("the step's error is the source");
     assert!(source.is_transient());
 }
+
+/// The chain as a [`TokenProvider`](oxmsal::provider::TokenProvider) (what the
+/// middleware takes): a claims challenge reaches the chosen step's request.
+#[tokio::test]
+async fn the_chain_as_a_token_provider_passes_claims_to_the_chosen_step() {
+    use oxmsal::provider::TokenProvider;
+    let s = common::setup().await;
+    let env = base_env(&s.emulator)
+        .var("AZURE_CLIENT_ID", s.demo.client_id.clone())
+        .var("AZURE_CLIENT_SECRET", s.demo.secret.clone());
+    let chain = chain(&s.emulator, env).build();
+    let scopes = [SCOPE.to_owned()];
+    let first = chain.token(&scopes, None).await.unwrap();
+    assert_eq!(first.token_source, TokenSource::IdentityProvider);
+    let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+    let fresh = chain.token(&scopes, Some(claims)).await.unwrap();
+    assert_eq!(
+        fresh.token_source,
+        TokenSource::IdentityProvider,
+        "claims skip the cache"
+    );
+    assert_eq!(s.token_requests(), 2);
+    let sent = s.emulator.token_requests().pop().unwrap();
+    assert_eq!(
+        sent.claims.unwrap()["access_token"]["nbf"]["value"],
+        "1700000000"
+    );
+}

@@ -448,6 +448,36 @@ async fn revoked_refresh_token_needs_interaction_and_is_kept() {
     );
 }
 
+/// Two refresh-token entries holding one token (a refresh for another scope
+/// writes its own entry): once the token is revoked, the user is asked to
+/// sign in again after one refusal; the same token is not sent again (it
+/// would be refused again, and the throttle would answer "throttled").
+#[tokio::test]
+async fn a_revoked_refresh_token_in_two_entries_is_sent_once() {
+    let e = env().await;
+    let app = e.app();
+    let account = e.sign_in_with_password(&app).await.account.unwrap();
+    let other = app
+        .acquire_token_silent(["Mail.Read"], &account)
+        .await
+        .unwrap();
+    assert_eq!(other.token_source, TokenSource::IdentityProvider);
+    assert_eq!(
+        app.token_cache().refresh_token_count(),
+        2,
+        "one entry per target"
+    );
+    e.emulator.revoke_refresh_tokens(DEFAULT_USERNAME);
+    let before = e.emulator.counters().refresh_token_grants;
+    let err = app
+        .acquire_token_silent(["Files.Read"], &account)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Service, "{err}");
+    assert!(err.requires_interaction(), "{err}");
+    assert_eq!(e.emulator.counters().refresh_token_grants, before + 1);
+}
+
 #[tokio::test]
 async fn no_cached_token_and_remove_account() {
     let e = env().await;

@@ -18,6 +18,9 @@
 //! | GET | `/_emulator/resource/scenario` | `{"scenario": "none"}` (plus `"revoked_at"` for `cae_revocation`) |
 //! | POST | `/_emulator/resource/scenario` | `{"scenario": "mfa_step_up"}` activates one; answers as GET |
 //! | DELETE | `/_emulator/resource/scenario` | back to `none`; answers as GET |
+//! | GET | `/_emulator/resource/revocations` | `{"<subject>": <revoked_at>, …}` |
+//! | POST | `/_emulator/resource/revocations` | `{"subject": "<oid, username or client id>"}` revokes its tokens issued so far (CAE); answers `{"subject": …, "revoked_at": …}` |
+//! | DELETE | `/_emulator/resource/revocations` | forgets them |
 //!
 //! Users, device codes, refresh tokens and the authorize endpoint's switches: see
 //! `admin/user_flows.rs`.
@@ -64,6 +67,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             get(resource_scenario)
                 .post(set_resource_scenario)
                 .delete(clear_resource_scenario),
+        )
+        .route(
+            "/resource/revocations",
+            get(revocations).post(revoke).delete(clear_revocations),
         )
         .merge(user_flows::router())
 }
@@ -214,7 +221,7 @@ async fn set_resource_scenario(State(shared): AppState, body: Bytes) -> Response
             .describe()),
         Err(e) => bad_request(format!(
             "expected {{\"scenario\": \"none\" | \"mfa_step_up\" | \"compliant_device\" | \
-             \"cae_revocation\"}}: {e}"
+             \"cae_revocation\" | \"always_challenge\"}}: {e}"
         )),
     }
 }
@@ -224,4 +231,35 @@ async fn clear_resource_scenario(State(shared): AppState) -> Response {
         .scenario
         .set(ResourceScenario::None, crate::clock::now_secs())
         .describe())
+}
+
+async fn revocations(State(shared): AppState) -> Response {
+    ok(&Value::Object(shared.revocations.list()))
+}
+
+/// The body of `POST /_emulator/resource/revocations`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeRequest {
+    subject: String,
+}
+
+async fn revoke(State(shared): AppState, body: Bytes) -> Response {
+    match serde_json::from_slice::<RevokeRequest>(&body) {
+        Ok(request) if !request.subject.trim().is_empty() => {
+            let at = shared
+                .revocations
+                .revoke(request.subject.trim(), crate::clock::now_secs());
+            ok(&json!({"subject": request.subject.trim(), "revoked_at": at}))
+        }
+        Ok(_) => bad_request("the subject is empty"),
+        Err(e) => bad_request(format!(
+            "expected {{\"subject\": \"<user oid, username or client id>\"}}: {e}"
+        )),
+    }
+}
+
+async fn clear_revocations(State(shared): AppState) -> Response {
+    shared.revocations.clear();
+    ok(&json!({}))
 }

@@ -42,7 +42,11 @@ pub(crate) async fn resource(State(shared): AppState, headers: HeaderMap, uri: U
     let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
     let mut response = match validate(&shared, &headers, ctx.now) {
         Err(reason) => invalid_token(&shared, &reason),
-        Ok(claims) => match shared.scenario.get().evaluate(&claims) {
+        Ok(claims) => match shared
+            .revocations
+            .evaluate(&claims)
+            .or_else(|| shared.scenario.get().evaluate(&claims))
+        {
             Verdict::Allow => allowed(uri.path(), claims),
             Verdict::Challenge(challenge) => {
                 CounterCells::bump(&shared.counters.resource_challenges);

@@ -151,12 +151,20 @@ impl CredentialChain {
         S: Into<String>,
     {
         let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        self.token_with(&scopes, None).await
+    }
+
+    async fn token_with(
+        &self,
+        scopes: &[String],
+        claims: Option<&str>,
+    ) -> Result<AuthenticationResult> {
         if let Some((_, step)) = self.chosen.get().and_then(|&i| self.steps.get(i)) {
-            return step.acquire(&scopes).await;
+            return step.acquire(scopes, claims).await;
         }
         let mut report = Vec::with_capacity(self.steps.len());
         for (i, (name, step)) in self.steps.iter().enumerate() {
-            match step.attempt(&scopes).await {
+            match step.attempt(scopes, claims).await {
                 Attempt::Token(token) => {
                     let _ = self.chosen.set(i);
                     tracing::debug!(step = name.as_str(), "credential chain: step chosen");
@@ -297,5 +305,17 @@ impl CredentialChainBuilder {
             ],
             chosen: OnceLock::new(),
         }
+    }
+}
+
+/// The chain as a token source for the middleware: a claims challenge goes to
+/// the step the chain chose (or to each step tried).
+impl crate::provider::TokenProvider for CredentialChain {
+    fn token<'a>(
+        &'a self,
+        scopes: &'a [String],
+        claims: Option<&'a str>,
+    ) -> crate::provider::TokenProviderFuture<'a> {
+        Box::pin(self.token_with(scopes, claims))
     }
 }

@@ -14,6 +14,7 @@ use crate::http::HttpConfig;
 use crate::managed_identity::{
     ManagedIdentity, ManagedIdentityClient, ManagedIdentityRetryPolicy, ManagedIdentitySource,
 };
+use crate::provider::TokenProvider as _;
 use crate::token::AuthenticationResult;
 use crate::{Account, PublicClientApplication, TokenCache};
 
@@ -269,12 +270,13 @@ pub(crate) fn shared_cache(env: &ChainEnvironment, settings: &Settings) -> Step 
 }
 
 impl Step {
-    /// One attempt at a token for `scopes`.
-    pub(crate) async fn attempt(&self, scopes: &[String]) -> Attempt {
+    /// One attempt at a token for `scopes` (with `claims`, a fresh one
+    /// carrying them).
+    pub(crate) async fn attempt(&self, scopes: &[String], claims: Option<&str>) -> Attempt {
         match self {
             Step::Unavailable(why) => Attempt::Unavailable(why.clone()),
             Step::Misconfigured(why) => Attempt::Failed(Error::configuration(why.clone())),
-            Step::Confidential(app) => match app.acquire_token_for_client(scopes).await {
+            Step::Confidential(app) => match app.token(scopes, claims).await {
                 Ok(token) => Attempt::Token(token),
                 Err(e) => Attempt::Failed(e),
             },
@@ -285,7 +287,7 @@ impl Step {
                     ));
                 };
                 let first = probe.as_ref().unwrap_or(client);
-                match first.acquire_token_for_client(scope.as_str()).await {
+                match managed_token(first, scope, claims).await {
                     Ok(token) => Attempt::Token(token),
                     // Nothing answered: no managed identity endpoint on this host.
                     Err(e) if e.kind() == ErrorKind::Transport => {
@@ -293,12 +295,10 @@ impl Step {
                     }
                     // The probe was answered, so the endpoint is there: the
                     // regular client (with its retries) asks again.
-                    Err(_) if probe.is_some() => {
-                        match client.acquire_token_for_client(scope.as_str()).await {
-                            Ok(token) => Attempt::Token(token),
-                            Err(e) => Attempt::Failed(e),
-                        }
-                    }
+                    Err(_) if probe.is_some() => match managed_token(client, scope, claims).await {
+                        Ok(token) => Attempt::Token(token),
+                        Err(e) => Attempt::Failed(e),
+                    },
                     Err(e) => Attempt::Failed(e),
                 }
             }
@@ -307,7 +307,11 @@ impl Step {
                     Ok(account) => account,
                     Err(attempt) => return attempt,
                 };
-                match app.acquire_token_silent(scopes, &account).await {
+                let mut request = app.acquire_token_silent(scopes, &account);
+                if let Some(claims) = claims {
+                    request = request.claims(claims);
+                }
+                match request.await {
                     Ok(token) => Attempt::Token(token),
                     Err(e) if e.kind() == ErrorKind::NoCachedToken => {
                         Attempt::Unavailable(format!("the account has no usable token ({e})"))
@@ -319,21 +323,38 @@ impl Step {
     }
 
     /// A token once this step was chosen: the step's own error when it fails.
-    pub(crate) async fn acquire(&self, scopes: &[String]) -> Result<AuthenticationResult> {
+    pub(crate) async fn acquire(
+        &self,
+        scopes: &[String],
+        claims: Option<&str>,
+    ) -> Result<AuthenticationResult> {
         if let Step::Managed { client, .. } = self {
             let [scope] = scopes else {
                 return Err(Error::configuration(
                     "managed identity takes exactly one scope",
                 ));
             };
-            return client.acquire_token_for_client(scope.as_str()).await;
+            return managed_token(client, scope, claims).await;
         }
-        match self.attempt(scopes).await {
+        match self.attempt(scopes, claims).await {
             Attempt::Token(token) => Ok(token),
             Attempt::Failed(e) => Err(e),
             Attempt::Unavailable(why) => Err(Error::configuration(why)),
         }
     }
+}
+
+/// A managed identity token for `scope`'s resource, with `claims` a fresh one.
+async fn managed_token(
+    client: &ManagedIdentityClient,
+    scope: &str,
+    claims: Option<&str>,
+) -> Result<AuthenticationResult> {
+    let mut request = client.acquire_token_for_client(scope);
+    if let Some(claims) = claims {
+        request = request.claims_challenge(claims);
+    }
+    request.await
 }
 
 /// The one account of the shared cache (or the one named by `AZURE_USERNAME`).

@@ -214,7 +214,17 @@ async fn refresh(
         ));
     }
     let mut last_error = None;
+    // Entries of other targets (or the family's) often hold the same token:
+    // one the server refused is not sent again (the same answer would come,
+    // and the throttle would turn it into "throttled").
+    let mut refused: Vec<crate::secret::Secret> = Vec::new();
     for token in tokens {
+        if refused
+            .iter()
+            .any(|r| r.expose_secret() == token.secret.expose_secret())
+        {
+            continue;
+        }
         let grant = UserGrant {
             api_id: API_ID,
             grant_type: "refresh_token",
@@ -242,6 +252,7 @@ async fn refresh(
                     "refresh token refused; trying the next"
                 );
                 last_error = Some(err);
+                refused.push(token.secret);
             }
             Err(err) => return Err(err),
         }
