@@ -150,7 +150,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod action;
 pub mod app;
 pub mod authority;
 mod backoff;
@@ -171,7 +170,9 @@ mod redact;
 mod secret;
 mod token;
 
-pub use action::{Action, ActionKind};
+#[doc(inline)]
+pub use error::action;
+pub use error::action::{Action, ActionKind};
 pub use app::{ClientCredentialsRequest, ConfidentialClientApplication, PublicClientApplication};
 pub use cache::{Account, FileCache, TokenCache};
 pub use challenge::{AuthChallenge, ChallengeError, ClaimsChallenge};
