@@ -158,6 +158,7 @@ pub mod blocking;
 pub mod cache;
 pub mod challenge;
 pub mod claims;
+mod client;
 mod clock;
 mod correlation;
 pub mod credential;
@@ -170,13 +171,13 @@ mod redact;
 mod secret;
 mod token;
 
-#[doc(inline)]
-pub use error::action;
-pub use error::action::{Action, ActionKind};
 pub use app::{ClientCredentialsRequest, ConfidentialClientApplication, PublicClientApplication};
 pub use cache::{Account, FileCache, TokenCache};
 pub use challenge::{AuthChallenge, ChallengeError, ClaimsChallenge};
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
+#[doc(inline)]
+pub use error::action;
+pub use error::action::{Action, ActionKind};
 pub use error::{Error, ErrorKind, InvalidResponse, Result, ServiceError};
 pub use flow::auth_code::{AuthCodeFlow, ResponseMode};
 pub use flow::device_code::DeviceFlow;

@@ -14,7 +14,8 @@ use crate::credential::ClientCredential;
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, HttpConfig, ReqwestClient, RetryPolicy, ThrottleStore};
 
-use super::{AppCore, ConfidentialClientApplication};
+use super::ConfidentialClientApplication;
+use crate::client::AppCore;
 
 /// The default authority when none is given.
 pub(crate) const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com/common";

@@ -11,7 +11,8 @@ use crate::token::AuthenticationResult;
 
 use super::public::collect;
 use super::requests::{redeem_auth_code, AuthCodeFlowRequest, OnBehalfOfRequest, SilentRequest};
-use super::{AppBuilder, AppCore, Confidential, TokenFuture};
+use super::{AppBuilder, Confidential, TokenFuture};
+use crate::client::AppCore;
 
 /// An application that can keep a secret: it authenticates itself with a client
 /// secret, a certificate or an assertion. `Send + Sync`: build it once and share

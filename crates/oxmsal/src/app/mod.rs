@@ -2,14 +2,12 @@
 
 pub(crate) mod builder;
 mod confidential;
-mod core;
 mod future;
 mod public;
 mod requests;
 
 pub use builder::{AppBuilder, Confidential, Public};
 pub use confidential::{ClientCredentialsRequest, ConfidentialClientApplication};
-pub(crate) use core::AppCore;
 pub use future::TokenFuture;
 pub use public::PublicClientApplication;
 pub use requests::{

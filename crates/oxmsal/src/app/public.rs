@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::cache::{Account, TokenCache};
+use crate::client::scopes::validate_sign_in_scopes;
 use crate::error::Result;
 use crate::flow::auth_code::{AuthCodeFlow, AuthorizeOptions};
 use crate::flow::device_code::{self, DeviceFlow};
-use crate::flow::{refresh_token, username_password, validate_sign_in_scopes};
+use crate::flow::{refresh_token, username_password};
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
@@ -16,7 +17,8 @@ use super::requests::{
     new_correlation_id, redeem_auth_code, AuthCodeFlowRequest, DeviceFlowRequest,
     InteractiveRequest, SilentRequest,
 };
-use super::{AppBuilder, AppCore, Public};
+use super::{AppBuilder, Public};
+use crate::client::AppCore;
 
 /// An application without a credential, acting for users. `Send + Sync`: build
 /// it once and share it; clones share the cache and discovery.

@@ -15,7 +15,8 @@ use crate::flow::interactive::Browser;
 use crate::flow::{auth_code, device_code, interactive, on_behalf_of, silent};
 use crate::token::AuthenticationResult;
 
-use super::{AppCore, TokenFuture};
+use super::TokenFuture;
+use crate::client::AppCore;
 
 /// A boxed request future.
 type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;

@@ -7,16 +7,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::app::AppCore;
 use crate::cache::persist::PartitionKey;
 use crate::cache::AccessTokenQuery;
+use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::Result;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
 use super::user_token::{find_hit, redeem, SaveMode, UserGrant};
-use super::validate_scopes;
+use crate::client::scopes::validate_scopes;
 
 /// MSAL's telemetry id of `acquire_token_on_behalf_of`.
 const API_ID: u32 = 523;

@@ -4,11 +4,12 @@ use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::{AppCore, TokenFuture};
+use crate::app::TokenFuture;
 use crate::authority::discovery::Discovery;
 use crate::authority::{Authority, InstanceDiscovery};
 use crate::cache::persist::CachePersistence;
 use crate::cache::TokenCache;
+use crate::client::AppCore;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
 use crate::http::{HttpClient, HttpConfig, ReqwestClient, RetryPolicy};

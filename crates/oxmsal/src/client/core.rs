@@ -199,7 +199,7 @@ impl AppCore {
         if bypass || self.has_persistence() {
             return None;
         }
-        crate::flow::scopes::check_scopes(scopes).ok()?;
+        super::scopes::check_scopes(scopes).ok()?;
         let authority = self.authority_for(tenant).ok()?;
         let endpoints = self.discovered(&authority)?;
         Some((authority, endpoints))
