@@ -69,7 +69,6 @@ use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use account::Account;
-pub(crate) use file::write_private_file;
 pub use file::FileCache;
 pub(crate) use partition::StoreInFlight;
 pub use partition::{merge_documents, remove_account_from_document};

@@ -343,7 +343,7 @@ impl ThrottleStore {
         // Merging drops what expired, here and on disk.
         self.merge(read_entries(path)?.unwrap_or_default(), now);
         let json = self.serialize()?;
-        crate::cache::write_private_file(path, json.as_bytes())?;
+        crate::cache::persist::fs::write_private_file(path, json.as_bytes())?;
         // Changes made meanwhile (`made` grew) stay unsaved.
         self.changes.saved.store(made, Ordering::SeqCst);
         Ok(())

@@ -5,11 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::super::fs::{self, Links};
+use super::super::fs::{self, remove_orphaned_temp_files, write_private_file, Links};
 use super::super::lock::{lock_path_for, LockFile};
 use super::super::Edit;
 use crate::authority::persisted::MAX_DOCUMENT_BYTES;
-use crate::cache::file::{remove_orphaned_temp_files, write_private_file};
 use crate::error::Result;
 
 /// `<cache>.metadata.json` next to `cache`.
