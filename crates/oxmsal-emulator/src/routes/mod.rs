@@ -30,6 +30,7 @@ use serde_json::json;
 
 use crate::errors::{json_response, RequestCtx};
 use crate::faults::{self, Fault, RequestKind};
+use crate::query::query_param;
 use crate::shared::Shared;
 use crate::state::CounterCells;
 
@@ -174,14 +175,6 @@ async fn truncate(response: Response) -> Response {
 /// A form body's parameters (the last value wins when a name repeats).
 pub(crate) fn parse_form(body: &[u8]) -> BTreeMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
-}
-
-/// The first value of a query parameter. Parsed by hand so that a malformed query
-/// never turns into a framework rejection body that Entra would not send.
-pub(crate) fn query_param(uri: &http::Uri, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 /// `error_uri` target: a tiny page naming the code, so the link is not dead.

@@ -19,7 +19,7 @@ use http::{HeaderMap, Uri};
 
 use super::{html, AppState};
 use crate::errors::{AadError, RequestCtx};
-use crate::sessions::{AuthCode, AuthorizeOutcome};
+use crate::sessions::{AuthCode, AuthorizeOutcome, AuthorizeRequest};
 use crate::shared::Shared;
 use crate::state::CounterCells;
 use crate::users::User;
@@ -28,7 +28,6 @@ mod page;
 mod reply;
 mod request;
 
-pub(crate) use request::AuthorizeRequest;
 use request::Refusal;
 
 /// `GET /{tenant}/oauth2/v2.0/authorize`.

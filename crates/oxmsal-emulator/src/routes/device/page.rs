@@ -13,8 +13,9 @@ use http::{HeaderMap, StatusCode, Uri};
 
 use super::VERIFICATION_PATH;
 use crate::errors::{AadError, RequestCtx};
+use crate::query::query_param;
 use crate::routes::html::{self, escape};
-use crate::routes::{parse_form, query_param, AppState};
+use crate::routes::{parse_form, AppState};
 use crate::shared::Shared;
 
 /// `GET /devicelogin`.
