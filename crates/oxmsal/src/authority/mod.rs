@@ -7,6 +7,7 @@
 //! process finds its cached tokens without a request (`authority::persisted`).
 
 pub(crate) mod discovery;
+pub(crate) mod endpoints;
 mod instance;
 pub(crate) mod persisted;
 

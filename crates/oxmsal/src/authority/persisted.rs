@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::discovery::{endpoints_from, Endpoints};
+use super::endpoints::{endpoints_from, Endpoints};
 use super::{Authority, InstanceDiscovery, KNOWN_HOSTS};
 
 /// How long discovered metadata stands in for discovery: 24 hours.

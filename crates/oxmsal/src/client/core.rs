@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::secret::WipedString;
 
-use crate::authority::discovery::{Discovery, Endpoints, Found};
+use crate::authority::discovery::{Discovery, Found};
+use crate::authority::endpoints::Endpoints;
 use crate::authority::Authority;
 use crate::cache::partition::merge_into_document;
 use crate::cache::persist::{remove_account_from_document, CachePersistence, PartitionKey};

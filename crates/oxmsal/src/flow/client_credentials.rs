@@ -12,7 +12,7 @@ use crate::token::{AuthenticationResult, TokenSource};
 use tracing::Instrument as _;
 
 use super::{send_token_request, TokenRequest};
-use crate::authority::discovery::Endpoints;
+use crate::authority::endpoints::Endpoints;
 use crate::client::scopes::{validate_scopes, ScopeList};
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! Silent acquisition: a cached token, or a refresh — once per key, however
 //! many callers ask at the same time.
 
-use crate::authority::discovery::Endpoints;
+use crate::authority::endpoints::Endpoints;
 use crate::authority::Authority;
 use crate::cache::persist::PartitionKey;
 use crate::cache::{AccessTokenQuery, Account, RefreshTokenQuery};

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::authority::discovery::Endpoints;
+use crate::authority::endpoints::Endpoints;
 use crate::authority::{Authority, AuthorityKind};
 use crate::cache::persist::PartitionKey;
 use crate::cache::{AccessTokenQuery, AccountEntry, TokenRecord};
