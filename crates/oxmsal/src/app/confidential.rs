@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use crate::cache::TokenCache;
 use crate::credential::ClientCredential;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::flow::client_credentials;
 use crate::token::AuthenticationResult;
 
-use super::public::collect;
-use super::requests::{redeem_auth_code, AuthCodeFlowRequest, OnBehalfOfRequest, SilentRequest};
+use super::requests::{
+    collect, redeem_auth_code, AuthCodeFlowRequest, OnBehalfOfRequest, SilentRequest,
+};
 use super::{AppBuilder, Confidential, TokenFuture};
 use crate::client::AppCore;
 
@@ -348,5 +349,33 @@ impl<'a> IntoFuture for ClientCredentialsRequest<'a> {
                 self.params,
             )),
         }
+    }
+}
+
+// Built here, beside the application it builds, so that the builder needs
+// neither application kind.
+impl AppBuilder<Confidential> {
+    pub(crate) fn confidential(client_id: impl Into<String>, credential: ClientCredential) -> Self {
+        Self::with_kind(client_id, Confidential { credential })
+    }
+
+    /// Builds the application. Fails with a `Configuration` error on any bad
+    /// option; never touches the network.
+    ///
+    /// ```
+    /// # use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
+    /// assert!(ConfidentialClientApplication::builder("", ClientCredential::secret("s")).build().is_err());
+    /// ```
+    pub fn build(self) -> Result<ConfidentialClientApplication> {
+        let (kind, core) = self.build_core(true)?;
+        if let ClientCredential::Secret(secret) = &kind.credential {
+            if secret.is_empty() {
+                return Err(Error::configuration("the client secret is empty"));
+            }
+        }
+        Ok(ConfidentialClientApplication::from_parts(
+            core,
+            kind.credential,
+        ))
     }
 }

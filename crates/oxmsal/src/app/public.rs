@@ -14,7 +14,7 @@ use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
 use super::requests::{
-    new_correlation_id, redeem_auth_code, AuthCodeFlowRequest, DeviceFlowRequest,
+    collect, new_correlation_id, redeem_auth_code, AuthCodeFlowRequest, DeviceFlowRequest,
     InteractiveRequest, SilentRequest,
 };
 use super::{AppBuilder, Public};
@@ -289,10 +289,21 @@ impl PublicClientApplication {
     }
 }
 
-pub(crate) fn collect<I, S>(scopes: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    scopes.into_iter().map(Into::into).collect()
+// Built here, beside the application it builds, so that the builder needs
+// neither application kind.
+impl AppBuilder<Public> {
+    pub(crate) fn public(client_id: impl Into<String>) -> Self {
+        Self::with_kind(client_id, Public)
+    }
+
+    /// Builds the application. Fails with a `Configuration` error on any bad
+    /// option; never touches the network.
+    ///
+    /// ```
+    /// assert!(oxmsal::PublicClientApplication::builder(" ").build().is_err());
+    /// ```
+    pub fn build(self) -> Result<PublicClientApplication> {
+        let (_, core) = self.build_core(false)?;
+        Ok(PublicClientApplication::from_core(core))
+    }
 }

@@ -528,3 +528,12 @@ impl<'a> IntoFuture for OnBehalfOfRequest<'a> {
         ))
     }
 }
+
+/// The scopes a caller passed, as owned strings.
+pub(crate) fn collect<I, S>(scopes: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    scopes.into_iter().map(Into::into).collect()
+}
