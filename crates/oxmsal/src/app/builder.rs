@@ -363,8 +363,9 @@ pub(crate) fn check_capabilities(capabilities: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use crate::app::{ConfidentialClientApplication, PublicClientApplication};
     use crate::credential::ClientCredential;
-    use crate::{ConfidentialClientApplication, ErrorKind, PublicClientApplication};
+    use crate::error::ErrorKind;
 
     #[test]
     fn client_ids_and_capabilities_with_control_characters_are_refused() {

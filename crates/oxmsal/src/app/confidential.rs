@@ -101,7 +101,7 @@ impl ConfidentialClientApplication {
     /// assert!(rt.block_on(app.accounts())?.is_empty());
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
-    pub async fn accounts(&self) -> Result<Vec<crate::Account>> {
+    pub async fn accounts(&self) -> Result<Vec<crate::cache::Account>> {
         self.inner.core.accounts().await
     }
 
@@ -122,7 +122,7 @@ impl ConfidentialClientApplication {
     /// assert!(rt.block_on(app.accounts())?.is_empty());
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
-    pub async fn remove_account(&self, account: &crate::Account) -> Result<usize> {
+    pub async fn remove_account(&self, account: &crate::cache::Account) -> Result<usize> {
         self.inner.core.remove_account(account).await
     }
 
@@ -136,7 +136,7 @@ impl ConfidentialClientApplication {
     pub fn acquire_token_silent<I, S>(
         &self,
         scopes: I,
-        account: &crate::Account,
+        account: &crate::cache::Account,
     ) -> SilentRequest<'_>
     where
         I: IntoIterator<Item = S>,
@@ -184,7 +184,7 @@ impl ConfidentialClientApplication {
     /// ```
     pub async fn acquire_token_by_auth_code_flow(
         &self,
-        flow: &crate::AuthCodeFlow,
+        flow: &crate::flow::auth_code::AuthCodeFlow,
         response: &std::collections::HashMap<String, String>,
     ) -> Result<AuthenticationResult> {
         redeem_auth_code(
@@ -207,7 +207,7 @@ impl ConfidentialClientApplication {
     /// ```
     pub fn acquire_token_on_behalf_of<I, S>(
         &self,
-        assertion: crate::Secret,
+        assertion: crate::secret::Secret,
         scopes: I,
     ) -> OnBehalfOfRequest<'_>
     where
@@ -283,7 +283,7 @@ impl<'a> ClientCredentialsRequest<'a> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn claims_challenge(self, challenge: &crate::ClaimsChallenge) -> Self {
+    pub fn claims_challenge(self, challenge: &crate::challenge::ClaimsChallenge) -> Self {
         self.claims(challenge.claims_json())
     }
 

@@ -443,7 +443,7 @@ impl<'a> OnBehalfOfRequest<'a> {
     pub(crate) fn new(
         core: &'a AppCore,
         credential: &'a ClientCredential,
-        assertion: crate::Secret,
+        assertion: crate::secret::Secret,
         scopes: Vec<String>,
     ) -> Self {
         OnBehalfOfRequest {
@@ -485,7 +485,7 @@ impl<'a> OnBehalfOfRequest<'a> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn claims_challenge(self, challenge: &crate::ClaimsChallenge) -> Self {
+    pub fn claims_challenge(self, challenge: &crate::challenge::ClaimsChallenge) -> Self {
         self.claims(challenge.claims_json())
     }
 

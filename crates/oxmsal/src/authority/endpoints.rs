@@ -89,7 +89,7 @@ mod tests {
             serde_json::json!({"token_endpoint": "nope"}),
         ] {
             let e = endpoints_from(doc.as_object().unwrap(), &a, vec![], 200).unwrap_err();
-            assert_eq!(e.kind(), crate::ErrorKind::InvalidResponse);
+            assert_eq!(e.kind(), crate::error::ErrorKind::InvalidResponse);
         }
     }
 }

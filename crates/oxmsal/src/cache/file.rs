@@ -201,7 +201,7 @@ mod tests {
                 Err(io::Error::other("disk full"))
             })
             .unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::Cache);
+        assert_eq!(err.kind(), crate::error::ErrorKind::Cache);
         assert!(err.to_string().contains("disk full"), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), DOC);
         assert!(temp_files(dir.path()).is_empty());

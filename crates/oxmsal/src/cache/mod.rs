@@ -84,7 +84,7 @@ pub(crate) use store::LookupKeys;
 use store::Store;
 
 use crate::error::Result;
-use crate::Secret;
+use crate::secret::Secret;
 
 /// An access token is handed out only while it has at least this much life left
 /// (as in every MSAL: usable while `expires_on - now >= 300`), so it does not expire

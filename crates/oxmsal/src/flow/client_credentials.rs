@@ -220,7 +220,7 @@ async fn acquire_in_span(
 /// is better than the error.
 fn fall_back(
     cached: Option<AuthenticationResult>,
-    err: crate::Error,
+    err: crate::error::Error,
     correlation_id: String,
 ) -> Result<AuthenticationResult> {
     if let Some(mut hit) = cached {

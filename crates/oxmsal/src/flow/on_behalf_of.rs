@@ -49,7 +49,9 @@ pub(crate) async fn acquire(
     let (assertion, claims, correlation_id) = (&assertion, claims.as_deref(), &*correlation_id);
     let scopes = validate_scopes(&scopes)?;
     if assertion.is_empty() {
-        return Err(crate::Error::configuration("the user assertion is empty"));
+        return Err(crate::error::Error::configuration(
+            "the user assertion is empty",
+        ));
     }
     let authority = core.authority_for(tenant.as_deref())?;
     // Persisted metadata is enough to look in the cache (no request).

@@ -268,7 +268,7 @@ mod tests {
             ),
         ] {
             let err = check_nonce(&response, "n1", "c").unwrap_err();
-            assert_eq!(err.kind(), crate::ErrorKind::InvalidResponse);
+            assert_eq!(err.kind(), crate::error::ErrorKind::InvalidResponse);
             assert!(err.to_string().contains(reason), "{err}");
         }
     }

@@ -658,7 +658,7 @@ mod tests {
         third.record(&key("c", b"x"), &service(429, Some(60)), 100, block);
         assert_eq!(
             third.save_file(&path, 100).unwrap_err().kind(),
-            crate::ErrorKind::Cache
+            crate::error::ErrorKind::Cache
         );
         std::fs::remove_file(&path).ok();
     }

@@ -180,7 +180,7 @@ impl ManagedIdentityTokenRequest<'_> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn claims(self, challenge: &crate::ClaimsChallenge) -> Self {
+    pub fn claims(self, challenge: &crate::challenge::ClaimsChallenge) -> Self {
         self.claims_challenge(challenge.claims_json())
     }
 

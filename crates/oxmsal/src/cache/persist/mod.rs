@@ -114,10 +114,10 @@ impl Fingerprint {
 }
 
 /// The future of a persistence operation.
-pub type PersistFuture<'a, T> = Pin<Box<dyn Future<Output = crate::Result<T>> + Send + 'a>>;
+pub type PersistFuture<'a, T> = Pin<Box<dyn Future<Output = crate::error::Result<T>> + Send + 'a>>;
 
 /// A partition edit: the stored document (None if absent) in, the new document out.
-pub type Edit<'a> = &'a (dyn Fn(Option<&str>) -> crate::Result<String> + Send + Sync);
+pub type Edit<'a> = &'a (dyn Fn(Option<&str>) -> crate::error::Result<String> + Send + Sync);
 
 /// Where the cache's partitions are stored. Implementations decide the layout
 /// (one document per partition, or one for all) and the concurrency control.
