@@ -5,7 +5,7 @@ use axum::response::Response;
 use http::{HeaderMap, StatusCode, Uri};
 use serde_json::{json, Value};
 
-use super::{serve_with_faults, AppState};
+use super::serve::{serve_with_faults, AppState};
 use crate::errors::{json_response, AadError, RequestCtx};
 use crate::faults::RequestKind;
 use crate::query::query_param;
