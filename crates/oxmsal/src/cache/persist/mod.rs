@@ -31,6 +31,7 @@ pub(crate) mod fs;
 pub(crate) mod lock;
 #[cfg(feature = "cache-redis")]
 pub mod redis;
+mod throttle;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -40,6 +41,10 @@ pub use self::redis::{FailurePolicy, RedisStore, RedisStoreBuilder};
 pub use super::partition::{merge_documents, remove_account_from_document};
 pub use file::FileStore;
 pub use fs::DEFAULT_MAX_DOCUMENT_SIZE;
+
+/// The largest discovery metadata document a store reads (a few authorities
+/// take a few KiB); a larger one is treated as none.
+pub(crate) const MAX_METADATA_BYTES: usize = 256 * 1024;
 
 /// Which slice of the cache a request touches.
 ///

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use super::super::fs::{self, remove_orphaned_temp_files, write_private_file, Links};
 use super::super::lock::{lock_path_for, LockFile};
-use super::super::Edit;
-use crate::authority::persisted::MAX_DOCUMENT_BYTES;
+use super::super::{Edit, MAX_METADATA_BYTES};
 use crate::error::Result;
 
 /// `<cache>.metadata.json` next to `cache`.
@@ -28,7 +27,7 @@ pub(super) fn path_for(cache: &Path) -> PathBuf {
 pub(super) fn read(path: &Path) -> Result<Option<String>> {
     let text = fs::read_document(
         path,
-        MAX_DOCUMENT_BYTES as u64,
+        MAX_METADATA_BYTES as u64,
         Links::Refuse,
         "the discovery metadata file",
     )?;
