@@ -412,24 +412,6 @@ impl TokenCache {
             .client_ids_of(&account.home_account_id, &account.environment)
     }
 
-    /// Signs an account out of every app that holds its tokens here (what a
-    /// CLI's `logout` does when no client is named). Returns how many entries went.
-    ///
-    /// ```
-    /// let cache = oxmsal::cache::TokenCache::new();
-    /// # cache.deserialize(r#"{"Account": {"u.t-h-t": {"home_account_id": "u.t", "environment": "h", "realm": "t", "username": "a", "authority_type": "MSSTS"}}}"#).unwrap();
-    /// let account = cache.accounts().remove(0);
-    /// assert_eq!(cache.remove_account_from_all_clients(&account), 1);
-    /// ```
-    pub fn remove_account_from_all_clients(&self, account: &Account) -> usize {
-        let mut state = self.write();
-        let removed = partition::remove_from_all_clients(&mut state.store, account);
-        if removed > 0 {
-            state.changed();
-        }
-        removed
-    }
-
     /// Signs `account` out of `client_id`, as MSAL's `remove_account` does: in
     /// the account's environment, removes its access tokens (every client and
     /// tenant), its refresh tokens issued to `client_id` or — when the cache
