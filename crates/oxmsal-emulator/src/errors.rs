@@ -48,7 +48,7 @@ impl RequestCtx {
             .and_then(|v| v.to_str().ok())
             .and_then(usable_correlation_id)
             .or_else(|| {
-                crate::routes::query_param(uri, "client-request-id")
+                crate::query::query_param(uri, "client-request-id")
                     .as_deref()
                     .and_then(usable_correlation_id)
             })

@@ -50,6 +50,7 @@ mod jwt;
 mod keys;
 pub mod managed_identity;
 mod pem;
+mod query;
 mod revocation;
 mod routes;
 mod scenario;

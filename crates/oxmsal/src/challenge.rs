@@ -94,7 +94,7 @@ impl fmt::Display for ChallengeError {
 
 impl std::error::Error for ChallengeError {}
 
-impl From<ChallengeError> for crate::Error {
+impl From<ChallengeError> for crate::error::Error {
     /// A bad challenge is something the caller handed to oxmsal, hence a
     /// configuration error rather than a service one.
     ///
@@ -104,7 +104,7 @@ impl From<ChallengeError> for crate::Error {
     /// assert_eq!(err.kind(), oxmsal::ErrorKind::Configuration);
     /// ```
     fn from(err: ChallengeError) -> Self {
-        crate::Error::configuration(err.to_string())
+        crate::error::Error::configuration(err.to_string())
     }
 }
 
@@ -868,8 +868,8 @@ mod tests {
             bad("{not json"),
             ChallengeError::NotJsonObject { .. }
         ));
-        let err: crate::Error = bad("%%%").into();
-        assert_eq!(err.kind(), crate::ErrorKind::Configuration);
+        let err: crate::error::Error = bad("%%%").into();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Configuration);
         assert!(err.to_string().contains("base64"), "{err}");
     }
 

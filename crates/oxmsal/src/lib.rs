@@ -155,7 +155,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod action;
 pub mod app;
 pub mod authority;
 #[cfg(feature = "azure-core")]
@@ -167,6 +166,7 @@ pub mod cache;
 pub mod chain;
 pub mod challenge;
 pub mod claims;
+mod client;
 mod clock;
 mod correlation;
 pub mod credential;
@@ -182,11 +182,13 @@ mod redact;
 mod secret;
 mod token;
 
-pub use action::{Action, ActionKind};
 pub use app::{ClientCredentialsRequest, ConfidentialClientApplication, PublicClientApplication};
 pub use cache::{Account, FileCache, TokenCache};
 pub use challenge::{AuthChallenge, ChallengeError, ClaimsChallenge};
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
+#[doc(inline)]
+pub use error::action;
+pub use error::action::{Action, ActionKind};
 pub use error::{Error, ErrorKind, InvalidResponse, Result, ServiceError};
 pub use flow::auth_code::{AuthCodeFlow, ResponseMode};
 pub use flow::device_code::DeviceFlow;

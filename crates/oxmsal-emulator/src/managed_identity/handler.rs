@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
-use super::{
-    MiRecordedRequest, MiSource, Shared, MI_SYSTEM_CLIENT_ID, MI_USER_CLIENT_ID, MI_USER_OBJECT_ID,
+use super::source::MiSource;
+use super::state::{
+    MiRecordedRequest, Shared, MI_SYSTEM_CLIENT_ID, MI_USER_CLIENT_ID, MI_USER_OBJECT_ID,
     MI_USER_RESOURCE_ID,
 };
 

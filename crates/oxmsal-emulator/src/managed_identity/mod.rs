@@ -5,10 +5,9 @@
 //! for Service Fabric. Azure Arc's challenge writes a real key file in a
 //! directory the caller chooses.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -18,9 +17,15 @@ use crate::error::EmulatorError;
 
 mod handler;
 mod source;
+mod state;
 mod tls;
 
 pub use source::MiSource;
+pub use state::{
+    MiRecordedRequest, MI_SYSTEM_CLIENT_ID, MI_USER_CLIENT_ID, MI_USER_OBJECT_ID,
+    MI_USER_RESOURCE_ID,
+};
+use state::{MiState, Shared};
 
 /// A managed identity the emulator knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,31 +36,6 @@ pub struct MiIdentity {
     pub object_id: String,
     /// Its Azure resource id.
     pub resource_id: String,
-}
-
-/// The system-assigned identity's client id.
-pub const MI_SYSTEM_CLIENT_ID: &str = "7e0ea3c5-0000-4000-8000-00000000000a";
-/// The one user-assigned identity the emulator knows.
-pub const MI_USER_CLIENT_ID: &str = "7e0ea3c5-0000-4000-8000-0000000000c1";
-/// Its object id.
-pub const MI_USER_OBJECT_ID: &str = "7e0ea3c5-0000-4000-8000-0000000000b1";
-/// Its resource id.
-pub const MI_USER_RESOURCE_ID: &str =
-    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/emulated";
-
-/// One request the endpoint received.
-#[derive(Debug, Clone, Default)]
-pub struct MiRecordedRequest {
-    /// `GET` or `POST`.
-    pub method: String,
-    /// The path.
-    pub path: String,
-    /// The query's parameters.
-    pub query: BTreeMap<String, String>,
-    /// The headers, names lowercase.
-    pub headers: BTreeMap<String, String>,
-    /// A form body's fields.
-    pub form: BTreeMap<String, String>,
 }
 
 /// Starting options.
@@ -94,32 +74,6 @@ impl ManagedIdentityEmulatorConfig {
     pub fn with_token_issuer(mut self, issuer: crate::AccessTokenIssuer) -> Self {
         self.token_issuer = Some(issuer);
         self
-    }
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct MiState {
-    pub faults: VecDeque<(u16, Option<u64>)>,
-    pub requests: Vec<MiRecordedRequest>,
-    pub issued: u64,
-    pub arc_keys: HashSet<String>,
-    pub epoch: Option<u64>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub source: MiSource,
-    pub secret: String,
-    pub key_dir: PathBuf,
-    pub token_lifetime: u64,
-    pub arc_key_name: Option<String>,
-    pub token_issuer: Option<crate::AccessTokenIssuer>,
-    pub state: Mutex<MiState>,
-}
-
-impl Shared {
-    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, MiState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -34,14 +34,17 @@ use http::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-use super::AppState;
+use super::serve::AppState;
 use crate::apps::AppRegistration;
 use crate::errors::json_response;
 use crate::faults::InjectedFault;
 use crate::scenario::ResourceScenario;
 use crate::shared::Shared;
 
+mod reply;
 mod user_flows;
+
+use reply::{bad_request, ok, to_json};
 
 /// Upper bound on `"count"`, so a typo cannot allocate without limit.
 const MAX_COUNT: usize = 100_000;
@@ -73,21 +76,6 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             get(revocations).post(revoke).delete(clear_revocations),
         )
         .merge(user_flows::router())
-}
-
-fn ok(body: &Value) -> Response {
-    json_response(StatusCode::OK, body)
-}
-
-fn bad_request(message: impl std::fmt::Display) -> Response {
-    json_response(
-        StatusCode::BAD_REQUEST,
-        &json!({"error": "invalid_request", "error_description": message.to_string()}),
-    )
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 /// Everything a client needs to point at this emulator.

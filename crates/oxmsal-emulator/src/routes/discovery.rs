@@ -5,9 +5,10 @@ use axum::response::Response;
 use http::{HeaderMap, StatusCode, Uri};
 use serde_json::{json, Value};
 
-use super::{query_param, serve_with_faults, AppState};
+use super::serve::{serve_with_faults, AppState};
 use crate::errors::{json_response, AadError, RequestCtx};
 use crate::faults::RequestKind;
+use crate::query::query_param;
 use crate::shared::Shared;
 use crate::state::{TenantRef, CONSUMERS_TENANT_ID};
 

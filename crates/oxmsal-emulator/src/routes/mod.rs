@@ -14,24 +14,21 @@
 //! | any | `/resource/{*path}` | protected resource with claims challenges, see `resource.rs` |
 //! | * | `/_emulator/…` | admin API, see `admin.rs` |
 
-use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use axum::Router;
-use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
 use serde_json::json;
 
 use crate::errors::{json_response, RequestCtx};
-use crate::faults::{self, Fault, RequestKind};
+use crate::query::query_param;
 use crate::shared::Shared;
-use crate::state::CounterCells;
+use serve::AppState;
 
 pub(crate) mod admin;
 pub(crate) mod authorize;
@@ -39,6 +36,7 @@ mod device;
 mod discovery;
 mod html;
 mod resource;
+pub(crate) mod serve;
 mod token;
 mod userrealm;
 
@@ -46,9 +44,6 @@ mod userrealm;
 pub(crate) fn device_verification_path() -> &'static str {
     device::VERIFICATION_PATH
 }
-
-/// State handed to every handler.
-pub(crate) type AppState = State<Arc<Shared>>;
 
 /// The whole application.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -87,101 +82,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .nest("/_emulator", admin::router())
         .fallback(not_found)
         .with_state(shared)
-}
-
-impl Shared {
-    /// Counts one non-admin request of this kind.
-    pub(crate) fn count(&self, kind: Option<RequestKind>) {
-        let c = &self.counters;
-        CounterCells::bump(&c.total_requests);
-        if let Some(kind) = kind {
-            CounterCells::bump(match kind {
-                RequestKind::Token => &c.token_requests,
-                RequestKind::Discovery => &c.discovery_requests,
-                RequestKind::InstanceDiscovery => &c.instance_discovery_requests,
-                RequestKind::Jwks => &c.jwks_requests,
-                RequestKind::DeviceCode => &c.device_code_requests,
-            });
-        }
-    }
-}
-
-/// Answers with `normal`, unless a fault is queued for this kind of request.
-/// Returns the response and the kind of fault served, if any.
-pub(crate) async fn serve_with_faults<F, Fut>(
-    shared: &Shared,
-    kind: RequestKind,
-    ctx: &RequestCtx,
-    normal: F,
-) -> (Response, Option<&'static str>)
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Response>,
-{
-    serve_with_faults_echoing(shared, kind, ctx, b"", normal).await
-}
-
-/// [`serve_with_faults`] for a request whose body (`raw`) an `echo_form`
-/// fault sends back.
-pub(crate) async fn serve_with_faults_echoing<F, Fut>(
-    shared: &Shared,
-    kind: RequestKind,
-    ctx: &RequestCtx,
-    raw: &[u8],
-    normal: F,
-) -> (Response, Option<&'static str>)
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Response>,
-{
-    let Some(fault) = shared.faults.take(kind) else {
-        return (normal().await, None);
-    };
-    CounterCells::bump(&shared.counters.faults_served);
-    let name = fault.kind();
-    tracing::debug!(fault = name, ?kind, correlation_id = %ctx.correlation_id, "serving a fault");
-    let response = match fault {
-        Fault::Delay { millis } => {
-            tokio::time::sleep(Duration::from_millis(millis)).await;
-            normal().await
-        }
-        Fault::TruncatedJson => truncate(normal().await).await,
-        Fault::DropConnection => faults::drop_connection_response(),
-        Fault::EchoForm { status, body } => faults::echo_form(status, body, raw, ctx),
-        Fault::PatchJson { set } => faults::patch_json(normal().await, set).await,
-        other => faults::render(other, ctx),
-    };
-    (response, Some(name))
-}
-
-/// The same response with status 200, `application/json`, and half of its body.
-async fn truncate(response: Response) -> Response {
-    let (mut parts, body) = response.into_parts();
-    // Bodies here are small JSON documents built in memory; the cap only guards.
-    let bytes = axum::body::to_bytes(body, 1 << 20)
-        .await
-        .unwrap_or_default();
-    let cut = bytes.slice(0..bytes.len() / 2);
-    parts.status = StatusCode::OK;
-    parts.headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    parts.headers.remove(CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(cut))
-}
-
-/// A form body's parameters (the last value wins when a name repeats).
-pub(crate) fn parse_form(body: &[u8]) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(body).into_owned().collect()
-}
-
-/// The first value of a query parameter. Parsed by hand so that a malformed query
-/// never turns into a framework rejection body that Entra would not send.
-pub(crate) fn query_param(uri: &http::Uri, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 /// `error_uri` target: a tiny page naming the code, so the link is not dead.

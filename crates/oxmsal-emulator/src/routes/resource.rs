@@ -21,7 +21,7 @@ use http::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderMap, StatusCode, Uri};
 use serde_json::{json, Map, Value};
 
-use super::AppState;
+use super::serve::AppState;
 use crate::errors::{json_response, RequestCtx};
 use crate::jwt;
 use crate::scenario::Verdict;

@@ -13,7 +13,7 @@ use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 use serde_json::json;
 
-use super::AppState;
+use super::serve::AppState;
 use crate::errors::{json_response, RequestCtx};
 
 /// The handler.

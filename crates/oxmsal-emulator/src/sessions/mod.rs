@@ -10,18 +10,19 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::ids;
-use crate::routes::authorize::AuthorizeRequest;
 use crate::state::lock;
 
 mod auth_codes;
 mod device_codes;
 mod refresh_tokens;
+mod sign_in;
 
 pub(crate) use auth_codes::{AuthCode, AuthCodes, Pkce, Redemption};
 pub use device_codes::PendingDeviceCode;
 pub(crate) use device_codes::{DeviceCodeStatus, DeviceCodes, Poll};
 pub use refresh_tokens::RefreshTokenInfo;
 pub(crate) use refresh_tokens::RefreshTokens;
+pub(crate) use sign_in::{AuthorizeRequest, ReplyTarget, ResponseMode};
 
 /// How the next authorize request that would send a code ends instead; set with
 /// [`crate::Emulator::set_authorize_outcome`] or `POST /_emulator/authorize/outcome`

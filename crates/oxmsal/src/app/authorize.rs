@@ -13,7 +13,7 @@ use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
 use super::requests::new_correlation_id;
-use super::AppCore;
+use crate::client::AppCore;
 
 /// What an [`AuthorizeRequest`] makes: a started flow (state, nonce and PKCE
 /// made and kept for you) or only the URL (yours to make and keep).

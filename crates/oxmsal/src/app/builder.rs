@@ -14,7 +14,7 @@ use crate::credential::ClientCredential;
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, HttpConfig, ReqwestClient, RetryPolicy, ThrottleStore};
 
-use super::{AppCore, ConfidentialClientApplication};
+use crate::client::AppCore;
 
 /// The default authority when none is given.
 pub(crate) const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com/common";
@@ -22,7 +22,7 @@ pub(crate) const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com/co
 /// Marks a builder of a [`ConfidentialClientApplication`]; holds its credential.
 #[derive(Debug)]
 pub struct Confidential {
-    credential: ClientCredential,
+    pub(super) credential: ClientCredential,
 }
 
 /// Marks a builder of a [`crate::PublicClientApplication`].
@@ -289,7 +289,7 @@ impl<K> AppBuilder<K> {
     }
 
     /// Validates every option and assembles the shared core.
-    fn build_core(self, confidential: bool) -> Result<(K, AppCore)> {
+    pub(super) fn build_core(self, confidential: bool) -> Result<(K, AppCore)> {
         let client_id = self.client_id.trim().to_owned();
         if client_id.is_empty() {
             return Err(Error::configuration("`client_id` must not be empty"));
@@ -360,54 +360,12 @@ pub(crate) fn check_capabilities(capabilities: &[String]) -> Result<()> {
         .try_for_each(|c| check_single_token("client capability", c))
 }
 
-impl AppBuilder<Confidential> {
-    pub(crate) fn confidential(client_id: impl Into<String>, credential: ClientCredential) -> Self {
-        Self::with_kind(client_id, Confidential { credential })
-    }
-
-    /// Builds the application. Fails with a `Configuration` error on any bad
-    /// option; never touches the network.
-    ///
-    /// ```
-    /// # use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
-    /// assert!(ConfidentialClientApplication::builder("", ClientCredential::secret("s")).build().is_err());
-    /// ```
-    pub fn build(self) -> Result<ConfidentialClientApplication> {
-        let (kind, core) = self.build_core(true)?;
-        if let ClientCredential::Secret(secret) = &kind.credential {
-            if secret.is_empty() {
-                return Err(Error::configuration("the client secret is empty"));
-            }
-        }
-        Ok(ConfidentialClientApplication::from_parts(
-            core,
-            kind.credential,
-        ))
-    }
-}
-
-impl AppBuilder<Public> {
-    pub(crate) fn public(client_id: impl Into<String>) -> Self {
-        Self::with_kind(client_id, Public)
-    }
-
-    /// Builds the application. Fails with a `Configuration` error on any bad
-    /// option; never touches the network.
-    ///
-    /// ```
-    /// assert!(oxmsal::PublicClientApplication::builder(" ").build().is_err());
-    /// ```
-    pub fn build(self) -> Result<crate::PublicClientApplication> {
-        let (_, core) = self.build_core(false)?;
-        Ok(crate::PublicClientApplication::from_core(core))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use crate::app::{ConfidentialClientApplication, PublicClientApplication};
     use crate::credential::ClientCredential;
-    use crate::{ConfidentialClientApplication, ErrorKind, PublicClientApplication};
+    use crate::error::ErrorKind;
 
     #[test]
     fn client_ids_and_capabilities_with_control_characters_are_refused() {

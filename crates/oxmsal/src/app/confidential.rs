@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use crate::cache::TokenCache;
 use crate::credential::ClientCredential;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::flow::client_credentials;
 use crate::token::AuthenticationResult;
 
-use super::public::collect;
-use super::requests::{redeem_auth_code, OnBehalfOfRequest, SilentRequest};
+use super::requests::{collect, redeem_auth_code, OnBehalfOfRequest, SilentRequest};
 use super::AuthCodeFlowRequest;
-use super::{AppBuilder, AppCore, Confidential, TokenFuture};
+use super::{AppBuilder, Confidential, TokenFuture};
+use crate::client::AppCore;
 
 /// An application that can keep a secret: it authenticates itself with a client
 /// secret, a certificate or an assertion. `Send + Sync`: build it once and share
@@ -100,7 +100,7 @@ impl ConfidentialClientApplication {
     /// assert!(rt.block_on(app.accounts())?.is_empty());
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
-    pub async fn accounts(&self) -> Result<Vec<crate::Account>> {
+    pub async fn accounts(&self) -> Result<Vec<crate::cache::Account>> {
         self.inner.core.accounts().await
     }
 
@@ -121,7 +121,7 @@ impl ConfidentialClientApplication {
     /// assert!(rt.block_on(app.accounts())?.is_empty());
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
-    pub async fn remove_account(&self, account: &crate::Account) -> Result<usize> {
+    pub async fn remove_account(&self, account: &crate::cache::Account) -> Result<usize> {
         self.inner.core.remove_account(account).await
     }
 
@@ -135,7 +135,7 @@ impl ConfidentialClientApplication {
     pub fn acquire_token_silent<I, S>(
         &self,
         scopes: I,
-        account: &crate::Account,
+        account: &crate::cache::Account,
     ) -> SilentRequest<'_>
     where
         I: IntoIterator<Item = S>,
@@ -233,7 +233,7 @@ impl ConfidentialClientApplication {
     /// ```
     pub async fn acquire_token_by_auth_code_flow(
         &self,
-        flow: &crate::AuthCodeFlow,
+        flow: &crate::flow::auth_code::AuthCodeFlow,
         response: &std::collections::HashMap<String, String>,
     ) -> Result<AuthenticationResult> {
         redeem_auth_code(
@@ -256,7 +256,7 @@ impl ConfidentialClientApplication {
     /// ```
     pub fn acquire_token_on_behalf_of<I, S>(
         &self,
-        assertion: crate::Secret,
+        assertion: crate::secret::Secret,
         scopes: I,
     ) -> OnBehalfOfRequest<'_>
     where
@@ -332,7 +332,7 @@ impl<'a> ClientCredentialsRequest<'a> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn claims_challenge(self, challenge: &crate::ClaimsChallenge) -> Self {
+    pub fn claims_challenge(self, challenge: &crate::challenge::ClaimsChallenge) -> Self {
         self.claims(challenge.claims_json())
     }
 
@@ -398,5 +398,33 @@ impl<'a> IntoFuture for ClientCredentialsRequest<'a> {
                 self.params,
             )),
         }
+    }
+}
+
+// Built here, beside the application it builds, so that the builder needs
+// neither application kind.
+impl AppBuilder<Confidential> {
+    pub(crate) fn confidential(client_id: impl Into<String>, credential: ClientCredential) -> Self {
+        Self::with_kind(client_id, Confidential { credential })
+    }
+
+    /// Builds the application. Fails with a `Configuration` error on any bad
+    /// option; never touches the network.
+    ///
+    /// ```
+    /// # use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
+    /// assert!(ConfidentialClientApplication::builder("", ClientCredential::secret("s")).build().is_err());
+    /// ```
+    pub fn build(self) -> Result<ConfidentialClientApplication> {
+        let (kind, core) = self.build_core(true)?;
+        if let ClientCredential::Secret(secret) = &kind.credential {
+            if secret.is_empty() {
+                return Err(Error::configuration("the client secret is empty"));
+            }
+        }
+        Ok(ConfidentialClientApplication::from_parts(
+            core,
+            kind.credential,
+        ))
     }
 }

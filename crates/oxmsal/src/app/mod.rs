@@ -3,7 +3,6 @@
 mod authorize;
 pub(crate) mod builder;
 mod confidential;
-mod core;
 mod future;
 mod public;
 mod requests;
@@ -14,7 +13,6 @@ pub use authorize::{
 };
 pub use builder::{AppBuilder, Confidential, Public};
 pub use confidential::{ClientCredentialsRequest, ConfidentialClientApplication};
-pub(crate) use core::AppCore;
 pub use future::TokenFuture;
 pub use public::PublicClientApplication;
 pub use requests::{DeviceFlowRequest, InteractiveRequest, OnBehalfOfRequest, SilentRequest};

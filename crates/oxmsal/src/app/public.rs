@@ -6,17 +6,20 @@ use std::sync::Arc;
 
 use super::AuthCodeFlowRequest;
 use crate::cache::{Account, TokenCache};
+use crate::client::scopes::validate_sign_in_scopes;
 use crate::error::Result;
 use crate::flow::auth_code::AuthCodeFlow;
 use crate::flow::device_code::{self, DeviceFlow};
-use crate::flow::{refresh_token, username_password, validate_sign_in_scopes};
+use crate::flow::{refresh_token, username_password};
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
 use super::requests::{
-    new_correlation_id, redeem_auth_code, DeviceFlowRequest, InteractiveRequest, SilentRequest,
+    collect, new_correlation_id, redeem_auth_code, DeviceFlowRequest, InteractiveRequest,
+    SilentRequest,
 };
-use super::{AppBuilder, AppCore, Public};
+use super::{AppBuilder, Public};
+use crate::client::AppCore;
 
 /// An application without a credential, acting for users. `Send + Sync`: build
 /// it once and share it; clones share the cache and discovery.
@@ -333,10 +336,21 @@ impl PublicClientApplication {
     }
 }
 
-pub(crate) fn collect<I, S>(scopes: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    scopes.into_iter().map(Into::into).collect()
+// Built here, beside the application it builds, so that the builder needs
+// neither application kind.
+impl AppBuilder<Public> {
+    pub(crate) fn public(client_id: impl Into<String>) -> Self {
+        Self::with_kind(client_id, Public)
+    }
+
+    /// Builds the application. Fails with a `Configuration` error on any bad
+    /// option; never touches the network.
+    ///
+    /// ```
+    /// assert!(oxmsal::PublicClientApplication::builder(" ").build().is_err());
+    /// ```
+    pub fn build(self) -> Result<PublicClientApplication> {
+        let (_, core) = self.build_core(false)?;
+        Ok(PublicClientApplication::from_core(core))
+    }
 }

@@ -15,7 +15,8 @@ use crate::flow::interactive::Browser;
 use crate::flow::{auth_code, device_code, interactive, on_behalf_of, silent};
 use crate::token::AuthenticationResult;
 
-use super::{AppCore, TokenFuture};
+use super::TokenFuture;
+use crate::client::AppCore;
 
 /// A boxed request future.
 pub(crate) type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -356,7 +357,7 @@ impl<'a> OnBehalfOfRequest<'a> {
     pub(crate) fn new(
         core: &'a AppCore,
         credential: &'a ClientCredential,
-        assertion: crate::Secret,
+        assertion: crate::secret::Secret,
         scopes: Vec<String>,
     ) -> Self {
         OnBehalfOfRequest {
@@ -412,7 +413,7 @@ impl<'a> OnBehalfOfRequest<'a> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn claims_challenge(self, challenge: &crate::ClaimsChallenge) -> Self {
+    pub fn claims_challenge(self, challenge: &crate::challenge::ClaimsChallenge) -> Self {
         self.claims(challenge.claims_json())
     }
 
@@ -454,4 +455,13 @@ impl<'a> IntoFuture for OnBehalfOfRequest<'a> {
             self.params,
         ))
     }
+}
+
+/// The scopes a caller passed, as owned strings.
+pub(crate) fn collect<I, S>(scopes: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    scopes.into_iter().map(Into::into).collect()
 }

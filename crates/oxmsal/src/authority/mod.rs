@@ -7,6 +7,7 @@
 //! process finds its cached tokens without a request (`authority::persisted`).
 
 pub(crate) mod discovery;
+pub(crate) mod endpoints;
 mod instance;
 pub(crate) mod persisted;
 
@@ -376,7 +377,7 @@ mod tests {
             "https://h.example/..",
         ] {
             let e = Authority::parse(bad).unwrap_err();
-            assert_eq!(e.kind(), crate::ErrorKind::Configuration, "{bad}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::Configuration, "{bad}");
         }
         let a = Authority::parse("https://login.microsoftonline.com/common").unwrap();
         assert!(a.with_tenant("a/b").is_err());

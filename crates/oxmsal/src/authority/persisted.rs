@@ -36,14 +36,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::discovery::{endpoints_from, Endpoints};
+use super::endpoints::{endpoints_from, Endpoints};
 use super::{Authority, InstanceDiscovery, KNOWN_HOSTS};
+// The largest metadata document read: the stores' cap, which they enforce as they read.
+use crate::cache::persist::MAX_METADATA_BYTES as MAX_DOCUMENT_BYTES;
 
 /// How long discovered metadata stands in for discovery: 24 hours.
 pub(crate) const MAX_AGE_SECS: u64 = 24 * 3600;
-
-/// The largest metadata document read (a few authorities take a few KiB).
-pub(crate) const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
 /// Authorities kept in one document; the oldest entries go first.
 const MAX_AUTHORITIES: usize = 64;

@@ -27,7 +27,7 @@ use super::Runtime;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ConfidentialClientApplication {
-    app: crate::ConfidentialClientApplication,
+    app: crate::app::ConfidentialClientApplication,
     runtime: Runtime,
 }
 
@@ -40,7 +40,7 @@ impl ConfidentialClientApplication {
     /// let blocking = oxmsal::blocking::ConfidentialClientApplication::new(app).unwrap();
     /// assert_eq!(blocking.inner().client_id(), "id");
     /// ```
-    pub fn new(app: crate::ConfidentialClientApplication) -> Result<Self> {
+    pub fn new(app: crate::app::ConfidentialClientApplication) -> Result<Self> {
         Ok(ConfidentialClientApplication {
             app,
             runtime: Runtime::new()?,
@@ -56,7 +56,7 @@ impl ConfidentialClientApplication {
     /// let json = blocking.inner().token_cache().serialize().unwrap();
     /// # let _ = json;
     /// ```
-    pub fn inner(&self) -> &crate::ConfidentialClientApplication {
+    pub fn inner(&self) -> &crate::app::ConfidentialClientApplication {
         &self.app
     }
 
@@ -69,7 +69,7 @@ impl ConfidentialClientApplication {
     /// ```
     pub fn run<'a, F, R, T>(&'a self, request: F) -> Result<T>
     where
-        F: FnOnce(&'a crate::ConfidentialClientApplication) -> R,
+        F: FnOnce(&'a crate::app::ConfidentialClientApplication) -> R,
         R: IntoFuture<Output = Result<T>>,
     {
         self.runtime.block_on(request(&self.app).into_future())

@@ -25,7 +25,7 @@ use super::Runtime;
 /// ```
 #[derive(Debug, Clone)]
 pub struct PublicClientApplication {
-    app: crate::PublicClientApplication,
+    app: crate::app::PublicClientApplication,
     runtime: Runtime,
 }
 
@@ -38,7 +38,7 @@ impl PublicClientApplication {
     /// assert_eq!(blocking.inner().client_id(), "id");
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
-    pub fn new(app: crate::PublicClientApplication) -> Result<Self> {
+    pub fn new(app: crate::app::PublicClientApplication) -> Result<Self> {
         Ok(PublicClientApplication {
             app,
             runtime: Runtime::new()?,
@@ -53,7 +53,7 @@ impl PublicClientApplication {
     /// let json = blocking.inner().token_cache().serialize()?;
     /// # let _ = json; Ok::<(), oxmsal::Error>(())
     /// ```
-    pub fn inner(&self) -> &crate::PublicClientApplication {
+    pub fn inner(&self) -> &crate::app::PublicClientApplication {
         &self.app
     }
 
@@ -66,7 +66,7 @@ impl PublicClientApplication {
     /// ```
     pub fn run<'a, F, R, T>(&'a self, request: F) -> Result<T>
     where
-        F: FnOnce(&'a crate::PublicClientApplication) -> R,
+        F: FnOnce(&'a crate::app::PublicClientApplication) -> R,
         R: IntoFuture<Output = Result<T>>,
     {
         self.runtime.block_on(request(&self.app).into_future())

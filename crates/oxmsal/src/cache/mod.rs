@@ -70,7 +70,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use account::Account;
-pub(crate) use file::write_private_file;
 pub use file::FileCache;
 pub(crate) use partition::StoreInFlight;
 pub use partition::{merge_documents, remove_account_from_document};
@@ -86,7 +85,7 @@ pub(crate) use store::LookupKeys;
 use store::Store;
 
 use crate::error::Result;
-use crate::Secret;
+use crate::secret::Secret;
 
 /// An access token is handed out only while it has at least this much life left
 /// (as in every MSAL: usable while `expires_on - now >= 300`), so it does not expire
@@ -427,24 +426,6 @@ impl TokenCache {
         self.read()
             .store
             .client_ids_of(&account.home_account_id, &account.environment)
-    }
-
-    /// Signs an account out of every app that holds its tokens here (what a
-    /// CLI's `logout` does when no client is named). Returns how many entries went.
-    ///
-    /// ```
-    /// let cache = oxmsal::cache::TokenCache::new();
-    /// # cache.deserialize(r#"{"Account": {"u.t-h-t": {"home_account_id": "u.t", "environment": "h", "realm": "t", "username": "a", "authority_type": "MSSTS"}}}"#).unwrap();
-    /// let account = cache.accounts().remove(0);
-    /// assert_eq!(cache.remove_account_from_all_clients(&account), 1);
-    /// ```
-    pub fn remove_account_from_all_clients(&self, account: &Account) -> usize {
-        let mut state = self.write();
-        let removed = partition::remove_from_all_clients(&mut state.store, account);
-        if removed > 0 {
-            state.changed();
-        }
-        removed
     }
 
     /// Signs `account` out of `client_id`, as MSAL's `remove_account` does: in

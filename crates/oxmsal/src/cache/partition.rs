@@ -12,6 +12,24 @@ use super::{serialize, Account, TokenCache};
 use crate::error::Result;
 
 impl TokenCache {
+    /// Signs an account out of every app that holds its tokens here (what a
+    /// CLI's `logout` does when no client is named). Returns how many entries went.
+    ///
+    /// ```
+    /// let cache = oxmsal::cache::TokenCache::new();
+    /// # cache.deserialize(r#"{"Account": {"u.t-h-t": {"home_account_id": "u.t", "environment": "h", "realm": "t", "username": "a", "authority_type": "MSSTS"}}}"#).unwrap();
+    /// let account = cache.accounts().remove(0);
+    /// assert_eq!(cache.remove_account_from_all_clients(&account), 1);
+    /// ```
+    pub fn remove_account_from_all_clients(&self, account: &Account) -> usize {
+        let mut state = self.write();
+        let removed = remove_from_all_clients(&mut state.store, account);
+        if removed > 0 {
+            state.changed();
+        }
+        removed
+    }
+
     /// Inserts every entry of an MSAL-format document, replacing entries with
     /// the same key and keeping the other entries; unknown sections and fields
     /// come along. A malformed document is a [`Cache`](crate::ErrorKind::Cache)

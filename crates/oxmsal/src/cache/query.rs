@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::Secret;
+use crate::secret::Secret;
 
 /// Which access token to look for: see [`TokenCache::find_access_token`](super::TokenCache::find_access_token).
 ///

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use super::*;
-use crate::ErrorKind;
+use crate::error::ErrorKind;
 
 const ENV: &str = "login.microsoftonline.com";
 const CLIENT: &str = "client-a";

@@ -9,15 +9,15 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::app::AppCore;
 use crate::claims::merge_claims;
+use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::{Error, InvalidResponse, Result, ServiceError};
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
 use super::user_token::{redeem, request_scopes, SaveMode, UserGrant};
-use super::validate_sign_in_scopes;
+use crate::client::scopes::validate_sign_in_scopes;
 
 /// MSAL's telemetry id of `acquire_token_by_auth_code_flow`.
 const API_ID: u32 = 832;

@@ -1,19 +1,19 @@
 //! The client credentials grant (RFC 6749 §4.4): an app-only token.
 
-use crate::app::AppCore;
 use crate::authority::AuthorityKind;
 use crate::cache::persist::PartitionKey;
 use crate::cache::{AccessTokenQuery, TokenRecord};
 use crate::claims::merge_claims;
+use crate::client::AppCore;
 use crate::credential::{AssertionRequest, ClientCredential};
 use crate::error::Result;
 
 use crate::token::{AuthenticationResult, TokenSource};
 use tracing::Instrument as _;
 
-use super::scopes::ScopeList;
-use super::{send_token_request, validate_scopes, TokenRequest};
-use crate::authority::discovery::Endpoints;
+use super::{send_token_request, TokenRequest};
+use crate::authority::endpoints::Endpoints;
+use crate::client::scopes::{validate_scopes, ScopeList};
 use std::sync::Arc;
 
 /// MSAL's telemetry id of `acquire_token_for_client`.
@@ -252,7 +252,7 @@ fn served(mut hit: AuthenticationResult, correlation_id: String) -> Authenticati
 /// is better than the error.
 fn fall_back(
     cached: Option<AuthenticationResult>,
-    err: crate::Error,
+    err: crate::error::Error,
     correlation_id: String,
 ) -> Result<AuthenticationResult> {
     if let Some(mut hit) = cached {

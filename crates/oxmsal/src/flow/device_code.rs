@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::app::AppCore;
 use crate::authority::Authority;
+use crate::client::AppCore;
 use crate::error::{Error, ErrorKind, InvalidResponse, Result};
 use crate::http::{json_object_or_error, Outgoing, RequestKind};
 use crate::redact::SentSecrets;

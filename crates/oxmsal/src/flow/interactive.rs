@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::AppCore;
+use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::{Error, Result};
 use crate::token::AuthenticationResult;

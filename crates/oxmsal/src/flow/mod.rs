@@ -1,4 +1,5 @@
-//! One file per grant. Flows use the app core (authority, pipeline, cache);
+//! One file per grant. Flows use the core below them (crate::client:
+//! authority, pipeline, cache, scope checks);
 //! they never call each other.
 
 pub(crate) mod auth_code;
@@ -8,11 +9,9 @@ pub(crate) mod interactive;
 mod loopback;
 pub(crate) mod on_behalf_of;
 pub(crate) mod refresh_token;
-pub(crate) mod scopes;
 pub(crate) mod silent;
 mod token_request;
 mod user_token;
 pub(crate) mod username_password;
 
-pub(crate) use scopes::{validate_scopes, validate_sign_in_scopes};
 pub(crate) use token_request::{send_token_request, TokenRequest};

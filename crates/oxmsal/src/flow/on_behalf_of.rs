@@ -7,16 +7,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::app::AppCore;
 use crate::cache::persist::PartitionKey;
 use crate::cache::AccessTokenQuery;
+use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::Result;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
 use super::user_token::{find_hit, redeem, SaveMode, UserGrant};
-use super::validate_scopes;
+use crate::client::scopes::validate_scopes;
 
 /// MSAL's telemetry id of `acquire_token_on_behalf_of`.
 const API_ID: u32 = 523;
@@ -52,7 +52,9 @@ pub(crate) async fn acquire(
     let (assertion, claims, correlation_id) = (&assertion, claims.as_deref(), &*correlation_id);
     let scopes = validate_scopes(&scopes)?;
     if assertion.is_empty() {
-        return Err(crate::Error::configuration("the user assertion is empty"));
+        return Err(crate::error::Error::configuration(
+            "the user assertion is empty",
+        ));
     }
     let authority = core.authority_for(tenant.as_deref())?;
     // Persisted metadata is enough to look in the cache (no request).

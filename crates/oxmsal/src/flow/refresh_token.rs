@@ -1,6 +1,6 @@
 //! Importing a refresh token obtained elsewhere (a migration from another library).
 
-use crate::app::AppCore;
+use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::{Error, Result};
 use crate::secret::Secret;

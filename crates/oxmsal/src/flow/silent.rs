@@ -1,17 +1,17 @@
 //! Silent acquisition: a cached token, or a refresh — once per key, however
 //! many callers ask at the same time.
 
-use crate::app::AppCore;
-use crate::authority::discovery::Endpoints;
+use crate::authority::endpoints::Endpoints;
 use crate::authority::Authority;
 use crate::cache::persist::PartitionKey;
 use crate::cache::{AccessTokenQuery, Account, RefreshTokenQuery};
+use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::{Error, ErrorKind, Result};
 use crate::token::AuthenticationResult;
 
 use super::user_token::{find_hit, redeem, SaveMode, UserGrant};
-use super::validate_scopes;
+use crate::client::scopes::validate_scopes;
 
 /// MSAL's telemetry id of `acquire_token_silent`.
 const API_ID: u32 = 84;

@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::app::AppCore;
-use crate::authority::discovery::Endpoints;
+use crate::authority::endpoints::Endpoints;
+use crate::client::AppCore;
 use crate::error::{Error, InvalidResponse, Result};
 use crate::http::{is_rememberable, json_object_or_error, Outgoing, RequestKind, ThrottleKey};
 use crate::redact::SentSecrets;

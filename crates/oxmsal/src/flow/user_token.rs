@@ -3,19 +3,19 @@
 
 use serde_json::Value;
 
-use crate::app::AppCore;
-use crate::authority::discovery::Endpoints;
+use crate::authority::endpoints::Endpoints;
 use crate::authority::{Authority, AuthorityKind};
 use crate::cache::persist::PartitionKey;
 use crate::cache::{AccessTokenQuery, AccountEntry, TokenRecord};
 use crate::claims::merge_claims;
+use crate::client::AppCore;
 use crate::credential::{AssertionRequest, ClientCredential};
 use crate::error::{Error, InvalidResponse, Result};
 use crate::secret::Secret;
 use crate::token::{AuthenticationResult, TokenSource};
 
-use super::scopes::RESERVED_SCOPES;
 use super::{send_token_request, TokenRequest};
+use crate::client::scopes::RESERVED_SCOPES;
 
 /// How the response is written to the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,7 +268,7 @@ mod tests {
             ),
         ] {
             let err = check_nonce(&response, "n1", "c").unwrap_err();
-            assert_eq!(err.kind(), crate::ErrorKind::InvalidResponse);
+            assert_eq!(err.kind(), crate::error::ErrorKind::InvalidResponse);
             assert!(err.to_string().contains(reason), "{err}");
         }
     }

@@ -1,6 +1,6 @@
 //! The resource owner password grant (ROPC), for managed accounts only.
 
-use crate::app::AppCore;
+use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::{Error, Result};
 use crate::secret::Secret;

@@ -81,8 +81,8 @@ pub(crate) fn json_object_or_error(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::clock::ManualClock;
     use crate::error::ErrorKind;
-    use crate::ManualClock;
 
     fn response(status: u16, ct: &str, body: &str, retry_after: Option<&str>) -> HttpResponse {
         let mut b = http::Response::builder()

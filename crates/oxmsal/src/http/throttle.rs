@@ -23,9 +23,6 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::cache::persist::file::DEFAULT_LOCK_TIMEOUT;
-use crate::cache::persist::fs::{read_document, Links, DEFAULT_MAX_DOCUMENT_SIZE};
-use crate::cache::persist::lock::{lock_path_for, LockFile};
 use crate::error::{Error, ErrorKind, InvalidResponse, Result, ServiceError};
 
 /// Most entries a store keeps; expired ones go first, then the oldest.
@@ -254,28 +251,6 @@ impl ThrottleStore {
         Ok(())
     }
 
-    /// Loads the store from a file written by [`save_file`](Self::save_file); a
-    /// missing file leaves it empty, a malformed one is a `Cache` error naming it.
-    /// The file is opened without following a symbolic link, and must be a
-    /// regular file of this user's, not writable by others (a group-writable
-    /// one is read with a logged warning) and at most 64 MiB, or it is a
-    /// `Cache` error naming it.
-    ///
-    /// ```
-    /// let store = oxmsal::http::ThrottleStore::new();
-    /// store.load_file(std::path::Path::new("/nonexistent/oxmsal-throttle.json")).unwrap();
-    /// assert!(store.is_empty());
-    /// ```
-    pub fn load_file(&self, path: &std::path::Path) -> Result<()> {
-        if let Some(entries) = read_entries(path)? {
-            let made = self.changes.made.load(Ordering::SeqCst);
-            *self.lock() = entries;
-            // What is in memory now is what the file holds.
-            self.changes.saved.store(made, Ordering::SeqCst);
-        }
-        Ok(())
-    }
-
     /// Whether something was recorded (or [deserialized](Self::deserialize))
     /// since the store was loaded from its file or last saved to it: what
     /// decides whether [`save_file`](Self::save_file) writes. Merging in
@@ -291,69 +266,36 @@ impl ThrottleStore {
         self.changes.made.load(Ordering::SeqCst) != self.changes.saved.load(Ordering::SeqCst)
     }
 
-    /// Writes the store (expired entries dropped) atomically, mode 0600 —
-    /// only when it holds something new: nothing recorded since it was
-    /// loaded from the file (or last saved) writes nothing, takes no lock,
-    /// and works in a read-only directory.
-    ///
-    /// Entries another process saved to the file since this store was loaded
-    /// are merged in first (of two for the same request, the later `until`
-    /// wins), so the last process to save does not erase another's back-off.
-    /// The read, merge and write hold the file's lock (`<path>.lockfile`, as
-    /// for a cache file, waiting up to 10 s; see
-    /// [`save_file_with_lock_timeout`](Self::save_file_with_lock_timeout)):
-    /// two processes saving at the same moment take turns, and neither loses
-    /// the other's entries. Neither the lock file nor the state file is
-    /// opened through a symbolic link.
-    ///
-    /// ```
-    /// let path = std::env::temp_dir().join(format!("oxmsal-doc-throttle-{}.json", std::process::id()));
-    /// let store = oxmsal::http::ThrottleStore::new();
-    /// store.save_file(&path, 0).unwrap();
-    /// assert!(!path.exists(), "nothing to save: nothing written");
-    /// store.deserialize("{}").unwrap();
-    /// store.save_file(&path, 0).unwrap();
-    /// assert!(path.exists());
-    /// # std::fs::remove_file(&path).ok();
-    /// ```
-    pub fn save_file(&self, path: &std::path::Path, now: u64) -> Result<()> {
-        self.save_file_with_lock_timeout(path, now, DEFAULT_LOCK_TIMEOUT)
-    }
-
-    /// [`save_file`](Self::save_file), waiting up to `lock_timeout` for the
-    /// file's lock (then a `Cache` error naming the lock file).
-    ///
-    /// ```
-    /// let path = std::env::temp_dir().join(format!("oxmsal-doc-throttle-t-{}.json", std::process::id()));
-    /// let wait = std::time::Duration::from_millis(500);
-    /// oxmsal::http::ThrottleStore::new().save_file_with_lock_timeout(&path, 0, wait).unwrap();
-    /// # std::fs::remove_file(&path).ok();
-    /// ```
-    pub fn save_file_with_lock_timeout(
-        &self,
-        path: &std::path::Path,
-        now: u64,
-        lock_timeout: std::time::Duration,
-    ) -> Result<()> {
+    /// Replaces the store with a state its file holds (what
+    /// [`serialize`](Self::serialize) wrote): what is in memory now is what the
+    /// file holds. `Err`: why it is not a throttle state; the store is unchanged.
+    pub(crate) fn restore_json(&self, json: &str) -> std::result::Result<(), String> {
+        let entries: HashMap<String, Entry> =
+            serde_json::from_str(json).map_err(|e| e.to_string())?;
         let made = self.changes.made.load(Ordering::SeqCst);
-        if made == self.changes.saved.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        let _lock = LockFile::acquire_blocking(&lock_path_for(path), lock_timeout)?;
-        // Merging drops what expired, here and on disk.
-        self.merge(read_entries(path)?.unwrap_or_default(), now);
-        let json = self.serialize()?;
-        crate::cache::write_private_file(path, json.as_bytes())?;
-        // Changes made meanwhile (`made` grew) stay unsaved.
+        *self.lock() = entries;
         self.changes.saved.store(made, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// The count of changes made, when the store holds something its file does
+    /// not (see [`has_unsaved_changes`](Self::has_unsaved_changes)); `None` when
+    /// saving would write nothing new.
+    pub(crate) fn unsaved_changes(&self) -> Option<u64> {
+        let made = self.changes.made.load(Ordering::SeqCst);
+        (made != self.changes.saved.load(Ordering::SeqCst)).then_some(made)
+    }
+
+    /// Marks the store as matching its file up to change count `made`; changes
+    /// made meanwhile stay unsaved.
+    pub(crate) fn mark_saved(&self, made: u64) {
+        self.changes.saved.store(made, Ordering::SeqCst);
     }
 
     /// Merges the entries of `json` (what [`serialize`](Self::serialize)
     /// wrote, in another process) still running at `now`, as
     /// [`save_file`](Self::save_file) merges the file's. `Err`: why it is not
     /// a throttle state (the caller names where it came from).
-    #[cfg(feature = "cache-redis")]
     pub(crate) fn merge_json(&self, json: &str, now: u64) -> std::result::Result<(), String> {
         let entries: HashMap<String, Entry> =
             serde_json::from_str(json).map_err(|e| e.to_string())?;
@@ -431,22 +373,6 @@ fn refuse_if_held(entries: &mut HashMap<String, Entry>, key: &str, now: u64) -> 
     }
 }
 
-/// The entries of a throttle state file; `None` when there is no file, a
-/// `Cache` error naming it when it cannot be read, is not to be trusted (see
-/// [`load_file`](ThrottleStore::load_file)) or is malformed.
-fn read_entries(path: &std::path::Path) -> Result<Option<HashMap<String, Entry>>> {
-    let what = "the throttle state file";
-    let Some(text) = read_document(path, DEFAULT_MAX_DOCUMENT_SIZE, Links::Refuse, what)? else {
-        return Ok(None);
-    };
-    serde_json::from_str(&text).map(Some).map_err(|e| {
-        Error::cache(
-            format!("throttle state file {} is malformed: {e}", path.display()),
-            None,
-        )
-    })
-}
-
 impl Remembered {
     fn from_error(err: &Error) -> Option<Self> {
         if let Some(s) = err.service() {
@@ -497,6 +423,7 @@ pub(crate) fn is_rememberable(err: &Error) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::cache::persist::lock::lock_path_for;
 
     fn key<'a>(scope: &'a str, body: &'a [u8]) -> ThrottleKey<'a> {
         ThrottleKey {
@@ -658,7 +585,7 @@ mod tests {
         third.record(&key("c", b"x"), &service(429, Some(60)), 100, block);
         assert_eq!(
             third.save_file(&path, 100).unwrap_err().kind(),
-            crate::ErrorKind::Cache
+            crate::error::ErrorKind::Cache
         );
         std::fs::remove_file(&path).ok();
     }

@@ -5,11 +5,12 @@ use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::{AppCore, TokenFuture};
+use crate::app::TokenFuture;
 use crate::authority::discovery::Discovery;
 use crate::authority::{Authority, InstanceDiscovery};
 use crate::cache::persist::CachePersistence;
 use crate::cache::TokenCache;
+use crate::client::AppCore;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
 use crate::http::{HttpClient, HttpConfig, ReqwestClient, RetryPolicy};
@@ -182,7 +183,7 @@ impl ManagedIdentityTokenRequest<'_> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn claims(self, challenge: &crate::ClaimsChallenge) -> Self {
+    pub fn claims(self, challenge: &crate::challenge::ClaimsChallenge) -> Self {
         self.claims_challenge(challenge.claims_json())
     }
 

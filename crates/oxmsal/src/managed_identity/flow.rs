@@ -7,9 +7,9 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 use tracing::Instrument as _;
 
-use crate::app::AppCore;
 use crate::cache::persist::PartitionKey;
 use crate::cache::{AccessTokenQuery, LookupKeys, TokenRecord};
+use crate::client::AppCore;
 use crate::error::{Error, Result};
 use crate::token::{AuthenticationResult, TokenSource};
 

@@ -215,8 +215,8 @@ pub(crate) fn error(response: &HttpResponse, clock: &dyn Clock) -> Error {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::ErrorKind;
-    use crate::ManualClock;
+    use crate::clock::ManualClock;
+    use crate::error::ErrorKind;
 
     fn response(status: u16, body: &str) -> HttpResponse {
         http::Response::builder()

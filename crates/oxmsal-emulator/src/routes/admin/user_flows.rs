@@ -26,10 +26,10 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{bad_request, ok, to_json};
+use super::reply::{bad_request, ok, to_json};
 use crate::error::EmulatorError;
 use crate::errors::json_response;
-use crate::routes::AppState;
+use crate::routes::serve::AppState;
 use crate::sessions::AuthorizeOutcome;
 use crate::shared::Shared;
 use crate::users::{User, DEFAULT_USERNAME};

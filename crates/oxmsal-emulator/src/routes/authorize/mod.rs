@@ -17,9 +17,10 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use http::{HeaderMap, Uri};
 
-use super::{html, AppState};
+use super::html;
+use super::serve::AppState;
 use crate::errors::{AadError, RequestCtx};
-use crate::sessions::{AuthCode, AuthorizeOutcome};
+use crate::sessions::{AuthCode, AuthorizeOutcome, AuthorizeRequest};
 use crate::shared::Shared;
 use crate::state::CounterCells;
 use crate::users::User;
@@ -28,7 +29,6 @@ mod page;
 mod reply;
 mod request;
 
-pub(crate) use request::AuthorizeRequest;
 use request::Refusal;
 
 /// `GET /{tenant}/oauth2/v2.0/authorize`.
@@ -71,7 +71,7 @@ pub(crate) async fn login(
 ) -> Response {
     shared.count(None);
     let ctx = RequestCtx::new(&headers, &uri, &shared.base_url);
-    let form = super::parse_form(&body);
+    let form = super::serve::parse_form(&body);
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
     let flow = field("flow");
     let Some(request) = shared.sessions.sign_in(flow) else {

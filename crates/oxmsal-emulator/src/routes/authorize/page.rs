@@ -8,9 +8,9 @@
 use axum::response::Response;
 use http::StatusCode;
 
-use super::request::AuthorizeRequest;
 use crate::errors::{AadError, RequestCtx};
 use crate::routes::html::{self, escape};
+use crate::sessions::AuthorizeRequest;
 
 /// The page for the parked request `flow`, with `username` prefilled and an
 /// optional error from the previous attempt.

@@ -7,9 +7,9 @@ use axum::response::Response;
 use http::header::{HeaderValue, CACHE_CONTROL, LOCATION};
 use http::StatusCode;
 
-use super::request::{ReplyTarget, ResponseMode};
 use crate::errors::{AadError, RequestCtx};
 use crate::routes::html;
+use crate::sessions::{ReplyTarget, ResponseMode};
 
 /// Sends `params` (plus `state`) back to the app.
 pub(crate) fn send(

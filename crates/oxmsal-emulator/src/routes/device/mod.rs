@@ -11,7 +11,8 @@ use axum::response::Response;
 use http::{HeaderMap, StatusCode, Uri};
 use serde_json::json;
 
-use super::{parse_form, serve_with_faults, token, AppState};
+use super::serve::{parse_form, serve_with_faults, AppState};
+use super::token;
 use crate::errors::{json_response, AadError, RequestCtx};
 use crate::faults::RequestKind;
 use crate::scopes::Scopes;
@@ -19,10 +20,7 @@ use crate::shared::Shared;
 
 mod page;
 
-pub(crate) use page::{verification_page, verification_submit};
-
-/// The verification page's path (Entra's is `https://microsoft.com/devicelogin`).
-pub(crate) const VERIFICATION_PATH: &str = "/devicelogin";
+pub(crate) use page::{verification_page, verification_submit, VERIFICATION_PATH};
 
 /// `POST /{tenant}/oauth2/v2.0/devicecode`.
 pub(crate) async fn devicecode(

@@ -11,11 +11,14 @@ use axum::extract::State;
 use axum::response::Response;
 use http::{HeaderMap, StatusCode, Uri};
 
-use super::VERIFICATION_PATH;
 use crate::errors::{AadError, RequestCtx};
+use crate::query::query_param;
 use crate::routes::html::{self, escape};
-use crate::routes::{parse_form, query_param, AppState};
+use crate::routes::serve::{parse_form, AppState};
 use crate::shared::Shared;
+
+/// The verification page's path (Entra's is `https://microsoft.com/devicelogin`).
+pub(crate) const VERIFICATION_PATH: &str = "/devicelogin";
 
 /// `GET /devicelogin`.
 pub(crate) async fn verification_page(

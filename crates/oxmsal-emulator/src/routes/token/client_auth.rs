@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::TokenRequest;
+use super::request::TokenRequest;
 use crate::apps::App;
 use crate::errors::AadError;
 use crate::jwt;

@@ -2,7 +2,8 @@
 
 use axum::response::Response;
 
-use super::{client_auth, issue, TokenRequest};
+use super::request::TokenRequest;
+use super::{client_auth, issue};
 use crate::errors::AadError;
 use crate::state::TenantRef;
 

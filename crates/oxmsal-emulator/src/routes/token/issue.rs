@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::claims::ClaimsRequest;
 use super::client_auth::AuthenticatedClient;
-use super::TokenRequest;
+use super::request::TokenRequest;
 use crate::errors::{json_response, AadError};
 use crate::ids;
 use crate::state::{CounterCells, Tenant};

@@ -14,11 +14,11 @@ use axum::response::Response;
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::{parse_form, serve_with_faults_echoing, AppState};
+use super::serve::{parse_form, serve_with_faults_echoing, AppState};
 use crate::errors::{AadError, RequestCtx};
 use crate::faults::{DropConnectionMarker, RequestKind};
 use crate::shared::Shared;
-use crate::state::{CounterCells, RecordedRequest, TenantRef};
+use crate::state::{CounterCells, RecordedRequest};
 
 mod authorization_code;
 mod claims;
@@ -29,7 +29,10 @@ mod issue;
 mod on_behalf_of;
 mod password;
 mod refresh_token;
+mod request;
 mod user_token;
+
+pub(crate) use request::TokenRequest;
 
 /// RFC 8628's grant type.
 pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -51,33 +54,6 @@ const SECRET_PARAMS: [&str; 8] = [
 /// Headers whose values never reach the recorder.
 const SECRET_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
 const REDACTED: &str = "<redacted>";
-
-/// One parsed token request, what every grant handler works from.
-pub(crate) struct TokenRequest<'a> {
-    pub shared: &'a Shared,
-    pub ctx: &'a RequestCtx,
-    /// The tenant segment as sent.
-    pub tenant_segment: &'a str,
-    pub tenant: TenantRef<'a>,
-    pub form: &'a BTreeMap<String, String>,
-    pub headers: &'a HeaderMap,
-}
-
-impl TokenRequest<'_> {
-    /// A non-empty form parameter.
-    pub(crate) fn param(&self, name: &str) -> Option<&str> {
-        self.form
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.trim().is_empty())
-    }
-
-    /// A non-empty form parameter, or AADSTS900144.
-    pub(crate) fn require(&self, name: &str) -> Result<&str, AadError> {
-        self.param(name)
-            .ok_or_else(|| AadError::missing_parameter(name))
-    }
-}
 
 /// The per-grant counter of a `grant_type`.
 fn grant_counter<'c>(counters: &'c CounterCells, grant: &str) -> Option<&'c AtomicU64> {

@@ -14,8 +14,8 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::client_auth::authenticate;
+use super::request::TokenRequest;
 use super::user_token::{self, UserGrant};
-use super::TokenRequest;
 use crate::apps::App;
 use crate::errors::AadError;
 use crate::jwt;

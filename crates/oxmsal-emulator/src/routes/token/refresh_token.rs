@@ -9,8 +9,8 @@
 use axum::response::Response;
 
 use super::client_auth::authenticate_user_flow;
+use super::request::TokenRequest;
 use super::user_token::{self, UserGrant};
-use super::TokenRequest;
 use crate::clock::entra_timestamp;
 use crate::errors::AadError;
 use crate::scopes::Scopes;

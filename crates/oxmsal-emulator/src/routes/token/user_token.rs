@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::client_auth::AuthenticatedClient;
 use super::issue::{put_request_claims, sign, token_response};
-use super::TokenRequest;
+use super::request::TokenRequest;
 use crate::errors::AadError;
 use crate::ids;
 use crate::jwt;

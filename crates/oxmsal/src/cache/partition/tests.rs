@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::ErrorKind;
+use crate::error::ErrorKind;
 
 const ENV: &str = "login.microsoftonline.com";
 

@@ -2,16 +2,22 @@
 //! for Python (msal-extensions' `FilePersistence` + `PersistedTokenCache`).
 
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::secret::WipedString;
 
-use super::fs::{read_document, Links, DEFAULT_MAX_DOCUMENT_SIZE};
+use super::fs::{
+    read_document, remove_orphaned_temp_files, write_atomically, write_private_file_modified,
+    Links, DEFAULT_MAX_DOCUMENT_SIZE,
+};
 use super::lock::{lock_path_for, LockFile};
 use super::{CachePersistence, Edit, Fingerprint, PartitionKey, PersistFuture};
-use crate::cache::file::{remove_orphaned_temp_files, write_private_file_modified, CACHE_FILE};
 use crate::error::{Error, Result};
+
+/// What the cache file is called in errors.
+pub(crate) const CACHE_FILE: &str = "the token cache file";
 
 /// How long an update waits for the lock by default.
 pub(crate) const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -194,6 +200,19 @@ impl FileStore {
     /// ```
     pub fn metadata_path(&self) -> &Path {
         &self.metadata_path
+    }
+
+    /// Replaces the whole file with `bytes` under its lock, waiting for the
+    /// lock on this thread (up to the [lock timeout](Self::lock_timeout)):
+    /// [`FileCache::save`](crate::cache::FileCache::save)'s write, a snapshot
+    /// rather than a merge. `write` fills the temporary file (tests fail it).
+    pub(crate) fn replace_blocking(
+        &self,
+        bytes: &[u8],
+        write: impl FnOnce(&mut fs::File, &[u8]) -> io::Result<()>,
+    ) -> Result<()> {
+        let _lock = LockFile::acquire_blocking(&self.lock_path, self.lock_timeout)?;
+        write_atomically(&self.path, bytes, write)
     }
 
     /// The whole stored document (every partition: one file holds them all),

@@ -428,5 +428,12 @@ fn check_owner(_metadata: &Metadata, _path: &Path, _what: &str) -> Result<()> {
     Ok(())
 }
 
+mod write;
+
+pub(crate) use write::{
+    create_dir, remove_orphaned_temp_files, write_atomically, write_private_file,
+    write_private_file_modified,
+};
+
 #[cfg(test)]
 mod tests;

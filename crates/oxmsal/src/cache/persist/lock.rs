@@ -185,7 +185,7 @@ fn try_acquire(path: &Path) -> Result<Option<LockFile>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
             if let Some(dir) = dir {
-                crate::cache::file::create_dir(dir)
+                super::fs::create_dir(dir)
                     .map_err(|e| lock_error("cannot create the directory of", path, e))?;
             }
             Ok(None)

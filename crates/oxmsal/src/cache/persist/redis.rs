@@ -73,8 +73,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::secret::WipedString;
 
-use super::{CachePersistence, Edit, PartitionKey, PersistFuture};
-use crate::authority::persisted::MAX_DOCUMENT_BYTES as MAX_METADATA_BYTES;
+use super::{CachePersistence, Edit, PartitionKey, PersistFuture, MAX_METADATA_BYTES};
 use crate::error::{Error, Result};
 use crate::http::ThrottleStore;
 use crate::secret::Secret;

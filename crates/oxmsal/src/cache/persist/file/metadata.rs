@@ -5,11 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::super::fs::{self, Links};
+use super::super::fs::{self, remove_orphaned_temp_files, write_private_file, Links};
 use super::super::lock::{lock_path_for, LockFile};
-use super::super::Edit;
-use crate::authority::persisted::MAX_DOCUMENT_BYTES;
-use crate::cache::file::{remove_orphaned_temp_files, write_private_file};
+use super::super::{Edit, MAX_METADATA_BYTES};
 use crate::error::Result;
 
 /// `<cache>.metadata.json` next to `cache`.
@@ -29,7 +27,7 @@ pub(super) fn path_for(cache: &Path) -> PathBuf {
 pub(super) fn read(path: &Path) -> Result<Option<String>> {
     let text = fs::read_document(
         path,
-        MAX_DOCUMENT_BYTES as u64,
+        MAX_METADATA_BYTES as u64,
         Links::Refuse,
         "the discovery metadata file",
     )?;

@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::cache::persist::merge_documents;
-use crate::ErrorKind;
+use crate::error::ErrorKind;
 
 fn meta(client: &str) -> String {
     format!(

@@ -6,7 +6,7 @@
 use std::fs;
 
 use super::*;
-use crate::ErrorKind;
+use crate::error::ErrorKind;
 
 const WHAT: &str = "the test file";
 

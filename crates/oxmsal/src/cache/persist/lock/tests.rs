@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::*;
-use crate::ErrorKind;
+use crate::error::ErrorKind;
 
 const SHORT: Duration = Duration::from_millis(150);
 

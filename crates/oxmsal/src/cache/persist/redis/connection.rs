@@ -522,7 +522,7 @@ mod tests {
         let twice = with_password("redis://:pw@h/0", &Secret::new("other"))
             .err()
             .unwrap();
-        assert_eq!(twice.kind(), crate::ErrorKind::Configuration);
+        assert_eq!(twice.kind(), crate::error::ErrorKind::Configuration);
         assert!(!twice.to_string().contains("pw@"), "{twice}");
     }
 
@@ -531,7 +531,7 @@ mod tests {
         let e = Connector::new("http://u:hunter22@h/0", Duration::from_secs(1), None, 1024)
             .err()
             .unwrap();
-        assert_eq!(e.kind(), crate::ErrorKind::Configuration);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Configuration);
         assert!(!e.to_string().contains("hunter22"), "{e}");
         let e = Connector::new(
             "redis://u:hunter22@h:99999999/0",
@@ -560,7 +560,7 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert_eq!(e.kind(), crate::ErrorKind::Configuration);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Configuration);
         assert!(e.to_string().contains("no certificate"), "{e}");
     }
 }

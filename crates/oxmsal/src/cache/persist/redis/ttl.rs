@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn garbage_is_refused_without_echoing_it() {
         let err = plan(r#"{"secret-token-value"#, 0, RT_TTL).unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::Cache);
+        assert_eq!(err.kind(), crate::error::ErrorKind::Cache);
         assert!(!err.to_string().contains("secret-token-value"), "{err}");
         assert!(plan("[1]", 0, RT_TTL).is_err());
     }

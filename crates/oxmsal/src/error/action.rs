@@ -22,7 +22,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::error::{Error, ErrorKind, ServiceError};
+use super::{Error, ErrorKind, ServiceError};
 
 /// The wait suggested when the server asked for a pause without saying how long.
 ///
@@ -666,6 +666,46 @@ static AADSTS: &[AadstsEntry] = &[
         "A malformed token request or assertion, often a malformed JWT.",
         FIX),
 ];
+
+// The error's own questions about what to do next live here, beside the
+// rules that answer them, so that error/mod.rs needs nothing from this file.
+impl Error {
+    /// What to do next about this error: retry, sign the user in, fix the app's
+    /// configuration, or ask an administrator. See [`crate::action`].
+    ///
+    /// ```
+    /// let e = oxmsal::Error::transport("connection reset", None);
+    /// assert_eq!(e.action(), oxmsal::action::Action::Retry);
+    /// ```
+    pub fn action(&self) -> Action {
+        recommend(self)
+    }
+
+    /// MSAL for Python's `classification` of a silent-acquisition error: `""` for
+    /// suberrors an app need not show, the suberror otherwise, `None` without one.
+    ///
+    /// ```
+    /// assert_eq!(oxmsal::Error::transport("x", None).classification(), None);
+    /// ```
+    pub fn classification(&self) -> Option<String> {
+        classification(self)
+    }
+
+    /// Whether the user must sign in (again) interactively — the service said
+    /// so (`interaction_required`, an expired or revoked grant, MFA, consent); the
+    /// same rule as [`Error::action`] returning `InteractWithUser` for a service error.
+    ///
+    /// ```
+    /// use oxmsal::{Error, ServiceError};
+    /// let s = ServiceError::from_body(400, br#"{"error":"invalid_grant","error_codes":[50076]}"#, None).unwrap();
+    /// assert!(Error::from_service(s).requires_interaction());
+    /// ```
+    pub fn requires_interaction(&self) -> bool {
+        self.service().is_some()
+            && self.kind() == ErrorKind::Service
+            && self.action().kind() == ActionKind::InteractWithUser
+    }
+}
 
 #[cfg(test)]
 mod tests {

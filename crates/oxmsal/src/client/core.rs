@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::secret::WipedString;
 
-use crate::authority::discovery::{Discovery, Endpoints, Found};
+use crate::authority::discovery::{Discovery, Found};
+use crate::authority::endpoints::Endpoints;
 use crate::authority::Authority;
 use crate::cache::partition::merge_into_document;
 use crate::cache::persist::{remove_account_from_document, CachePersistence, PartitionKey};
@@ -213,7 +214,7 @@ impl AppCore {
         if bypass || self.has_persistence() {
             return None;
         }
-        crate::flow::scopes::check_scopes(scopes).ok()?;
+        super::scopes::check_scopes(scopes).ok()?;
         let authority = self.authority_for(tenant).ok()?;
         let endpoints = self.discovered(&authority)?;
         Some((authority, endpoints))

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+pub mod action;
+
 /// A boxed error source.
 type Source = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -551,42 +553,6 @@ impl Error {
         self.service()
             .and_then(|s| s.retry_after)
             .or_else(|| self.invalid_response().and_then(|r| r.retry_after))
-    }
-
-    /// What to do next about this error: retry, sign the user in, fix the app's
-    /// configuration, or ask an administrator. See [`crate::action`].
-    ///
-    /// ```
-    /// let e = oxmsal::Error::transport("connection reset", None);
-    /// assert_eq!(e.action(), oxmsal::action::Action::Retry);
-    /// ```
-    pub fn action(&self) -> crate::action::Action {
-        crate::action::recommend(self)
-    }
-
-    /// MSAL for Python's `classification` of a silent-acquisition error: `""` for
-    /// suberrors an app need not show, the suberror otherwise, `None` without one.
-    ///
-    /// ```
-    /// assert_eq!(oxmsal::Error::transport("x", None).classification(), None);
-    /// ```
-    pub fn classification(&self) -> Option<String> {
-        crate::action::classification(self)
-    }
-
-    /// Whether the user must sign in (again) interactively — the service said
-    /// so (`interaction_required`, an expired or revoked grant, MFA, consent); the
-    /// same rule as [`Error::action`] returning `InteractWithUser` for a service error.
-    ///
-    /// ```
-    /// use oxmsal::{Error, ServiceError};
-    /// let s = ServiceError::from_body(400, br#"{"error":"invalid_grant","error_codes":[50076]}"#, None).unwrap();
-    /// assert!(Error::from_service(s).requires_interaction());
-    /// ```
-    pub fn requires_interaction(&self) -> bool {
-        self.service().is_some()
-            && self.kind() == ErrorKind::Service
-            && self.action().kind() == crate::action::ActionKind::InteractWithUser
     }
 
     /// Whether the same request may succeed later without any change: transport
