@@ -17,7 +17,8 @@ use crate::http::{HttpClient, HttpConfig, ReqwestClient, RetryPolicy};
 use crate::token::AuthenticationResult;
 
 use super::flow::{self, Params};
-use super::sources::{self, Resolved};
+use super::inner::Inner;
+use super::sources;
 use super::wire::Transport;
 use super::{
     pinned_tls, ManagedIdentity, ManagedIdentityEnvironment, ManagedIdentityRetryPolicy,
@@ -41,18 +42,6 @@ use super::{
 #[derive(Debug, Clone)]
 pub struct ManagedIdentityClient {
     inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Inner {
-    pub core: AppCore,
-    pub identity: ManagedIdentity,
-    pub resolved: Resolved,
-    pub transport: Transport,
-    /// The cache lookups' index keys, made once.
-    pub lookup_keys: Vec<crate::cache::LookupKeys>,
-    /// The last answers, per resource.
-    pub recent: super::recent::Recent,
 }
 
 impl ManagedIdentityClient {

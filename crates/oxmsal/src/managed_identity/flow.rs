@@ -13,7 +13,7 @@ use crate::client::AppCore;
 use crate::error::{Error, Result};
 use crate::token::{AuthenticationResult, TokenSource};
 
-use super::client::Inner;
+use super::inner::Inner;
 use super::sources::{self, arc, Extras};
 use super::{response, ManagedIdentity, ManagedIdentitySource};
 

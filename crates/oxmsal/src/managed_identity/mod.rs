@@ -24,6 +24,7 @@ mod client;
 mod environment;
 mod flow;
 mod identity;
+mod inner;
 mod pinned_tls;
 mod recent;
 mod response;

@@ -8,7 +8,7 @@ use crate::secret::Secret;
 use super::super::identity::{IdParams, ManagedIdentity};
 use super::super::wire::{parse_endpoint, SourceRequest};
 use super::super::{ManagedIdentityEnvironment, ManagedIdentitySource};
-use super::Resolved;
+use super::resolved::Resolved;
 
 const API_VERSION: &str = "2019-08-01";
 

@@ -16,7 +16,7 @@ use super::super::arc_key;
 use super::super::identity::{IdParams, ManagedIdentity};
 use super::super::wire::{parse_endpoint, SourceRequest};
 use super::super::{ManagedIdentityEnvironment, ManagedIdentitySource};
-use super::Resolved;
+use super::resolved::Resolved;
 
 const DEFAULT_ENDPOINT: &str = "http://localhost:40342/metadata/identity/oauth2/token";
 const API_VERSION: &str = "2020-06-01";

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use super::super::identity::ManagedIdentity;
 use super::super::wire::{parse_endpoint, SourceRequest};
 use super::super::{ManagedIdentityEnvironment, ManagedIdentitySource};
-use super::Resolved;
+use super::resolved::Resolved;
 
 pub(crate) fn resolve(
     env: &ManagedIdentityEnvironment,

@@ -8,7 +8,7 @@ use crate::error::Result;
 use super::super::identity::{IdParams, ManagedIdentity};
 use super::super::wire::{parse_endpoint, SourceRequest};
 use super::super::{ManagedIdentityEnvironment, ManagedIdentitySource};
-use super::Resolved;
+use super::resolved::Resolved;
 
 const DEFAULT_BASE: &str = "http://169.254.169.254";
 const PATH: &str = "/metadata/identity/oauth2/token";

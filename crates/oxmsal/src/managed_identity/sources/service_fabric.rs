@@ -11,7 +11,7 @@ use crate::secret::Secret;
 use super::super::identity::ManagedIdentity;
 use super::super::wire::{parse_endpoint, SourceRequest};
 use super::super::{ManagedIdentityEnvironment, ManagedIdentitySource};
-use super::{Extras, Resolved};
+use super::resolved::{Extras, Resolved};
 
 const API_VERSION: &str = "2019-07-01-preview";
 
