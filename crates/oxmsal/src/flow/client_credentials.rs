@@ -169,13 +169,15 @@ async fn acquire_in_span(
             return Ok(served(hit, correlation_id));
         }
         flight.enter().await;
-        now = core.clock.now_epoch();
-        if let Some(hit) = look(now).await? {
-            if !hit.refresh_due(now) {
-                return Ok(served(hit, correlation_id));
-            }
-            cached = Some(hit);
+    }
+    // Looked again once in: the request before this one (still in flight
+    // when this one looked, or just finished) may have cached the token.
+    now = core.clock.now_epoch();
+    if let Some(hit) = look(now).await? {
+        if !hit.refresh_due(now) {
+            return Ok(served(hit, correlation_id));
         }
+        cached = Some(hit);
     }
 
     let endpoints = match core

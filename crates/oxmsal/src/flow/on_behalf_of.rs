@@ -107,12 +107,14 @@ pub(crate) async fn acquire(
             return Ok(served(hit, correlation_id));
         }
         flight.enter().await;
-        if let Some((hit, now)) = look().await? {
-            if !hit.refresh_due(now) {
-                return Ok(served(hit, correlation_id));
-            }
-            cached = Some(hit);
+    }
+    // Looked again once in: the request before this one (still in flight
+    // when this one looked, or just finished) may have cached the token.
+    if let Some((hit, now)) = look().await? {
+        if !hit.refresh_due(now) {
+            return Ok(served(hit, correlation_id));
         }
+        cached = Some(hit);
     }
     let redeemed = async {
         let endpoints = core
