@@ -4,7 +4,6 @@
 //! named file's own directory, which is how Kubernetes mounts secrets and
 //! projected tokens.
 
-use std::io::Read;
 use std::path::Path;
 
 use crate::cache::persist::fs;
@@ -22,36 +21,7 @@ pub(crate) const MAX_CERTIFICATE_FILE_BYTES: u64 = 1024 * 1024;
 pub(crate) fn read_bounded(path: &Path, variable: &str, max: u64) -> Result<Vec<u8>> {
     let shown = path.display();
     let refused = |why: String| Error::configuration(format!("{variable} `{shown}` {why}"));
-    let file = fs::open_read_no_follow(path).map_err(|e| {
-        if fs::is_symlink_refusal(&e) {
-            refused("is a symbolic link; refused".to_owned())
-        } else {
-            refused(format!("cannot be opened ({e})"))
-        }
-    })?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| refused(format!("cannot be inspected ({e})")))?;
-    if !metadata.is_file() {
-        return Err(refused("is not a regular file".to_owned()));
-    }
-    if metadata.len() > max {
-        return Err(refused(format!(
-            "is {} bytes, more than the {max} allowed",
-            metadata.len()
-        )));
-    }
-    let mut content = Vec::new();
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut content)
-        .map_err(|e| refused(format!("cannot be read ({e})")))?;
-    if content.len() as u64 > max {
-        return Err(refused("grew past the size limit while read".to_owned()));
-    }
-    if content.iter().all(u8::is_ascii_whitespace) {
-        return Err(refused("is empty".to_owned()));
-    }
-    Ok(content)
+    fs::read_small_file(path, max).map_err(|why| refused(why.to_string()))
 }
 
 /// Where a link at `path` leads when that is inside `path`'s own directory.

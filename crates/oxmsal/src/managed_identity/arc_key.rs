@@ -4,7 +4,6 @@
 //! regular file of at most 4096 bytes (checked before reading), and is read
 //! with a bound.
 
-use std::io::Read;
 use std::path::Path;
 
 use crate::cache::persist::fs;
@@ -45,37 +44,10 @@ pub(crate) fn read_key(dir: &Path, realm: &str) -> Result<Secret> {
             "Azure Arc key file `{shown}` {why}; refused, nothing sent"
         ))
     };
-    let mut file = fs::open_read_no_follow(&path).map_err(|e| {
-        if fs::is_symlink_refusal(&e) {
-            return refused("is a symbolic link".to_owned());
-        }
-        refused(format!("cannot be opened ({e})"))
-    })?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| refused(format!("cannot be inspected ({e})")))?;
-    if !metadata.is_file() {
-        return Err(refused("is not a regular file".to_owned()));
-    }
-    if metadata.len() > MAX_KEY_FILE_BYTES {
-        return Err(refused(format!(
-            "is {} bytes, more than the {MAX_KEY_FILE_BYTES} allowed",
-            metadata.len()
-        )));
-    }
-    let mut content = String::new();
-    (&mut file)
-        .take(MAX_KEY_FILE_BYTES + 1)
-        .read_to_string(&mut content)
-        .map_err(|e| refused(format!("cannot be read ({e})")))?;
-    if content.len() as u64 > MAX_KEY_FILE_BYTES {
-        return Err(refused("grew past the size limit while read".to_owned()));
-    }
-    let key = content.trim();
-    if key.is_empty() {
-        return Err(refused("is empty".to_owned()));
-    }
-    Ok(Secret::new(key))
+    let bytes =
+        fs::read_small_file(&path, MAX_KEY_FILE_BYTES).map_err(|why| refused(why.to_string()))?;
+    let key = String::from_utf8(bytes).map_err(|_| refused("is not text".to_owned()))?;
+    Ok(Secret::new(key.trim()))
 }
 
 #[cfg(test)]

@@ -106,6 +106,79 @@ pub(crate) fn is_symlink_refusal(e: &io::Error) -> bool {
     }
 }
 
+/// Why [`read_small_file`] refused a file; its `Display` finishes the
+/// sentence "the file `…` …".
+#[derive(Debug)]
+pub(crate) enum SmallFileRefusal {
+    /// A symbolic link (not followed).
+    Link,
+    /// It could not be opened.
+    Open(io::Error),
+    /// Its metadata could not be read.
+    Inspect(io::Error),
+    /// A directory, FIFO, device…
+    NotRegular,
+    /// Larger than allowed: its size and the limit.
+    TooLarge(u64, u64),
+    /// Reading failed.
+    Read(io::Error),
+    /// It grew past the limit while being read.
+    Grew,
+    /// Nothing in it but whitespace.
+    Empty,
+}
+
+impl std::fmt::Display for SmallFileRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Link => write!(f, "is a symbolic link"),
+            Self::Open(e) => write!(f, "cannot be opened ({e})"),
+            Self::Inspect(e) => write!(f, "cannot be inspected ({e})"),
+            Self::NotRegular => write!(f, "is not a regular file"),
+            Self::TooLarge(len, max) => write!(f, "is {len} bytes, more than the {max} allowed"),
+            Self::Read(e) => write!(f, "cannot be read ({e})"),
+            Self::Grew => write!(f, "grew past the size limit while read"),
+            Self::Empty => write!(f, "is empty"),
+        }
+    }
+}
+
+/// The whole of a small file named by configuration (a key, a token, a
+/// certificate): opened without following a link, a regular file, at most
+/// `max` bytes (checked before reading and enforced while reading), and not
+/// blank. Its owner is not checked: such files are often provisioned by
+/// another user (Azure Arc's agent, Kubernetes).
+pub(crate) fn read_small_file(
+    path: &Path,
+    max: u64,
+) -> std::result::Result<Vec<u8>, SmallFileRefusal> {
+    let file = open_read_no_follow(path).map_err(|e| {
+        if is_symlink_refusal(&e) {
+            SmallFileRefusal::Link
+        } else {
+            SmallFileRefusal::Open(e)
+        }
+    })?;
+    let metadata = file.metadata().map_err(SmallFileRefusal::Inspect)?;
+    if !metadata.is_file() {
+        return Err(SmallFileRefusal::NotRegular);
+    }
+    if metadata.len() > max {
+        return Err(SmallFileRefusal::TooLarge(metadata.len(), max));
+    }
+    let mut content = Vec::new();
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut content)
+        .map_err(SmallFileRefusal::Read)?;
+    if content.len() as u64 > max {
+        return Err(SmallFileRefusal::Grew);
+    }
+    if content.iter().all(u8::is_ascii_whitespace) {
+        return Err(SmallFileRefusal::Empty);
+    }
+    Ok(content)
+}
+
 /// Opens an existing lock file for reading and writing: not through a link,
 /// a regular file, owned by this user. `None` when there is no file.
 pub(crate) fn open_lock_file(path: &Path, what: &str) -> Result<Option<File>> {
