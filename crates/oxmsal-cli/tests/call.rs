@@ -316,3 +316,55 @@ async fn a_managed_identity_token_for_the_scopes_resource() {
         Some("https://vault.azure.net")
     );
 }
+
+#[tokio::test]
+async fn a_revoked_refresh_token_needs_interaction_and_exits_1() {
+    let env = start_for_users().await;
+    let login = with(
+        env.user_args("login"),
+        &["--username", DEFAULT_USERNAME, "--password-env", "PW"],
+    );
+    let ok = env
+        .run_env(login, vec![("PW".into(), DEFAULT_USER_PASSWORD.into())])
+        .await;
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let mut args = env.user_args("call");
+    args.push(env.emulator.resource_url("v1.0/me"));
+    let args = with(
+        args,
+        &[
+            "--scope",
+            "Mail.Read",
+            "--capability",
+            "CP1",
+            "--account",
+            DEFAULT_USERNAME,
+        ],
+    );
+    // A first call caches a Mail.Read token (and a rotated refresh token).
+    let first = env.run(args.clone()).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+
+    // The user's refresh tokens are revoked and their sessions end (CAE): the
+    // cached token is challenged, and the refresh token cannot answer it.
+    env.emulator.revoke_refresh_tokens(DEFAULT_USERNAME);
+    env.emulator.revoke_tokens(DEFAULT_USERNAME);
+    env.emulator.reset_counters();
+    let run = env.run(args).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json["error"], "invalid_grant", "{}", run.stdout);
+    assert_eq!(run.json["suberror"], "bad_token", "{}", run.stdout);
+    assert!(
+        run.json["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("AADSTS50173")),
+        "{}",
+        run.stdout
+    );
+    // The resource was asked once (the challenge is not retried without a
+    // token), and the refused refresh token was sent once, never again.
+    let c = env.emulator.counters();
+    assert_eq!(c.resource_requests, 1);
+    assert_eq!(c.refresh_token_grants, 1);
+    assert_eq!(c.token_requests, 1);
+}
