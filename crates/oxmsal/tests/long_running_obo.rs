@@ -279,3 +279,65 @@ async fn concurrent_calls_in_one_session_share_one_refresh() {
     assert_eq!(tokens.len(), 1);
     assert_eq!(env.emulator.counters().refresh_token_grants, 1);
 }
+
+/// A session started in a per-request tenant (the app's authority is
+/// `organizations`) is continued there; a claims request skips the cached
+/// token and goes with the refresh.
+#[tokio::test]
+async fn the_session_stays_in_its_tenant_and_claims_go_with_the_refresh() {
+    let env = Env::start().await;
+    let incoming = env.incoming().await;
+    let credential = ClientCredential::secret(env.demo.secret.clone());
+    let api = env
+        .connect(ConfidentialClientApplication::builder(
+            env.demo.client_id.clone(),
+            credential,
+        ))
+        .authority(format!("{}/organizations", env.emulator.base_url()))
+        .build()
+        .unwrap();
+    let tenant = oxmsal_emulator::DEFAULT_TENANT_ID;
+    let (started, key) = api
+        .initiate_long_running_on_behalf_of(incoming.access_token, [GRAPH])
+        .tenant(tenant)
+        .await
+        .unwrap();
+    assert_eq!(env.emulator.token_requests().pop().unwrap().tenant, tenant);
+    let hit = api
+        .acquire_token_in_long_running_process(key.clone(), [GRAPH])
+        .await
+        .unwrap();
+    assert_eq!(hit.token_source, TokenSource::Cache);
+    assert_eq!(hit.access_token, started.access_token);
+
+    env.clock.advance(LATER);
+    let refreshed = api
+        .acquire_token_in_long_running_process(key.clone(), [GRAPH])
+        .await
+        .unwrap();
+    assert_eq!(refreshed.token_source, TokenSource::IdentityProvider);
+    let sent = env.emulator.token_requests().pop().unwrap();
+    assert_eq!(sent.params["grant_type"], "refresh_token");
+    assert_eq!(
+        sent.tenant, tenant,
+        "the session's tenant, not organizations"
+    );
+    let hit = api
+        .acquire_token_in_long_running_process(key.clone(), [GRAPH])
+        .await
+        .unwrap();
+    assert_eq!(hit.token_source, TokenSource::Cache);
+    assert_eq!(hit.access_token, refreshed.access_token);
+
+    let claims = r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#;
+    let stepped_up = api
+        .acquire_token_in_long_running_process(key, [GRAPH])
+        .claims(claims)
+        .await
+        .unwrap();
+    assert_eq!(stepped_up.token_source, TokenSource::IdentityProvider);
+    let sent = env.emulator.token_requests().pop().unwrap();
+    assert_eq!(sent.params["grant_type"], "refresh_token");
+    assert_eq!(sent.claims.unwrap()["access_token"]["acrs"]["value"], "c1");
+    assert_eq!(env.emulator.counters().obo_grants, 1);
+}
