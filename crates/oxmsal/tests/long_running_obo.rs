@@ -184,9 +184,11 @@ async fn another_instance_sharing_a_file_store_continues_the_session() {
     assert_eq!(hit.access_token, started.access_token);
     assert_eq!(env.emulator.counters().token_requests, requests);
 
-    // Later, it redeems the session's refresh token...
+    // Later, a fresh process finds the session by its expired token in the
+    // store and redeems the session's refresh token...
     env.clock.advance(LATER);
-    let refreshed = job
+    let refreshed = env
+        .api(store())
         .acquire_token_in_long_running_process("report-job-42", [GRAPH])
         .await
         .unwrap();
