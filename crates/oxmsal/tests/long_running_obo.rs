@@ -343,3 +343,28 @@ async fn the_session_stays_in_its_tenant_and_claims_go_with_the_refresh() {
     assert_eq!(sent.claims.unwrap()["access_token"]["acrs"]["value"], "c1");
     assert_eq!(env.emulator.counters().obo_grants, 1);
 }
+
+/// A hundred requests starting the same session send one on-behalf-of grant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_starts_of_one_session_share_one_grant() {
+    let env = Env::start().await;
+    let incoming = env.incoming().await;
+    let api = env.api(None);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let (api, incoming) = (api.clone(), incoming.access_token.clone());
+        tasks.spawn(async move {
+            let (t, key) = api
+                .initiate_long_running_on_behalf_of(incoming, [GRAPH])
+                .await
+                .unwrap();
+            (t.access_token.expose_secret().to_owned(), key)
+        });
+    }
+    let mut started = std::collections::HashSet::new();
+    while let Some(outcome) = tasks.join_next().await {
+        started.insert(outcome.unwrap());
+    }
+    assert_eq!(started.len(), 1);
+    assert_eq!(env.emulator.counters().obo_grants, 1);
+}
