@@ -364,7 +364,8 @@ async fn on_behalf_of() {
         (id["aud"].as_str(), id["oid"].as_str()),
         (Some(api.client_id.as_str()), Some(DEFAULT_USER_OID))
     );
-    assert!(body["refresh_token"].is_string());
+    // Kept for later: a long-running job redeems it after the assertion expired.
+    let obo_refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
     let at = payload(body["access_token"].as_str().unwrap());
     assert_eq!(at["oid"], DEFAULT_USER_OID);
     assert_eq!(at["aud"], "https://graph.microsoft.com");
@@ -421,6 +422,42 @@ async fn on_behalf_of() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let r = exchange(incoming, secret).await;
     expect_aad_error(r, 400, "invalid_grant", 500133).await;
+
+    // Long-running on-behalf-of: the grant's refresh token outlives the
+    // assertion; the middle tier redeems it with its secret (only).
+    let redeem = |secret: Option<&str>| {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("client_id", api.client_id.as_str()),
+            ("refresh_token", obo_refresh_token.as_str()),
+            (
+                "scope",
+                "openid offline_access https://graph.microsoft.com/User.Read",
+            ),
+            ("client_info", "1"),
+        ];
+        if let Some(secret) = secret {
+            form.push(("client_secret", secret));
+        }
+        client(&emu).post(emu.token_endpoint()).form(&form).send()
+    };
+    let r = redeem(None).await.unwrap();
+    expect_aad_error(r, 401, "invalid_client", 7000218).await;
+    let r = redeem(Some(&api.secret)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    let at = payload(body["access_token"].as_str().unwrap());
+    assert_eq!(at["oid"], DEFAULT_USER_OID);
+    assert_eq!(at["aud"], "https://graph.microsoft.com");
+    assert_eq!(at["azp"], api.client_id);
+    let front_redeems = refresh(
+        &emu,
+        &front.client_id,
+        &obo_refresh_token,
+        "https://graph.microsoft.com/User.Read",
+    )
+    .await;
+    expect_aad_error(front_redeems, 400, "invalid_grant", 70000).await;
 
     assert_eq!(emu.counters().obo_grants, 8);
     assert!(emu

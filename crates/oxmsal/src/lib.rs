@@ -49,6 +49,7 @@
 //! | daemon, service | [`ConfidentialClientApplication::acquire_token_for_client`] | client credentials (secret, certificate, or a federated assertion: [`credential::ClientCredential`]) |
 //! | web app | [`ConfidentialClientApplication::initiate_auth_code_flow`], then [`ConfidentialClientApplication::acquire_token_by_auth_code_flow`] | authorization code with PKCE, state and nonce |
 //! | web API | [`ConfidentialClientApplication::acquire_token_on_behalf_of`] | on-behalf-of, cached per incoming token |
+//! | web API's background job | [`ConfidentialClientApplication::initiate_long_running_on_behalf_of`], then [`ConfidentialClientApplication::acquire_token_in_long_running_process`] | long-running on-behalf-of: a session key, then the session's refresh token |
 //! | desktop, CLI | [`PublicClientApplication::acquire_token_interactive`] | browser sign-in with a loopback redirect |
 //! | headless device, SSH session | [`PublicClientApplication::initiate_device_flow`], then [`PublicClientApplication::acquire_token_by_device_flow`] | device code (RFC 8628) |
 //! | legacy, tests | [`PublicClientApplication::acquire_token_by_username_password`] | resource owner password |

@@ -12,6 +12,7 @@ use crate::token::AuthenticationResult;
 use super::requests::{collect, redeem_auth_code, OnBehalfOfRequest, SilentRequest};
 use super::AuthCodeFlowRequest;
 use super::{AppBuilder, Confidential, TokenFuture};
+use super::{LongRunningOnBehalfOfRequest, LongRunningProcessRequest};
 use crate::client::AppCore;
 
 /// An application that can keep a secret: it authenticates itself with a client
@@ -267,6 +268,74 @@ impl ConfidentialClientApplication {
             &self.inner.core,
             &self.inner.credential,
             assertion,
+            collect(scopes),
+        )
+    }
+
+    /// Starts a long-running on-behalf-of session (MSAL.NET's
+    /// `InitiateLongRunningProcessInWebApi`), for a background job that acts
+    /// for the user after their request, and their token, are gone: an
+    /// on-behalf-of grant whose downstream token and refresh token are filed
+    /// under a session key. Resolves to the token and the key: the incoming
+    /// token's hash unless [`session_key`](LongRunningOnBehalfOfRequest::session_key)
+    /// chose one. Continue with
+    /// [`acquire_token_in_long_running_process`](Self::acquire_token_in_long_running_process).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, incoming: String) -> oxmsal::Result<()> {
+    /// let (token, session_key) = app
+    ///     .initiate_long_running_on_behalf_of(oxmsal::Secret::new(incoming), ["https://graph.microsoft.com/.default"])
+    ///     .await?;
+    /// # let _ = (token, session_key); Ok(()) }
+    /// ```
+    pub fn initiate_long_running_on_behalf_of<I, S>(
+        &self,
+        assertion: crate::secret::Secret,
+        scopes: I,
+    ) -> LongRunningOnBehalfOfRequest<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        LongRunningOnBehalfOfRequest::new(
+            &self.inner.core,
+            &self.inner.credential,
+            assertion,
+            collect(scopes),
+        )
+    }
+
+    /// A token in a long-running on-behalf-of session (MSAL.NET's
+    /// `AcquireTokenInLongRunningProcess`), found by its session key alone:
+    /// the session's cached access token unless it is due for refresh, else
+    /// one redeemed with the session's refresh token (no incoming token
+    /// needed; it may have expired long ago). An unknown key is a
+    /// [`NoCachedToken`](crate::ErrorKind::NoCachedToken) error; a refused
+    /// refresh token is the service's error, whose
+    /// [`requires_interaction`](crate::Error::requires_interaction) means the
+    /// user must call the web API again to start a new session. With a shared
+    /// cache store, another process can continue the session.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, session_key: String) -> oxmsal::Result<()> {
+    /// let token = app
+    ///     .acquire_token_in_long_running_process(session_key, ["https://graph.microsoft.com/.default"])
+    ///     .await?;
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub fn acquire_token_in_long_running_process<I, S>(
+        &self,
+        session_key: impl Into<String>,
+        scopes: I,
+    ) -> LongRunningProcessRequest<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        LongRunningProcessRequest::new(
+            &self.inner.core,
+            &self.inner.credential,
+            session_key.into(),
             collect(scopes),
         )
     }

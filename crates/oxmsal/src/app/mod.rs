@@ -4,6 +4,7 @@ mod authorize;
 pub(crate) mod builder;
 mod confidential;
 mod future;
+mod long_running;
 mod public;
 mod requests;
 
@@ -14,5 +15,6 @@ pub use authorize::{
 pub use builder::{AppBuilder, Confidential, Public};
 pub use confidential::{ClientCredentialsRequest, ConfidentialClientApplication};
 pub use future::TokenFuture;
+pub use long_running::{LongRunningOnBehalfOfRequest, LongRunningProcessRequest};
 pub use public::PublicClientApplication;
 pub use requests::{DeviceFlowRequest, InteractiveRequest, OnBehalfOfRequest, SilentRequest};

@@ -132,17 +132,18 @@ async fn acquire_in_span(
     };
     let scopes_ref = scopes.as_slice();
     let partition = &partition;
-    let look = |now: u64| async move {
+    // `load`: bring the partition in from persistence first.
+    let look = |now: u64, load: bool| async move {
         if bypass_cache {
             return Ok(None);
         }
-        if core.has_persistence() {
+        if load && core.has_persistence() {
             core.load_partition(&partition(endpoints)).await?;
         }
         Ok::<_, crate::Error>(cache_hit(core, endpoints, scopes_ref, now))
     };
     let mut now = core.clock.now_epoch();
-    let mut cached = look(now).await?;
+    let mut cached = look(now, true).await?;
     if let Some(hit) = cached.take() {
         if !hit.refresh_due(now) {
             return Ok(served(hit, correlation_id));
@@ -164,16 +165,18 @@ async fn acquire_in_span(
         scopes.join(" "),
         claims.as_deref().unwrap_or_default()
     ));
-    if !flight.try_enter() {
+    let waited = !flight.try_enter();
+    if waited {
         if let Some(hit) = cached {
             return Ok(served(hit, correlation_id));
         }
         flight.enter().await;
     }
     // Looked again once in: the request before this one (still in flight
-    // when this one looked, or just finished) may have cached the token.
+    // when this one looked, or just finished) may have cached the token —
+    // in memory; the store is read again only after a wait.
     now = core.clock.now_epoch();
-    if let Some(hit) = look(now).await? {
+    if let Some(hit) = look(now, waited).await? {
         if !hit.refresh_due(now) {
             return Ok(served(hit, correlation_id));
         }

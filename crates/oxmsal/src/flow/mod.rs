@@ -6,6 +6,7 @@ pub(crate) mod auth_code;
 pub(crate) mod client_credentials;
 pub(crate) mod device_code;
 pub(crate) mod interactive;
+pub(crate) mod long_running_obo;
 mod loopback;
 pub(crate) mod on_behalf_of;
 pub(crate) mod refresh_token;

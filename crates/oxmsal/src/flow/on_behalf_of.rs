@@ -1,6 +1,10 @@
 //! On-behalf-of (RFC 7523 jwt-bearer with `requested_token_use=on_behalf_of`):
 //! a web API exchanges its caller's token for a downstream one. Tokens are
 //! cached per incoming assertion, so a second call with it is a cache hit.
+//!
+//! Long-running on-behalf-of starts here too: the same grant with the tokens
+//! filed under a session key (the assertion's hash unless the caller chose
+//! one), which `long_running_obo` later finds without the assertion.
 
 use aws_lc_rs::digest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -41,6 +45,27 @@ pub(crate) async fn acquire(
     credential: &ClientCredential,
     params: Params,
 ) -> Result<AuthenticationResult> {
+    let key = assertion_hash(&params.assertion);
+    acquire_under(core, credential, params, &key).await
+}
+
+/// The key of a caller's tokens: a hash of the assertion (never the
+/// assertion itself), URL-safe base64 of its SHA-256.
+pub(crate) fn assertion_hash(assertion: &Secret) -> String {
+    URL_SAFE_NO_PAD.encode(digest::digest(
+        &digest::SHA256,
+        assertion.expose_secret().as_bytes(),
+    ))
+}
+
+/// On-behalf-of with the tokens filed (and looked up) under `cache_key`:
+/// the access token's `ext_cache_key` and the persistence partition.
+pub(crate) async fn acquire_under(
+    core: &AppCore,
+    credential: &ClientCredential,
+    params: Params,
+    cache_key: &str,
+) -> Result<AuthenticationResult> {
     let Params {
         assertion,
         scopes,
@@ -60,57 +85,58 @@ pub(crate) async fn acquire(
     // Persisted metadata is enough to look in the cache (no request).
     let found = core.lookup_endpoints(&authority, correlation_id).await?;
     let endpoints = &found.endpoints;
-    // The key of this caller's tokens: a hash of the assertion (never the assertion).
-    let assertion_hash = URL_SAFE_NO_PAD.encode(digest::digest(
-        &digest::SHA256,
-        assertion.expose_secret().as_bytes(),
-    ));
     let bypass = claims.is_some() || force_refresh;
     let home = home_account_of(assertion);
-    let look = || async {
+    // `load`: bring the partition in from persistence first.
+    let (scopes_ref, home_ref) = (&scopes, &home);
+    let look = |load: bool| async move {
+        let (scopes, home) = (scopes_ref, home_ref);
         if bypass {
             return Ok(None);
         }
-        let partition = PartitionKey::OnBehalfOf {
-            assertion_hash: assertion_hash.clone(),
-        };
-        core.load_partition(&partition).await?;
-        let Some(home) = &home else {
+        if load {
+            let partition = PartitionKey::OnBehalfOf {
+                assertion_hash: cache_key.to_owned(),
+            };
+            core.load_partition(&partition).await?;
+        }
+        let Some(home) = home else {
             return Ok(None);
         };
         let now = core.clock.now_epoch();
-        let query = AccessTokenQuery::new(&core.client_id, &endpoints.aliases, &scopes)
+        let query = AccessTokenQuery::new(&core.client_id, &endpoints.aliases, scopes)
             .for_account(home)
             .in_realm(&endpoints.realm)
-            .with_ext_cache_key(&assertion_hash);
+            .with_ext_cache_key(cache_key);
         Ok::<_, crate::Error>(find_hit(core, &query, now).map(|hit| (hit, now)))
     };
     let mut cached = None;
-    if let Some((hit, now)) = look().await? {
+    if let Some((hit, now)) = look(true).await? {
         if !hit.refresh_due(now) {
             return Ok(served(hit, correlation_id));
         }
         cached = Some(hit);
     }
 
-    // Single flight per assertion, tenant, scopes and claims: callers that
-    // waited find the first one's token; a token past refresh_on is served
-    // while another caller refreshes it.
+    // Single flight per key (the assertion's, or a session's), tenant, scopes
+    // and claims: callers that waited find the first one's token; a token
+    // past refresh_on is served while another caller refreshes it.
     let mut flight = core.flight(format!(
-        "on_behalf_of\u{1f}{assertion_hash}\u{1f}{}\u{1f}{}\u{1f}{}",
+        "on_behalf_of\u{1f}{cache_key}\u{1f}{}\u{1f}{}\u{1f}{}",
         endpoints.realm,
         scopes.join(" "),
         claims.unwrap_or_default()
     ));
-    if !flight.try_enter() {
+    // The caller that held the flight may have saved the token since the
+    // lookup above: after waiting for it, or just before entering.
+    let waited = !flight.try_enter();
+    if waited {
         if let Some(hit) = cached {
             return Ok(served(hit, correlation_id));
         }
         flight.enter().await;
     }
-    // Looked again once in: the request before this one (still in flight
-    // when this one looked, or just finished) may have cached the token.
-    if let Some((hit, now)) = look().await? {
+    if let Some((hit, now)) = look(waited).await? {
         if !hit.refresh_due(now) {
             return Ok(served(hit, correlation_id));
         }
@@ -131,7 +157,7 @@ pub(crate) async fn acquire(
             claims,
             expected_nonce: None,
             save: SaveMode::SignIn,
-            ext_cache_key: Some(&assertion_hash),
+            ext_cache_key: Some(cache_key),
             rotates: None,
             correlation_id,
         };
