@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::flow::client_credentials;
 use crate::token::AuthenticationResult;
 
-use super::requests::{collect, redeem_auth_code, OnBehalfOfRequest, SilentRequest};
+use super::requests::{collect, OnBehalfOfRequest, SilentRequest};
 use super::AuthCodeFlowRequest;
 use super::{AppBuilder, Confidential, TokenFuture};
 use crate::client::AppCore;
@@ -231,18 +231,17 @@ impl ConfidentialClientApplication {
     /// let token = app.acquire_token_by_auth_code_flow(&flow, &params).await?;
     /// # let _ = token; Ok(()) }
     /// ```
-    pub async fn acquire_token_by_auth_code_flow(
-        &self,
-        flow: &crate::flow::auth_code::AuthCodeFlow,
-        response: &std::collections::HashMap<String, String>,
-    ) -> Result<AuthenticationResult> {
-        redeem_auth_code(
+    pub fn acquire_token_by_auth_code_flow<'a>(
+        &'a self,
+        flow: &'a crate::flow::auth_code::AuthCodeFlow,
+        response: &'a std::collections::HashMap<String, String>,
+    ) -> crate::app::AuthCodeFlowRedemption<'a> {
+        crate::app::AuthCodeFlowRedemption::new(
             &self.inner.core,
             Some(&self.inner.credential),
             flow,
             response,
         )
-        .await
     }
 
     /// On-behalf-of: exchanges the access token your API received (`assertion`)
@@ -372,6 +371,22 @@ impl<'a> ClientCredentialsRequest<'a> {
         self
     }
 
+    /// Extra query, form and header values for the token request (see
+    /// [`RequestOptions`](crate::RequestOptions)); a cached token still
+    /// answers the request.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_for_client(["api://demo/.default"])
+    ///     .request_options(oxmsal::RequestOptions::new().extra_query_parameter("dc", "ESTS-PUB-WUS2-AZ1-FD000-TEST1"))
+    ///     .await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn request_options(mut self, options: crate::RequestOptions) -> Self {
+        self.params.options = options;
+        self
+    }
+
     /// Sends the request.
     ///
     /// ```no_run
@@ -390,6 +405,9 @@ impl<'a> IntoFuture for ClientCredentialsRequest<'a> {
 
     fn into_future(mut self) -> Self::IntoFuture {
         let core = &self.app.core;
+        if let Err(err) = self.params.options.check_for_token_request() {
+            return TokenFuture::ready(Err(err));
+        }
         match client_credentials::hot_hit(core, &mut self.params) {
             Some(hit) => TokenFuture::ready(Ok(hit)),
             None => TokenFuture::waiting(client_credentials::acquire(

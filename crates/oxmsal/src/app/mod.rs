@@ -5,6 +5,7 @@ pub(crate) mod builder;
 mod confidential;
 mod future;
 mod public;
+mod redeem;
 mod requests;
 
 pub use authorize::{
@@ -15,4 +16,5 @@ pub use builder::{AppBuilder, Confidential, Public};
 pub use confidential::{ClientCredentialsRequest, ConfidentialClientApplication};
 pub use future::TokenFuture;
 pub use public::PublicClientApplication;
+pub use redeem::{AuthCodeFlowRedemption, RefreshTokenRequest, UsernamePasswordRequest};
 pub use requests::{DeviceFlowRequest, InteractiveRequest, OnBehalfOfRequest, SilentRequest};

@@ -12,6 +12,7 @@ use crate::cache::AccessTokenQuery;
 use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::Result;
+use crate::request_options::RequestOptions;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
@@ -34,6 +35,8 @@ pub(crate) struct Params {
     /// Skips the cache.
     pub force_refresh: bool,
     pub correlation_id: String,
+    /// Extra query, form and header values (they do not bypass the cache).
+    pub options: RequestOptions,
 }
 
 pub(crate) async fn acquire(
@@ -48,6 +51,7 @@ pub(crate) async fn acquire(
         tenant,
         force_refresh,
         correlation_id,
+        options,
     } = params;
     let (assertion, claims, correlation_id) = (&assertion, claims.as_deref(), &*correlation_id);
     let scopes = validate_scopes(&scopes)?;
@@ -132,6 +136,7 @@ pub(crate) async fn acquire(
             ext_cache_key: Some(&assertion_hash),
             rotates: None,
             correlation_id,
+            options: &options,
         };
         redeem(core, Some(credential), &authority, &endpoints, grant).await
     }
