@@ -432,3 +432,97 @@ async fn long_extra_values_are_masked_in_errors() {
     assert!(!shown.contains("extra-secret-value-123"), "{shown}");
     assert!(shown.contains("x_short=abc"), "{shown}");
 }
+
+/// The transport, with every request body kept: what really went out.
+#[derive(Debug)]
+struct Recording {
+    inner: oxmsal::http::ReqwestClient,
+    bodies: std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+impl oxmsal::http::HttpClient for Recording {
+    fn send(&self, request: oxmsal::http::HttpRequest) -> oxmsal::http::HttpFuture<'_> {
+        self.bodies.lock().unwrap().push(request.body().clone());
+        self.inner.send(request)
+    }
+}
+
+impl Recording {
+    fn last_assertion_claims(&self) -> serde_json::Value {
+        let body = self.bodies.lock().unwrap().last().unwrap().clone();
+        let form: HashMap<String, String> =
+            url::form_urlencoded::parse(&body).into_owned().collect();
+        let payload = form["client_assertion"]
+            .split('.')
+            .nth(1)
+            .unwrap()
+            .to_owned();
+        use base64::Engine as _;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        serde_json::from_slice(&json).unwrap()
+    }
+}
+
+/// A certificate's assertion carries the extra claims and the audience
+/// override (the issuer, which the emulator accepts like Entra ID); an
+/// audience the server does not accept shows the override is what is signed.
+#[tokio::test]
+async fn certificate_assertion_with_extra_claims_and_audience_override() {
+    use oxmsal::credential::ClientCertificate;
+    let e = env().await;
+    let cert = oxmsal_emulator::testing::client_certificate("claims");
+    e.emulator
+        .register_app(
+            oxmsal_emulator::AppRegistration::new("claims-app")
+                .with_certificate_der(cert.cert_der.clone()),
+        )
+        .unwrap();
+    let recording = Arc::new(Recording {
+        inner: oxmsal::http::ReqwestClient::new(
+            &oxmsal::http::HttpConfig::default()
+                .extra_root_pem(e.emulator.ca_pem().as_bytes().to_vec()),
+        )
+        .unwrap(),
+        bodies: std::sync::Mutex::new(Vec::new()),
+    });
+    let app_with = |audience: String| {
+        let mut claims = serde_json::Map::new();
+        claims.insert("client_ip".into(), "192.0.2.10".into());
+        let certificate = ClientCertificate::from_pem(cert.combined_pem().as_bytes())
+            .unwrap()
+            .with_claims(claims)
+            .unwrap()
+            .with_audience(audience)
+            .unwrap();
+        e.builder(ConfidentialClientApplication::builder(
+            "claims-app",
+            ClientCredential::certificate(certificate),
+        ))
+        .http_client(recording.clone())
+        .build()
+        .unwrap()
+    };
+
+    let issuer = format!("{}/v2.0", e.emulator.authority().trim_end_matches('/'));
+    let token = app_with(issuer.clone())
+        .acquire_token_for_client([APP_SCOPE])
+        .await
+        .unwrap();
+    assert_eq!(token.token_source, TokenSource::IdentityProvider);
+    let claims = recording.last_assertion_claims();
+    assert_eq!(claims["aud"], issuer.as_str());
+    assert_eq!(claims["client_ip"], "192.0.2.10");
+    assert_eq!(claims["iss"], "claims-app");
+
+    let err = app_with("https://elsewhere.example/".into())
+        .acquire_token_for_client([APP_SCOPE])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Service, "{err}");
+    assert_eq!(
+        recording.last_assertion_claims()["aud"],
+        "https://elsewhere.example/"
+    );
+}
