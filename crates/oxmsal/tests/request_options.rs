@@ -526,3 +526,83 @@ async fn certificate_assertion_with_extra_claims_and_audience_override() {
         "https://elsewhere.example/"
     );
 }
+
+/// The app's own tokens go (users' stay); the next client credentials call
+/// goes to the token endpoint.
+#[tokio::test]
+async fn remove_tokens_for_client_then_the_server_is_asked_again() {
+    let e = env().await;
+    let api = e.confidential();
+    let first = api.acquire_token_for_client([APP_SCOPE]).await.unwrap();
+    assert_eq!(first.token_source, TokenSource::IdentityProvider);
+    // A user's token in the same cache (on-behalf-of) is not the app's own.
+    let incoming = e
+        .public()
+        .acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            [format!("api://{}/access_as_user", api.client_id())],
+        )
+        .await
+        .unwrap();
+    let obo = || {
+        api.acquire_token_on_behalf_of(
+            incoming.access_token.clone(),
+            ["https://graph.microsoft.com/.default"],
+        )
+    };
+    obo().await.unwrap();
+    let hit = api.acquire_token_for_client([APP_SCOPE]).await.unwrap();
+    assert_eq!(hit.token_source, TokenSource::Cache);
+
+    assert_eq!(api.remove_tokens_for_client().await.unwrap(), 1);
+    assert_eq!(api.remove_tokens_for_client().await.unwrap(), 0, "gone");
+    let again = api.acquire_token_for_client([APP_SCOPE]).await.unwrap();
+    assert_eq!(again.token_source, TokenSource::IdentityProvider);
+    assert_eq!(e.emulator.counters().client_credentials_grants, 2);
+    assert_eq!(
+        obo().await.unwrap().token_source,
+        TokenSource::Cache,
+        "the user's token stays"
+    );
+}
+
+/// With a persistence store, the removal reaches the store: a process that
+/// never saw the token removes it, and a third one asks the server again.
+#[tokio::test]
+async fn remove_tokens_for_client_reaches_the_persistence_store() {
+    let e = env().await;
+    let demo = e.emulator.register_demo_app();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(oxmsal::cache::persist::FileStore::new(
+        dir.path().join("cache.json"),
+    ));
+    let process = || {
+        e.builder(ConfidentialClientApplication::builder(
+            demo.client_id.clone(),
+            ClientCredential::secret(demo.secret.clone()),
+        ))
+        .cache_persistence(store.clone())
+        .build()
+        .unwrap()
+    };
+    let first = process();
+    first.acquire_token_for_client([APP_SCOPE]).await.unwrap();
+    let hit = process()
+        .acquire_token_for_client([APP_SCOPE])
+        .await
+        .unwrap();
+    assert_eq!(
+        hit.token_source,
+        TokenSource::Cache,
+        "shared through the store"
+    );
+
+    assert_eq!(process().remove_tokens_for_client().await.unwrap(), 1);
+    let fresh = process()
+        .acquire_token_for_client([APP_SCOPE])
+        .await
+        .unwrap();
+    assert_eq!(fresh.token_source, TokenSource::IdentityProvider);
+    assert_eq!(e.emulator.counters().client_credentials_grants, 2);
+}

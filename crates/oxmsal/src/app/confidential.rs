@@ -125,6 +125,31 @@ impl ConfidentialClientApplication {
         self.inner.core.remove_account(account).await
     }
 
+    /// Removes the app's own tokens — those
+    /// [`acquire_token_for_client`](Self::acquire_token_for_client) cached —
+    /// from memory and from the
+    /// [`cache_persistence`](crate::app::AppBuilder::cache_persistence) store
+    /// (a store that cannot be written is an error); the next
+    /// `acquire_token_for_client` asks the token endpoint. Users' tokens
+    /// stay. Returns how many in-memory cache entries went (MSAL for
+    /// Python's `remove_tokens_for_client`).
+    ///
+    /// ```
+    /// # use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
+    /// let app = ConfidentialClientApplication::builder("c", ClientCredential::secret("s")).build()?;
+    /// app.token_cache().deserialize(r#"{"AccessToken": {"-login.microsoftonline.com-accesstoken-c-t-api://x/.default": {
+    ///     "credential_type": "AccessToken", "secret": "at", "home_account_id": "",
+    ///     "environment": "login.microsoftonline.com", "client_id": "c", "realm": "t",
+    ///     "target": "api://x/.default", "cached_at": "0", "expires_on": "9999999999"}}}"#)?;
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// assert_eq!(rt.block_on(app.remove_tokens_for_client())?, 1);
+    /// assert_eq!(app.token_cache().access_token_count(), 0);
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub async fn remove_tokens_for_client(&self) -> Result<usize> {
+        self.inner.core.remove_tokens_for_client().await
+    }
+
     /// A user token without interaction (web-app accounts): cache or refresh.
     ///
     /// ```no_run
