@@ -23,8 +23,12 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_with(oxmsal_emulator::EmulatorConfig::default()).await
+}
+
+async fn env_with(config: oxmsal_emulator::EmulatorConfig) -> Env {
     Env {
-        emulator: Arc::new(Emulator::start().await.unwrap()),
+        emulator: Arc::new(Emulator::start_with(config).await.unwrap()),
         clock: ManualClock::at(std::time::SystemTime::now()),
     }
 }
@@ -605,4 +609,77 @@ async fn remove_tokens_for_client_reaches_the_persistence_store() {
         .unwrap();
     assert_eq!(fresh.token_source, TokenSource::IdentityProvider);
     assert_eq!(e.emulator.counters().client_credentials_grants, 2);
+}
+
+/// The device flow's polls and an interactive sign-in carry the extras too;
+/// the interactive request's query parameters reach the authorization URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_flow_and_interactive_send_extras() {
+    // The client's clock is a manual one: the emulator must not judge
+    // polling speed by real time.
+    let e = env_with(
+        oxmsal_emulator::EmulatorConfig::default()
+            .with_device_code_interval(std::time::Duration::from_secs(1))
+            .with_device_code_interval_enforced(false),
+    )
+    .await;
+    let app = e.public();
+    let flow = app.initiate_device_flow([USER_SCOPE]).await.unwrap();
+    let emulator = e.emulator.clone();
+    let user_code = flow.user_code.clone();
+    let approver = tokio::spawn(async move {
+        emulator
+            .approve_device_code(&user_code, DEFAULT_USERNAME)
+            .unwrap();
+    });
+    approver.await.unwrap();
+    app.acquire_token_by_device_flow(&flow)
+        .request_options(extras("device"))
+        .await
+        .unwrap();
+    let sent = e.last_request();
+    assert_eq!(
+        sent.param("grant_type"),
+        Some("urn:ietf:params:oauth:grant-type:device_code")
+    );
+    assert_carries(&sent, "device");
+
+    // Interactive: the wait for the browser runs on the app's clock, so this
+    // app keeps the real one.
+    let client_id = e.emulator.register_public_demo_app().client_id;
+    let app = PublicClientApplication::builder(client_id)
+        .authority(e.emulator.authority())
+        .extra_root_certificate_pem(e.emulator.ca_pem().as_bytes().to_vec())
+        .instance_discovery(InstanceDiscovery::Disabled)
+        .build()
+        .unwrap();
+    let ca = e.emulator.ca_pem().to_owned();
+    let seen = Arc::new(std::sync::Mutex::new(String::new()));
+    let shown = seen.clone();
+    let browser = oxmsal::Browser::Callback(Arc::new(move |url: &str| {
+        *shown.lock().unwrap() = url.to_owned();
+        let (url, ca) = (url.to_owned(), ca.clone());
+        tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
+                .no_proxy()
+                .build()
+                .unwrap();
+            client.get(&url).send().await.unwrap();
+        });
+    }));
+    app.acquire_token_interactive([USER_SCOPE])
+        .login_hint(DEFAULT_USERNAME)
+        .browser(browser)
+        .timeout(std::time::Duration::from_secs(30))
+        .request_options(extras("interactive"))
+        .await
+        .unwrap();
+    let auth = url::Url::parse(&seen.lock().unwrap()).unwrap();
+    assert!(auth
+        .query_pairs()
+        .any(|(k, v)| k == "dc" && v == "ESTS-TEST-interactive"));
+    let sent = e.last_request();
+    assert_eq!(sent.param("grant_type"), Some("authorization_code"));
+    assert_carries(&sent, "interactive");
 }
