@@ -87,10 +87,11 @@ pub(crate) async fn send_token_request(
     }
     let own_fields = fields.len();
     fields.extend(extra.body().iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let fields = fields;
+    // Keyed on oxmsal's own fields: an extra one never stands for them.
     let value_of = |name: &str| {
-        fields[..own_fields]
+        fields
             .iter()
+            .take(own_fields)
             .find(|(k, _)| *k == name)
             .map(|(_, v)| *v)
     };
