@@ -135,6 +135,9 @@ pub struct RecordedRequest {
     pub tenant: String,
     /// The form parameters (the last value wins when a name repeats).
     pub params: BTreeMap<String, String>,
+    /// The URL's query parameters (the last value wins when a name repeats).
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
     /// Request headers, names lowercased (`client-request-id`, `x-client-sku`, …).
     pub headers: BTreeMap<String, String>,
     /// The parsed `claims` parameter, when it was valid JSON.
@@ -471,6 +474,7 @@ mod tests {
                 path: i.to_string(),
                 tenant: String::new(),
                 params: BTreeMap::new(),
+                query: BTreeMap::new(),
                 headers: BTreeMap::new(),
                 claims: None,
                 correlation_id: String::new(),

@@ -180,6 +180,7 @@ pub mod managed_identity;
 pub mod middleware;
 pub mod provider;
 mod redact;
+mod request_options;
 mod secret;
 mod token;
 
@@ -194,5 +195,6 @@ pub use error::{Error, ErrorKind, InvalidResponse, Result, ServiceError};
 pub use flow::auth_code::{AuthCodeFlow, ResponseMode};
 pub use flow::device_code::DeviceFlow;
 pub use flow::interactive::Browser;
+pub use request_options::RequestOptions;
 pub use secret::Secret;
 pub use token::{AuthenticationResult, TokenSource, TokenType};

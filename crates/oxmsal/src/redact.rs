@@ -89,7 +89,6 @@ impl<'a> SentSecrets<'a> {
     }
 
     /// Adds one secret value (an empty one hides nothing and is skipped).
-    #[cfg(test)]
     pub(crate) fn add(&mut self, value: &str) {
         self.added.push(Secret::new(value));
         self.spellings = std::sync::OnceLock::new();

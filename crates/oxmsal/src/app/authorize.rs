@@ -9,6 +9,7 @@ use url::Url;
 use crate::credential::ClientCredential;
 use crate::error::Result;
 use crate::flow::auth_code::{self, AuthCodeFlow, AuthorizeOptions, Code, ResponseMode, UrlParams};
+use crate::request_options::RequestOptions;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
@@ -75,6 +76,7 @@ pub struct AuthorizeRequest<'a, K: AuthorizeOutput> {
     redirect_uri: String,
     options: AuthorizeOptions,
     url: UrlParams,
+    extra: RequestOptions,
     kind: PhantomData<K>,
 }
 
@@ -86,6 +88,7 @@ impl<'a, K: AuthorizeOutput> AuthorizeRequest<'a, K> {
             redirect_uri,
             options: AuthorizeOptions::default(),
             url: UrlParams::default(),
+            extra: RequestOptions::new(),
             kind: PhantomData,
         }
     }
@@ -181,6 +184,22 @@ impl<'a, K: AuthorizeOutput> AuthorizeRequest<'a, K> {
         self.options.response_mode = mode;
         self
     }
+
+    /// Extra query parameters for the authorization URL (see
+    /// [`RequestOptions`]); form parameters and headers are refused (a URL
+    /// carries neither), as are the parameters oxmsal sets itself.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let f = app.initiate_auth_code_flow(["User.Read"], "http://localhost")
+    ///     .request_options(oxmsal::RequestOptions::new().extra_query_parameter("dc", "ESTS-PUB-WUS2-AZ1-FD000-TEST1"))
+    ///     .await?;
+    /// # let _ = f; Ok(()) }
+    /// ```
+    pub fn request_options(mut self, options: RequestOptions) -> Self {
+        self.extra = options;
+        self
+    }
 }
 
 impl AuthorizeRequest<'_, UrlOnly> {
@@ -229,12 +248,14 @@ impl<'a> IntoFuture for AuthorizeRequest<'a, StartsFlow> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
+            self.extra.check_for_authorization_url()?;
             let id = new_correlation_id();
             auth_code::initiate(
                 self.core,
                 &self.scopes,
                 &self.redirect_uri,
                 self.options,
+                &self.extra,
                 &id,
             )
             .await
@@ -248,6 +269,7 @@ impl<'a> IntoFuture for AuthorizeRequest<'a, UrlOnly> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
+            self.extra.check_for_authorization_url()?;
             let id = new_correlation_id();
             auth_code::authorization_url(
                 self.core,
@@ -255,6 +277,7 @@ impl<'a> IntoFuture for AuthorizeRequest<'a, UrlOnly> {
                 &self.redirect_uri,
                 &self.options,
                 self.url,
+                &self.extra,
                 &id,
             )
             .await
@@ -286,6 +309,7 @@ pub struct AuthorizationCodeRequest<'a> {
     nonce: Option<String>,
     claims: Option<String>,
     correlation_id: Option<String>,
+    options: RequestOptions,
 }
 
 impl<'a> AuthorizationCodeRequest<'a> {
@@ -306,6 +330,7 @@ impl<'a> AuthorizationCodeRequest<'a> {
             nonce: None,
             claims: None,
             correlation_id: None,
+            options: RequestOptions::new(),
         }
     }
 
@@ -357,6 +382,21 @@ impl<'a> AuthorizationCodeRequest<'a> {
         self.correlation_id = Some(id.into());
         self
     }
+
+    /// Extra query, form and header values for the token request (see
+    /// [`RequestOptions`]).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, code: oxmsal::Secret) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_by_authorization_code(code, ["User.Read"], "http://localhost")
+    ///     .request_options(oxmsal::RequestOptions::new().extra_header("x-gateway-route", "blue"))
+    ///     .await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn request_options(mut self, options: RequestOptions) -> Self {
+        self.options = options;
+        self
+    }
 }
 
 impl<'a> IntoFuture for AuthorizationCodeRequest<'a> {
@@ -365,6 +405,7 @@ impl<'a> IntoFuture for AuthorizationCodeRequest<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
+            self.options.check_for_token_request()?;
             let id = self.correlation_id.unwrap_or_else(new_correlation_id);
             let code = Code {
                 code: self.code,
@@ -373,6 +414,7 @@ impl<'a> IntoFuture for AuthorizationCodeRequest<'a> {
                 code_verifier: self.verifier,
                 nonce: self.nonce.as_deref(),
                 claims: self.claims.as_deref(),
+                options: &self.options,
             };
             auth_code::redeem_code(self.core, self.credential, code, &id).await
         })

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::flow::client_credentials;
 use crate::token::AuthenticationResult;
 
-use super::requests::{collect, redeem_auth_code, OnBehalfOfRequest, SilentRequest};
+use super::requests::{collect, OnBehalfOfRequest, SilentRequest};
 use super::AuthCodeFlowRequest;
 use super::{AppBuilder, Confidential, TokenFuture};
 use super::{LongRunningOnBehalfOfRequest, LongRunningProcessRequest};
@@ -126,6 +126,31 @@ impl ConfidentialClientApplication {
         self.inner.core.remove_account(account).await
     }
 
+    /// Removes the app's own tokens — those
+    /// [`acquire_token_for_client`](Self::acquire_token_for_client) cached —
+    /// from memory and from the
+    /// [`cache_persistence`](crate::app::AppBuilder::cache_persistence) store
+    /// (a store that cannot be written is an error); the next
+    /// `acquire_token_for_client` asks the token endpoint. Users' tokens
+    /// stay. Returns how many in-memory cache entries went (MSAL for
+    /// Python's `remove_tokens_for_client`).
+    ///
+    /// ```
+    /// # use oxmsal::{ConfidentialClientApplication, credential::ClientCredential};
+    /// let app = ConfidentialClientApplication::builder("c", ClientCredential::secret("s")).build()?;
+    /// app.token_cache().deserialize(r#"{"AccessToken": {"-login.microsoftonline.com-accesstoken-c-t-api://x/.default": {
+    ///     "credential_type": "AccessToken", "secret": "at", "home_account_id": "",
+    ///     "environment": "login.microsoftonline.com", "client_id": "c", "realm": "t",
+    ///     "target": "api://x/.default", "cached_at": "0", "expires_on": "9999999999"}}}"#)?;
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// assert_eq!(rt.block_on(app.remove_tokens_for_client())?, 1);
+    /// assert_eq!(app.token_cache().access_token_count(), 0);
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub async fn remove_tokens_for_client(&self) -> Result<usize> {
+        self.inner.core.remove_tokens_for_client().await
+    }
+
     /// A user token without interaction (web-app accounts): cache or refresh.
     ///
     /// ```no_run
@@ -232,18 +257,17 @@ impl ConfidentialClientApplication {
     /// let token = app.acquire_token_by_auth_code_flow(&flow, &params).await?;
     /// # let _ = token; Ok(()) }
     /// ```
-    pub async fn acquire_token_by_auth_code_flow(
-        &self,
-        flow: &crate::flow::auth_code::AuthCodeFlow,
-        response: &std::collections::HashMap<String, String>,
-    ) -> Result<AuthenticationResult> {
-        redeem_auth_code(
+    pub fn acquire_token_by_auth_code_flow<'a>(
+        &'a self,
+        flow: &'a crate::flow::auth_code::AuthCodeFlow,
+        response: &'a std::collections::HashMap<String, String>,
+    ) -> crate::app::AuthCodeFlowRedemption<'a> {
+        crate::app::AuthCodeFlowRedemption::new(
             &self.inner.core,
             Some(&self.inner.credential),
             flow,
             response,
         )
-        .await
     }
 
     /// On-behalf-of: exchanges the access token your API received (`assertion`)
@@ -441,6 +465,22 @@ impl<'a> ClientCredentialsRequest<'a> {
         self
     }
 
+    /// Extra query, form and header values for the token request (see
+    /// [`RequestOptions`](crate::RequestOptions)); a cached token still
+    /// answers the request.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_for_client(["api://demo/.default"])
+    ///     .request_options(oxmsal::RequestOptions::new().extra_query_parameter("dc", "ESTS-PUB-WUS2-AZ1-FD000-TEST1"))
+    ///     .await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn request_options(mut self, options: crate::RequestOptions) -> Self {
+        self.params.options = options;
+        self
+    }
+
     /// Sends the request.
     ///
     /// ```no_run
@@ -459,6 +499,9 @@ impl<'a> IntoFuture for ClientCredentialsRequest<'a> {
 
     fn into_future(mut self) -> Self::IntoFuture {
         let core = &self.app.core;
+        if let Err(err) = self.params.options.check_for_token_request() {
+            return TokenFuture::ready(Err(err));
+        }
         match client_credentials::hot_hit(core, &mut self.params) {
             Some(hit) => TokenFuture::ready(Ok(hit)),
             None => TokenFuture::waiting(client_credentials::acquire(

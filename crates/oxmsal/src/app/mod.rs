@@ -6,6 +6,7 @@ mod confidential;
 mod future;
 mod long_running;
 mod public;
+mod redeem;
 mod requests;
 
 pub use authorize::{
@@ -17,4 +18,5 @@ pub use confidential::{ClientCredentialsRequest, ConfidentialClientApplication};
 pub use future::TokenFuture;
 pub use long_running::{LongRunningOnBehalfOfRequest, LongRunningProcessRequest};
 pub use public::PublicClientApplication;
+pub use redeem::{AuthCodeFlowRedemption, RefreshTokenRequest, UsernamePasswordRequest};
 pub use requests::{DeviceFlowRequest, InteractiveRequest, OnBehalfOfRequest, SilentRequest};

@@ -10,13 +10,11 @@ use crate::client::scopes::validate_sign_in_scopes;
 use crate::error::Result;
 use crate::flow::auth_code::AuthCodeFlow;
 use crate::flow::device_code::{self, DeviceFlow};
-use crate::flow::{refresh_token, username_password};
 use crate::secret::Secret;
-use crate::token::AuthenticationResult;
 
+use super::redeem::{AuthCodeFlowRedemption, RefreshTokenRequest, UsernamePasswordRequest};
 use super::requests::{
-    collect, new_correlation_id, redeem_auth_code, DeviceFlowRequest, InteractiveRequest,
-    SilentRequest,
+    collect, new_correlation_id, DeviceFlowRequest, InteractiveRequest, SilentRequest,
 };
 use super::{AppBuilder, Public};
 use crate::client::AppCore;
@@ -171,6 +169,7 @@ impl PublicClientApplication {
             flow,
             claims: None,
             cancel: None,
+            options: crate::RequestOptions::new(),
         }
     }
 
@@ -252,12 +251,12 @@ impl PublicClientApplication {
     /// let token = app.acquire_token_by_auth_code_flow(&flow, &params).await?;
     /// # let _ = token; Ok(()) }
     /// ```
-    pub async fn acquire_token_by_auth_code_flow(
-        &self,
-        flow: &AuthCodeFlow,
-        response: &HashMap<String, String>,
-    ) -> Result<AuthenticationResult> {
-        redeem_auth_code(&self.core, None, flow, response).await
+    pub fn acquire_token_by_auth_code_flow<'a>(
+        &'a self,
+        flow: &'a AuthCodeFlow,
+        response: &'a HashMap<String, String>,
+    ) -> AuthCodeFlowRedemption<'a> {
+        AuthCodeFlowRedemption::new(&self.core, None, flow, response)
     }
 
     /// Signs in through a browser and a loopback redirect listener.
@@ -284,27 +283,17 @@ impl PublicClientApplication {
     /// let token = app.acquire_token_by_username_password("alice@contoso.com", pw, ["User.Read"]).await?;
     /// # let _ = token; Ok(()) }
     /// ```
-    pub async fn acquire_token_by_username_password<I, S>(
+    pub fn acquire_token_by_username_password<I, S>(
         &self,
         username: &str,
         password: Secret,
         scopes: I,
-    ) -> Result<AuthenticationResult>
+    ) -> UsernamePasswordRequest<'_>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let scopes = validate_sign_in_scopes(&collect(scopes))?;
-        username_password::acquire(
-            &self.core,
-            None,
-            username,
-            password,
-            &scopes,
-            None,
-            &new_correlation_id(),
-        )
-        .await
+        UsernamePasswordRequest::new(&self.core, username.to_owned(), password, collect(scopes))
     }
 
     /// Imports a refresh token obtained elsewhere; the account lands in the cache.
@@ -315,24 +304,16 @@ impl PublicClientApplication {
     /// let token = app.acquire_token_by_refresh_token(rt, ["User.Read"]).await?;
     /// # let _ = token; Ok(()) }
     /// ```
-    pub async fn acquire_token_by_refresh_token<I, S>(
+    pub fn acquire_token_by_refresh_token<I, S>(
         &self,
         refresh_token: Secret,
         scopes: I,
-    ) -> Result<AuthenticationResult>
+    ) -> RefreshTokenRequest<'_>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let scopes = validate_sign_in_scopes(&collect(scopes))?;
-        refresh_token::acquire(
-            &self.core,
-            None,
-            refresh_token,
-            &scopes,
-            &new_correlation_id(),
-        )
-        .await
+        RefreshTokenRequest::new(&self.core, refresh_token, collect(scopes))
     }
 }
 

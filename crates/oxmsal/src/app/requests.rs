@@ -1,7 +1,6 @@
 //! Per-request builders shared by both application kinds. Each holds the app's
 //! core and (for confidential apps) its credential, and is `.await`ed.
 
-use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
@@ -9,10 +8,11 @@ use std::time::Duration;
 use crate::cache::Account;
 use crate::credential::ClientCredential;
 use crate::error::Result;
-use crate::flow::auth_code::{AuthCodeFlow, AuthorizeOptions, ResponseMode};
+use crate::flow::auth_code::{AuthorizeOptions, ResponseMode};
 use crate::flow::device_code::DeviceFlow;
 use crate::flow::interactive::Browser;
-use crate::flow::{auth_code, device_code, interactive, on_behalf_of, silent};
+use crate::flow::{device_code, interactive, on_behalf_of, silent};
+use crate::request_options::RequestOptions;
 use crate::token::AuthenticationResult;
 
 use super::TokenFuture;
@@ -56,6 +56,7 @@ impl<'a> SilentRequest<'a> {
                 force_refresh: false,
                 tenant: None,
                 correlation_id: new_correlation_id(),
+                options: RequestOptions::new(),
             },
         }
     }
@@ -107,6 +108,22 @@ impl<'a> SilentRequest<'a> {
         self.params.correlation_id = id.into();
         self
     }
+
+    /// Extra query, form and header values for a refresh (see
+    /// [`RequestOptions`]); as in MSAL for Python, a cached token still
+    /// answers the request.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, account: oxmsal::Account) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_silent(["User.Read"], &account)
+    ///     .request_options(oxmsal::RequestOptions::new().extra_header("x-gateway-route", "blue"))
+    ///     .await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn request_options(mut self, options: RequestOptions) -> Self {
+        self.params.options = options;
+        self
+    }
 }
 
 impl<'a> IntoFuture for SilentRequest<'a> {
@@ -114,6 +131,9 @@ impl<'a> IntoFuture for SilentRequest<'a> {
     type IntoFuture = TokenFuture<'a>;
 
     fn into_future(self) -> Self::IntoFuture {
+        if let Err(err) = self.params.options.check_for_token_request() {
+            return TokenFuture::ready(Err(err.with_correlation_id(self.params.correlation_id)));
+        }
         match silent::hot_hit(self.core, &self.params) {
             Some(mut hit) => {
                 hit.correlation_id = self.params.correlation_id;
@@ -122,16 +142,6 @@ impl<'a> IntoFuture for SilentRequest<'a> {
             None => TokenFuture::waiting(silent::acquire(self.core, self.credential, self.params)),
         }
     }
-}
-
-/// Redeems an auth code redirect.
-pub(crate) async fn redeem_auth_code(
-    core: &AppCore,
-    credential: Option<&ClientCredential>,
-    flow: &AuthCodeFlow,
-    response: &HashMap<String, String>,
-) -> Result<AuthenticationResult> {
-    auth_code::acquire(core, credential, flow, response, &new_correlation_id()).await
 }
 
 /// Polls a device flow; `.await` it.
@@ -150,6 +160,7 @@ pub struct DeviceFlowRequest<'a> {
     pub(crate) flow: &'a DeviceFlow,
     pub(crate) claims: Option<String>,
     pub(crate) cancel: Option<device_code::CancelSignal>,
+    pub(crate) options: RequestOptions,
 }
 
 impl std::fmt::Debug for DeviceFlowRequest<'_> {
@@ -188,6 +199,20 @@ impl DeviceFlowRequest<'_> {
         self.claims = Some(claims.into());
         self
     }
+
+    /// Extra query, form and header values for the polls (see [`RequestOptions`]).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication, flow: oxmsal::DeviceFlow) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_by_device_flow(&flow)
+    ///     .request_options(oxmsal::RequestOptions::new().extra_header("x-gateway-route", "blue"))
+    ///     .await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn request_options(mut self, options: RequestOptions) -> Self {
+        self.options = options;
+        self
+    }
 }
 
 impl<'a> IntoFuture for DeviceFlowRequest<'a> {
@@ -196,7 +221,15 @@ impl<'a> IntoFuture for DeviceFlowRequest<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            device_code::poll(self.core, self.flow, self.claims.as_deref(), self.cancel).await
+            self.options.check_for_token_request()?;
+            device_code::poll(
+                self.core,
+                self.flow,
+                self.claims.as_deref(),
+                self.cancel,
+                &self.options,
+            )
+            .await
         })
     }
 }
@@ -230,6 +263,7 @@ impl<'a> InteractiveRequest<'a> {
                 browser: Browser::System,
                 authorize: AuthorizeOptions::default(),
                 correlation_id: new_correlation_id(),
+                options: RequestOptions::new(),
             },
         }
     }
@@ -318,6 +352,22 @@ impl<'a> InteractiveRequest<'a> {
         self.params.authorize.response_mode = mode;
         self
     }
+
+    /// Extra values (see [`RequestOptions`]): query parameters on the
+    /// authorization URL and the token request, form parameters and headers
+    /// on the token request.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_interactive(["User.Read"])
+    ///     .request_options(oxmsal::RequestOptions::new().extra_query_parameter("dc", "ESTS-PUB-WUS2-AZ1-FD000-TEST1"))
+    ///     .await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn request_options(mut self, options: RequestOptions) -> Self {
+        self.params.options = options;
+        self
+    }
 }
 
 impl<'a> IntoFuture for InteractiveRequest<'a> {
@@ -325,11 +375,10 @@ impl<'a> IntoFuture for InteractiveRequest<'a> {
     type IntoFuture = Pending<'a, AuthenticationResult>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(interactive::acquire(
-            self.core,
-            self.credential,
-            self.params,
-        ))
+        Box::pin(async move {
+            self.params.options.check_for_token_request()?;
+            interactive::acquire(self.core, self.credential, self.params).await
+        })
     }
 }
 
@@ -370,6 +419,7 @@ impl<'a> OnBehalfOfRequest<'a> {
                 tenant: None,
                 force_refresh: false,
                 correlation_id: new_correlation_id(),
+                options: RequestOptions::new(),
             },
         }
     }
@@ -442,6 +492,21 @@ impl<'a> OnBehalfOfRequest<'a> {
         self.params.correlation_id = id.into();
         self
     }
+
+    /// Extra query, form and header values for the token request (see
+    /// [`RequestOptions`]); a cached token still answers the request.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, incoming: oxmsal::Secret) -> oxmsal::Result<()> {
+    /// let t = app.acquire_token_on_behalf_of(incoming, ["api://downstream/.default"])
+    ///     .request_options(oxmsal::RequestOptions::new().extra_body_parameter("x_feature", "on"))
+    ///     .await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn request_options(mut self, options: RequestOptions) -> Self {
+        self.params.options = options;
+        self
+    }
 }
 
 impl<'a> IntoFuture for OnBehalfOfRequest<'a> {
@@ -449,6 +514,9 @@ impl<'a> IntoFuture for OnBehalfOfRequest<'a> {
     type IntoFuture = TokenFuture<'a>;
 
     fn into_future(self) -> Self::IntoFuture {
+        if let Err(err) = self.params.options.check_for_token_request() {
+            return TokenFuture::ready(Err(err.with_correlation_id(self.params.correlation_id)));
+        }
         TokenFuture::waiting(on_behalf_of::acquire(
             self.core,
             self.credential,

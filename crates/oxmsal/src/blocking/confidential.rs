@@ -123,6 +123,20 @@ impl ConfidentialClientApplication {
         self.run(|app| app.remove_account(account))
     }
 
+    /// [`crate::ConfidentialClientApplication::remove_tokens_for_client`],
+    /// blocking: the app's own tokens go; returns how many.
+    ///
+    /// ```
+    /// # use oxmsal::{credential::ClientCredential, ConfidentialClientApplication};
+    /// # let app = ConfidentialClientApplication::builder("c", ClientCredential::secret("s")).build()?;
+    /// let app = oxmsal::blocking::ConfidentialClientApplication::new(app)?;
+    /// assert_eq!(app.remove_tokens_for_client()?, 0);
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn remove_tokens_for_client(&self) -> Result<usize> {
+        self.run(|app| app.remove_tokens_for_client())
+    }
+
     /// [`crate::ConfidentialClientApplication::acquire_token_silent`], blocking:
     /// a signed-in user's token from the cache, or a refresh.
     ///

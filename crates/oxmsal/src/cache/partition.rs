@@ -30,6 +30,22 @@ impl TokenCache {
         removed
     }
 
+    /// Removes `client_id`'s app-only access tokens (the client credentials
+    /// grant's) in any of `environments`; returns the tenant of each token
+    /// removed.
+    pub(crate) fn remove_app_tokens(
+        &self,
+        client_id: &str,
+        environments: &[String],
+    ) -> Vec<String> {
+        let mut state = self.write();
+        let realms = state.store.remove_app_tokens(client_id, environments);
+        if !realms.is_empty() {
+            state.changed();
+        }
+        realms
+    }
+
     /// Inserts every entry of an MSAL-format document, replacing entries with
     /// the same key and keeping the other entries; unknown sections and fields
     /// come along. A malformed document is a [`Cache`](crate::ErrorKind::Cache)
@@ -231,6 +247,18 @@ pub fn remove_account_from_document(
             remove_from_all_clients(&mut store, account);
         }
     }
+    serialize::write(&store)
+}
+
+/// A stored document without `client_id`'s app-only access tokens in any of
+/// `environments` (see [`TokenCache::remove_app_tokens`]).
+pub(crate) fn remove_app_tokens_from_document(
+    stored: Option<&str>,
+    client_id: &str,
+    environments: &[String],
+) -> Result<String> {
+    let mut store = parse(stored)?;
+    store.remove_app_tokens(client_id, environments);
     serialize::write(&store)
 }
 

@@ -1153,6 +1153,35 @@ impl Store {
         removed
     }
 
+    /// Removes the app-only access tokens of `client_id` (no account: what
+    /// the client credentials grant caches) in any of `environments`, in
+    /// every tenant (MSAL Python's `remove_tokens_for_client`); that grant
+    /// caches no refresh token. Returns the tenants they were in, one per
+    /// token removed.
+    pub(crate) fn remove_app_tokens(
+        &mut self,
+        client_id: &str,
+        environments: &[String],
+    ) -> Vec<String> {
+        let victims: Vec<(String, String)> = self
+            .access_tokens
+            .iter()
+            .filter(|(_, at)| {
+                at.home_account_id.as_deref().is_none_or(str::is_empty)
+                    && same_id(&at.shared.client_id, client_id)
+                    && environments
+                        .iter()
+                        .any(|env| same_id(&at.shared.environment, env))
+            })
+            .map(|(key, at)| (key.to_owned(), at.realm.to_string()))
+            .collect();
+        victims
+            .into_iter()
+            .filter(|(key, _)| self.remove_access_token(key).is_some())
+            .map(|(_, realm)| realm)
+            .collect()
+    }
+
     /// Whether the indexes are exactly what the sections imply: the ones
     /// kept in step (when made yet) and the ones [`Indexes::of`] makes in one
     /// pass both equal those of an empty store the entries are put into one

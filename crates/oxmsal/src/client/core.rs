@@ -10,7 +10,7 @@ use crate::secret::WipedString;
 use crate::authority::discovery::{Discovery, Found};
 use crate::authority::endpoints::Endpoints;
 use crate::authority::Authority;
-use crate::cache::partition::merge_into_document;
+use crate::cache::partition::{merge_into_document, remove_app_tokens_from_document};
 use crate::cache::persist::{remove_account_from_document, CachePersistence, PartitionKey};
 use crate::cache::{AccessTokenQuery, LookupKeys};
 use crate::cache::{Account, TokenCache};
@@ -163,6 +163,51 @@ impl AppCore {
                 .await?;
         }
         Ok(removed)
+    }
+
+    /// Removes this app's own tokens (the client credentials grant's: no
+    /// account) for the app's cloud, in memory and in persistence; returns how
+    /// many entries went from memory. With persistence, the partition of the
+    /// app's tenant is loaded first (its endpoints from the persisted metadata
+    /// or discovery), so tokens another process stored go too, and every
+    /// tenant partition this process knows of is edited; tokens of another
+    /// tenant only another process asked for stay in the store.
+    pub(crate) async fn remove_tokens_for_client(&self) -> Result<usize> {
+        let mut environments = vec![self.authority.environment().to_owned()];
+        environments.extend(self.discovery.known_aliases(&self.authority));
+        let mut realms = std::collections::BTreeSet::new();
+        if self.has_persistence() {
+            let id = crate::correlation::new_id();
+            let found = self.lookup_endpoints(&self.authority, &id).await?;
+            environments.extend(found.endpoints.aliases.iter().cloned());
+            realms.insert(found.endpoints.realm.clone());
+            for realm in &realms {
+                self.load_partition(&self.app_partition(realm)).await?;
+            }
+        }
+        let removed = self.cache.remove_app_tokens(&self.client_id, &environments);
+        let count = removed.len();
+        realms.extend(removed);
+        if let Some(persistence) = &self.persistence {
+            for realm in &realms {
+                // Strict, as a sign-out: a removal that did not happen must
+                // not look done.
+                persistence
+                    .update_strict(&self.app_partition(realm), &|stored| {
+                        remove_app_tokens_from_document(stored, &self.client_id, &environments)
+                    })
+                    .await?;
+            }
+        }
+        Ok(count)
+    }
+
+    /// Where this app's own tokens of `realm` are persisted.
+    fn app_partition(&self, realm: &str) -> PartitionKey {
+        PartitionKey::App {
+            client_id: self.client_id.clone(),
+            realm: realm.to_owned(),
+        }
     }
 
     /// The single-flight lock of a refresh key.

@@ -11,6 +11,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
+use serde_json::{Map, Value};
 use x509_cert::der::Decode as _;
 
 use crate::error::{Error, Result};
@@ -18,6 +19,10 @@ use crate::secret::Secret;
 
 /// How long a signed assertion is valid.
 const ASSERTION_LIFETIME_SECS: u64 = 600;
+
+/// The claims oxmsal sets in every assertion: extra claims may not replace
+/// them (the audience has its own override, [`ClientCertificate::with_audience`]).
+const REGISTERED_CLAIMS: [&str; 7] = ["aud", "iss", "sub", "iat", "nbf", "exp", "jti"];
 
 /// An RSA private key with its certificate (and optionally the chain), used to
 /// sign client assertions: PS256 with `x5t#S256` for Entra ID, RS256 with the
@@ -34,6 +39,10 @@ pub struct ClientCertificate {
     x5t_s256: String,
     x5t: String,
     send_x5c: bool,
+    /// Signed into every assertion beside the registered claims.
+    extra_claims: Map<String, Value>,
+    /// The `aud` to sign instead of the token endpoint.
+    audience: Option<String>,
 }
 
 impl fmt::Debug for ClientCertificate {
@@ -42,6 +51,11 @@ impl fmt::Debug for ClientCertificate {
             .field("x5t#S256", &self.x5t_s256)
             .field("chain_len", &self.chain_der.len())
             .field("send_x5c", &self.send_x5c)
+            .field(
+                "extra_claims",
+                &self.extra_claims.keys().collect::<Vec<_>>(),
+            )
+            .field("audience", &self.audience)
             .finish_non_exhaustive()
     }
 }
@@ -55,6 +69,8 @@ struct AssertionClaims<'a> {
     nbf: u64,
     exp: u64,
     jti: String,
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
 }
 
 impl ClientCertificate {
@@ -159,6 +175,8 @@ impl ClientCertificate {
             x5t: URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, leaf)),
             chain_der: chain,
             send_x5c: false,
+            extra_claims: Map::new(),
+            audience: None,
         })
     }
 
@@ -173,6 +191,56 @@ impl ClientCertificate {
         self
     }
 
+    /// Extra claims signed into every assertion (MSAL for Python's
+    /// `client_claims`), e.g. `{"client_ip": "192.0.2.10"}`. The claims oxmsal
+    /// sets (`aud`, `iss`, `sub`, `iat`, `nbf`, `exp`, `jti`) cannot be
+    /// replaced this way — a `Configuration` error; the audience has its own
+    /// override, [`with_audience`](Self::with_audience).
+    ///
+    /// ```no_run
+    /// # let pem = std::fs::read("app.pem").unwrap();
+    /// let mut claims = serde_json::Map::new();
+    /// claims.insert("client_ip".into(), "192.0.2.10".into());
+    /// let cert = oxmsal::credential::ClientCertificate::from_pem(&pem)?.with_claims(claims)?;
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn with_claims(mut self, claims: Map<String, Value>) -> Result<Self> {
+        if let Some(name) = claims
+            .keys()
+            .find(|name| REGISTERED_CLAIMS.contains(&name.as_str()))
+        {
+            return Err(Error::configuration(format!(
+                "the assertion claim `{name}` is set by oxmsal and cannot be replaced{}",
+                if name == "aud" {
+                    "; use `with_audience` to sign another audience"
+                } else {
+                    ""
+                }
+            )));
+        }
+        self.extra_claims = claims;
+        Ok(self)
+    }
+
+    /// Signs this audience (`aud`) instead of the token endpoint, e.g. the
+    /// authority's issuer (`https://login.microsoftonline.com/{tenant}/v2.0`),
+    /// which Entra ID accepts too. An empty audience is a `Configuration` error.
+    ///
+    /// ```no_run
+    /// # let pem = std::fs::read("app.pem").unwrap();
+    /// let cert = oxmsal::credential::ClientCertificate::from_pem(&pem)?
+    ///     .with_audience("https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0")?;
+    /// # Ok::<(), oxmsal::Error>(())
+    /// ```
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Result<Self> {
+        let audience = audience.into();
+        if audience.trim().is_empty() {
+            return Err(Error::configuration("the assertion audience is empty"));
+        }
+        self.audience = Some(audience);
+        Ok(self)
+    }
+
     /// The base64url SHA-256 thumbprint of the certificate (`x5t#S256`).
     ///
     /// ```no_run
@@ -184,7 +252,8 @@ impl ClientCertificate {
         &self.x5t_s256
     }
 
-    /// Signs a client assertion for `audience` (the token endpoint).
+    /// Signs a client assertion for `audience` (the token endpoint), unless
+    /// the certificate names its own audience.
     pub(crate) fn sign_assertion(
         &self,
         audience: &str,
@@ -205,13 +274,14 @@ impl ClientCertificate {
             header.x5c = Some(self.chain_der.iter().map(|c| STANDARD.encode(c)).collect());
         }
         let claims = AssertionClaims {
-            aud: audience,
+            aud: self.audience.as_deref().unwrap_or(audience),
             iss: client_id,
             sub: client_id,
             iat: now,
             nbf: now,
             exp: now + ASSERTION_LIFETIME_SECS,
             jti: uuid::Uuid::new_v4().to_string(),
+            extra: &self.extra_claims,
         };
         jsonwebtoken::encode(&header, &claims, &self.key)
             .map(Secret::new)
@@ -249,4 +319,67 @@ fn pem_text(label: &str, der: &[u8]) -> WipedString {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn certificate() -> ClientCertificate {
+        let cert = oxmsal_emulator::testing::client_certificate("unit");
+        ClientCertificate::from_pem(cert.combined_pem().as_bytes()).unwrap()
+    }
+
+    fn claims_of(assertion: &Secret) -> Map<String, Value> {
+        crate::jwt::decode_claims(assertion.expose_secret()).unwrap()
+    }
+
+    #[test]
+    fn extra_claims_and_audience_are_signed() {
+        let mut extra = Map::new();
+        extra.insert("client_ip".into(), "192.0.2.10".into());
+        extra.insert("nested".into(), serde_json::json!({"a": [1, 2]}));
+        let cert = certificate()
+            .with_claims(extra)
+            .unwrap()
+            .with_audience("https://issuer.example/t/v2.0")
+            .unwrap();
+        let claims = claims_of(
+            &cert
+                .sign_assertion("https://token.example", "c", 100, false)
+                .unwrap(),
+        );
+        assert_eq!(claims["aud"], "https://issuer.example/t/v2.0");
+        assert_eq!(claims["iss"], "c");
+        assert_eq!(claims["sub"], "c");
+        assert_eq!(claims["exp"], 100 + ASSERTION_LIFETIME_SECS);
+        assert_eq!(claims["client_ip"], "192.0.2.10");
+        assert_eq!(claims["nested"]["a"][1], 2);
+        let debug = format!("{cert:?}");
+        assert!(
+            debug.contains("client_ip") && !debug.contains("192.0.2.10"),
+            "{debug}"
+        );
+
+        // Without an override, the token endpoint.
+        let plain = claims_of(
+            &certificate()
+                .sign_assertion("https://token.example", "c", 1, false)
+                .unwrap(),
+        );
+        assert_eq!(plain["aud"], "https://token.example");
+        assert!(plain.get("client_ip").is_none());
+    }
+
+    #[test]
+    fn registered_claims_and_empty_audiences_are_refused() {
+        for name in REGISTERED_CLAIMS {
+            let mut extra = Map::new();
+            extra.insert(name.to_owned(), "x".into());
+            let err = certificate().with_claims(extra).unwrap_err();
+            assert_eq!(err.kind(), crate::error::ErrorKind::Configuration, "{name}");
+        }
+        assert!(certificate().with_audience(" ").is_err());
+    }
 }

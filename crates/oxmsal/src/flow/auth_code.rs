@@ -13,6 +13,7 @@ use crate::claims::merge_claims;
 use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::{Error, InvalidResponse, Result, ServiceError};
+use crate::request_options::{is_reserved_parameter, RequestOptions};
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
@@ -239,6 +240,7 @@ pub(crate) async fn initiate(
     scopes: &[String],
     redirect_uri: &str,
     options: AuthorizeOptions,
+    extra: &RequestOptions,
     correlation_id: &str,
 ) -> Result<AuthCodeFlow> {
     let state = random_token(16)?;
@@ -255,6 +257,7 @@ pub(crate) async fn initiate(
             nonce: Some(nonce.clone()),
             code_challenge: Some(challenge),
         },
+        extra,
         correlation_id,
     )
     .await?;
@@ -290,10 +293,11 @@ pub(crate) async fn authorization_url(
     redirect_uri: &str,
     options: &AuthorizeOptions,
     params: UrlParams,
+    extra: &RequestOptions,
     correlation_id: &str,
 ) -> Result<Url> {
     let scopes = validate_sign_in_scopes(scopes)?;
-    let extra = validate_sign_in_scopes(&options.extra_scopes_to_consent)?;
+    let consent = validate_sign_in_scopes(&options.extra_scopes_to_consent)?;
     let redirect = Url::parse(redirect_uri).map_err(|e| {
         Error::configuration(format!("redirect URI `{redirect_uri}` is not a URL: {e}"))
     })?;
@@ -313,7 +317,7 @@ pub(crate) async fn authorization_url(
         }
     };
     let mut all_scopes = scopes;
-    all_scopes.extend(extra);
+    all_scopes.extend(consent);
     {
         let mut q = auth.query_pairs_mut();
         q.append_pair("client_id", &core.client_id)
@@ -349,6 +353,16 @@ pub(crate) async fn authorization_url(
         if let Some(max_age) = options.max_age {
             q.append_pair("max_age", &max_age.to_string());
         }
+        // Checked against the reserved names when the request was built.
+        for (name, value) in extra.query() {
+            if is_reserved_parameter(name) {
+                return Err(Error::configuration(format!(
+                    "the extra query parameter `{}` is one oxmsal sets itself",
+                    name.escape_debug()
+                )));
+            }
+            q.append_pair(name, value);
+        }
     }
     Ok(auth)
 }
@@ -380,6 +394,7 @@ pub(crate) async fn acquire(
     flow: &AuthCodeFlow,
     response: &HashMap<String, String>,
     correlation_id: &str,
+    options: &RequestOptions,
 ) -> Result<AuthenticationResult> {
     check_flow(core, flow)?;
     if response.get("state").map(String::as_str) != Some(flow.state.as_str()) {
@@ -423,6 +438,7 @@ pub(crate) async fn acquire(
         code_verifier: Some(flow.code_verifier.clone()),
         nonce: Some(&flow.nonce),
         claims: flow.claims.as_deref(),
+        options,
     };
     redeem_code(core, credential, code, correlation_id).await
 }
@@ -456,6 +472,8 @@ pub(crate) struct Code<'a> {
     /// The id token's expected nonce, when the request sent one.
     pub nonce: Option<&'a str>,
     pub claims: Option<&'a str>,
+    /// The caller's extra query, form and header values.
+    pub options: &'a RequestOptions,
 }
 
 /// Redeems an authorization code at the app's authority.
@@ -488,6 +506,7 @@ pub(crate) async fn redeem_code(
         ext_cache_key: None,
         rotates: None,
         correlation_id,
+        options: code.options,
     };
     redeem(core, credential, &core.authority, &endpoints, grant).await
 }

@@ -7,6 +7,7 @@ use crate::claims::merge_claims;
 use crate::client::AppCore;
 use crate::credential::{AssertionRequest, ClientCredential};
 use crate::error::Result;
+use crate::request_options::RequestOptions;
 
 use crate::token::{AuthenticationResult, TokenSource};
 use tracing::Instrument as _;
@@ -27,6 +28,8 @@ pub(crate) struct Params {
     pub tenant: Option<String>,
     pub force_refresh: bool,
     pub correlation_id: Option<String>,
+    /// Extra query, form and header values (they do not bypass the cache).
+    pub options: RequestOptions,
 }
 
 /// The hot path, synchronous: endpoints known, nothing to load, a valid token
@@ -191,7 +194,8 @@ async fn acquire_in_span(
         // Rediscovery failed: a still-valid cached token is better than an error.
         Err(err) => return fall_back(cached, err, correlation_id),
     };
-    let mut request = TokenRequest::new(API_ID, correlation_id.clone());
+    let mut request =
+        TokenRequest::new(API_ID, correlation_id.clone()).with_options(&params.options);
     request.field("client_id", core.client_id.as_str());
     request.field("grant_type", "client_credentials");
     request.field("client_info", "1");

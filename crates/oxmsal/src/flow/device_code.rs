@@ -11,6 +11,7 @@ use crate::client::AppCore;
 use crate::error::{Error, ErrorKind, InvalidResponse, Result};
 use crate::http::{json_object_or_error, Outgoing, RequestKind};
 use crate::redact::SentSecrets;
+use crate::request_options::RequestOptions;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
@@ -141,6 +142,7 @@ pub(crate) async fn poll(
     flow: &DeviceFlow,
     claims: Option<&str>,
     mut cancel: Option<CancelSignal>,
+    options: &RequestOptions,
 ) -> Result<AuthenticationResult> {
     let endpoints = core
         .endpoints(&flow.authority, &flow.correlation_id)
@@ -179,6 +181,7 @@ pub(crate) async fn poll(
             ext_cache_key: None,
             rotates: None,
             correlation_id: &flow.correlation_id,
+            options,
         };
         match redeem(core, None, &flow.authority, &endpoints, grant).await {
             Ok(result) => return Ok(result),

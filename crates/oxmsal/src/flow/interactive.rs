@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::{Error, Result};
+use crate::request_options::RequestOptions;
 use crate::token::AuthenticationResult;
 
 use super::auth_code::{self, AuthorizeOptions};
@@ -48,6 +49,9 @@ pub(crate) struct Params {
     pub browser: Browser,
     pub authorize: AuthorizeOptions,
     pub correlation_id: String,
+    /// Query parameters go on the authorization URL and the token request;
+    /// form parameters and headers on the token request.
+    pub options: RequestOptions,
 }
 
 pub(crate) async fn acquire(
@@ -62,6 +66,7 @@ pub(crate) async fn acquire(
         &params.scopes,
         &redirect_uri,
         params.authorize,
+        &params.options,
         &params.correlation_id,
     )
     .await?;
@@ -79,7 +84,15 @@ pub(crate) async fn acquire(
             )).with_correlation_id(params.correlation_id.clone()));
         }
     };
-    auth_code::acquire(core, credential, &flow, &response, &params.correlation_id).await
+    auth_code::acquire(
+        core,
+        credential,
+        &flow,
+        &response,
+        &params.correlation_id,
+        &params.options,
+    )
+    .await
 }
 
 fn open(browser: &Browser, url: &str) -> Result<()> {

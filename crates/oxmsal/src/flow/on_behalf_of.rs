@@ -16,6 +16,7 @@ use crate::cache::AccessTokenQuery;
 use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::Result;
+use crate::request_options::RequestOptions;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
@@ -38,6 +39,8 @@ pub(crate) struct Params {
     /// Skips the cache.
     pub force_refresh: bool,
     pub correlation_id: String,
+    /// Extra query, form and header values (they do not bypass the cache).
+    pub options: RequestOptions,
 }
 
 pub(crate) async fn acquire(
@@ -73,6 +76,7 @@ pub(crate) async fn acquire_under(
         tenant,
         force_refresh,
         correlation_id,
+        options,
     } = params;
     let (assertion, claims, correlation_id) = (&assertion, claims.as_deref(), &*correlation_id);
     let scopes = validate_scopes(&scopes)?;
@@ -160,6 +164,7 @@ pub(crate) async fn acquire_under(
             ext_cache_key: Some(cache_key),
             rotates: None,
             correlation_id,
+            options: &options,
         };
         redeem(core, Some(credential), &authority, &endpoints, grant).await
     }

@@ -3,6 +3,7 @@
 use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::{Error, Result};
+use crate::request_options::RequestOptions;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
@@ -17,6 +18,7 @@ pub(crate) async fn acquire(
     refresh_token: Secret,
     scopes: &[String],
     correlation_id: &str,
+    options: &RequestOptions,
 ) -> Result<AuthenticationResult> {
     if refresh_token.is_empty() {
         return Err(Error::configuration("the refresh token is empty"));
@@ -33,6 +35,7 @@ pub(crate) async fn acquire(
         ext_cache_key: None,
         rotates: None,
         correlation_id,
+        options,
     };
     redeem(core, credential, &core.authority, &endpoints, grant).await
 }

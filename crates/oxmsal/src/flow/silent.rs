@@ -8,6 +8,7 @@ use crate::cache::{AccessTokenQuery, Account, RefreshTokenQuery};
 use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::{Error, ErrorKind, Result};
+use crate::request_options::RequestOptions;
 use crate::token::AuthenticationResult;
 
 use super::user_token::{find_hit, redeem, SaveMode, UserGrant};
@@ -25,6 +26,9 @@ pub(crate) struct Params {
     pub force_refresh: bool,
     pub tenant: Option<String>,
     pub correlation_id: String,
+    /// Extra query, form and header values for a refresh (they do not
+    /// bypass the cache, as in MSAL for Python).
+    pub options: RequestOptions,
 }
 
 /// Tenants that stand for "whichever tenant the account is in".
@@ -236,6 +240,7 @@ async fn refresh(
             ext_cache_key: None,
             rotates: Some(&token.key),
             correlation_id: &params.correlation_id,
+            options: &params.options,
         };
         match redeem(core, credential, authority, endpoints, grant).await {
             Ok(result) => return Ok(result),

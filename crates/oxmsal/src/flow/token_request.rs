@@ -7,23 +7,33 @@ use crate::client::AppCore;
 use crate::error::{Error, InvalidResponse, Result};
 use crate::http::{is_rememberable, json_object_or_error, Outgoing, RequestKind, ThrottleKey};
 use crate::redact::SentSecrets;
+use crate::request_options::{RequestOptions, NO_OPTIONS};
 use crate::secret::Secret;
 
 /// A token request's form: values are secrets until they go on the wire.
 #[derive(Debug)]
-pub(crate) struct TokenRequest {
+pub(crate) struct TokenRequest<'a> {
     pub api_id: u32,
     pub correlation_id: String,
     pub form: Vec<(&'static str, Secret)>,
+    /// The caller's extra query, form and header values (checked when the
+    /// request was built).
+    pub options: &'a RequestOptions,
 }
 
-impl TokenRequest {
+impl<'a> TokenRequest<'a> {
     pub(crate) fn new(api_id: u32, correlation_id: String) -> Self {
         TokenRequest {
             api_id,
             correlation_id,
             form: Vec::new(),
+            options: &NO_OPTIONS,
         }
+    }
+
+    pub(crate) fn with_options(mut self, options: &'a RequestOptions) -> Self {
+        self.options = options;
+        self
     }
 
     pub(crate) fn field(&mut self, name: &'static str, value: impl Into<Secret>) {
@@ -52,14 +62,40 @@ const GRANT_MATERIAL_FIELDS: [&str; 5] = [
 pub(crate) async fn send_token_request(
     core: &AppCore,
     endpoints: &Endpoints,
-    request: &TokenRequest,
+    request: &TokenRequest<'_>,
 ) -> Result<Map<String, Value>> {
-    let fields: Vec<(&str, &str)> = request
+    let mut fields: Vec<(&str, &str)> = request
         .form
         .iter()
         .map(|(k, v)| (*k, v.expose_secret()))
         .collect();
-    let value_of = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    let extra = request.options;
+    // Checked against the reserved names when the request was built; checked
+    // here against the fields this request really holds, so that none can go
+    // out twice.
+    if let Some((name, _)) = extra
+        .body()
+        .iter()
+        .chain(extra.query())
+        .find(|(name, _)| fields.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)))
+    {
+        return Err(Error::configuration(format!(
+            "the extra parameter `{}` is one oxmsal sets itself",
+            name.escape_debug()
+        ))
+        .with_correlation_id(request.correlation_id.clone()));
+    }
+    let own_fields = fields.len();
+    fields.extend(extra.body().iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    // Keyed on oxmsal's own fields: an extra one never stands for them.
+    let value_of = |name: &str| {
+        fields
+            .iter()
+            .take(own_fields)
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+    };
+    let url = token_url(endpoints, extra);
     let keyed_body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(
             fields
@@ -68,7 +104,7 @@ pub(crate) async fn send_token_request(
         )
         .finish();
     let key = ThrottleKey {
-        url: endpoints.token_endpoint.as_str(),
+        url: url.as_str(),
         client_id: &core.client_id,
         scope: value_of("scope").unwrap_or_default(),
         grant_material: GRANT_MATERIAL_FIELDS.iter().find_map(|f| value_of(f)),
@@ -79,10 +115,10 @@ pub(crate) async fn send_token_request(
     core.throttle.check(&key, now).map_err(|e| {
         // The remembered answer may come from a state file or Redis written by
         // another process: it is scrubbed of this (the same) request's secrets too.
-        e.scrubbed(&SentSecrets::from_form(&fields))
+        e.scrubbed(&sent_secrets(&fields, extra))
             .with_correlation_id(request.correlation_id.clone())
     })?;
-    let outcome = post(core, endpoints, request, &fields).await;
+    let outcome = post(core, &url, request, &fields).await;
     if let Err(err) = &outcome {
         if is_rememberable(err) {
             core.throttle
@@ -95,27 +131,46 @@ pub(crate) async fn send_token_request(
 /// The device code grant, excluded from the 400 rule (polling repeats by design).
 pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
+/// The token endpoint, with the caller's extra query parameters.
+fn token_url(endpoints: &Endpoints, extra: &RequestOptions) -> url::Url {
+    let mut url = endpoints.token_endpoint.clone();
+    if !extra.query().is_empty() {
+        url.query_pairs_mut().extend_pairs(extra.query());
+    }
+    url
+}
+
+/// What the request sent that an echo must not show: its secret fields, and
+/// the caller's extra values long enough to be credentials.
+fn sent_secrets<'a>(fields: &'a [(&'a str, &'a str)], extra: &RequestOptions) -> SentSecrets<'a> {
+    let mut sent = SentSecrets::from_form(fields);
+    for value in extra.secret_values() {
+        sent.add(value);
+    }
+    sent
+}
+
 async fn post(
     core: &AppCore,
-    endpoints: &Endpoints,
-    request: &TokenRequest,
+    url: &url::Url,
+    request: &TokenRequest<'_>,
     fields: &[(&str, &str)],
 ) -> Result<Map<String, Value>> {
     let response = core
         .pipeline
         .send(Outgoing {
             method: http::Method::POST,
-            url: &endpoints.token_endpoint,
+            url,
             kind: RequestKind::Token {
                 api_id: request.api_id,
             },
             correlation_id: &request.correlation_id,
             form: Some(fields),
-            extra_headers: &[],
+            extra_headers: request.options.headers(),
         })
         .await?;
     // Whatever comes back may echo the form: its secrets are masked in any error.
-    let sent = SentSecrets::from_form(fields);
+    let sent = sent_secrets(fields, request.options);
     let map = json_object_or_error(&response, core.clock.as_ref(), &sent)
         .map_err(|e| e.with_correlation_id(request.correlation_id.clone()))?;
     match map.get("access_token") {

@@ -11,6 +11,7 @@ use crate::claims::merge_claims;
 use crate::client::AppCore;
 use crate::credential::{AssertionRequest, ClientCredential};
 use crate::error::{Error, InvalidResponse, Result};
+use crate::request_options::RequestOptions;
 use crate::secret::Secret;
 use crate::token::{AuthenticationResult, TokenSource};
 
@@ -45,6 +46,8 @@ pub(crate) struct UserGrant<'a> {
     /// in the response replaces (rotation, MSAL's `update_rt`).
     pub rotates: Option<&'a str>,
     pub correlation_id: &'a str,
+    /// The caller's extra query, form and header values.
+    pub options: &'a RequestOptions,
 }
 
 /// The scopes sent on a user request: the caller's plus `openid profile offline_access`.
@@ -67,7 +70,8 @@ pub(crate) async fn redeem(
 ) -> Result<AuthenticationResult> {
     let now = core.clock.now_epoch();
     let claims = merge_claims(grant.claims, &core.capabilities)?;
-    let mut request = TokenRequest::new(grant.api_id, grant.correlation_id.to_owned());
+    let mut request = TokenRequest::new(grant.api_id, grant.correlation_id.to_owned())
+        .with_options(grant.options);
     request.field("client_id", core.client_id.as_str());
     request.field("grant_type", grant.grant_type);
     request.field("scope", request_scopes(grant.scopes));

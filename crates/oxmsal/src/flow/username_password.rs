@@ -3,6 +3,7 @@
 use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::{Error, Result};
+use crate::request_options::RequestOptions;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
@@ -13,6 +14,7 @@ const API_ID: u32 = 301;
 
 /// Sends username and password; a federated account gets the server's error,
 /// with a description that says to use an interactive flow.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn acquire(
     core: &AppCore,
     credential: Option<&ClientCredential>,
@@ -21,6 +23,7 @@ pub(crate) async fn acquire(
     scopes: &[String],
     claims: Option<&str>,
     correlation_id: &str,
+    options: &RequestOptions,
 ) -> Result<AuthenticationResult> {
     if username.trim().is_empty() {
         return Err(Error::configuration("the username is empty"));
@@ -37,6 +40,7 @@ pub(crate) async fn acquire(
         ext_cache_key: None,
         rotates: None,
         correlation_id,
+        options,
     };
     redeem(core, credential, &core.authority, &endpoints, grant).await
 }

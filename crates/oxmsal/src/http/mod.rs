@@ -15,7 +15,10 @@ mod retry_after;
 mod throttle;
 
 pub use client::{HttpClient, HttpConfig, HttpFuture, ReqwestClient};
-pub(crate) use pipeline::{check_scheme, is_loopback, Outgoing, Pipeline, RequestKind};
+pub(crate) use pipeline::{
+    check_scheme, checked_header_value, is_loopback, is_reserved_header, Outgoing, Pipeline,
+    RequestKind,
+};
 pub(crate) use response::json_object_or_error;
 pub use retry::RetryPolicy;
 pub(crate) use retry_after::parse_retry_after;

@@ -56,7 +56,9 @@ pub(crate) struct Outgoing<'a> {
     pub correlation_id: &'a str,
     /// Form fields of a POST; values may be secrets and are never logged.
     pub form: Option<&'a [(&'a str, &'a str)]>,
-    pub extra_headers: &'a [(&'static str, String)],
+    /// The caller's extra headers (names checked against
+    /// [`is_reserved_header`] before the request was built).
+    pub extra_headers: &'a [(String, String)],
 }
 
 impl Pipeline {
@@ -188,9 +190,39 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// A header value the app chose (a correlation id): visible ASCII and spaces
-/// only. `http` alone would let a tab through; a CR/LF would end the header.
-fn checked_header_value(name: &str, value: &str) -> Result<HeaderValue> {
+/// Headers the pipeline sets on every request, beside `client-request-id`,
+/// the telemetry header and the form's `Content-Type`.
+const FIXED_HEADERS: [(&str, &str); 5] = [
+    ("return-client-request-id", "true"),
+    ("x-client-sku", SKU),
+    ("x-client-ver", VERSION),
+    ("x-client-os", std::env::consts::OS),
+    ("x-ms-lib-capability", "retry-after, h429"),
+];
+
+/// Whether a caller's extra header would stand in for one the pipeline sets
+/// (or the transport frames the request with, or that authenticates it):
+/// compared without regard to case, every `x-client-` header included.
+pub(crate) fn is_reserved_header(name: &str) -> bool {
+    const OTHERS: [&str; 7] = [
+        "client-request-id",
+        "x-client-current-telemetry",
+        "content-type",
+        "authorization",
+        "host",
+        "content-length",
+        "transfer-encoding",
+    ];
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("x-client-")
+        || OTHERS.contains(&lower.as_str())
+        || FIXED_HEADERS.iter().any(|(fixed, _)| *fixed == lower)
+}
+
+/// A header value the app chose (a correlation id, an extra header): visible
+/// ASCII and spaces only. `http` alone would let a tab through; a CR/LF would
+/// end the header.
+pub(crate) fn checked_header_value(name: &str, value: &str) -> Result<HeaderValue> {
     let invalid = || {
         Error::configuration(format!(
             "header `{name}` value `{}` holds a control character or non-ASCII text",
@@ -218,14 +250,7 @@ fn build_request(out: &Outgoing<'_>, body: &[u8]) -> Result<HttpRequest> {
     let headers = request.headers_mut();
     let correlation_id = checked_header_value("client-request-id", out.correlation_id)?;
     headers.append(HeaderName::from_static("client-request-id"), correlation_id);
-    let fixed = [
-        ("return-client-request-id", "true"),
-        ("x-client-sku", SKU),
-        ("x-client-ver", VERSION),
-        ("x-client-os", std::env::consts::OS),
-        ("x-ms-lib-capability", "retry-after, h429"),
-    ];
-    for (name, value) in fixed {
+    for (name, value) in FIXED_HEADERS {
         headers.append(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),
@@ -246,8 +271,9 @@ fn build_request(out: &Outgoing<'_>, body: &[u8]) -> Result<HttpRequest> {
         );
     }
     for (name, value) in out.extra_headers {
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(name))?;
         let value = checked_header_value(name, value)?;
-        headers.append(HeaderName::from_static(name), value);
+        headers.append(header, value);
     }
     Ok(request)
 }

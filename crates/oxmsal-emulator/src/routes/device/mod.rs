@@ -39,6 +39,7 @@ pub(crate) async fn devicecode(
     .await;
     let received = token::Received {
         path: uri.path(),
+        query: uri.query(),
         tenant: &tenant,
         form: &form,
         headers: &headers,

@@ -71,6 +71,7 @@ fn grant_counter<'c>(counters: &'c CounterCells, grant: &str) -> Option<&'c Atom
 /// A request as received, for the recorder.
 pub(crate) struct Received<'a> {
     pub path: &'a str,
+    pub query: Option<&'a str>,
     pub tenant: &'a str,
     pub form: &'a BTreeMap<String, String>,
     pub headers: &'a HeaderMap,
@@ -86,6 +87,7 @@ pub(crate) fn record(
 ) {
     let Received {
         path,
+        query,
         tenant,
         form,
         headers,
@@ -124,6 +126,9 @@ pub(crate) fn record(
         path: path.to_owned(),
         tenant: tenant.to_owned(),
         params,
+        query: url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect(),
         headers,
         claims,
         correlation_id: ctx.correlation_id.clone(),
@@ -166,6 +171,7 @@ pub(crate) async fn token(
         .await;
     let received = Received {
         path: uri.path(),
+        query: uri.query(),
         tenant: &tenant,
         form: &form,
         headers: &headers,
