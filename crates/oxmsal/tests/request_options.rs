@@ -217,6 +217,39 @@ async fn on_behalf_of_sends_extras() {
     assert_carries(&sent, "obo");
 }
 
+/// Both requests of a long-running on-behalf-of session carry their extras.
+#[tokio::test]
+async fn long_running_on_behalf_of_sends_extras() {
+    let e = env().await;
+    let api = e.confidential();
+    let incoming = e
+        .public()
+        .acquire_token_by_username_password(
+            DEFAULT_USERNAME,
+            Secret::new(DEFAULT_USER_PASSWORD),
+            [format!("api://{}/access_as_user", api.client_id())],
+        )
+        .await
+        .unwrap()
+        .access_token;
+    let (_, key) = api
+        .initiate_long_running_on_behalf_of(incoming, ["https://graph.microsoft.com/.default"])
+        .request_options(extras("lro-start"))
+        .await
+        .unwrap();
+    assert_carries(&e.last_request(), "lro-start");
+    let token = api
+        .acquire_token_in_long_running_process(key, ["https://graph.microsoft.com/.default"])
+        .force_refresh(true)
+        .request_options(extras("lro-refresh"))
+        .await
+        .unwrap();
+    assert_eq!(token.token_source, TokenSource::IdentityProvider);
+    let sent = e.last_request();
+    assert_eq!(sent.param("grant_type"), Some("refresh_token"));
+    assert_carries(&sent, "lro-refresh");
+}
+
 #[tokio::test]
 async fn auth_code_url_flow_and_code_redemption_send_extras() {
     let e = env().await;

@@ -6,6 +6,7 @@ use std::future::IntoFuture;
 use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::flow::{long_running_obo, on_behalf_of};
+use crate::request_options::RequestOptions;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
@@ -50,10 +51,26 @@ impl<'a> LongRunningOnBehalfOfRequest<'a> {
                 claims: None,
                 tenant: None,
                 force_refresh: false,
+                options: RequestOptions::default(),
                 correlation_id: new_correlation_id(),
             },
             session_key: None,
         }
+    }
+
+    /// Extra query, form and header values for the on-behalf-of grant (see
+    /// [`RequestOptions`]).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, incoming: oxmsal::Secret) -> oxmsal::Result<()> {
+    /// let options = oxmsal::RequestOptions::new().extra_query_parameter("dc", "ESTS-PUB-WUS2");
+    /// let (_, key) = app.initiate_long_running_on_behalf_of(incoming, ["api://downstream/.default"])
+    ///     .request_options(options).await?;
+    /// # let _ = key; Ok(()) }
+    /// ```
+    pub fn request_options(mut self, options: RequestOptions) -> Self {
+        self.params.options = options;
+        self
     }
 
     /// Files the session under this key instead of the incoming token's hash
@@ -134,6 +151,7 @@ impl<'a> IntoFuture for LongRunningOnBehalfOfRequest<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
+            self.params.options.check_for_token_request()?;
             let key = match self.session_key {
                 Some(key) if key.trim().is_empty() => {
                     return Err(crate::Error::configuration(
@@ -185,9 +203,25 @@ impl<'a> LongRunningProcessRequest<'a> {
                 scopes,
                 claims: None,
                 force_refresh: false,
+                options: RequestOptions::default(),
                 correlation_id: new_correlation_id(),
             },
         }
+    }
+
+    /// Extra query, form and header values for the refresh (see
+    /// [`RequestOptions`]); a cached token still answers the request.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::ConfidentialClientApplication, key: String) -> oxmsal::Result<()> {
+    /// let options = oxmsal::RequestOptions::new().extra_header("x-job", "nightly");
+    /// let t = app.acquire_token_in_long_running_process(key, ["api://downstream/.default"])
+    ///     .request_options(options).await?;
+    /// # let _ = t; Ok(()) }
+    /// ```
+    pub fn request_options(mut self, options: RequestOptions) -> Self {
+        self.params.options = options;
+        self
     }
 
     /// Skips the cached access token and redeems the session's refresh token.
@@ -252,6 +286,9 @@ impl<'a> IntoFuture for LongRunningProcessRequest<'a> {
     type IntoFuture = TokenFuture<'a>;
 
     fn into_future(self) -> Self::IntoFuture {
+        if let Err(err) = self.params.options.check_for_token_request() {
+            return TokenFuture::ready(Err(err.with_correlation_id(self.params.correlation_id)));
+        }
         TokenFuture::waiting(long_running_obo::acquire(
             self.core,
             self.credential,

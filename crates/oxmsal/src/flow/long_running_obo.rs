@@ -17,6 +17,7 @@ use crate::cache::{AccessTokenQuery, RefreshTokenQuery};
 use crate::client::AppCore;
 use crate::credential::ClientCredential;
 use crate::error::{Error, ErrorKind, Result};
+use crate::request_options::RequestOptions;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
@@ -36,6 +37,8 @@ pub(crate) struct Params {
     pub claims: Option<String>,
     /// Skips the cached access token.
     pub force_refresh: bool,
+    /// Extra query, form and header values for the refresh.
+    pub options: RequestOptions,
     pub correlation_id: String,
 }
 
@@ -236,6 +239,7 @@ async fn refresh(
             save: SaveMode::Refresh,
             ext_cache_key: Some(&params.session_key),
             rotates: Some(&token.key),
+            options: &params.options,
             correlation_id: &params.correlation_id,
         };
         match redeem(core, Some(credential), authority, endpoints, grant).await {
