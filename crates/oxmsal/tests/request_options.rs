@@ -475,16 +475,32 @@ async fn long_extra_values_are_masked_in_errors() {
 struct Recording {
     inner: oxmsal::http::ReqwestClient,
     bodies: std::sync::Mutex<Vec<Vec<u8>>>,
+    /// Each request's URL and headers, in order.
+    heads: std::sync::Mutex<Vec<(String, http::HeaderMap)>>,
 }
 
 impl oxmsal::http::HttpClient for Recording {
     fn send(&self, request: oxmsal::http::HttpRequest) -> oxmsal::http::HttpFuture<'_> {
         self.bodies.lock().unwrap().push(request.body().clone());
+        let head = (request.uri().to_string(), request.headers().clone());
+        self.heads.lock().unwrap().push(head);
         self.inner.send(request)
     }
 }
 
 impl Recording {
+    fn new(e: &Env) -> Self {
+        Recording {
+            inner: oxmsal::http::ReqwestClient::new(
+                &oxmsal::http::HttpConfig::default()
+                    .extra_root_pem(e.emulator.ca_pem().as_bytes().to_vec()),
+            )
+            .unwrap(),
+            bodies: std::sync::Mutex::new(Vec::new()),
+            heads: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
     fn last_assertion_claims(&self) -> serde_json::Value {
         let body = self.bodies.lock().unwrap().last().unwrap().clone();
         let form: HashMap<String, String> =
@@ -516,14 +532,7 @@ async fn certificate_assertion_with_extra_claims_and_audience_override() {
                 .with_certificate_der(cert.cert_der.clone()),
         )
         .unwrap();
-    let recording = Arc::new(Recording {
-        inner: oxmsal::http::ReqwestClient::new(
-            &oxmsal::http::HttpConfig::default()
-                .extra_root_pem(e.emulator.ca_pem().as_bytes().to_vec()),
-        )
-        .unwrap(),
-        bodies: std::sync::Mutex::new(Vec::new()),
-    });
+    let recording = Arc::new(Recording::new(&e));
     let app_with = |audience: String| {
         let mut claims = serde_json::Map::new();
         claims.insert("client_ip".into(), "192.0.2.10".into());
@@ -642,6 +651,44 @@ async fn remove_tokens_for_client_reaches_the_persistence_store() {
         .unwrap();
     assert_eq!(fresh.token_source, TokenSource::IdentityProvider);
     assert_eq!(e.emulator.counters().client_credentials_grants, 2);
+}
+
+/// The device authorization request (`initiate_device_flow`) carries its extras.
+#[tokio::test]
+async fn the_device_authorization_request_sends_extras() {
+    let e = env().await;
+    let recording = Arc::new(Recording::new(&e));
+    let client_id = e.emulator.register_public_demo_app().client_id;
+    let app = e
+        .builder(PublicClientApplication::builder(client_id))
+        .http_client(recording.clone())
+        .build()
+        .unwrap();
+    let flow = app
+        .initiate_device_flow([USER_SCOPE])
+        .request_options(extras("device-start"))
+        .await
+        .unwrap();
+    assert!(!flow.user_code.is_empty());
+    let (url, headers) = recording.heads.lock().unwrap().last().unwrap().clone();
+    assert!(
+        url.contains("devicecode") && url.contains("dc=ESTS-TEST-device-start"),
+        "{url}"
+    );
+    assert_eq!(headers["x-gateway-route"], "route-device-start");
+    let body = recording.bodies.lock().unwrap().last().unwrap().clone();
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    assert_eq!(form["x_feature"], "feature-device-start");
+
+    // A collision is refused before any request.
+    let before = recording.heads.lock().unwrap().len();
+    let err = app
+        .initiate_device_flow([USER_SCOPE])
+        .request_options(RequestOptions::new().extra_body_parameter("client_id", "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), oxmsal::ErrorKind::Configuration, "{err}");
+    assert_eq!(recording.heads.lock().unwrap().len(), before);
 }
 
 /// The device flow's polls and an interactive sign-in carry the extras too;

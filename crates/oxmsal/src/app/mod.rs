@@ -19,4 +19,6 @@ pub use future::TokenFuture;
 pub use long_running::{LongRunningOnBehalfOfRequest, LongRunningProcessRequest};
 pub use public::PublicClientApplication;
 pub use redeem::{AuthCodeFlowRedemption, RefreshTokenRequest, UsernamePasswordRequest};
-pub use requests::{DeviceFlowRequest, InteractiveRequest, OnBehalfOfRequest, SilentRequest};
+pub use requests::{
+    DeviceFlowInitiation, DeviceFlowRequest, InteractiveRequest, OnBehalfOfRequest, SilentRequest,
+};

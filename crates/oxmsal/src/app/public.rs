@@ -6,15 +6,14 @@ use std::sync::Arc;
 
 use super::AuthCodeFlowRequest;
 use crate::cache::{Account, TokenCache};
-use crate::client::scopes::validate_sign_in_scopes;
 use crate::error::Result;
 use crate::flow::auth_code::AuthCodeFlow;
-use crate::flow::device_code::{self, DeviceFlow};
+use crate::flow::device_code::DeviceFlow;
 use crate::secret::Secret;
 
 use super::redeem::{AuthCodeFlowRedemption, RefreshTokenRequest, UsernamePasswordRequest};
 use super::requests::{
-    collect, new_correlation_id, DeviceFlowRequest, InteractiveRequest, SilentRequest,
+    collect, DeviceFlowInitiation, DeviceFlowRequest, InteractiveRequest, SilentRequest,
 };
 use super::{AppBuilder, Public};
 use crate::client::AppCore;
@@ -144,13 +143,12 @@ impl PublicClientApplication {
     /// eprintln!("{}", flow.message);
     /// # Ok(()) }
     /// ```
-    pub async fn initiate_device_flow<I, S>(&self, scopes: I) -> Result<DeviceFlow>
+    pub fn initiate_device_flow<I, S>(&self, scopes: I) -> DeviceFlowInitiation<'_>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let scopes = validate_sign_in_scopes(&collect(scopes))?;
-        device_code::initiate(&self.core, scopes, new_correlation_id()).await
+        DeviceFlowInitiation::new(&self.core, collect(scopes))
     }
 
     /// Polls a device flow until the user signs in, declines, or it expires.

@@ -144,6 +144,63 @@ impl<'a> IntoFuture for SilentRequest<'a> {
     }
 }
 
+/// Starts a device code sign-in (the device authorization request); `.await`
+/// it for the [`DeviceFlow`] whose `message` the user follows.
+///
+/// ```no_run
+/// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+/// let flow = app.initiate_device_flow(["User.Read"])
+///     .request_options(oxmsal::RequestOptions::new().extra_query_parameter("dc", "ESTS-PUB-WUS2"))
+///     .await?;
+/// eprintln!("{}", flow.message);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a request does nothing until awaited"]
+pub struct DeviceFlowInitiation<'a> {
+    core: &'a AppCore,
+    scopes: Vec<String>,
+    options: RequestOptions,
+}
+
+impl<'a> DeviceFlowInitiation<'a> {
+    pub(crate) fn new(core: &'a AppCore, scopes: Vec<String>) -> Self {
+        DeviceFlowInitiation {
+            core,
+            scopes,
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Extra query, form and header values for the device authorization
+    /// request (see [`RequestOptions`]).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oxmsal::PublicClientApplication) -> oxmsal::Result<()> {
+    /// let flow = app.initiate_device_flow(["User.Read"])
+    ///     .request_options(oxmsal::RequestOptions::new().extra_header("x-app-route", "eu"))
+    ///     .await?;
+    /// # let _ = flow; Ok(()) }
+    /// ```
+    pub fn request_options(mut self, options: RequestOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+impl<'a> IntoFuture for DeviceFlowInitiation<'a> {
+    type Output = Result<DeviceFlow>;
+    type IntoFuture = Pending<'a, DeviceFlow>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            self.options.check_for_token_request()?;
+            let scopes = crate::client::scopes::validate_sign_in_scopes(&self.scopes)?;
+            device_code::initiate(self.core, scopes, &self.options, new_correlation_id()).await
+        })
+    }
+}
+
 /// Polls a device flow; `.await` it.
 ///
 /// ```no_run

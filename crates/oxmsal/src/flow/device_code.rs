@@ -57,6 +57,7 @@ pub struct DeviceFlow {
 pub(crate) async fn initiate(
     core: &AppCore,
     scopes: Vec<String>,
+    options: &RequestOptions,
     correlation_id: String,
 ) -> Result<DeviceFlow> {
     let authority = core.authority.clone();
@@ -68,11 +69,16 @@ pub(crate) async fn initiate(
             .join("devicecode")
             .map_err(|e| Error::configuration(format!("no device authorization endpoint: {e}")))?,
     };
+    let mut url = url;
+    if !options.query().is_empty() {
+        url.query_pairs_mut().extend_pairs(options.query());
+    }
     let scope = request_scopes(&scopes);
-    let fields = [
+    let mut fields = vec![
         ("client_id", core.client_id.as_str()),
         ("scope", scope.as_str()),
     ];
+    fields.extend(options.body().iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let response = core
         .pipeline
         .send(Outgoing {
@@ -81,10 +87,13 @@ pub(crate) async fn initiate(
             kind: RequestKind::Token { api_id: API_ID },
             correlation_id: &correlation_id,
             form: Some(&fields),
-            extra_headers: &[],
+            extra_headers: options.headers(),
         })
         .await?;
-    let sent = SentSecrets::from_form(&fields);
+    let mut sent = SentSecrets::from_form(&fields);
+    for value in options.secret_values() {
+        sent.add(value);
+    }
     let body = json_object_or_error(&response, core.clock.as_ref(), &sent)
         .map_err(|e| e.with_correlation_id(correlation_id.clone()))?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
