@@ -52,6 +52,7 @@
 //! ```
 
 mod account;
+mod codec;
 mod entity;
 mod fields;
 mod file;
@@ -60,9 +61,7 @@ pub(crate) mod partition;
 pub mod persist;
 mod query;
 mod response;
-mod scan;
 mod scopes;
-mod serialize;
 mod store;
 
 use std::fmt;
@@ -187,7 +186,7 @@ impl TokenCache {
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
     pub fn serialize(&self) -> Result<String> {
-        serialize::write(&self.read().store)
+        codec::write(&self.read().store)
     }
 
     /// Replaces the cache's contents with a document from [`serialize`](Self::serialize)
@@ -216,7 +215,7 @@ impl TokenCache {
     pub fn deserialize(&self, json: &str) -> Result<()> {
         // Parse outside the lock: readers are not held up, and a failure
         // changes nothing.
-        let loaded = serialize::parse_whole(json)?;
+        let loaded = codec::parse_whole(json)?;
         let old = {
             let mut state = self.write();
             let mut old = std::mem::take(&mut state.store);
@@ -259,8 +258,8 @@ impl TokenCache {
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
     pub fn deserialize_reader<R: std::io::Read + std::io::Seek>(&self, reader: R) -> Result<()> {
-        self.load(reader, scan::CHUNK)
-            .map_err(scan::LoadError::into_error)
+        self.load(reader, codec::CHUNK)
+            .map_err(codec::LoadError::into_error)
     }
 
     /// [`deserialize_reader`](Self::deserialize_reader) reading `chunk` bytes
@@ -269,8 +268,8 @@ impl TokenCache {
         &self,
         reader: R,
         chunk: usize,
-    ) -> std::result::Result<(), scan::LoadError> {
-        let store = scan::read_stream(reader, chunk)?;
+    ) -> std::result::Result<(), codec::LoadError> {
+        let store = codec::read_stream(reader, chunk)?;
         self.replace(store);
         Ok(())
     }
@@ -314,7 +313,7 @@ impl TokenCache {
     /// generation persisted afterwards leaves changes made meanwhile dirty.
     pub(crate) fn serialize_generation(&self) -> Result<(String, u64)> {
         let state = self.read();
-        Ok((serialize::write(&state.store)?, state.generation))
+        Ok((codec::write(&state.store)?, state.generation))
     }
 
     /// Marks `generation` (from [`serialize_generation`](Self::serialize_generation)) persisted.

@@ -565,11 +565,6 @@ impl Store {
 
     /// Stores an entry under `key` as is (loading a document), replacing only
     /// an entry with the same key.
-    /// Room for `n` more access tokens.
-    pub(crate) fn reserve_access_tokens(&mut self, n: usize) {
-        self.access_tokens.reserve(n);
-    }
-
     pub(crate) fn put_access_token(&mut self, key: &str, entry: AccessTokenEntry) {
         self.put_access_token_slot(key, entry);
     }
@@ -619,7 +614,7 @@ impl Store {
     /// Empties the access tokens, giving back the blocks their secrets were
     /// loaded into that nothing else holds (no token handed out still points
     /// into them): a load replacing this store reuses their memory
-    /// ([`SecretBlock::reusing`](crate::secret::SecretBlock::reusing)).
+    /// ([`SecretBlock::reusing`](super::codec::secrets::SecretBlock::reusing)).
     /// Blocks still held elsewhere are left to their holders.
     pub(crate) fn take_free_secret_blocks(&mut self) -> Vec<WipedString> {
         let blocks: Vec<Arc<WipedString>> = std::mem::take(&mut self.secret_blocks)

@@ -1,5 +1,11 @@
 //! The cache document: MSAL's unified-schema JSON, read into a [`Store`] and
-//! written back from one.
+//! written back from one. Nothing outside this module reads or writes the
+//! document's text; the rest of the cache goes through its door:
+//!
+//! - [`parse`] / [`parse_whole`]: a document in memory into a store;
+//! - [`read_stream`]: the same from a reader, entry by entry, never holding
+//!   the whole text;
+//! - [`write`]: a store into a document.
 //!
 //! Reading is strict about shape (the document, each known section and each
 //! entry must be JSON objects; typed fields must have their type) so a foreign
@@ -8,13 +14,14 @@
 //! sorts entries by key, so the same cache always gives the same bytes, and
 //! indents by four spaces like MSAL Python's `json.dumps(indent=4)`.
 //!
-//! Speed: a document is read in one pass straight into typed entries by the
-//! scanner in [`scan`](super::scan) (field names and most strings borrowed from
-//! the input, known fields never built into JSON values), and written by hand
-//! into one string. A document the scanner declines — anything malformed, and
-//! the odd valid one with a repeated name — is read again the plain way (a JSON
-//! value tree, then entry by entry), which decides the result and words the
-//! error.
+//! Speed: a document is read in one pass straight into typed entries by
+//! serde_json's parser and the visitors in `read.rs` (keys, field names and
+//! strings without escapes borrowed from the text, known fields never built
+//! into JSON values), its access tokens' secrets copied into shared blocks
+//! (`secrets.rs`); it is written by hand into one string. A document that
+//! reader declines — anything malformed, and the odd valid one with a
+//! repeated name — is read again the plain way (a JSON value tree, then entry
+//! by entry), which decides the result and words the error.
 
 use std::fmt::Write as _;
 
@@ -25,9 +32,33 @@ use super::entity::{
     RefreshTokenEntry,
 };
 use super::fields::kind;
-use super::scan::Loaded;
 use super::store::{HashMap, Key, Store};
 use crate::error::{Error, Result};
+
+mod read;
+pub(crate) mod secrets;
+
+pub(crate) use read::{read_stream, CHUNK};
+pub(crate) use secrets::Loaded;
+
+/// Why a streaming load failed.
+#[derive(Debug)]
+pub(crate) enum LoadError {
+    /// Reading (or seeking) failed, or the text is not UTF-8.
+    Io(std::io::Error),
+    /// The document is not a token cache.
+    Document(Error),
+}
+
+impl LoadError {
+    /// As one error, for callers with nothing more to say about the source.
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            LoadError::Io(e) => Error::cache("cannot read the token cache", Some(Box::new(e))),
+            LoadError::Document(e) => e,
+        }
+    }
+}
 
 /// The section names, in the order oxmsal writes them.
 pub(crate) const ACCESS_TOKEN: &str = "AccessToken";
@@ -65,7 +96,7 @@ pub(crate) fn parse_whole(json: &str) -> Result<Loaded<'_>> {
     if json.trim().is_empty() {
         return Ok(Loaded::complete(Store::default()));
     }
-    match super::scan::read_whole(json) {
+    match read::read_whole(json) {
         Some(loaded) => Ok(loaded),
         // Malformed, or a repeated name: the plain reader decides.
         None => read_plain(json).map(Loaded::complete),
@@ -664,7 +695,7 @@ pub(crate) mod tests {
         ];
         for (i, doc) in docs.into_iter().enumerate() {
             // A repeated unknown section is kept in place, last value, either way.
-            assert_eq!(super::super::scan::read_str(doc).is_none(), i < 4, "{doc}");
+            assert_eq!(super::read::read_str(doc).is_none(), i < 4, "{doc}");
             let store = parse(doc).unwrap();
             assert_eq!(
                 write(&store).unwrap(),
