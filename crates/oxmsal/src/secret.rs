@@ -102,8 +102,9 @@ pub struct Secret(Arc<Held>);
 enum Held {
     /// In an allocation of its own.
     Whole(WipedString),
-    /// At `block[start..end]`: one of the secrets of a block (`cache::codec::secrets::SecretBlock`), which
-    /// is wiped when the last of them drops.
+    /// At `block[start..end]`: one of the secrets of a block the cache's
+    /// codec filled (`SecretBlock`), which is wiped when the last of them
+    /// drops.
     Part {
         block: Arc<WipedString>,
         start: usize,
@@ -146,7 +147,8 @@ impl Secret {
 }
 
 impl Secret {
-    /// The secret at `start..end` of a sealed block of secrets (`SecretBlock::push` in the cache's codec).
+    /// The secret at `start..end` of a sealed block of secrets (from
+    /// `SecretBlock::push` in the cache's codec).
     ///
     /// A part is a small allocation of its own (the block's handle and the
     /// range), so that a `Secret` stays one pointer: a cache hit moves it

@@ -1395,7 +1395,7 @@ impl AppMetadataEntry {
 }
 
 /// An entry as a JSON object, exactly as it was read (or made). (The document
-/// writer in `serialize.rs` writes entries itself, faster.)
+/// writer in `codec/mod.rs` writes entries itself, faster.)
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct EntryJson<'a, E>(pub(crate) &'a E);
 

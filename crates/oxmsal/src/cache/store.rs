@@ -565,6 +565,11 @@ impl Store {
 
     /// Stores an entry under `key` as is (loading a document), replacing only
     /// an entry with the same key.
+    /// Room for `n` more access tokens.
+    pub(crate) fn reserve_access_tokens(&mut self, n: usize) {
+        self.access_tokens.reserve(n);
+    }
+
     pub(crate) fn put_access_token(&mut self, key: &str, entry: AccessTokenEntry) {
         self.put_access_token_slot(key, entry);
     }

@@ -106,6 +106,18 @@ impl<E> Slots<E> {
         self.by_key.is_empty()
     }
 
+    /// Room for `n` more entries (and keys as long as those held, on average).
+    pub(crate) fn reserve(&mut self, n: usize) {
+        let (slots, keys, hasher) = (&self.slots, self.keys.as_str(), &self.hasher);
+        self.by_key.reserve(n, |&id| {
+            hasher.hash_one(Self::key_at(slots, keys, id).unwrap_or_default())
+        });
+        self.slots.reserve(n.saturating_sub(self.free.len()));
+        let live = self.keys.len().saturating_sub(self.dead);
+        let per_key = live.checked_div(self.len()).unwrap_or(128);
+        self.keys.reserve(n.saturating_mul(per_key));
+    }
+
     /// The entry with `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&E> {
         self.get_key_value(key).map(|(_, entry)| entry)
@@ -322,8 +334,9 @@ mod tests {
     }
 
     #[test]
-    fn a_freed_slot_is_reused_and_the_table_grows() {
+    fn a_freed_slot_is_reused_and_the_table_grows_past_its_reservation() {
         let mut slots: Slots<usize> = Slots::default();
+        slots.reserve(2);
         for i in 0..100 {
             assert!(matches!(
                 slots.insert(&format!("k{i}"), i),

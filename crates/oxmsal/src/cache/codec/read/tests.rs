@@ -6,6 +6,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use super::*;
 use crate::cache::codec::{self as serialize, read_plain, tests::any_document, write, LoadError};
 use crate::cache::entity::AccessTokenEntry;
+use crate::cache::store::Key;
 
 fn counts(store: &Store) -> [usize; 6] {
     [
@@ -360,6 +361,58 @@ fn tokens_across_many_secret_blocks_read_back_whole() {
         secret("k1499"),
         Some(format!("{}-1499", "t".repeat(1499 % 300)))
     );
+}
+
+/// Reads `doc` whole; how many more access tokens it reserved room for.
+fn reserved(doc: &str) -> usize {
+    let mut store = Store::default();
+    let mut sizing = Sizing::of(doc);
+    let mut json = serde_json::Deserializer::from_str(doc);
+    Document {
+        store: &mut store,
+        secrets: &mut Batch::keeping_all(),
+        fields: &mut Fields::new(),
+        sizing: &mut sizing,
+    }
+    .deserialize(&mut json)
+    .unwrap();
+    match sizing {
+        Sizing::Done { reserved } => reserved,
+        other => panic!("not sized: {other:?}"),
+    }
+}
+
+#[test]
+fn the_first_entries_size_the_access_token_table() {
+    let entries: Vec<String> = (0..1000)
+        .map(|i| format!(r#""k{i}": {{"secret": "s-{i}", {AT}}}"#))
+        .collect();
+    let doc = format!(r#"{{"AccessToken": {{{}}}}}"#, entries.join(", "));
+    // The first 64 of 1000 entries, alike in size, predict the other 936
+    // closely.
+    let more = reserved(&doc);
+    assert!((900..=980).contains(&more), "{more}");
+    assert_eq!(read_str(&doc).unwrap().access_tokens().len(), 1000);
+}
+
+#[test]
+fn text_after_the_access_tokens_reserves_no_more_than_it_could_hold() {
+    // As small as an access token gets: smaller than its table slot.
+    let entries: Vec<String> = (0..64)
+        .map(|i| format!(r#""{i}":{{"credential_type":"AccessToken","environment":"e","client_id":"c","target":"s","realm":"t","expires_on":"9"}}"#))
+        .collect();
+    let slot = std::mem::size_of::<(Key, AccessTokenEntry)>();
+    assert!(
+        entries[10].len() + 1 < slot,
+        "{} vs {slot}",
+        entries[10].len()
+    );
+    let filler = "x".repeat(1 << 20);
+    let doc = format!(
+        r#"{{"AccessToken": {{{}}}, "Unknown": "{filler}"}}"#,
+        entries.join(", ")
+    );
+    assert!(reserved(&doc) <= filler.len() / slot + 1);
 }
 
 #[test]
