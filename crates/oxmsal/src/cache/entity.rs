@@ -18,7 +18,6 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use super::fields::{excerpt, kind, seconds, seconds_str};
@@ -104,26 +103,6 @@ impl Default for Raw {
 }
 
 impl Raw {
-    /// Takes a string `secret` out of `fields` and keeps every other member
-    /// verbatim; a `secret` of another type stays in the object (callers reject
-    /// that before). Entries are made with [`Entity::build`] instead, which
-    /// keeps only what their typed view cannot reproduce.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn new(fields: Map<String, Value>) -> Self {
-        let mut raw = Raw::default();
-        for (name, value) in fields {
-            match value {
-                Value::String(s) if name == "secret" && raw.secret.is_none() => {
-                    // The string moves into the Secret: no copy is left behind.
-                    raw.secret = Some(Secret::new(s));
-                    raw.push_slot(SLOT_SECRET);
-                }
-                value => raw.push_verbatim(name, value),
-            }
-        }
-        raw
-    }
-
     /// The entry's secret, when it has a string one.
     pub(crate) fn secret(&self) -> Option<&Secret> {
         self.secret.as_ref()
@@ -256,45 +235,6 @@ impl Raw {
                 Some((name, member))
             }
         })
-    }
-}
-
-/// A record without a typed view (`Raw::new`) holds only verbatim members and
-/// the secret, which is all this writes.
-impl Serialize for Raw {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let members: Vec<_> = self.members(&NoView).collect();
-        let mut map = serializer.serialize_map(Some(members.len()))?;
-        for (name, member) in members {
-            map.serialize_entry(name, &member)?;
-        }
-        map.end()
-    }
-}
-
-impl Serialize for Member<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match *self {
-            Member::Str(s) | Member::PlainStr(s) => serializer.serialize_str(s),
-            Member::Null => serializer.serialize_unit(),
-            Member::Num(n) => serializer.serialize_u64(n),
-            Member::NumStr(n) => serializer.serialize_str(&n.to_string()),
-            Member::Value(v) => v.serialize(serializer),
-        }
-    }
-}
-
-/// The view of a bare [`Raw`]: no known fields.
-struct NoView;
-
-impl View for NoView {
-    const FIELDS: &'static [&'static str] = &[];
-    const CREDENTIAL_TYPE: Option<&'static str> = None;
-    fn string(&self, _: u8) -> Option<&str> {
-        None
-    }
-    fn number(&self, _: u8) -> u64 {
-        0
     }
 }
 
@@ -1394,26 +1334,89 @@ impl AppMetadataEntry {
     }
 }
 
-/// An entry as a JSON object, exactly as it was read (or made). (The document
-/// writer in `codec/mod.rs` writes entries itself, faster.)
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) struct EntryJson<'a, E>(pub(crate) &'a E);
-
-impl<E: Entity> Serialize for EntryJson<'_, E> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let raw = self.0.raw();
-        let mut map = serializer.serialize_map(None)?;
-        for (name, member) in raw.members(self.0) {
-            map.serialize_entry(name, &member)?;
-        }
-        map.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
+
+    // Test-only ways to write an entry or a bare record on its own (the
+    // document writer in `codec/mod.rs` writes entries itself).
+
+    impl Raw {
+        /// Takes a string `secret` out of `fields` and keeps every other member
+        /// verbatim; a `secret` of another type stays in the object (callers reject
+        /// that before). Entries are made with [`Entity::build`] instead, which
+        /// keeps only what their typed view cannot reproduce.
+        pub(crate) fn new(fields: Map<String, Value>) -> Self {
+            let mut raw = Raw::default();
+            for (name, value) in fields {
+                match value {
+                    Value::String(s) if name == "secret" && raw.secret.is_none() => {
+                        // The string moves into the Secret: no copy is left behind.
+                        raw.secret = Some(Secret::new(s));
+                        raw.push_slot(SLOT_SECRET);
+                    }
+                    value => raw.push_verbatim(name, value),
+                }
+            }
+            raw
+        }
+    }
+
+    /// A record without a typed view (`Raw::new`) holds only verbatim members and
+    /// the secret, which is all this writes.
+    impl Serialize for Raw {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let members: Vec<_> = self.members(&NoView).collect();
+            let mut map = serializer.serialize_map(Some(members.len()))?;
+            for (name, member) in members {
+                map.serialize_entry(name, &member)?;
+            }
+            map.end()
+        }
+    }
+
+    impl Serialize for Member<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            match *self {
+                Member::Str(s) | Member::PlainStr(s) => serializer.serialize_str(s),
+                Member::Null => serializer.serialize_unit(),
+                Member::Num(n) => serializer.serialize_u64(n),
+                Member::NumStr(n) => serializer.serialize_str(&n.to_string()),
+                Member::Value(v) => v.serialize(serializer),
+            }
+        }
+    }
+
+    /// The view of a bare [`Raw`]: no known fields.
+    struct NoView;
+
+    impl View for NoView {
+        const FIELDS: &'static [&'static str] = &[];
+        const CREDENTIAL_TYPE: Option<&'static str> = None;
+        fn string(&self, _: u8) -> Option<&str> {
+            None
+        }
+        fn number(&self, _: u8) -> u64 {
+            0
+        }
+    }
+
+    /// An entry as a JSON object, exactly as it was read (or made). (The document
+    /// writer in `codec/mod.rs` writes entries itself, faster.)
+    pub(crate) struct EntryJson<'a, E>(pub(crate) &'a E);
+
+    impl<E: Entity> Serialize for EntryJson<'_, E> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let raw = self.0.raw();
+            let mut map = serializer.serialize_map(None)?;
+            for (name, member) in raw.members(self.0) {
+                map.serialize_entry(name, &member)?;
+            }
+            map.end()
+        }
+    }
 
     proptest::proptest! {
         /// The one-pass reading gives what parsing gives, exactly for the

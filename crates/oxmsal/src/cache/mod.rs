@@ -619,7 +619,6 @@ impl TokenCache {
     /// account signed out while the refresh was in flight stays signed out
     /// (MSAL Python's `skip_account_creation`). Its tokens are still saved and
     /// [`SavedTokens::account`] still describes the account.
-    #[allow(dead_code)] // called by the refresh flow as it lands
     pub(crate) fn save_refreshed_token_response(
         &self,
         record: &TokenRecord<'_>,
@@ -659,7 +658,6 @@ impl TokenCache {
     /// Gives the refresh token stored under `key` a rotated secret (the server
     /// answered a refresh with a new one), as MSAL's `update_rt` does. `false`
     /// when there is no such entry (a sign-out got there first).
-    #[allow(dead_code)] // called by the refresh flow as it lands
     pub(crate) fn update_refresh_token(&self, key: &str, new_secret: &str, now: u64) -> bool {
         let mut state = self.write();
         let updated = state
