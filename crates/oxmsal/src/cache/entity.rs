@@ -682,6 +682,32 @@ fn plain_digits(s: &str) -> bool {
         && (digits.len() == 1 || digits.first() != Some(&b'0'))
 }
 
+/// Declares the known fields of an entry kind once, in id order: a module
+/// `$ids` with each field's id (`$ids::NAME`), the names by id
+/// ([`View::FIELDS`]) and the name's id ([`Entity::field_id`]). A field is
+/// added to a kind by adding it here (and reading it in `build`).
+macro_rules! known_fields {
+    ($ids:ident { $($id:ident = $name:literal,)+ }) => {
+        #[allow(dead_code, non_camel_case_types, clippy::upper_case_acronyms)]
+        mod $ids {
+            #[repr(u8)]
+            enum Id {
+                $($id),+
+            }
+            $(pub(super) const $id: u8 = Id::$id as u8;)+
+            pub(super) const FIELDS: &[&str] = &[$($name),+];
+            // Ids index `Fields`' arrays.
+            const _: () = assert!(FIELDS.len() <= super::MAX_FIELDS);
+            pub(super) fn id(name: &str) -> Option<u8> {
+                match name {
+                    $($name => Some($id),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 /// What the writer needs of an entry kind: its known fields' values.
 pub(crate) trait View {
     /// The known fields, by id.
@@ -782,37 +808,24 @@ pub(crate) struct AtShared {
     pub(crate) token_type: Text,
 }
 
-mod at {
-    pub(super) const CREDENTIAL_TYPE: u8 = 0;
-    pub(super) const HOME_ACCOUNT_ID: u8 = 2;
-    pub(super) const ENVIRONMENT: u8 = 3;
-    pub(super) const CLIENT_ID: u8 = 4;
-    pub(super) const TARGET: u8 = 5;
-    pub(super) const REALM: u8 = 6;
-    pub(super) const TOKEN_TYPE: u8 = 7;
-    pub(super) const CACHED_AT: u8 = 8;
-    pub(super) const EXPIRES_ON: u8 = 9;
-    pub(super) const EXTENDED_EXPIRES_ON: u8 = 10;
-    pub(super) const REFRESH_ON: u8 = 11;
-    pub(super) const EXT_CACHE_KEY: u8 = 12;
-}
+known_fields!(at {
+    CREDENTIAL_TYPE = "credential_type",
+    SECRET = "secret",
+    HOME_ACCOUNT_ID = "home_account_id",
+    ENVIRONMENT = "environment",
+    CLIENT_ID = "client_id",
+    TARGET = "target",
+    REALM = "realm",
+    TOKEN_TYPE = "token_type",
+    CACHED_AT = "cached_at",
+    EXPIRES_ON = "expires_on",
+    EXTENDED_EXPIRES_ON = "extended_expires_on",
+    REFRESH_ON = "refresh_on",
+    EXT_CACHE_KEY = "ext_cache_key",
+});
 
 impl View for AccessTokenEntry {
-    const FIELDS: &'static [&'static str] = &[
-        "credential_type",
-        "secret",
-        "home_account_id",
-        "environment",
-        "client_id",
-        "target",
-        "realm",
-        "token_type",
-        "cached_at",
-        "expires_on",
-        "extended_expires_on",
-        "refresh_on",
-        "ext_cache_key",
-    ];
+    const FIELDS: &'static [&'static str] = at::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("AccessToken");
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -841,22 +854,7 @@ impl View for AccessTokenEntry {
 
 impl Entity for AccessTokenEntry {
     fn field_id(name: &str) -> Option<u8> {
-        Some(match name {
-            "credential_type" => 0,
-            "secret" => 1,
-            "home_account_id" => 2,
-            "environment" => 3,
-            "client_id" => 4,
-            "target" => 5,
-            "realm" => 6,
-            "token_type" => 7,
-            "cached_at" => 8,
-            "expires_on" => 9,
-            "extended_expires_on" => 10,
-            "refresh_on" => 11,
-            "ext_cache_key" => 12,
-            _ => return None,
-        })
+        at::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -934,27 +932,19 @@ pub(crate) struct RefreshTokenEntry {
     pub(crate) family_id: Option<String>,
 }
 
-mod rt {
-    pub(super) const CREDENTIAL_TYPE: u8 = 0;
-    pub(super) const HOME_ACCOUNT_ID: u8 = 2;
-    pub(super) const ENVIRONMENT: u8 = 3;
-    pub(super) const CLIENT_ID: u8 = 4;
-    pub(super) const TARGET: u8 = 5;
-    pub(super) const LAST_MODIFICATION_TIME: u8 = 6;
-    pub(super) const FAMILY_ID: u8 = 7;
-}
+known_fields!(rt {
+    CREDENTIAL_TYPE = "credential_type",
+    SECRET = "secret",
+    HOME_ACCOUNT_ID = "home_account_id",
+    ENVIRONMENT = "environment",
+    CLIENT_ID = "client_id",
+    TARGET = "target",
+    LAST_MODIFICATION_TIME = "last_modification_time",
+    FAMILY_ID = "family_id",
+});
 
 impl View for RefreshTokenEntry {
-    const FIELDS: &'static [&'static str] = &[
-        "credential_type",
-        "secret",
-        "home_account_id",
-        "environment",
-        "client_id",
-        "target",
-        "last_modification_time",
-        "family_id",
-    ];
+    const FIELDS: &'static [&'static str] = rt::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("RefreshToken");
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -978,17 +968,7 @@ impl View for RefreshTokenEntry {
 
 impl Entity for RefreshTokenEntry {
     fn field_id(name: &str) -> Option<u8> {
-        Some(match name {
-            "credential_type" => 0,
-            "secret" => 1,
-            "home_account_id" => 2,
-            "environment" => 3,
-            "client_id" => 4,
-            "target" => 5,
-            "last_modification_time" => 6,
-            "family_id" => 7,
-            _ => return None,
-        })
+        rt::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1058,23 +1038,17 @@ pub(crate) struct IdTokenEntry {
     claims: std::sync::OnceLock<Option<std::sync::Arc<Map<String, Value>>>>,
 }
 
-mod idt {
-    pub(super) const CREDENTIAL_TYPE: u8 = 0;
-    pub(super) const HOME_ACCOUNT_ID: u8 = 2;
-    pub(super) const ENVIRONMENT: u8 = 3;
-    pub(super) const REALM: u8 = 4;
-    pub(super) const CLIENT_ID: u8 = 5;
-}
+known_fields!(idt {
+    CREDENTIAL_TYPE = "credential_type",
+    SECRET = "secret",
+    HOME_ACCOUNT_ID = "home_account_id",
+    ENVIRONMENT = "environment",
+    REALM = "realm",
+    CLIENT_ID = "client_id",
+});
 
 impl View for IdTokenEntry {
-    const FIELDS: &'static [&'static str] = &[
-        "credential_type",
-        "secret",
-        "home_account_id",
-        "environment",
-        "realm",
-        "client_id",
-    ];
+    const FIELDS: &'static [&'static str] = idt::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("IdToken");
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1094,15 +1068,7 @@ impl View for IdTokenEntry {
 
 impl Entity for IdTokenEntry {
     fn field_id(name: &str) -> Option<u8> {
-        Some(match name {
-            "credential_type" => 0,
-            "secret" => 1,
-            "home_account_id" => 2,
-            "environment" => 3,
-            "realm" => 4,
-            "client_id" => 5,
-            _ => return None,
-        })
+        idt::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1161,27 +1127,19 @@ pub(crate) struct AccountEntry {
     pub(crate) account_source: Option<String>,
 }
 
-mod acct {
-    pub(super) const HOME_ACCOUNT_ID: u8 = 1;
-    pub(super) const ENVIRONMENT: u8 = 2;
-    pub(super) const REALM: u8 = 3;
-    pub(super) const LOCAL_ACCOUNT_ID: u8 = 4;
-    pub(super) const USERNAME: u8 = 5;
-    pub(super) const AUTHORITY_TYPE: u8 = 6;
-    pub(super) const ACCOUNT_SOURCE: u8 = 7;
-}
+known_fields!(acct {
+    SECRET = "secret",
+    HOME_ACCOUNT_ID = "home_account_id",
+    ENVIRONMENT = "environment",
+    REALM = "realm",
+    LOCAL_ACCOUNT_ID = "local_account_id",
+    USERNAME = "username",
+    AUTHORITY_TYPE = "authority_type",
+    ACCOUNT_SOURCE = "account_source",
+});
 
 impl View for AccountEntry {
-    const FIELDS: &'static [&'static str] = &[
-        "secret",
-        "home_account_id",
-        "environment",
-        "realm",
-        "local_account_id",
-        "username",
-        "authority_type",
-        "account_source",
-    ];
+    const FIELDS: &'static [&'static str] = acct::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = None;
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1204,17 +1162,7 @@ impl View for AccountEntry {
 
 impl Entity for AccountEntry {
     fn field_id(name: &str) -> Option<u8> {
-        Some(match name {
-            "secret" => 0,
-            "home_account_id" => 1,
-            "environment" => 2,
-            "realm" => 3,
-            "local_account_id" => 4,
-            "username" => 5,
-            "authority_type" => 6,
-            "account_source" => 7,
-            _ => return None,
-        })
+        acct::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1273,14 +1221,15 @@ pub(crate) struct AppMetadataEntry {
     pub(crate) family_id: Option<String>,
 }
 
-mod meta {
-    pub(super) const CLIENT_ID: u8 = 1;
-    pub(super) const ENVIRONMENT: u8 = 2;
-    pub(super) const FAMILY_ID: u8 = 3;
-}
+known_fields!(meta {
+    SECRET = "secret",
+    CLIENT_ID = "client_id",
+    ENVIRONMENT = "environment",
+    FAMILY_ID = "family_id",
+});
 
 impl View for AppMetadataEntry {
-    const FIELDS: &'static [&'static str] = &["secret", "client_id", "environment", "family_id"];
+    const FIELDS: &'static [&'static str] = meta::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = None;
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1299,13 +1248,7 @@ impl View for AppMetadataEntry {
 
 impl Entity for AppMetadataEntry {
     fn field_id(name: &str) -> Option<u8> {
-        Some(match name {
-            "secret" => 0,
-            "client_id" => 1,
-            "environment" => 2,
-            "family_id" => 3,
-            _ => return None,
-        })
+        meta::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
