@@ -904,6 +904,136 @@ impl Entity for AccessTokenEntry {
     }
 }
 
+/// An access token written as every MSAL writes one, as the codec's fast
+/// path reads it (`codec/fast.rs`): known members only, in the order of their
+/// ids, strings where strings go (`home_account_id` may be `null`),
+/// timestamps as plain digit strings, `credential_type` exactly
+/// `AccessToken`. [`Fields::build_msal_access_token`] makes of it the entry
+/// the general path ([`Entity::build`] on its [`Fields`]) makes of the same
+/// object — member for member, class for class.
+#[derive(Debug, Default)]
+pub(crate) struct MsalAccessToken<'de> {
+    /// Bit `id` set: member `id` is there (members come in id order).
+    present: u16,
+    /// `home_account_id` is `null`.
+    home_null: bool,
+    secret: Option<Cow<'de, str>>,
+    home_account_id: Option<Cow<'de, str>>,
+    environment: Option<Cow<'de, str>>,
+    client_id: Option<Cow<'de, str>>,
+    target: Option<Cow<'de, str>>,
+    realm: Option<Cow<'de, str>>,
+    token_type: Option<Cow<'de, str>>,
+    ext_cache_key: Option<Cow<'de, str>>,
+    cached_at: Option<u64>,
+    expires_on: Option<u64>,
+    extended_expires_on: Option<u64>,
+    refresh_on: Option<u64>,
+}
+
+impl<'de> MsalAccessToken<'de> {
+    /// Takes member `id` as a string; `None` when this shape does not take
+    /// it (the general path then reads the object).
+    ///
+    /// Inlined into the reader's loop: called, the string came in through
+    /// memory and was read back wider than it was written, a store-forwarding
+    /// stall on every member (`perf annotate`: a quarter of this function).
+    #[inline(always)]
+    pub(crate) fn string(&mut self, id: usize, text: Cow<'de, str>) -> Option<()> {
+        let id = u8::try_from(id).ok()?;
+        let slot = match id {
+            at::CREDENTIAL_TYPE => return (text == "AccessToken").then(|| self.mark(id)),
+            at::SECRET => &mut self.secret,
+            at::HOME_ACCOUNT_ID => &mut self.home_account_id,
+            at::ENVIRONMENT => &mut self.environment,
+            at::CLIENT_ID => &mut self.client_id,
+            at::TARGET => &mut self.target,
+            at::REALM => &mut self.realm,
+            at::TOKEN_TYPE => &mut self.token_type,
+            at::EXT_CACHE_KEY => &mut self.ext_cache_key,
+            _ => {
+                let seconds = Some(plain_seconds(&text)?);
+                match id {
+                    at::CACHED_AT => self.cached_at = seconds,
+                    at::EXPIRES_ON => self.expires_on = seconds,
+                    at::EXTENDED_EXPIRES_ON => self.extended_expires_on = seconds,
+                    at::REFRESH_ON => self.refresh_on = seconds,
+                    _ => return None,
+                }
+                self.mark(id);
+                return Some(());
+            }
+        };
+        *slot = Some(text);
+        self.mark(id);
+        Some(())
+    }
+
+    /// Takes member `id` as `null`: only `home_account_id` (an app token's).
+    pub(crate) fn null(&mut self, id: usize) -> Option<()> {
+        (id == usize::from(at::HOME_ACCOUNT_ID)).then(|| {
+            self.home_null = true;
+            self.mark(at::HOME_ACCOUNT_ID);
+        })
+    }
+
+    fn mark(&mut self, id: u8) {
+        self.present |= 1 << id;
+    }
+
+    /// How member `id` is written back, as the general path classes it.
+    fn slot(&self, id: u8) -> u8 {
+        match id {
+            at::CREDENTIAL_TYPE => known_slot(id, CLASS_CONST),
+            at::SECRET => SLOT_SECRET,
+            at::HOME_ACCOUNT_ID if self.home_null => known_slot(id, CLASS_NULL),
+            at::CACHED_AT | at::EXPIRES_ON | at::EXTENDED_EXPIRES_ON | at::REFRESH_ON => {
+                known_slot(id, CLASS_NUM_STR)
+            }
+            _ => known_slot(id, CLASS_STR),
+        }
+    }
+}
+
+impl<'de> Fields<'de> {
+    /// The entry of an access token read by the fast path, and its secret
+    /// (always left to the caller, as [`Fields::defer_secrets`] does).
+    pub(crate) fn build_msal_access_token(
+        &mut self,
+        m: MsalAccessToken<'de>,
+    ) -> (AccessTokenEntry, Option<Cow<'de, str>>) {
+        let mut raw = Raw {
+            secret_plain: matches!(m.secret, Some(Cow::Borrowed(_))),
+            ..Raw::default()
+        };
+        for id in 0..=at::EXT_CACHE_KEY {
+            if m.present & (1 << id) != 0 {
+                raw.push_slot(m.slot(id));
+            }
+        }
+        let (shared, home_account_id, realm) = self.at_texts(AtTexts {
+            home_account_id: m.home_account_id.as_deref(),
+            environment: m.environment.as_deref(),
+            client_id: m.client_id.as_deref(),
+            target: m.target.as_deref(),
+            realm: m.realm.as_deref(),
+            token_type: m.token_type.as_deref(),
+        });
+        let entry = AccessTokenEntry {
+            raw,
+            home_account_id,
+            realm,
+            shared,
+            cached_at: m.cached_at.unwrap_or(0),
+            expires_on: m.expires_on.unwrap_or(0),
+            extended_expires_on: m.extended_expires_on,
+            refresh_on: m.refresh_on,
+            ext_cache_key: m.ext_cache_key.map(Cow::into_owned),
+        };
+        (entry, m.secret)
+    }
+}
+
 impl AccessTokenEntry {
     /// Reads an entry of a cache document.
     pub(crate) fn parse(object: Map<String, Value>) -> Result<Self, String> {

@@ -35,6 +35,7 @@ use super::fields::kind;
 use super::store::{HashMap, Key, Store};
 use crate::error::{Error, Result};
 
+mod fast;
 mod read;
 pub(crate) mod secrets;
 

@@ -43,6 +43,11 @@ pub(crate) fn read_str(text: &str) -> Option<crate::cache::store::Store> {
 /// Reads a whole document, the access tokens' secrets still in `text`
 /// ([`Loaded`] copies them), or declines (`None`).
 pub(crate) fn read_whole(text: &str) -> Option<Loaded<'_>> {
+    super::fast::read(text).or_else(|| read_whole_by_serde(text))
+}
+
+/// [`read_whole`] without the fast path.
+pub(super) fn read_whole_by_serde(text: &str) -> Option<Loaded<'_>> {
     let mut store = Store::default();
     let mut secrets = Batch::keeping_all();
     let mut reader = serde_json::Deserializer::from_str(text);
@@ -100,7 +105,7 @@ pub(crate) fn read_stream<R: Read + Seek>(mut reader: R, chunk: usize) -> Result
 /// the right size instead of a dozen doublings, each moving every entry read
 /// so far (8 % of a 10,000-token load when it was left out).
 #[derive(Debug, Clone, Copy)]
-enum Sizing {
+pub(super) enum Sizing {
     /// A stream, or done.
     Unknown,
     /// The text's address range, and the address of the first access
@@ -124,7 +129,7 @@ impl Sizing {
     /// skew the estimate.
     const SAMPLE: usize = 64;
 
-    fn of(text: &str) -> Self {
+    pub(super) fn of(text: &str) -> Self {
         let start = text.as_ptr() as usize;
         Sizing::Text {
             start,
@@ -139,7 +144,7 @@ impl Sizing {
     /// to hold. Bytes of other sections after this one count as tokens too:
     /// an overestimate of at most one table slot per entry-sized stretch of
     /// text.
-    fn count(&mut self, key: &str, store: &mut Store) {
+    pub(super) fn count(&mut self, key: &str, store: &mut Store) {
         let Sizing::Text {
             start,
             end,
