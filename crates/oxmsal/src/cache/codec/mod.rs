@@ -14,14 +14,16 @@
 //! sorts entries by key, so the same cache always gives the same bytes, and
 //! indents by four spaces like MSAL Python's `json.dumps(indent=4)`.
 //!
-//! Speed: a document is read in one pass straight into typed entries by
-//! serde_json's parser and the visitors in `read.rs` (keys, field names and
-//! strings without escapes borrowed from the text, known fields never built
-//! into JSON values), its access tokens' secrets copied into shared blocks
-//! (`secrets.rs`); it is written by hand into one string. A document that
-//! reader declines — anything malformed, and the odd valid one with a
-//! repeated name — is read again the plain way (a JSON value tree, then entry
-//! by entry), which decides the result and words the error.
+//! Speed: a document in memory written as every MSAL writes it is read in
+//! one pass, byte by byte, by `fast.rs`; any other document, and every
+//! stream, goes straight into typed entries through serde_json's parser and
+//! the visitors in `read.rs` (keys, field names and strings without escapes
+//! borrowed from the text, known fields never built into JSON values). A
+//! load's access-token secrets are copied into shared blocks (`secrets.rs`).
+//! A document those readers decline — anything malformed, and the odd valid
+//! one with a repeated name — is read again the plain way (a JSON value
+//! tree, then entry by entry), which decides the result and words the error.
+//! The writer writes by hand into one string.
 
 use std::fmt::Write as _;
 

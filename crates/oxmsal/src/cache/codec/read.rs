@@ -1,7 +1,8 @@
-//! The fast reader of cache documents: serde_json's parser driving visitors
+//! The serde reader of cache documents: serde_json's parser driving visitors
 //! that read each entry straight into its typed form ([`Fields`], then
 //! [`Entity::build`]), with field names, keys and strings without escapes
-//! borrowed from the text. It never builds a JSON tree of the document.
+//! borrowed from the text. It never builds a JSON tree of the document. A
+//! whole document in memory is first offered to the fast path (`fast.rs`).
 //!
 //! It decides only the documents it reads whole: on anything else —
 //! malformed JSON, a known section or entry that is not an object, a
