@@ -102,8 +102,9 @@ pub struct Secret(Arc<Held>);
 enum Held {
     /// In an allocation of its own.
     Whole(WipedString),
-    /// At `block[start..end]`: one of the secrets of a [`SecretBlock`], which
-    /// is wiped when the last of them drops.
+    /// At `block[start..end]`: one of the secrets of a block the cache's
+    /// codec filled (`SecretBlock`), which is wiped when the last of them
+    /// drops.
     Part {
         block: Arc<WipedString>,
         start: usize,
@@ -145,70 +146,9 @@ impl Secret {
     }
 }
 
-/// Secrets read together — the access tokens of a cache document — copied into
-/// one wiped allocation that their [`Secret`]s share.
-///
-/// Loading 10,000 tokens one [`Secret::new`] each allocated, wiped and freed
-/// 10,000 texts; with 1.5 KB tokens glibc's bookkeeping for those (consolidating
-/// and unlinking free chunks) was a quarter of the load. In blocks of about
-/// [`SecretBlock::TARGET`] bytes, only a small holder per token is left. The
-/// price: a block's memory is wiped and freed when its *last* secret drops, so
-/// a token replaced early (a refresh) keeps its bytes until its neighbours go
-/// too.
-pub(crate) struct SecretBlock {
-    text: WipedString,
-    /// How many bytes at the start still hold a replaced cache's secrets
-    /// (a reused block): those not overwritten are zeroed when sealed.
-    dirty: usize,
-}
-
-impl SecretBlock {
-    /// About how many bytes of secrets a block gathers before it is sealed.
-    pub(crate) const TARGET: usize = 64 * 1024;
-
-    /// A block for exactly `bytes` bytes of secrets.
-    pub(crate) fn with_capacity(bytes: usize) -> Self {
-        SecretBlock {
-            text: WipedString::new(String::with_capacity(bytes)),
-            dirty: 0,
-        }
-    }
-
-    /// A block in the allocation of a block no secret holds any more (one
-    /// of the store a load replaces): the new secrets overwrite the old
-    /// ones, and what they do not cover is zeroed by [`seal`](Self::seal). Loading a cache
-    /// over another this way writes each byte once, instead of zeroing the
-    /// old block, freeing it and filling a new one elsewhere.
-    pub(crate) fn reusing(mut text: WipedString) -> Self {
-        let dirty = text.len();
-        // Only the length: the bytes stay until overwritten or zeroed.
-        text.clear();
-        SecretBlock { text, dirty }
-    }
-
-    /// Appends `secret`; where it is in the block. `None` when it does not
-    /// fit: the block never grows, since growing would free the old bytes
-    /// unwiped.
-    pub(crate) fn push(&mut self, secret: &str) -> Option<(usize, usize)> {
-        let start = self.text.len();
-        if self.text.capacity() - start < secret.len() {
-            return None;
-        }
-        self.text.push_str(secret);
-        Some((start, self.text.len()))
-    }
-
-    /// The block, ready to share: a reused block's old bytes past the new
-    /// secrets are zeroed first.
-    pub(crate) fn seal(mut self) -> Arc<WipedString> {
-        let stale = self.dirty.saturating_sub(self.text.len());
-        self.text.extend(std::iter::repeat_n('\0', stale));
-        Arc::new(self.text)
-    }
-}
-
 impl Secret {
-    /// The secret at `start..end` of a sealed [`SecretBlock`] (from its `push`).
+    /// The secret at `start..end` of a sealed block of secrets (from
+    /// `SecretBlock::push` in the cache's codec).
     ///
     /// A part is a small allocation of its own (the block's handle and the
     /// range), so that a `Secret` stays one pointer: a cache hit moves it
@@ -279,23 +219,6 @@ mod tests {
         assert!(bytes.iter().all(|&b| b == 0));
     }
 
-    /// A reused block's new secrets overwrite the old; the old bytes they
-    /// do not cover are zeroed, so no replaced secret lives on in it.
-    #[test]
-    fn a_reused_block_keeps_none_of_the_old_secrets() {
-        let mut block = SecretBlock::with_capacity(10);
-        block.push("old-secret").unwrap();
-        let old = Arc::try_unwrap(block.seal()).ok().unwrap();
-        let mut block = SecretBlock::reusing(old);
-        let place = block.push("new").unwrap();
-        let block = block.seal();
-        assert_eq!(block.as_str(), "new\0\0\0\0\0\0\0");
-        assert_eq!(Secret::part_of(&block, place).expose_secret(), "new");
-        // And the block never grows past what it had.
-        let mut full = SecretBlock::reusing(Arc::try_unwrap(block).ok().unwrap());
-        assert_eq!(full.push("0123456789x"), None);
-    }
-
     #[test]
     fn clones_share_and_compare_by_value() {
         let a = Secret::new("t");
@@ -303,22 +226,6 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a, Secret::new("t"));
         assert_ne!(a, Secret::new("u"));
-    }
-
-    #[test]
-    fn parts_of_a_block_read_back_and_compare_by_value() {
-        let mut block = SecretBlock::with_capacity(7);
-        let a = block.push("abc").unwrap();
-        let b = block.push("defg").unwrap();
-        assert_eq!(block.push("h"), None, "a block never grows");
-        let block = block.seal();
-        let (a, b) = (Secret::part_of(&block, a), Secret::part_of(&block, b));
-        assert_eq!((a.expose_secret(), b.expose_secret()), ("abc", "defg"));
-        assert_eq!(a, Secret::new("abc"));
-        assert_ne!(a, b);
-        assert_eq!(a.clone(), a);
-        drop(block);
-        assert_eq!(b.expose_secret(), "defg", "the parts hold the block");
     }
 
     #[test]

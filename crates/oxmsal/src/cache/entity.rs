@@ -18,7 +18,6 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use super::fields::{excerpt, kind, seconds, seconds_str};
@@ -46,6 +45,11 @@ const CLASS_CONST: u8 = 4; // the kind's `credential_type`
 
 /// Ids of known fields are below this.
 const MAX_FIELDS: usize = 16;
+
+/// An access token is handed out only while it has at least this much life left
+/// (as in every MSAL: usable while `expires_on - now >= 300`), so it does not expire
+/// on its way to the resource.
+pub(crate) const MIN_REMAINING_LIFETIME_SECS: u64 = 300;
 /// Slots kept inline; an object with more members keeps them in [`Extra`].
 const INLINE: usize = 14;
 /// `Raw::len` when the slots live in [`Extra::slots`].
@@ -104,26 +108,6 @@ impl Default for Raw {
 }
 
 impl Raw {
-    /// Takes a string `secret` out of `fields` and keeps every other member
-    /// verbatim; a `secret` of another type stays in the object (callers reject
-    /// that before). Entries are made with [`Entity::build`] instead, which
-    /// keeps only what their typed view cannot reproduce.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn new(fields: Map<String, Value>) -> Self {
-        let mut raw = Raw::default();
-        for (name, value) in fields {
-            match value {
-                Value::String(s) if name == "secret" && raw.secret.is_none() => {
-                    // The string moves into the Secret: no copy is left behind.
-                    raw.secret = Some(Secret::new(s));
-                    raw.push_slot(SLOT_SECRET);
-                }
-                value => raw.push_verbatim(name, value),
-            }
-        }
-        raw
-    }
-
     /// The entry's secret, when it has a string one.
     pub(crate) fn secret(&self) -> Option<&Secret> {
         self.secret.as_ref()
@@ -259,45 +243,6 @@ impl Raw {
     }
 }
 
-/// A record without a typed view (`Raw::new`) holds only verbatim members and
-/// the secret, which is all this writes.
-impl Serialize for Raw {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let members: Vec<_> = self.members(&NoView).collect();
-        let mut map = serializer.serialize_map(Some(members.len()))?;
-        for (name, member) in members {
-            map.serialize_entry(name, &member)?;
-        }
-        map.end()
-    }
-}
-
-impl Serialize for Member<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match *self {
-            Member::Str(s) | Member::PlainStr(s) => serializer.serialize_str(s),
-            Member::Null => serializer.serialize_unit(),
-            Member::Num(n) => serializer.serialize_u64(n),
-            Member::NumStr(n) => serializer.serialize_str(&n.to_string()),
-            Member::Value(v) => v.serialize(serializer),
-        }
-    }
-}
-
-/// The view of a bare [`Raw`]: no known fields.
-struct NoView;
-
-impl View for NoView {
-    const FIELDS: &'static [&'static str] = &[];
-    const CREDENTIAL_TYPE: Option<&'static str> = None;
-    fn string(&self, _: u8) -> Option<&str> {
-        None
-    }
-    fn number(&self, _: u8) -> u64 {
-        0
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Reading an object.
 
@@ -412,7 +357,7 @@ impl<'de> Fields<'de> {
     /// Whether entries built from here on leave a string secret to the caller:
     /// the entry's record has the secret's place, and the caller puts the
     /// secret there ([`Raw::fill_secret`]) — a reader that copies many secrets
-    /// into one allocation ([`crate::secret::SecretBlock`]).
+    /// into one allocation ([`SecretBlock`](super::codec::secrets::SecretBlock)).
     pub(crate) fn defer_secrets(&mut self, defer: bool) {
         self.defer_secret = defer;
     }
@@ -742,6 +687,32 @@ fn plain_digits(s: &str) -> bool {
         && (digits.len() == 1 || digits.first() != Some(&b'0'))
 }
 
+/// Declares the known fields of an entry kind once, in id order: a module
+/// `$ids` with each field's id (`$ids::NAME`), the names by id
+/// ([`View::FIELDS`]) and the name's id ([`Entity::field_id`]). A field is
+/// added to a kind by adding it here (and reading it in `build`).
+macro_rules! known_fields {
+    ($ids:ident { $($id:ident = $name:literal,)+ }) => {
+        #[allow(dead_code, non_camel_case_types, clippy::upper_case_acronyms)]
+        mod $ids {
+            #[repr(u8)]
+            enum Id {
+                $($id),+
+            }
+            $(pub(super) const $id: u8 = Id::$id as u8;)+
+            pub(super) const FIELDS: &[&str] = &[$($name),+];
+            // Ids index `Fields`' arrays.
+            const _: () = assert!(FIELDS.len() <= $crate::cache::entity::MAX_FIELDS);
+            pub(super) fn id(name: &str) -> Option<u8> {
+                match name {
+                    $($name => Some($id),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 /// What the writer needs of an entry kind: its known fields' values.
 pub(crate) trait View {
     /// The known fields, by id.
@@ -842,38 +813,24 @@ pub(crate) struct AtShared {
     pub(crate) token_type: Text,
 }
 
-mod at {
-    pub(super) const CREDENTIAL_TYPE: u8 = 0;
-    pub(super) const SECRET: u8 = 1;
-    pub(super) const HOME_ACCOUNT_ID: u8 = 2;
-    pub(super) const ENVIRONMENT: u8 = 3;
-    pub(super) const CLIENT_ID: u8 = 4;
-    pub(super) const TARGET: u8 = 5;
-    pub(super) const REALM: u8 = 6;
-    pub(super) const TOKEN_TYPE: u8 = 7;
-    pub(super) const CACHED_AT: u8 = 8;
-    pub(super) const EXPIRES_ON: u8 = 9;
-    pub(super) const EXTENDED_EXPIRES_ON: u8 = 10;
-    pub(super) const REFRESH_ON: u8 = 11;
-    pub(super) const EXT_CACHE_KEY: u8 = 12;
-}
+known_fields!(at {
+    CREDENTIAL_TYPE = "credential_type",
+    SECRET = "secret",
+    HOME_ACCOUNT_ID = "home_account_id",
+    ENVIRONMENT = "environment",
+    CLIENT_ID = "client_id",
+    TARGET = "target",
+    REALM = "realm",
+    TOKEN_TYPE = "token_type",
+    CACHED_AT = "cached_at",
+    EXPIRES_ON = "expires_on",
+    EXTENDED_EXPIRES_ON = "extended_expires_on",
+    REFRESH_ON = "refresh_on",
+    EXT_CACHE_KEY = "ext_cache_key",
+});
 
 impl View for AccessTokenEntry {
-    const FIELDS: &'static [&'static str] = &[
-        "credential_type",
-        "secret",
-        "home_account_id",
-        "environment",
-        "client_id",
-        "target",
-        "realm",
-        "token_type",
-        "cached_at",
-        "expires_on",
-        "extended_expires_on",
-        "refresh_on",
-        "ext_cache_key",
-    ];
+    const FIELDS: &'static [&'static str] = at::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("AccessToken");
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -902,22 +859,7 @@ impl View for AccessTokenEntry {
 
 impl Entity for AccessTokenEntry {
     fn field_id(name: &str) -> Option<u8> {
-        Some(match name {
-            "credential_type" => 0,
-            "secret" => 1,
-            "home_account_id" => 2,
-            "environment" => 3,
-            "client_id" => 4,
-            "target" => 5,
-            "realm" => 6,
-            "token_type" => 7,
-            "cached_at" => 8,
-            "expires_on" => 9,
-            "extended_expires_on" => 10,
-            "refresh_on" => 11,
-            "ext_cache_key" => 12,
-            _ => return None,
-        })
+        at::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -967,8 +909,8 @@ impl Entity for AccessTokenEntry {
     }
 }
 
-/// An access token written as every MSAL writes one, as the scanner's fast
-/// path reads it (`scan/msal.rs`): known members only, in the order of their
+/// An access token written as every MSAL writes one, as the codec's fast
+/// path reads it (`codec/fast.rs`): known members only, in the order of their
 /// ids, strings where strings go (`home_account_id` may be `null`),
 /// timestamps as plain digit strings, `credential_type` exactly
 /// `AccessToken`. [`Fields::build_msal_access_token`] makes of it the entry
@@ -1106,7 +1048,7 @@ impl AccessTokenEntry {
     /// Whether the token may still be handed out at `now`: at least five minutes
     /// of life left (what every MSAL requires of a cached token), and a secret to hand out.
     pub(crate) fn usable_at(&self, now: u64) -> bool {
-        self.expires_on.saturating_sub(now) >= super::MIN_REMAINING_LIFETIME_SECS
+        self.expires_on.saturating_sub(now) >= MIN_REMAINING_LIFETIME_SECS
             && self.raw.secret().is_some_and(|s| !s.is_empty())
     }
 }
@@ -1125,27 +1067,19 @@ pub(crate) struct RefreshTokenEntry {
     pub(crate) family_id: Option<String>,
 }
 
-mod rt {
-    pub(super) const CREDENTIAL_TYPE: u8 = 0;
-    pub(super) const HOME_ACCOUNT_ID: u8 = 2;
-    pub(super) const ENVIRONMENT: u8 = 3;
-    pub(super) const CLIENT_ID: u8 = 4;
-    pub(super) const TARGET: u8 = 5;
-    pub(super) const LAST_MODIFICATION_TIME: u8 = 6;
-    pub(super) const FAMILY_ID: u8 = 7;
-}
+known_fields!(rt {
+    CREDENTIAL_TYPE = "credential_type",
+    SECRET = "secret",
+    HOME_ACCOUNT_ID = "home_account_id",
+    ENVIRONMENT = "environment",
+    CLIENT_ID = "client_id",
+    TARGET = "target",
+    LAST_MODIFICATION_TIME = "last_modification_time",
+    FAMILY_ID = "family_id",
+});
 
 impl View for RefreshTokenEntry {
-    const FIELDS: &'static [&'static str] = &[
-        "credential_type",
-        "secret",
-        "home_account_id",
-        "environment",
-        "client_id",
-        "target",
-        "last_modification_time",
-        "family_id",
-    ];
+    const FIELDS: &'static [&'static str] = rt::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("RefreshToken");
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1169,17 +1103,7 @@ impl View for RefreshTokenEntry {
 
 impl Entity for RefreshTokenEntry {
     fn field_id(name: &str) -> Option<u8> {
-        Some(match name {
-            "credential_type" => 0,
-            "secret" => 1,
-            "home_account_id" => 2,
-            "environment" => 3,
-            "client_id" => 4,
-            "target" => 5,
-            "last_modification_time" => 6,
-            "family_id" => 7,
-            _ => return None,
-        })
+        rt::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1249,23 +1173,17 @@ pub(crate) struct IdTokenEntry {
     claims: std::sync::OnceLock<Option<std::sync::Arc<Map<String, Value>>>>,
 }
 
-mod idt {
-    pub(super) const CREDENTIAL_TYPE: u8 = 0;
-    pub(super) const HOME_ACCOUNT_ID: u8 = 2;
-    pub(super) const ENVIRONMENT: u8 = 3;
-    pub(super) const REALM: u8 = 4;
-    pub(super) const CLIENT_ID: u8 = 5;
-}
+known_fields!(idt {
+    CREDENTIAL_TYPE = "credential_type",
+    SECRET = "secret",
+    HOME_ACCOUNT_ID = "home_account_id",
+    ENVIRONMENT = "environment",
+    REALM = "realm",
+    CLIENT_ID = "client_id",
+});
 
 impl View for IdTokenEntry {
-    const FIELDS: &'static [&'static str] = &[
-        "credential_type",
-        "secret",
-        "home_account_id",
-        "environment",
-        "realm",
-        "client_id",
-    ];
+    const FIELDS: &'static [&'static str] = idt::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("IdToken");
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1285,15 +1203,7 @@ impl View for IdTokenEntry {
 
 impl Entity for IdTokenEntry {
     fn field_id(name: &str) -> Option<u8> {
-        Some(match name {
-            "credential_type" => 0,
-            "secret" => 1,
-            "home_account_id" => 2,
-            "environment" => 3,
-            "realm" => 4,
-            "client_id" => 5,
-            _ => return None,
-        })
+        idt::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1352,27 +1262,19 @@ pub(crate) struct AccountEntry {
     pub(crate) account_source: Option<String>,
 }
 
-mod acct {
-    pub(super) const HOME_ACCOUNT_ID: u8 = 1;
-    pub(super) const ENVIRONMENT: u8 = 2;
-    pub(super) const REALM: u8 = 3;
-    pub(super) const LOCAL_ACCOUNT_ID: u8 = 4;
-    pub(super) const USERNAME: u8 = 5;
-    pub(super) const AUTHORITY_TYPE: u8 = 6;
-    pub(super) const ACCOUNT_SOURCE: u8 = 7;
-}
+known_fields!(acct {
+    SECRET = "secret",
+    HOME_ACCOUNT_ID = "home_account_id",
+    ENVIRONMENT = "environment",
+    REALM = "realm",
+    LOCAL_ACCOUNT_ID = "local_account_id",
+    USERNAME = "username",
+    AUTHORITY_TYPE = "authority_type",
+    ACCOUNT_SOURCE = "account_source",
+});
 
 impl View for AccountEntry {
-    const FIELDS: &'static [&'static str] = &[
-        "secret",
-        "home_account_id",
-        "environment",
-        "realm",
-        "local_account_id",
-        "username",
-        "authority_type",
-        "account_source",
-    ];
+    const FIELDS: &'static [&'static str] = acct::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = None;
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1395,17 +1297,7 @@ impl View for AccountEntry {
 
 impl Entity for AccountEntry {
     fn field_id(name: &str) -> Option<u8> {
-        Some(match name {
-            "secret" => 0,
-            "home_account_id" => 1,
-            "environment" => 2,
-            "realm" => 3,
-            "local_account_id" => 4,
-            "username" => 5,
-            "authority_type" => 6,
-            "account_source" => 7,
-            _ => return None,
-        })
+        acct::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1464,14 +1356,15 @@ pub(crate) struct AppMetadataEntry {
     pub(crate) family_id: Option<String>,
 }
 
-mod meta {
-    pub(super) const CLIENT_ID: u8 = 1;
-    pub(super) const ENVIRONMENT: u8 = 2;
-    pub(super) const FAMILY_ID: u8 = 3;
-}
+known_fields!(meta {
+    SECRET = "secret",
+    CLIENT_ID = "client_id",
+    ENVIRONMENT = "environment",
+    FAMILY_ID = "family_id",
+});
 
 impl View for AppMetadataEntry {
-    const FIELDS: &'static [&'static str] = &["secret", "client_id", "environment", "family_id"];
+    const FIELDS: &'static [&'static str] = meta::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = None;
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1490,13 +1383,7 @@ impl View for AppMetadataEntry {
 
 impl Entity for AppMetadataEntry {
     fn field_id(name: &str) -> Option<u8> {
-        Some(match name {
-            "secret" => 0,
-            "client_id" => 1,
-            "environment" => 2,
-            "family_id" => 3,
-            _ => return None,
-        })
+        meta::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1525,26 +1412,89 @@ impl AppMetadataEntry {
     }
 }
 
-/// An entry as a JSON object, exactly as it was read (or made). (The document
-/// writer in `serialize.rs` writes entries itself, faster.)
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) struct EntryJson<'a, E>(pub(crate) &'a E);
-
-impl<E: Entity> Serialize for EntryJson<'_, E> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let raw = self.0.raw();
-        let mut map = serializer.serialize_map(None)?;
-        for (name, member) in raw.members(self.0) {
-            map.serialize_entry(name, &member)?;
-        }
-        map.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
+
+    // Test-only ways to write an entry or a bare record on its own (the
+    // document writer in `codec/mod.rs` writes entries itself).
+
+    impl Raw {
+        /// Takes a string `secret` out of `fields` and keeps every other member
+        /// verbatim; a `secret` of another type stays in the object (callers reject
+        /// that before). Entries are made with [`Entity::build`] instead, which
+        /// keeps only what their typed view cannot reproduce.
+        pub(crate) fn new(fields: Map<String, Value>) -> Self {
+            let mut raw = Raw::default();
+            for (name, value) in fields {
+                match value {
+                    Value::String(s) if name == "secret" && raw.secret.is_none() => {
+                        // The string moves into the Secret: no copy is left behind.
+                        raw.secret = Some(Secret::new(s));
+                        raw.push_slot(SLOT_SECRET);
+                    }
+                    value => raw.push_verbatim(name, value),
+                }
+            }
+            raw
+        }
+    }
+
+    /// A record without a typed view (`Raw::new`) holds only verbatim members and
+    /// the secret, which is all this writes.
+    impl Serialize for Raw {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let members: Vec<_> = self.members(&NoView).collect();
+            let mut map = serializer.serialize_map(Some(members.len()))?;
+            for (name, member) in members {
+                map.serialize_entry(name, &member)?;
+            }
+            map.end()
+        }
+    }
+
+    impl Serialize for Member<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            match *self {
+                Member::Str(s) | Member::PlainStr(s) => serializer.serialize_str(s),
+                Member::Null => serializer.serialize_unit(),
+                Member::Num(n) => serializer.serialize_u64(n),
+                Member::NumStr(n) => serializer.serialize_str(&n.to_string()),
+                Member::Value(v) => v.serialize(serializer),
+            }
+        }
+    }
+
+    /// The view of a bare [`Raw`]: no known fields.
+    struct NoView;
+
+    impl View for NoView {
+        const FIELDS: &'static [&'static str] = &[];
+        const CREDENTIAL_TYPE: Option<&'static str> = None;
+        fn string(&self, _: u8) -> Option<&str> {
+            None
+        }
+        fn number(&self, _: u8) -> u64 {
+            0
+        }
+    }
+
+    /// An entry as a JSON object, exactly as it was read (or made). (The document
+    /// writer in `codec/mod.rs` writes entries itself, faster.)
+    pub(crate) struct EntryJson<'a, E>(pub(crate) &'a E);
+
+    impl<E: Entity> Serialize for EntryJson<'_, E> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let raw = self.0.raw();
+            let mut map = serializer.serialize_map(None)?;
+            for (name, member) in raw.members(self.0) {
+                map.serialize_entry(name, &member)?;
+            }
+            map.end()
+        }
+    }
 
     proptest::proptest! {
         /// The one-pass reading gives what parsing gives, exactly for the

@@ -4,21 +4,6 @@
 
 use serde_json::{Map, Value};
 
-/// A string field: `None` when absent or null; an error for any other type.
-/// (The cache document's reader, `entity::Fields`, reads fields the same way
-/// and words problems the same.)
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn opt_str<'a>(
-    map: &'a Map<String, Value>,
-    field: &str,
-) -> Result<Option<&'a str>, String> {
-    match map.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(format!("`{field}` is {}, not a string", kind(other))),
-    }
-}
-
 /// A timestamp or duration in whole seconds: `None` when absent, null or `""`;
 /// an error when present but not a non-negative number or numeric string.
 ///
@@ -88,6 +73,17 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+
+    /// A string field: `None` when absent or null; an error for any other
+    /// type — how the cache document's reader (`entity::Fields`) reads one and
+    /// words the problem, kept here to test the wording against `kind`.
+    fn opt_str<'a>(map: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, String> {
+        match map.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(format!("`{field}` is {}, not a string", kind(other))),
+        }
+    }
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()

@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 
 use crate::secret::WipedString;
 
+use super::codec::LoadError;
 use super::persist::file::CACHE_FILE;
 use super::persist::fs::{open_document, read_error, Capped, Links};
 use super::persist::FileStore;
-use super::scan::LoadError;
 use super::TokenCache;
 use crate::error::{Error, Result};
 
@@ -98,7 +98,7 @@ impl FileCache {
         let opened = open_document(&path, max_bytes, Links::Follow, CACHE_FILE)?;
         if let Some((file, _size)) = opened {
             // Streamed: a large cache is never held as text as well as entries.
-            match cache.load(Capped::new(file, max_bytes), super::scan::CHUNK) {
+            match cache.load(Capped::new(file, max_bytes), super::codec::CHUNK) {
                 Ok(()) => {}
                 Err(LoadError::Io(e)) => return Err(read_error(e, &path, max_bytes, CACHE_FILE)),
                 Err(LoadError::Document(e)) => {

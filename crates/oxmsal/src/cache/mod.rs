@@ -52,6 +52,7 @@
 //! ```
 
 mod account;
+mod codec;
 mod entity;
 mod fields;
 mod file;
@@ -60,9 +61,7 @@ pub(crate) mod partition;
 pub mod persist;
 mod query;
 mod response;
-mod scan;
 mod scopes;
-mod serialize;
 mod store;
 
 use std::fmt;
@@ -87,10 +86,7 @@ use store::Store;
 use crate::error::Result;
 use crate::secret::Secret;
 
-/// An access token is handed out only while it has at least this much life left
-/// (as in every MSAL: usable while `expires_on - now >= 300`), so it does not expire
-/// on its way to the resource.
-pub(crate) const MIN_REMAINING_LIFETIME_SECS: u64 = 300;
+pub(crate) use entity::MIN_REMAINING_LIFETIME_SECS;
 
 /// The state behind the lock.
 #[derive(Debug, Default)]
@@ -202,7 +198,7 @@ impl TokenCache {
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
     pub fn serialize(&self) -> Result<String> {
-        serialize::write(&self.read().store)
+        codec::write(&self.read().store)
     }
 
     /// Replaces the cache's contents with a document from [`serialize`](Self::serialize)
@@ -231,7 +227,7 @@ impl TokenCache {
     pub fn deserialize(&self, json: &str) -> Result<()> {
         // Parse outside the lock: readers are not held up, and a failure
         // changes nothing.
-        let loaded = serialize::parse_whole(json)?;
+        let loaded = codec::parse_whole(json)?;
         let old = {
             let mut state = self.write();
             let mut old = std::mem::take(&mut state.store);
@@ -274,8 +270,8 @@ impl TokenCache {
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
     pub fn deserialize_reader<R: std::io::Read + std::io::Seek>(&self, reader: R) -> Result<()> {
-        self.load(reader, scan::CHUNK)
-            .map_err(scan::LoadError::into_error)
+        self.load(reader, codec::CHUNK)
+            .map_err(codec::LoadError::into_error)
     }
 
     /// [`deserialize_reader`](Self::deserialize_reader) reading `chunk` bytes
@@ -284,8 +280,8 @@ impl TokenCache {
         &self,
         reader: R,
         chunk: usize,
-    ) -> std::result::Result<(), scan::LoadError> {
-        let store = scan::read_stream(reader, chunk)?;
+    ) -> std::result::Result<(), codec::LoadError> {
+        let store = codec::read_stream(reader, chunk)?;
         self.replace(store);
         Ok(())
     }
@@ -329,7 +325,7 @@ impl TokenCache {
     /// generation persisted afterwards leaves changes made meanwhile dirty.
     pub(crate) fn serialize_generation(&self) -> Result<(String, u64)> {
         let state = self.read();
-        Ok((serialize::write(&state.store)?, state.generation))
+        Ok((codec::write(&state.store)?, state.generation))
     }
 
     /// Marks `generation` (from [`serialize_generation`](Self::serialize_generation)) persisted.
@@ -617,7 +613,6 @@ impl TokenCache {
     /// account signed out while the refresh was in flight stays signed out
     /// (MSAL Python's `skip_account_creation`). Its tokens are still saved and
     /// [`SavedTokens::account`] still describes the account.
-    #[allow(dead_code)] // called by the refresh flow as it lands
     pub(crate) fn save_refreshed_token_response(
         &self,
         record: &TokenRecord<'_>,
@@ -657,7 +652,6 @@ impl TokenCache {
     /// Gives the refresh token stored under `key` a rotated secret (the server
     /// answered a refresh with a new one), as MSAL's `update_rt` does. `false`
     /// when there is no such entry (a sign-out got there first).
-    #[allow(dead_code)] // called by the refresh flow as it lands
     pub(crate) fn update_refresh_token(&self, key: &str, new_secret: &str, now: u64) -> bool {
         let mut state = self.write();
         let updated = state

@@ -8,7 +8,7 @@
 
 use super::persist::{Fingerprint, PartitionKey};
 use super::store::{MergeRule, Store};
-use super::{serialize, Account, TokenCache};
+use super::{codec, Account, TokenCache};
 use crate::error::Result;
 
 impl TokenCache {
@@ -108,7 +108,7 @@ impl TokenCache {
         replacing: Option<(&PartitionKey, Option<Fingerprint>)>,
     ) -> Result<()> {
         // Parsed outside the lock: a failure changes nothing, readers wait less.
-        let incoming = serialize::parse(json)?;
+        let incoming = codec::parse(json)?;
         let mut state = self.write();
         let clean = state.generation == state.persisted;
         let replaced = replacing.filter(|_| state.unstored == 0);
@@ -159,7 +159,7 @@ impl TokenCache {
     /// # Ok::<(), oxmsal::Error>(())
     /// ```
     pub fn export_partition(&self, partition: &PartitionKey) -> Result<String> {
-        serialize::write(&self.partition_snapshot(partition))
+        codec::write(&self.partition_snapshot(partition))
     }
 
     /// The entries of [`export_partition`](Self::export_partition), unserialized.
@@ -184,7 +184,7 @@ impl Drop for StoreInFlight {
 
 /// Parses a stored document; `None` is an empty cache.
 fn parse(stored: Option<&str>) -> Result<Store> {
-    serialize::parse(stored.unwrap_or_default())
+    codec::parse(stored.unwrap_or_default())
 }
 
 /// The union of a stored document and ours: every entry of both. When both
@@ -206,7 +206,7 @@ fn parse(stored: Option<&str>) -> Result<Store> {
 /// # Ok::<(), oxmsal::Error>(())
 /// ```
 pub fn merge_documents(stored: Option<&str>, ours: &str) -> Result<String> {
-    merge_into_document(stored, serialize::parse(ours)?)
+    merge_into_document(stored, codec::parse(ours)?)
 }
 
 /// [`merge_documents`] with our side already parsed (the flows' hook: no
@@ -214,7 +214,7 @@ pub fn merge_documents(stored: Option<&str>, ours: &str) -> Result<String> {
 pub(crate) fn merge_into_document(stored: Option<&str>, ours: Store) -> Result<String> {
     let mut merged = parse(stored)?;
     merged.merge(ours, MergeRule::NewerWins);
-    serialize::write(&merged)
+    codec::write(&merged)
 }
 
 /// A stored document with `account` signed out: of `client_id` as
@@ -247,7 +247,7 @@ pub fn remove_account_from_document(
             remove_from_all_clients(&mut store, account);
         }
     }
-    serialize::write(&store)
+    codec::write(&store)
 }
 
 /// A stored document without `client_id`'s app-only access tokens in any of
@@ -259,7 +259,7 @@ pub(crate) fn remove_app_tokens_from_document(
 ) -> Result<String> {
     let mut store = parse(stored)?;
     store.remove_app_tokens(client_id, environments);
-    serialize::write(&store)
+    codec::write(&store)
 }
 
 /// Signs `account` out of every client holding its tokens; how many entries went.

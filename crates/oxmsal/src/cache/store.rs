@@ -619,7 +619,7 @@ impl Store {
     /// Empties the access tokens, giving back the blocks their secrets were
     /// loaded into that nothing else holds (no token handed out still points
     /// into them): a load replacing this store reuses their memory
-    /// ([`SecretBlock::reusing`](crate::secret::SecretBlock::reusing)).
+    /// ([`SecretBlock::reusing`](super::codec::secrets::SecretBlock::reusing)).
     /// Blocks still held elsewhere are left to their holders.
     pub(crate) fn take_free_secret_blocks(&mut self) -> Vec<WipedString> {
         let blocks: Vec<Arc<WipedString>> = std::mem::take(&mut self.secret_blocks)

@@ -327,9 +327,9 @@ fn a_load_makes_the_indexes_on_its_first_lookup_and_a_merge_never() {
     cache.with_store(|s| s.check_consistency()).unwrap();
 
     // Read, merge, write: the stored side is never looked up.
-    let mut stored = serialize::parse(&doc).unwrap();
+    let mut stored = codec::parse(&doc).unwrap();
     stored.merge(
-        serialize::parse(&cache.serialize().unwrap()).unwrap(),
+        codec::parse(&cache.serialize().unwrap()).unwrap(),
         store::MergeRule::NewerWins,
     );
     assert!(!stored.has_index());
@@ -1300,8 +1300,8 @@ mod properties {
         /// and the first contents kept.
         #[test]
         fn a_load_over_another_ends_as_a_load_into_an_empty_cache(
-            first in crate::cache::serialize::tests::any_document(),
-            second in crate::cache::serialize::tests::any_document(),
+            first in crate::cache::codec::tests::any_document(),
+            second in crate::cache::codec::tests::any_document(),
         ) {
             let cache = TokenCache::new();
             // Loaded or refused, either is a starting point.

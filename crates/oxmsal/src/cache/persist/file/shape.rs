@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::cache::serialize::{section_index, SECTIONS};
+use crate::cache::codec::{section_index, SECTIONS};
 
 /// `Ok` when `text` is empty (an empty cache) or shaped like a cache
 /// document; else what is wrong, in words that never quote the text (so no
@@ -222,9 +222,9 @@ mod tests {
         #[test]
         fn any_text_is_judged_as_the_json_tree_did(
             doc in proptest::prop_oneof![
-                crate::cache::serialize::tests::any_document(),
+                crate::cache::codec::tests::any_document(),
                 proptest::collection::vec(
-                    (proptest::sample::select(&SECTIONS[..]), crate::cache::serialize::tests::any_value()),
+                    (proptest::sample::select(&SECTIONS[..]), crate::cache::codec::tests::any_value()),
                     0..4,
                 ).prop_map(|kv| serde_json::Value::Object(
                     kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()

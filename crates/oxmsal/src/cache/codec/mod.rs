@@ -1,5 +1,11 @@
 //! The cache document: MSAL's unified-schema JSON, read into a [`Store`] and
-//! written back from one.
+//! written back from one. Nothing outside this module reads or writes the
+//! document's text; the rest of the cache goes through its door:
+//!
+//! - [`parse`] / [`parse_whole`]: a document in memory into a store;
+//! - [`read_stream`]: the same from a reader, entry by entry, never holding
+//!   the whole text;
+//! - [`write`]: a store into a document.
 //!
 //! Reading is strict about shape (the document, each known section and each
 //! entry must be JSON objects; typed fields must have their type) so a foreign
@@ -8,13 +14,16 @@
 //! sorts entries by key, so the same cache always gives the same bytes, and
 //! indents by four spaces like MSAL Python's `json.dumps(indent=4)`.
 //!
-//! Speed: a document is read in one pass straight into typed entries by the
-//! scanner in [`scan`](super::scan) (field names and most strings borrowed from
-//! the input, known fields never built into JSON values), and written by hand
-//! into one string. A document the scanner declines — anything malformed, and
-//! the odd valid one with a repeated name — is read again the plain way (a JSON
-//! value tree, then entry by entry), which decides the result and words the
-//! error.
+//! Speed: a document in memory written as every MSAL writes it is read in
+//! one pass, byte by byte, by `fast.rs`; any other document, and every
+//! stream, goes straight into typed entries through serde_json's parser and
+//! the visitors in `read.rs` (keys, field names and strings without escapes
+//! borrowed from the text, known fields never built into JSON values). A
+//! load's access-token secrets are copied into shared blocks (`secrets.rs`).
+//! A document those readers decline — anything malformed, and the odd valid
+//! one with a repeated name — is read again the plain way (a JSON value
+//! tree, then entry by entry), which decides the result and words the error.
+//! The writer writes by hand into one string.
 
 use std::fmt::Write as _;
 
@@ -25,23 +34,40 @@ use super::entity::{
     RefreshTokenEntry,
 };
 use super::fields::kind;
-use super::scan::Loaded;
 use super::store::{HashMap, Key, Store};
 use crate::error::{Error, Result};
 
-/// The section names, in the order oxmsal writes them.
-pub(crate) const ACCESS_TOKEN: &str = "AccessToken";
-pub(crate) const REFRESH_TOKEN: &str = "RefreshToken";
-pub(crate) const ID_TOKEN: &str = "IdToken";
-pub(crate) const ACCOUNT: &str = "Account";
-pub(crate) const APP_METADATA: &str = "AppMetadata";
-/// All of them, in that order: a known section's index.
-pub(crate) const SECTIONS: [&str; 5] =
-    [ACCESS_TOKEN, REFRESH_TOKEN, ID_TOKEN, ACCOUNT, APP_METADATA];
+mod document;
+mod fast;
+mod read;
+pub(crate) mod secrets;
+mod sizing;
 
-/// The index in [`SECTIONS`] of the section named `name`, if it is one.
-pub(crate) fn section_index(name: &str) -> Option<usize> {
-    SECTIONS.iter().position(|section| *section == name)
+pub(crate) use document::{
+    section_index, LoadError, ACCESS_TOKEN, ACCOUNT, APP_METADATA, ID_TOKEN, REFRESH_TOKEN,
+    SECTIONS,
+};
+pub(crate) use read::CHUNK;
+pub(crate) use secrets::Loaded;
+
+/// Reads a whole document, the access tokens' secrets still in `text`
+/// ([`Loaded`] copies them), or declines (`None`): the fast path for what
+/// MSAL writes, else serde's parser.
+pub(crate) fn read_whole(text: &str) -> Option<Loaded<'_>> {
+    fast::read(text).or_else(|| read::read_whole_by_serde(text))
+}
+
+/// Reads a document from `reader`, entry by entry (`chunk` bytes at a time);
+/// what the streaming reader declines is read again whole, the plain way —
+/// so the result and the errors are those of [`parse`].
+pub(crate) fn read_stream<R: std::io::Read + std::io::Seek>(
+    reader: R,
+    chunk: usize,
+) -> std::result::Result<Store, LoadError> {
+    match read::read_stream(reader, chunk)? {
+        read::Streamed::Read(store) => Ok(*store),
+        read::Streamed::Declined(text) => parse(&text).map_err(LoadError::Document),
+    }
 }
 
 /// At most this many characters of an entry key go into an error message.
@@ -65,7 +91,7 @@ pub(crate) fn parse_whole(json: &str) -> Result<Loaded<'_>> {
     if json.trim().is_empty() {
         return Ok(Loaded::complete(Store::default()));
     }
-    match super::scan::read_whole(json) {
+    match read_whole(json) {
         Some(loaded) => Ok(loaded),
         // Malformed, or a repeated name: the plain reader decides.
         None => read_plain(json).map(Loaded::complete),
@@ -664,7 +690,7 @@ pub(crate) mod tests {
         ];
         for (i, doc) in docs.into_iter().enumerate() {
             // A repeated unknown section is kept in place, last value, either way.
-            assert_eq!(super::super::scan::read_str(doc).is_none(), i < 4, "{doc}");
+            assert_eq!(super::read::read_str(doc).is_none(), i < 4, "{doc}");
             let store = parse(doc).unwrap();
             assert_eq!(
                 write(&store).unwrap(),
