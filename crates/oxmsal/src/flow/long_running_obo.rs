@@ -16,12 +16,11 @@ use crate::cache::persist::PartitionKey;
 use crate::cache::{AccessTokenQuery, RefreshTokenQuery};
 use crate::client::AppCore;
 use crate::credential::ClientCredential;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::request_options::RequestOptions;
-use crate::secret::Secret;
 use crate::token::AuthenticationResult;
 
-use super::user_token::{find_hit, redeem, SaveMode, UserGrant};
+use super::user_token::{find_hit, redeem_refresh_tokens, SaveMode, UserGrant};
 use crate::client::scopes::validate_scopes;
 
 /// MSAL's telemetry id of `acquire_token_on_behalf_of` (the grant this
@@ -219,48 +218,28 @@ async fn refresh(
              initiate_long_running_on_behalf_of and the user's token",
         ));
     }
-    let mut last_error = None;
-    // Several entries may hold the same token: one refused is not sent again.
-    let mut refused: Vec<Secret> = Vec::new();
-    for token in tokens {
-        if refused
-            .iter()
-            .any(|r| r.expose_secret() == token.secret.expose_secret())
-        {
-            continue;
-        }
-        let grant = UserGrant {
-            api_id: API_ID,
-            grant_type: "refresh_token",
-            fields: vec![("refresh_token", token.secret.clone())],
-            scopes,
-            claims: params.claims.as_deref(),
-            expected_nonce: None,
-            save: SaveMode::Refresh,
-            ext_cache_key: Some(&params.session_key),
-            rotates: Some(&token.key),
-            options: &params.options,
-            correlation_id: &params.correlation_id,
-        };
-        match redeem(core, Some(credential), authority, endpoints, grant).await {
-            Ok(result) => return Ok(result),
-            // Refused (expired, revoked): kept, as MSAL keeps a refused
-            // refresh token; the next one may still be good.
-            Err(err)
-                if err.kind() == ErrorKind::Service
-                    && err.service().is_some_and(|s| s.error == "invalid_grant") =>
-            {
-                tracing::info!(
-                    correlation_id = params.correlation_id.as_str(),
-                    "long-running on-behalf-of: refresh token refused; trying the next"
-                );
-                last_error = Some(err);
-                refused.push(token.secret);
-            }
-            Err(err) => return Err(err),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| Error::no_cached_token("no usable refresh token")))
+    let grant = UserGrant {
+        api_id: API_ID,
+        grant_type: "refresh_token",
+        fields: Vec::new(),
+        scopes,
+        claims: params.claims.as_deref(),
+        expected_nonce: None,
+        save: SaveMode::Refresh,
+        ext_cache_key: Some(&params.session_key),
+        rotates: None,
+        options: &params.options,
+        correlation_id: &params.correlation_id,
+    };
+    redeem_refresh_tokens(
+        core,
+        Some(credential),
+        authority,
+        endpoints,
+        &tokens,
+        &grant,
+    )
+    .await
 }
 
 fn served(mut hit: AuthenticationResult, now: u64, correlation_id: &str) -> AuthenticationResult {

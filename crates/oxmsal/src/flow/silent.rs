@@ -7,11 +7,11 @@ use crate::cache::persist::PartitionKey;
 use crate::cache::{AccessTokenQuery, Account, RefreshTokenQuery};
 use crate::client::AppCore;
 use crate::credential::ClientCredential;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::request_options::RequestOptions;
 use crate::token::AuthenticationResult;
 
-use super::user_token::{find_hit, redeem, SaveMode, UserGrant};
+use super::user_token::{find_hit, redeem_refresh_tokens, SaveMode, UserGrant};
 use crate::client::scopes::validate_scopes;
 
 /// MSAL's telemetry id of `acquire_token_silent`.
@@ -217,50 +217,18 @@ async fn refresh(
             "no access token or refresh token for this account and scopes; sign in interactively",
         ));
     }
-    let mut last_error = None;
-    // Entries of other targets (or the family's) often hold the same token:
-    // one the server refused is not sent again (the same answer would come,
-    // and the throttle would turn it into "throttled").
-    let mut refused: Vec<crate::secret::Secret> = Vec::new();
-    for token in tokens {
-        if refused
-            .iter()
-            .any(|r| r.expose_secret() == token.secret.expose_secret())
-        {
-            continue;
-        }
-        let grant = UserGrant {
-            api_id: API_ID,
-            grant_type: "refresh_token",
-            fields: vec![("refresh_token", token.secret.clone())],
-            scopes,
-            claims: params.claims.as_deref(),
-            expected_nonce: None,
-            save: SaveMode::Refresh,
-            ext_cache_key: None,
-            rotates: Some(&token.key),
-            correlation_id: &params.correlation_id,
-            options: &params.options,
-        };
-        match redeem(core, credential, authority, endpoints, grant).await {
-            Ok(result) => return Ok(result),
-            // This token is refused (expired, revoked, another client's family
-            // token): keep it (MSAL for Python
-            // does not delete a refused refresh token) and try the next one.
-            Err(err)
-                if err.kind() == ErrorKind::Service
-                    && err.service().is_some_and(|s| s.error == "invalid_grant") =>
-            {
-                tracing::info!(
-                    correlation_id = params.correlation_id.as_str(),
-                    family = token.family_id.is_some(),
-                    "refresh token refused; trying the next"
-                );
-                last_error = Some(err);
-                refused.push(token.secret);
-            }
-            Err(err) => return Err(err),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| Error::no_cached_token("no usable refresh token")))
+    let grant = UserGrant {
+        api_id: API_ID,
+        grant_type: "refresh_token",
+        fields: Vec::new(),
+        scopes,
+        claims: params.claims.as_deref(),
+        expected_nonce: None,
+        save: SaveMode::Refresh,
+        ext_cache_key: None,
+        rotates: None,
+        options: &params.options,
+        correlation_id: &params.correlation_id,
+    };
+    redeem_refresh_tokens(core, credential, authority, endpoints, &tokens, &grant).await
 }

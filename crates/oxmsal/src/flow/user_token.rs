@@ -6,11 +6,11 @@ use serde_json::Value;
 use crate::authority::endpoints::Endpoints;
 use crate::authority::{Authority, AuthorityKind};
 use crate::cache::persist::PartitionKey;
-use crate::cache::{AccessTokenQuery, AccountEntry, TokenRecord};
+use crate::cache::{AccessTokenQuery, AccountEntry, CachedRefreshToken, TokenRecord};
 use crate::claims::merge_claims;
 use crate::client::AppCore;
 use crate::credential::{AssertionRequest, ClientCredential};
-use crate::error::{Error, InvalidResponse, Result};
+use crate::error::{Error, ErrorKind, InvalidResponse, Result};
 use crate::request_options::RequestOptions;
 use crate::secret::Secret;
 use crate::token::{AuthenticationResult, TokenSource};
@@ -28,7 +28,7 @@ pub(crate) enum SaveMode {
 }
 
 /// One user grant to redeem.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct UserGrant<'a> {
     pub api_id: u32,
     pub grant_type: &'static str,
@@ -48,6 +48,56 @@ pub(crate) struct UserGrant<'a> {
     pub correlation_id: &'a str,
     /// The caller's extra query, form and header values.
     pub options: &'a RequestOptions,
+}
+
+/// Redeems the first of `tokens` (newest first) the server accepts, with
+/// `grant` as the template of every attempt (its `fields` and `rotates` are
+/// each token's). A token refused with `invalid_grant` (expired, revoked,
+/// another client's family token) is kept, as MSAL for Python keeps it, and
+/// the next is tried; entries of other targets (or the family's) often hold
+/// the same token, and one refused is not sent again (the same answer would
+/// come, and the throttle would turn it into "throttled"). The last refusal
+/// is the error when none is accepted.
+pub(crate) async fn redeem_refresh_tokens(
+    core: &AppCore,
+    credential: Option<&ClientCredential>,
+    authority: &Authority,
+    endpoints: &Endpoints,
+    tokens: &[CachedRefreshToken],
+    grant: &UserGrant<'_>,
+) -> Result<AuthenticationResult> {
+    let mut last_error = None;
+    let mut refused: Vec<&Secret> = Vec::new();
+    for token in tokens {
+        if refused
+            .iter()
+            .any(|r| r.expose_secret() == token.secret.expose_secret())
+        {
+            continue;
+        }
+        let attempt = UserGrant {
+            fields: vec![("refresh_token", token.secret.clone())],
+            rotates: Some(&token.key),
+            ..grant.clone()
+        };
+        match redeem(core, credential, authority, endpoints, attempt).await {
+            Ok(result) => return Ok(result),
+            Err(err)
+                if err.kind() == ErrorKind::Service
+                    && err.service().is_some_and(|s| s.error == "invalid_grant") =>
+            {
+                tracing::info!(
+                    correlation_id = grant.correlation_id,
+                    family = token.family_id.is_some(),
+                    "refresh token refused; trying the next"
+                );
+                last_error = Some(err);
+                refused.push(&token.secret);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| Error::no_cached_token("no usable refresh token")))
 }
 
 /// The scopes sent on a user request: the caller's plus `openid profile offline_access`.
