@@ -33,8 +33,8 @@ pub enum Command {
     Call(Box<CallArgs>),
 }
 
-/// Options of `oxmsal call`: the request, then `token`'s options for the token
-/// (`--claims`, `--claims-challenge`, `--on-behalf-of-env` and `--tenant` are refused).
+/// Options of `oxmsal call`: the request, then where the token comes from
+/// (`token`'s credential options).
 #[derive(Debug, Args)]
 pub struct CallArgs {
     /// The URL to call; with --emulator, a path (`/resource/me`) is on the emulator.
@@ -50,7 +50,7 @@ pub struct CallArgs {
     #[arg(long, value_name = "TEXT|@FILE")]
     pub data: Option<String>,
     #[command(flatten)]
-    pub token: TokenArgs,
+    pub credential: CredentialArgs,
 }
 
 /// Where tokens come from and where they are kept: shared by the commands.
@@ -97,9 +97,28 @@ pub struct ConnectionArgs {
     pub emulator: bool,
 }
 
-/// Options of `oxmsal token`.
+/// Options of `oxmsal token`: where the token comes from ([`CredentialArgs`],
+/// shared with `oxmsal call`), then what only a token request takes.
 #[derive(Debug, Args)]
 pub struct TokenArgs {
+    #[command(flatten)]
+    pub credential: CredentialArgs,
+    #[command(flatten)]
+    pub request: TokenRequestArgs,
+}
+
+/// `args.secret_env` and the like read the credential options directly.
+impl std::ops::Deref for TokenArgs {
+    type Target = CredentialArgs;
+
+    fn deref(&self) -> &CredentialArgs {
+        &self.credential
+    }
+}
+
+/// The scopes and where a token comes from: `token`'s and `call`'s options.
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
     /// A scope to request; repeat for several (e.g. api://demo/.default).
     #[arg(long = "scope", value_name = "S", required = true)]
     pub scopes: Vec<String>,
@@ -114,8 +133,21 @@ pub struct TokenArgs {
     /// Name of the environment variable holding the PKCS#12 password.
     #[arg(long, value_name = "VAR", requires = "certificate")]
     pub certificate_password_env: Option<String>,
+    /// A client capability to declare (e.g. CP1); repeatable.
+    #[arg(long = "capability", value_name = "CAP")]
+    pub capabilities: Vec<String>,
+    /// Without a credential: the signed-in account to use (by username).
+    #[arg(long, value_name = "USERNAME")]
+    pub account: Option<String>,
+    #[command(flatten)]
+    pub managed_identity: ManagedIdentityArgs,
+}
+
+/// What only `oxmsal token` takes (`call` answers a resource's challenge itself).
+#[derive(Debug, Args, Default)]
+pub struct TokenRequestArgs {
     /// Another tenant for this request.
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", conflicts_with = "managed_identity")]
     pub tenant: Option<String>,
     /// A claims request (JSON); bypasses the cached token.
     #[arg(long, value_name = "JSON", conflicts_with = "claims_challenge")]
@@ -123,17 +155,9 @@ pub struct TokenArgs {
     /// A resource's WWW-Authenticate header value; its claims challenge is used.
     #[arg(long, value_name = "HEADER")]
     pub claims_challenge: Option<String>,
-    /// A client capability to declare (e.g. CP1); repeatable.
-    #[arg(long = "capability", value_name = "CAP")]
-    pub capabilities: Vec<String>,
-    /// Without a credential: the signed-in account to use (by username).
-    #[arg(long, value_name = "USERNAME")]
-    pub account: Option<String>,
     /// On-behalf-of: the environment variable holding the incoming access token.
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", conflicts_with = "managed_identity")]
     pub on_behalf_of_env: Option<String>,
-    #[command(flatten)]
-    pub managed_identity: ManagedIdentityArgs,
 }
 
 /// `oxmsal token --managed-identity`: the host's managed identity, the source
@@ -143,7 +167,7 @@ pub struct ManagedIdentityArgs {
     /// A token for this host's managed identity (no credential; one --scope R/.default).
     #[arg(
         long,
-        conflicts_with_all = ["secret_env", "certificate", "client_id", "emulator", "account", "on_behalf_of_env", "tenant"]
+        conflicts_with_all = ["secret_env", "certificate", "client_id", "emulator", "account"]
     )]
     pub managed_identity: bool,
     /// A user-assigned identity by client id.
@@ -233,4 +257,17 @@ pub struct EmulatorArgs {
     /// Azure Arc: where the key files are written (default: a temporary directory).
     #[arg(long, value_name = "DIR", requires = "managed_identity")]
     pub mi_key_dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// clap's own consistency checks over every subcommand (an option named
+    /// in `conflicts_with` must exist in each command that has the option):
+    /// otherwise a release build accepts what a debug build panics on.
+    #[test]
+    fn every_command_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

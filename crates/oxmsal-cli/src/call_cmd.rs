@@ -26,19 +26,7 @@ pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 pub const MAX_DATA_BYTES: u64 = 16 << 20;
 
 pub async fn run(args: CallArgs) -> Result<Value, Failure> {
-    let token = &args.token;
-    for (given, flag) in [
-        (token.claims.is_some(), "--claims"),
-        (token.claims_challenge.is_some(), "--claims-challenge"),
-        (token.on_behalf_of_env.is_some(), "--on-behalf-of-env"),
-        (token.tenant.is_some(), "--tenant"),
-    ] {
-        if given {
-            return Err(Failure::Usage(format!(
-                "{flag} is not an option of `oxmsal call` (a claims challenge from the API is answered by itself)"
-            )));
-        }
-    }
+    let token = &args.credential;
     let method = Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| Failure::Usage(format!("--method {}: not an HTTP method", args.method)))?;
     let headers = headers(&args.headers)?;
@@ -80,7 +68,7 @@ async fn call(
     body: Option<Vec<u8>>,
     credential: Option<ClientCredential>,
 ) -> Result<(http::StatusCode, Vec<u8>), Failure> {
-    let token = &args.token;
+    let token = &args.credential;
     let provider: Arc<dyn TokenProvider> = if token.managed_identity.managed_identity {
         let identity = crate::mi_token_cmd::identity(token)?;
         Arc::new(crate::mi_token_cmd::client(session, token, identity)?)

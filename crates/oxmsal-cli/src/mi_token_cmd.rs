@@ -8,13 +8,13 @@ use oxmsal_emulator::managed_identity::{
 };
 use serde_json::{json, Map, Value};
 
-use crate::args::{EmulatorArgs, TokenArgs};
+use crate::args::{CredentialArgs, EmulatorArgs, TokenArgs};
 use crate::exit::Failure;
 use crate::session::Session;
 
 /// The identity of `--mi-client-id`, `--mi-object-id` or `--mi-resource-id`
 /// (system-assigned without one).
-pub fn identity(args: &TokenArgs) -> Result<ManagedIdentity, Failure> {
+pub fn identity(args: &CredentialArgs) -> Result<ManagedIdentity, Failure> {
     let mi = &args.managed_identity;
     Ok(
         match (&mi.mi_client_id, &mi.mi_object_id, &mi.mi_resource_id) {
@@ -34,7 +34,7 @@ pub fn identity(args: &TokenArgs) -> Result<ManagedIdentity, Failure> {
 /// The managed identity client: the session's cache, the declared capabilities.
 pub fn client(
     session: &Session,
-    args: &TokenArgs,
+    args: &CredentialArgs,
     identity: ManagedIdentity,
 ) -> Result<ManagedIdentityClient, Failure> {
     let mut builder = ManagedIdentityClient::builder(identity).token_cache(session.cache.clone());
@@ -59,7 +59,7 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
             "--managed-identity takes exactly one --scope (RESOURCE/.default)".into(),
         ));
     };
-    let claims = match (&args.claims, &args.claims_challenge) {
+    let claims = match (&args.request.claims, &args.request.claims_challenge) {
         (Some(claims), _) => Some(claims.clone()),
         (None, Some(header)) => Some(
             crate::challenge_cmd::parse(header, "--claims-challenge")?

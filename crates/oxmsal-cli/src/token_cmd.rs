@@ -8,7 +8,7 @@ use oxmsal::{ConfidentialClientApplication, PublicClientApplication};
 use serde_json::Value;
 
 use crate::accounts_cmd::pick_account;
-use crate::args::TokenArgs;
+use crate::args::{CredentialArgs, TokenArgs};
 use crate::exit::Failure;
 use crate::inputs;
 use crate::session::Session;
@@ -18,15 +18,16 @@ pub async fn run(args: TokenArgs) -> Result<Value, Failure> {
         return crate::mi_token_cmd::run(args).await;
     }
     let credential = credential(&args)?;
-    let assertion = match &args.on_behalf_of_env {
+    let assertion = match &args.request.on_behalf_of_env {
         Some(var) => Some(inputs::secret_from_env(var, "--on-behalf-of-env")?),
         None => None,
     };
-    let challenge = match &args.claims_challenge {
+    let challenge = match &args.request.claims_challenge {
         Some(header) => Some(crate::challenge_cmd::parse(header, "--claims-challenge")?),
         None => None,
     };
     let claims = args
+        .request
         .claims
         .clone()
         .or_else(|| challenge.as_ref().map(|c| c.claims_json().to_owned()));
@@ -68,7 +69,7 @@ pub const NO_CLIENT: &str =
 
 /// The client credential of `--secret-env` or `--certificate` (`None`: a
 /// signed-in user's token), checked against `--account`.
-pub fn credential(args: &TokenArgs) -> Result<Option<ClientCredential>, Failure> {
+pub fn credential(args: &CredentialArgs) -> Result<Option<ClientCredential>, Failure> {
     let credential = match (&args.secret_env, &args.certificate) {
         (Some(var), None) => Some(ClientCredential::secret(inputs::secret_from_env(
             var,
@@ -100,7 +101,7 @@ pub fn credential(args: &TokenArgs) -> Result<Option<ClientCredential>, Failure>
 /// connection and the declared capabilities.
 pub fn confidential_app(
     session: &Session,
-    args: &TokenArgs,
+    args: &CredentialArgs,
     client_id: String,
     credential: ClientCredential,
 ) -> Result<ConfidentialClientApplication, Failure> {
@@ -117,7 +118,7 @@ pub fn confidential_app(
 /// (`--account`, or the only one in the cache).
 pub async fn signed_in_account(
     session: &Session,
-    args: &TokenArgs,
+    args: &CredentialArgs,
     client_id: String,
 ) -> Result<SignedInAccount, Failure> {
     let mut builder = session.configure(PublicClientApplication::builder(client_id))?;
@@ -144,7 +145,7 @@ async fn confidential(
         if let Some(claims) = claims {
             request = request.claims(claims);
         }
-        if let Some(tenant) = &args.tenant {
+        if let Some(tenant) = &args.request.tenant {
             request = request.tenant(tenant.clone());
         }
         return Ok(request.await?.to_msal_json());
@@ -153,7 +154,7 @@ async fn confidential(
     if let Some(claims) = claims {
         request = request.claims(claims);
     }
-    if let Some(tenant) = &args.tenant {
+    if let Some(tenant) = &args.request.tenant {
         request = request.tenant(tenant.clone());
     }
     Ok(request.await?.to_msal_json())
@@ -173,7 +174,7 @@ async fn public_silent(
     if let Some(claims) = claims {
         request = request.claims(claims);
     }
-    if let Some(tenant) = &args.tenant {
+    if let Some(tenant) = &args.request.tenant {
         request = request.tenant(tenant.clone());
     }
     Ok(request.await?.to_msal_json())
