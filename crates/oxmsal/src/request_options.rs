@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
+use crate::redact::SentSecrets;
 
 /// Parameter names oxmsal sets itself on a token request's form or an
 /// authorization URL's query: an extra parameter may not stand in for one
@@ -239,6 +240,25 @@ impl RequestOptions {
 
     pub(crate) fn headers(&self) -> &[(String, String)] {
         &self.headers
+    }
+
+    /// `url` with the extra query parameters added.
+    pub(crate) fn with_query(&self, mut url: url::Url) -> url::Url {
+        if !self.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&self.query);
+        }
+        url
+    }
+
+    /// What a request with `fields` (its whole form, extras included) sent
+    /// that an echo must not show: its secret fields, and the extra values
+    /// long enough to be credentials.
+    pub(crate) fn sent_secrets<'a>(&'a self, fields: &'a [(&'a str, &'a str)]) -> SentSecrets<'a> {
+        let mut sent = SentSecrets::from_form(fields);
+        for value in self.secret_values() {
+            sent.add(value);
+        }
+        sent
     }
 
     /// The form and header values treated as the request's secrets.

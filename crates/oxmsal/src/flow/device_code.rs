@@ -10,7 +10,6 @@ use crate::authority::Authority;
 use crate::client::AppCore;
 use crate::error::{Error, ErrorKind, InvalidResponse, Result};
 use crate::http::{json_object_or_error, Outgoing, RequestKind};
-use crate::redact::SentSecrets;
 use crate::request_options::RequestOptions;
 use crate::secret::Secret;
 use crate::token::AuthenticationResult;
@@ -69,10 +68,7 @@ pub(crate) async fn initiate(
             .join("devicecode")
             .map_err(|e| Error::configuration(format!("no device authorization endpoint: {e}")))?,
     };
-    let mut url = url;
-    if !options.query().is_empty() {
-        url.query_pairs_mut().extend_pairs(options.query());
-    }
+    let url = options.with_query(url);
     let scope = request_scopes(&scopes);
     let mut fields = vec![
         ("client_id", core.client_id.as_str()),
@@ -90,10 +86,7 @@ pub(crate) async fn initiate(
             extra_headers: options.headers(),
         })
         .await?;
-    let mut sent = SentSecrets::from_form(&fields);
-    for value in options.secret_values() {
-        sent.add(value);
-    }
+    let sent = options.sent_secrets(&fields);
     let body = json_object_or_error(&response, core.clock.as_ref(), &sent)
         .map_err(|e| e.with_correlation_id(correlation_id.clone()))?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);

@@ -6,7 +6,6 @@ use crate::authority::endpoints::Endpoints;
 use crate::client::AppCore;
 use crate::error::{Error, InvalidResponse, Result};
 use crate::http::{is_rememberable, json_object_or_error, Outgoing, RequestKind, ThrottleKey};
-use crate::redact::SentSecrets;
 use crate::request_options::{RequestOptions, NO_OPTIONS};
 use crate::secret::Secret;
 
@@ -95,7 +94,7 @@ pub(crate) async fn send_token_request(
             .find(|(k, _)| *k == name)
             .map(|(_, v)| *v)
     };
-    let url = token_url(endpoints, extra);
+    let url = extra.with_query(endpoints.token_endpoint.clone());
     let keyed_body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(
             fields
@@ -115,7 +114,7 @@ pub(crate) async fn send_token_request(
     core.throttle.check(&key, now).map_err(|e| {
         // The remembered answer may come from a state file or Redis written by
         // another process: it is scrubbed of this (the same) request's secrets too.
-        e.scrubbed(&sent_secrets(&fields, extra))
+        e.scrubbed(&extra.sent_secrets(&fields))
             .with_correlation_id(request.correlation_id.clone())
     })?;
     let outcome = post(core, &url, request, &fields).await;
@@ -130,25 +129,6 @@ pub(crate) async fn send_token_request(
 
 /// The device code grant, excluded from the 400 rule (polling repeats by design).
 pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-/// The token endpoint, with the caller's extra query parameters.
-fn token_url(endpoints: &Endpoints, extra: &RequestOptions) -> url::Url {
-    let mut url = endpoints.token_endpoint.clone();
-    if !extra.query().is_empty() {
-        url.query_pairs_mut().extend_pairs(extra.query());
-    }
-    url
-}
-
-/// What the request sent that an echo must not show: its secret fields, and
-/// the caller's extra values long enough to be credentials.
-fn sent_secrets<'a>(fields: &'a [(&'a str, &'a str)], extra: &RequestOptions) -> SentSecrets<'a> {
-    let mut sent = SentSecrets::from_form(fields);
-    for value in extra.secret_values() {
-        sent.add(value);
-    }
-    sent
-}
 
 async fn post(
     core: &AppCore,
@@ -170,7 +150,7 @@ async fn post(
         })
         .await?;
     // Whatever comes back may echo the form: its secrets are masked in any error.
-    let sent = sent_secrets(fields, request.options);
+    let sent = request.options.sent_secrets(fields);
     let map = json_object_or_error(&response, core.clock.as_ref(), &sent)
         .map_err(|e| e.with_correlation_id(request.correlation_id.clone()))?;
     match map.get("access_token") {
