@@ -281,13 +281,8 @@ impl Step {
                 Err(e) => Attempt::Failed(e),
             },
             Step::Managed { probe, client } => {
-                let [scope] = scopes else {
-                    return Attempt::Failed(Error::configuration(
-                        "managed identity takes exactly one scope",
-                    ));
-                };
                 let first = probe.as_ref().unwrap_or(client);
-                match managed_token(first, scope, claims).await {
+                match first.token(scopes, claims).await {
                     Ok(token) => Attempt::Token(token),
                     // Nothing answered: no managed identity endpoint on this host.
                     Err(e) if e.kind() == ErrorKind::Transport => {
@@ -295,7 +290,7 @@ impl Step {
                     }
                     // The probe was answered, so the endpoint is there: the
                     // regular client (with its retries) asks again.
-                    Err(_) if probe.is_some() => match managed_token(client, scope, claims).await {
+                    Err(_) if probe.is_some() => match client.token(scopes, claims).await {
                         Ok(token) => Attempt::Token(token),
                         Err(e) => Attempt::Failed(e),
                     },
@@ -329,12 +324,7 @@ impl Step {
         claims: Option<&str>,
     ) -> Result<AuthenticationResult> {
         if let Step::Managed { client, .. } = self {
-            let [scope] = scopes else {
-                return Err(Error::configuration(
-                    "managed identity takes exactly one scope",
-                ));
-            };
-            return managed_token(client, scope, claims).await;
+            return client.token(scopes, claims).await;
         }
         match self.attempt(scopes, claims).await {
             Attempt::Token(token) => Ok(token),
@@ -342,19 +332,6 @@ impl Step {
             Attempt::Unavailable(why) => Err(Error::configuration(why)),
         }
     }
-}
-
-/// A managed identity token for `scope`'s resource, with `claims` a fresh one.
-async fn managed_token(
-    client: &ManagedIdentityClient,
-    scope: &str,
-    claims: Option<&str>,
-) -> Result<AuthenticationResult> {
-    let mut request = client.acquire_token_for_client(scope);
-    if let Some(claims) = claims {
-        request = request.claims_challenge(claims);
-    }
-    request.await
 }
 
 /// The one account of the shared cache (or the one named by `AZURE_USERNAME`).
