@@ -188,6 +188,7 @@ pub use app::{ClientCredentialsRequest, ConfidentialClientApplication, PublicCli
 pub use cache::{Account, FileCache, TokenCache};
 pub use challenge::{AuthChallenge, ChallengeError, ClaimsChallenge};
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
+pub use correlation::CorrelationId;
 #[doc(inline)]
 pub use error::action;
 pub use error::action::{Action, ActionKind};

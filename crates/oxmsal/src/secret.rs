@@ -20,7 +20,7 @@
 use std::fmt;
 use std::ops::Deref;
 use std::sync::atomic::{compiler_fence, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// Overwrites `bytes`, all of its capacity, with zeros, in a way the optimizer
 /// keeps (the length becomes the capacity).
@@ -169,6 +169,32 @@ impl Secret {
             Held::Whole(_) => None,
             Held::Part { block, .. } => Some(block),
         }
+    }
+}
+
+/// A [`Secret`] that does not keep its value alive: it upgrades while some
+/// `Secret` still holds the value, and the value is wiped when the last of
+/// those drops, as if this did not exist.
+#[derive(Clone)]
+pub(crate) struct WeakSecret(Weak<Held>);
+
+impl fmt::Debug for WeakSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WeakSecret(<redacted>)")
+    }
+}
+
+impl Secret {
+    /// A handle that finds this secret while it lives, without keeping it.
+    pub(crate) fn downgrade(&self) -> WeakSecret {
+        WeakSecret(Arc::downgrade(&self.0))
+    }
+}
+
+impl WeakSecret {
+    /// The secret, if a `Secret` still holds it.
+    pub(crate) fn upgrade(&self) -> Option<Secret> {
+        self.0.upgrade().map(Secret)
     }
 }
 

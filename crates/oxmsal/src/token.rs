@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::cache::Account;
+use crate::correlation::CorrelationId;
 use crate::secret::Secret;
 
 /// Where a token came from.
@@ -150,8 +151,9 @@ pub struct AuthenticationResult {
     pub scopes: Arc<[String]>,
     /// Where the token came from.
     pub token_source: TokenSource,
-    /// The `client-request-id` of the acquisition.
-    pub correlation_id: String,
+    /// The `client-request-id` the token was requested with, or the one the
+    /// caller gave; for a token from the cache, a random one unless given.
+    pub correlation_id: CorrelationId,
     /// The id token's claims (decoded, not validated), for user tokens — on
     /// cache hits too. Shared with the cache entry: a hit does not copy them.
     pub id_token_claims: Option<Arc<Map<String, Value>>>,
@@ -174,7 +176,7 @@ impl AuthenticationResult {
         refresh_on: Option<u64>,
         scopes: Arc<[String]>,
         token_source: TokenSource,
-        correlation_id: String,
+        correlation_id: CorrelationId,
         response: Option<Map<String, Value>>,
     ) -> Self {
         AuthenticationResult {
@@ -198,7 +200,7 @@ impl AuthenticationResult {
         at: &crate::cache::CachedAccessToken,
         token_source: TokenSource,
         now: u64,
-        correlation_id: String,
+        correlation_id: CorrelationId,
         response: Option<Map<String, Value>>,
     ) -> Self {
         Self::new(
@@ -215,7 +217,8 @@ impl AuthenticationResult {
     }
 
     /// A result for a cache hit, read straight from the entry (no intermediate
-    /// copy); its `correlation_id` is left empty for the caller to set.
+    /// copy); its `correlation_id` is a random one drawn when read, unless
+    /// the caller sets one.
     pub(crate) fn from_entry(
         at: &crate::cache::AccessTokenEntry,
         token_source: TokenSource,
@@ -235,7 +238,7 @@ impl AuthenticationResult {
                 at.shared.target.split(' ').map(str::to_owned).collect()
             },
             token_source,
-            String::new(),
+            CorrelationId::default(),
             None,
         )
     }

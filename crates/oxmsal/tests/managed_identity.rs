@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -725,6 +726,93 @@ async fn a_hit_remembered_by_the_client_ends_with_the_cache_entry_or_its_refresh
         TokenSource::IdentityProvider
     );
     assert_eq!(s.emu.request_count(), 3);
+}
+
+/// A log writer the test reads back.
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_hits_correlation_id_is_the_one_logged_or_the_one_given() {
+    let s = setup(MiSource::Imds).await;
+    let client = s.client(ManagedIdentity::SystemAssigned);
+    client.acquire_token_for_client(SCOPE).await.unwrap();
+    // Twice: the first hit reads the cache, the second the client's memory.
+    for _ in 0..2 {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let hit = {
+            let _guard = tracing::subscriber::set_default(subscriber);
+            client.acquire_token_for_client(SCOPE).await.unwrap()
+        };
+        assert_eq!(hit.token_source, TokenSource::Cache);
+        let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            logged.contains(&format!("correlation_id=\"{}\"", hit.correlation_id)),
+            "the log names the result's id {}: {logged}",
+            hit.correlation_id
+        );
+    }
+    let given = client
+        .acquire_token_for_client(RESOURCE)
+        .correlation_id("c0ffee")
+        .await
+        .unwrap();
+    assert_eq!(
+        (given.token_source, given.correlation_id.as_str()),
+        (TokenSource::Cache, "c0ffee")
+    );
+}
+
+#[tokio::test]
+async fn a_token_removed_from_the_cache_is_not_served_from_any_threads_memory() {
+    let s = setup(MiSource::Imds).await;
+    let client = s.client(ManagedIdentity::SystemAssigned);
+    let first = client.acquire_token_for_client(SCOPE).await.unwrap();
+    // Remembered by this thread and by another one.
+    let other = client.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for _ in 0..2 {
+            let hit = rt
+                .block_on(other.acquire_token_for_client(SCOPE).into_future())
+                .unwrap();
+            assert_eq!(hit.token_source, TokenSource::Cache);
+        }
+    })
+    .join()
+    .unwrap();
+    assert_eq!(
+        client
+            .acquire_token_for_client(SCOPE)
+            .await
+            .unwrap()
+            .token_source,
+        TokenSource::Cache
+    );
+    drop(first);
+    client.token_cache().clear();
+    let after = client.acquire_token_for_client(SCOPE).await.unwrap();
+    assert_eq!(after.token_source, TokenSource::IdentityProvider);
+    assert_eq!(s.emu.request_count(), 2);
 }
 
 #[cfg(feature = "blocking")]

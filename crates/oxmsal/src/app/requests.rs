@@ -136,7 +136,7 @@ impl<'a> IntoFuture for SilentRequest<'a> {
         }
         match silent::hot_hit(self.core, &self.params) {
             Some(mut hit) => {
-                hit.correlation_id = self.params.correlation_id;
+                hit.correlation_id = self.params.correlation_id.into();
                 TokenFuture::ready(Ok(hit))
             }
             None => TokenFuture::waiting(silent::acquire(self.core, self.credential, self.params)),

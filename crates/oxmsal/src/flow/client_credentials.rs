@@ -41,14 +41,20 @@ pub(crate) fn hot_hit(core: &AppCore, params: &mut Params) -> Option<Authenticat
     let now = core.clock.now_epoch();
     let mut hit =
         cache_hit(core, &endpoints, &params.scopes, now).filter(|hit| !hit.refresh_due(now))?;
-    hit.correlation_id = params
-        .correlation_id
-        .take()
-        .unwrap_or_else(crate::correlation::new_id);
-    let correlation_id = hit.correlation_id.as_str();
-    tracing::info_span!("oxmsal.acquire_token_for_client", correlation_id).in_scope(|| {
+    // Without the caller's id, one is drawn only if read: by a subscriber
+    // that takes these events (field values are evaluated only then), or by
+    // the caller.
+    if let Some(id) = params.correlation_id.take() {
+        hit.correlation_id = id.into();
+    }
+    let correlation_id = &hit.correlation_id;
+    tracing::info_span!(
+        "oxmsal.acquire_token_for_client",
+        correlation_id = correlation_id.as_str()
+    )
+    .in_scope(|| {
         tracing::info!(
-            correlation_id,
+            correlation_id = correlation_id.as_str(),
             token_source = "cache",
             "token served from the cache"
         );
@@ -242,7 +248,7 @@ async fn acquire_in_span(
         &saved.access_token,
         TokenSource::IdentityProvider,
         now,
-        correlation_id,
+        correlation_id.into(),
         Some(response),
     ))
 }
@@ -253,7 +259,7 @@ fn served(mut hit: AuthenticationResult, correlation_id: String) -> Authenticati
         token_source = "cache",
         "token served from the cache"
     );
-    hit.correlation_id = correlation_id;
+    hit.correlation_id = correlation_id.into();
     hit
 }
 
@@ -266,7 +272,7 @@ fn fall_back(
 ) -> Result<AuthenticationResult> {
     if let Some(mut hit) = cached {
         tracing::warn!(correlation_id = correlation_id.as_str(), error = %err, "refresh failed; serving the still-valid cached token");
-        hit.correlation_id = correlation_id;
+        hit.correlation_id = correlation_id.into();
         return Ok(hit);
     }
     tracing::info!(correlation_id = correlation_id.as_str(), kind = %err.kind(), "token request failed");

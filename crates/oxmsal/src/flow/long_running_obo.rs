@@ -249,6 +249,6 @@ fn served(mut hit: AuthenticationResult, now: u64, correlation_id: &str) -> Auth
         "long-running on-behalf-of: cache hit"
     );
     hit.expires_in = hit.expires_on.saturating_sub(now);
-    hit.correlation_id = correlation_id.to_owned();
+    hit.correlation_id = correlation_id.into();
     hit
 }

@@ -185,7 +185,7 @@ fn served(mut hit: AuthenticationResult, correlation_id: &str) -> Authentication
         token_source = "cache",
         "on-behalf-of: cache hit"
     );
-    hit.correlation_id = correlation_id.to_owned();
+    hit.correlation_id = correlation_id.into();
     hit
 }
 

@@ -99,7 +99,7 @@ fn log_hit(core: &AppCore, params: &Params) {
 /// A hit found earlier, served now.
 fn served(mut hit: AuthenticationResult, now: u64, params: &Params) -> AuthenticationResult {
     hit.expires_in = hit.expires_on.saturating_sub(now);
-    hit.correlation_id = params.correlation_id.clone();
+    hit.correlation_id = params.correlation_id.as_str().into();
     hit
 }
 

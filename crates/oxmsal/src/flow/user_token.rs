@@ -210,7 +210,7 @@ pub(crate) async fn redeem(
         at,
         TokenSource::IdentityProvider,
         now,
-        grant.correlation_id.to_owned(),
+        grant.correlation_id.into(),
         Some(response),
     )
     .with_identity(account, saved.id_token_claims.map(std::sync::Arc::new)))

@@ -117,12 +117,17 @@ pub(crate) fn hot_hit(inner: &Inner, params: &mut Params<'_>) -> Option<Authenti
             hit
         }
     };
-    hit.correlation_id = params
-        .correlation_id
-        .take()
-        .unwrap_or_else(crate::correlation::new_id);
-    let correlation_id = hit.correlation_id.as_str();
-    tracing::info_span!("oxmsal.managed_identity", correlation_id).in_scope(|| {
+    // Without the caller's id, one is drawn only if read: by a subscriber
+    // that takes this span (field values are evaluated only then), or by the
+    // caller.
+    if let Some(id) = params.correlation_id.take() {
+        hit.correlation_id = id.into();
+    }
+    tracing::info_span!(
+        "oxmsal.managed_identity",
+        correlation_id = hit.correlation_id.as_str()
+    )
+    .in_scope(|| {
         tracing::info!(token_source = "cache", "token served from the cache");
     });
     Some(hit)
@@ -189,7 +194,7 @@ async fn acquire_in_span(
 
 fn served(mut hit: AuthenticationResult, correlation_id: String) -> AuthenticationResult {
     tracing::info!(token_source = "cache", "token served from the cache");
-    hit.correlation_id = correlation_id;
+    hit.correlation_id = correlation_id.into();
     hit
 }
 
@@ -259,7 +264,7 @@ async fn fetch_or_reuse(
         &saved.access_token,
         TokenSource::IdentityProvider,
         now,
-        correlation_id.to_owned(),
+        correlation_id.into(),
         Some(response),
     ))
 }

@@ -6,51 +6,94 @@
 //! time. So an answer stays good while the cache has not changed (its
 //! [`changes`](crate::cache::TokenCache::changes) count) and until the token
 //! stops being servable: its `refresh_on`, or 5 minutes before it expires.
+//!
+//! The answers are kept per thread, so reading one takes no lock: a lock's
+//! two atomic operations were a fifth of a hit. A kept answer holds its
+//! token weakly ([`WeakSecret`]): it is served while the cache entry it came
+//! from still holds the token, and keeps nothing alive — a dropped client or
+//! a removed entry leaves no token in any thread's memory.
 
-use std::sync::{PoisonError, RwLock};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::cache::MIN_REMAINING_LIFETIME_SECS;
-use crate::token::AuthenticationResult;
+use crate::secret::WeakSecret;
+use crate::token::{AuthenticationResult, TokenSource, TokenType};
 
-/// How many resources are remembered; past that the oldest is forgotten.
-const MAX_RESOURCES: usize = 8;
+/// How many answers a thread keeps (over all clients); past that the oldest
+/// is forgotten.
+const MAX_ANSWERS: usize = 8;
 
-/// The last answers, per resource.
-#[derive(Debug, Default)]
-pub(crate) struct Recent {
-    slots: RwLock<Vec<Slot>>,
+thread_local! {
+    static ANSWERS: RefCell<Vec<Answer>> = const { RefCell::new(Vec::new()) };
 }
 
+/// One client's memory of its last answers: the key of its answers in each
+/// thread's list.
 #[derive(Debug)]
-struct Slot {
+pub(crate) struct Recent {
+    client: u64,
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Recent {
+            client: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+/// An answer, without its correlation id.
+struct Answer {
+    client: u64,
     resource: Box<str>,
     /// The cache's change count when the answer was read.
     changes: u64,
     /// The first second the answer may no longer be served.
     stale_at: u64,
-    /// The answer, without a correlation id.
-    result: AuthenticationResult,
+    access_token: WeakSecret,
+    token_type: TokenType,
+    expires_on: u64,
+    refresh_on: Option<u64>,
+    scopes: Arc<[String]>,
 }
 
 impl Recent {
-    /// The answer for `resource` at `now`, if the cache is still at `changes`.
+    /// The answer for `resource` at `now`, if the cache is still at `changes`
+    /// and still holds the token.
     pub(crate) fn get(
         &self,
         resource: &str,
         changes: u64,
         now: u64,
     ) -> Option<AuthenticationResult> {
-        let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
-        let slot = slots.iter().find(|slot| &*slot.resource == resource)?;
-        if slot.changes != changes || now >= slot.stale_at {
-            return None;
-        }
-        let mut result = slot.result.clone();
-        result.expires_in = result.expires_on.saturating_sub(now);
-        Some(result)
+        ANSWERS.with_borrow(|answers| {
+            let answer = answers
+                .iter()
+                .find(|a| a.client == self.client && &*a.resource == resource)?;
+            if answer.changes != changes || now >= answer.stale_at {
+                return None;
+            }
+            Some(AuthenticationResult {
+                access_token: answer.access_token.upgrade()?,
+                token_type: answer.token_type.clone(),
+                expires_on: answer.expires_on,
+                expires_in: answer.expires_on.saturating_sub(now),
+                refresh_on: answer.refresh_on,
+                scopes: Arc::clone(&answer.scopes),
+                token_source: TokenSource::Cache,
+                correlation_id: Default::default(),
+                id_token_claims: None,
+                account: None,
+                response: None,
+            })
+        })
     }
 
-    /// Remembers `result`, read from the cache at its `changes` count.
+    /// Remembers `result` (a cache hit, without identity), read from the
+    /// cache at its `changes` count, in this thread.
     pub(crate) fn put(&self, resource: &str, changes: u64, result: &AuthenticationResult) {
         // Servable while `expires_on - now >= 5 min`: up to and including
         // `expires_on - 5 min`; never, for a token shorter-lived than that.
@@ -58,26 +101,32 @@ impl Recent {
             .expires_on
             .checked_sub(MIN_REMAINING_LIFETIME_SECS)
             .map_or(0, |last| last.saturating_add(1));
-        let stale_at = result
-            .refresh_on
-            .map_or(usable_until, |r| r.min(usable_until));
-        let mut result = result.clone();
-        result.correlation_id = String::new();
-        let slot = Slot {
+        let answer = Answer {
+            client: self.client,
             resource: resource.into(),
             changes,
-            stale_at,
-            result,
+            stale_at: result
+                .refresh_on
+                .map_or(usable_until, |r| r.min(usable_until)),
+            access_token: result.access_token.downgrade(),
+            token_type: result.token_type.clone(),
+            expires_on: result.expires_on,
+            refresh_on: result.refresh_on,
+            scopes: Arc::clone(&result.scopes),
         };
-        let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(old) = slots.iter_mut().find(|s| s.resource == slot.resource) {
-            *old = slot;
-            return;
-        }
-        if slots.len() == MAX_RESOURCES {
-            slots.remove(0);
-        }
-        slots.push(slot);
+        ANSWERS.with_borrow_mut(|answers| {
+            if let Some(old) = answers
+                .iter_mut()
+                .find(|a| a.client == answer.client && a.resource == answer.resource)
+            {
+                *old = answer;
+                return;
+            }
+            if answers.len() == MAX_ANSWERS {
+                answers.remove(0);
+            }
+            answers.push(answer);
+        });
     }
 }
 
@@ -85,7 +134,6 @@ impl Recent {
 mod tests {
     use super::*;
     use crate::secret::Secret;
-    use crate::token::TokenSource;
 
     fn answer(token: &str, expires_on: u64, refresh_on: Option<u64>) -> AuthenticationResult {
         AuthenticationResult::new(
@@ -96,7 +144,7 @@ mod tests {
             refresh_on,
             vec!["https://r".to_owned()].into(),
             TokenSource::Cache,
-            "id".to_owned(),
+            "id".into(),
             None,
         )
     }
@@ -104,11 +152,17 @@ mod tests {
     #[test]
     fn an_answer_holds_while_the_cache_is_unchanged_and_the_token_servable() {
         let recent = Recent::default();
-        recent.put("https://r", 7, &answer("t", 10_000, None));
+        // What the cache entry holds; the memory only refers to it.
+        let held = answer("t", 10_000, None);
+        recent.put("https://r", 7, &held);
         let hit = recent
             .get("https://r", 7, 9_000)
-            .map(|h| (h.expires_in, h.correlation_id));
-        assert_eq!(hit, Some((1_000, String::new())), "no correlation id kept");
+            .map(|h| (h.expires_in, h.access_token, h.correlation_id));
+        let again = recent.get("https://r", 7, 9_000).map(|h| h.correlation_id);
+        assert!(
+            matches!(&hit, Some((1_000, token, id)) if *token == Secret::new("t") && Some(id) != again.as_ref()),
+            "each answer has an id of its own: {hit:?} {again:?}"
+        );
         // The last second with 5 minutes left, then none.
         assert!(recent.get("https://r", 7, 9_700).is_some());
         assert!(recent.get("https://r", 7, 9_701).is_none());
@@ -118,14 +172,16 @@ mod tests {
         );
         assert!(recent.get("https://other", 7, 9_000).is_none());
 
-        recent.put("https://r", 7, &answer("t", 10_000, Some(5_000)));
+        let held = answer("t", 10_000, Some(5_000));
+        recent.put("https://r", 7, &held);
         assert!(recent.get("https://r", 7, 4_999).is_some());
         assert!(
             recent.get("https://r", 7, 5_000).is_none(),
             "refresh_on reached"
         );
 
-        recent.put("https://short", 7, &answer("t", 200, None));
+        let short = answer("t", 200, None);
+        recent.put("https://short", 7, &short);
         assert!(
             recent.get("https://short", 7, 0).is_none(),
             "under 5 minutes from the start"
@@ -133,17 +189,40 @@ mod tests {
     }
 
     #[test]
-    fn at_most_eight_resources_are_remembered_the_oldest_forgotten() {
+    fn a_token_no_one_else_holds_is_neither_kept_nor_served() {
         let recent = Recent::default();
-        for i in 0..=MAX_RESOURCES {
-            recent.put(&format!("https://r{i}"), 1, &answer("t", 10_000, None));
+        let held = answer("t", 10_000, None);
+        recent.put("https://r", 1, &held);
+        assert!(recent.get("https://r", 1, 0).is_some());
+        drop(held);
+        assert!(
+            recent.get("https://r", 1, 0).is_none(),
+            "the memory kept the token alive"
+        );
+    }
+
+    #[test]
+    fn each_client_has_its_own_answers() {
+        let (one, two) = (Recent::default(), Recent::default());
+        let held = answer("t", 10_000, None);
+        one.put("https://r", 1, &held);
+        assert!(one.get("https://r", 1, 0).is_some());
+        assert!(two.get("https://r", 1, 0).is_none());
+    }
+
+    #[test]
+    fn at_most_eight_answers_are_remembered_the_oldest_forgotten() {
+        let recent = Recent::default();
+        let held = answer("t", 10_000, None);
+        for i in 0..=MAX_ANSWERS {
+            recent.put(&format!("https://r{i}"), 1, &held);
         }
         assert!(recent.get("https://r0", 1, 0).is_none());
-        for i in 1..=MAX_RESOURCES {
+        for i in 1..=MAX_ANSWERS {
             assert!(recent.get(&format!("https://r{i}"), 1, 0).is_some());
         }
         // Putting a remembered resource again replaces it in place.
-        recent.put("https://r1", 2, &answer("t", 10_000, None));
+        recent.put("https://r1", 2, &held);
         assert!(recent.get("https://r1", 2, 0).is_some());
         assert!(recent.get("https://r2", 1, 0).is_some());
     }
