@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::managed_identity_env;
 use oxmsal::managed_identity::{
     ManagedIdentity, ManagedIdentityClient, ManagedIdentityEnvironment, ManagedIdentityRetryPolicy,
     ManagedIdentitySource,
@@ -26,16 +29,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// The emulator's variables, nothing else (no real environment, no Arc agent).
-fn env_of(emu: &ManagedIdentityEmulator) -> ManagedIdentityEnvironment {
-    emu.env().into_iter().fold(
-        ManagedIdentityEnvironment::empty()
-            .himds_path("/nonexistent/oxmsal-test/himds")
-            .arc_key_directory(emu.key_dir()),
-        |env, (name, value)| env.var(name, value),
-    )
 }
 
 struct Setup {
@@ -59,7 +52,7 @@ async fn setup_with(config: ManagedIdentityEmulatorConfig) -> Setup {
 
 impl Setup {
     fn client(&self, identity: ManagedIdentity) -> ManagedIdentityClient {
-        self.client_in(identity, env_of(&self.emu))
+        self.client_in(identity, managed_identity_env(&self.emu))
     }
 
     fn client_in(
@@ -296,7 +289,7 @@ async fn user_assigned_ids_in_each_sources_spelling() {
 async fn unsupported_combinations_fail_before_any_request() {
     let shell = setup(MiSource::CloudShell).await;
     let err = ManagedIdentityClient::builder(ManagedIdentity::client_id("c"))
-        .environment(env_of(&shell.emu))
+        .environment(managed_identity_env(&shell.emu))
         .build()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
@@ -306,7 +299,7 @@ async fn unsupported_combinations_fail_before_any_request() {
         ManagedIdentity::resource_id("/r"),
     ] {
         let err = ManagedIdentityClient::builder(identity)
-            .environment(env_of(&ml.emu))
+            .environment(managed_identity_env(&ml.emu))
             .build()
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Configuration);
@@ -327,7 +320,7 @@ async fn service_fabric_ignores_a_user_assigned_id_and_pins_its_certificate() {
     assert_eq!(request.query.len(), 2, "no id sent: {:?}", request.query);
 
     // Another thumbprint: the handshake fails, nothing reaches the server.
-    let wrong = env_of(&s.emu).var("IDENTITY_SERVER_THUMBPRINT", "00".repeat(20));
+    let wrong = managed_identity_env(&s.emu).var("IDENTITY_SERVER_THUMBPRINT", "00".repeat(20));
     let err = s
         .client_in(ManagedIdentity::SystemAssigned, wrong)
         .acquire_token_for_client(SCOPE)
@@ -338,7 +331,7 @@ async fn service_fabric_ignores_a_user_assigned_id_and_pins_its_certificate() {
     assert_eq!(s.emu.request_count(), 1);
 
     // Plain http is refused for Service Fabric.
-    let http = env_of(&s.emu).var(
+    let http = managed_identity_env(&s.emu).var(
         "IDENTITY_ENDPOINT",
         s.emu.endpoint().replace("https://", "http://"),
     );
@@ -353,7 +346,7 @@ async fn service_fabric_ignores_a_user_assigned_id_and_pins_its_certificate() {
 async fn service_fabric_claims_challenge_names_the_revoked_token_and_sends_capabilities() {
     let s = setup(MiSource::ServiceFabric).await;
     let client = ManagedIdentityClient::builder(ManagedIdentity::SystemAssigned)
-        .environment(env_of(&s.emu))
+        .environment(managed_identity_env(&s.emu))
         .clock(Arc::new(s.clock.clone()))
         .client_capabilities(["CP1", "CP2"])
         .build()
@@ -433,7 +426,7 @@ async fn identity_not_found_in_each_sources_error_shape() {
     }
     // Service Fabric's own shape: a wrong secret header.
     let s = setup(MiSource::ServiceFabric).await;
-    let env = env_of(&s.emu).var("IDENTITY_HEADER", "wrong");
+    let env = managed_identity_env(&s.emu).var("IDENTITY_HEADER", "wrong");
     let err = s
         .client_in(ManagedIdentity::SystemAssigned, env)
         .acquire_token_for_client(SCOPE)
@@ -476,7 +469,7 @@ async fn arc_with_key_name(
     config.key_dir = Some(emu_dir.to_owned());
     config.arc_key_name = Some("fixed".into());
     let s = setup_with(config).await;
-    let env = env_of(&s.emu).arc_key_directory(lib_dir);
+    let env = managed_identity_env(&s.emu).arc_key_directory(lib_dir);
     let client = s.client_in(ManagedIdentity::SystemAssigned, env);
     (s, client)
 }
@@ -571,7 +564,7 @@ async fn imds_retry_counts_with_the_injected_clock() {
     let s = setup(MiSource::Imds).await;
     s.emu.push_fault(410, 100, None);
     let client = ManagedIdentityClient::builder(ManagedIdentity::SystemAssigned)
-        .environment(env_of(&s.emu))
+        .environment(managed_identity_env(&s.emu))
         .clock(Arc::new(s.clock.clone()))
         .retry_policy(ManagedIdentityRetryPolicy::off())
         .build()
@@ -726,57 +719,6 @@ async fn a_hit_remembered_by_the_client_ends_with_the_cache_entry_or_its_refresh
         TokenSource::IdentityProvider
     );
     assert_eq!(s.emu.request_count(), 3);
-}
-
-/// A log writer the test reads back.
-#[derive(Clone, Default)]
-struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn a_hits_correlation_id_is_the_one_logged_or_the_one_given() {
-    let s = setup(MiSource::Imds).await;
-    let client = s.client(ManagedIdentity::SystemAssigned);
-    client.acquire_token_for_client(SCOPE).await.unwrap();
-    // Twice: the first hit reads the cache, the second the client's memory.
-    for _ in 0..2 {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        let hit = {
-            let _guard = tracing::subscriber::set_default(subscriber);
-            client.acquire_token_for_client(SCOPE).await.unwrap()
-        };
-        assert_eq!(hit.token_source, TokenSource::Cache);
-        let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-        assert!(
-            logged.contains(&format!("correlation_id=\"{}\"", hit.correlation_id)),
-            "the log names the result's id {}: {logged}",
-            hit.correlation_id
-        );
-    }
-    let given = client
-        .acquire_token_for_client(RESOURCE)
-        .correlation_id("c0ffee")
-        .await
-        .unwrap();
-    assert_eq!(
-        (given.token_source, given.correlation_id.as_str()),
-        (TokenSource::Cache, "c0ffee")
-    );
 }
 
 #[tokio::test]

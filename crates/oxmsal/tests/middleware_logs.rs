@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{setup, SCOPE};
+use common::{setup, Logs, SCOPE};
 use oxmsal::credential::ClientCredential;
 use oxmsal::middleware::BearerAuth;
 use oxmsal_emulator::ResourceScenario;
@@ -41,29 +41,10 @@ impl Service<http::Request<String>> for ReqwestService {
     }
 }
 
-#[derive(Clone, Default)]
-struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_token_in_the_logs() {
-    let buffer = LogBuffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let buffer = Logs::default();
+    let _guard = tracing::subscriber::set_default(buffer.subscriber(tracing::Level::TRACE));
 
     let s = setup().await;
     s.emulator
@@ -102,7 +83,7 @@ async fn no_token_in_the_logs() {
         .claims(STEP_UP)
         .await
         .unwrap();
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = buffer.text();
     assert!(logs.contains("answering a claims challenge once"), "{logs}");
     for token in [&plain, &stepped] {
         let secret = token.access_token.expose_secret();

@@ -4,37 +4,15 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::{setup, SCOPE};
+use common::{setup, Logs, SCOPE};
 use oxmsal::credential::{ClientCertificate, ClientCredential};
 use oxmsal_emulator::testing::client_certificate;
 use oxmsal_emulator::{AppRegistration, Fault};
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn trace_output_holds_no_secret() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let buffer = Logs::default();
+    let _guard = tracing::subscriber::set_default(buffer.subscriber(tracing::Level::TRACE));
 
     let s = setup().await;
     let mut secrets = vec![s.demo.secret.clone()];
@@ -78,7 +56,7 @@ async fn trace_output_holds_no_secret() {
         assert!(r.param("client_secret").is_none_or(|v| v == "<redacted>"));
     }
 
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = buffer.text();
     assert!(
         logs.contains("oxmsal.http"),
         "the pipeline logged: {}",
@@ -106,14 +84,8 @@ async fn usernames_are_logged_only_with_pii_opt_in() {
     let emulator = oxmsal_emulator::Emulator::start().await.unwrap();
     let client_id = emulator.register_public_demo_app().client_id;
     for pii in [false, true] {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let buffer = Logs::default();
+        let _guard = tracing::subscriber::set_default(buffer.subscriber(tracing::Level::TRACE));
         let app = PublicClientApplication::builder(client_id.clone())
             .authority(emulator.authority())
             .extra_root_certificate_pem(emulator.ca_pem().as_bytes().to_vec())
@@ -132,7 +104,7 @@ async fn usernames_are_logged_only_with_pii_opt_in() {
         app.acquire_token_silent(["User.Read"], token.account.as_ref().unwrap())
             .await
             .unwrap();
-        let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let logs = buffer.text();
         assert!(logs.contains("user token acquired"), "{logs}");
         assert_eq!(logs.contains(DEFAULT_USERNAME), pii, "pii={pii}: {logs}");
         assert!(!logs.contains(DEFAULT_USER_PASSWORD));

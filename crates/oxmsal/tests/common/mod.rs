@@ -60,3 +60,50 @@ impl Setup {
 }
 
 pub const SCOPE: &str = "api://demo/.default";
+
+/// What a test's tracing subscriber wrote, read back as text.
+///
+/// A test that installs a subscriber with `set_default` runs in a test binary
+/// of its own: a callsite another test's thread registers while the
+/// subscriber is being added can keep the interest it had without it.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    /// A plain-text subscriber up to `level`, writing here.
+    pub fn subscriber(&self, level: tracing::Level) -> impl tracing::Subscriber + Send + Sync {
+        let writer = self.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A managed-identity emulator's variables, nothing else (no real
+/// environment, no Arc agent).
+pub fn managed_identity_env(
+    emu: &oxmsal_emulator::managed_identity::ManagedIdentityEmulator,
+) -> oxmsal::managed_identity::ManagedIdentityEnvironment {
+    emu.env().into_iter().fold(
+        oxmsal::managed_identity::ManagedIdentityEnvironment::empty()
+            .himds_path("/nonexistent/oxmsal-test/himds")
+            .arc_key_directory(emu.key_dir()),
+        |env, (name, value)| env.var(name, value),
+    )
+}
