@@ -79,7 +79,7 @@ pub use query::{
 pub(crate) use response::{SavedTokens, TokenRecord};
 
 pub(crate) use entity::{AccessTokenEntry, AccountEntry};
-use entity::{IdTokenEntry, RefreshTokenEntry};
+use entity::{AppMetadataEntry, IdTokenEntry, RefreshTokenEntry};
 pub(crate) use store::LookupKeys;
 use store::Store;
 
@@ -145,10 +145,16 @@ impl fmt::Debug for TokenCache {
         let state = self.read();
         f.debug_struct("TokenCache")
             .field("access_tokens", &state.store.access_tokens().len())
-            .field("refresh_tokens", &state.store.refresh_tokens().len())
-            .field("id_tokens", &state.store.id_tokens().len())
-            .field("accounts", &state.store.accounts().len())
-            .field("app_metadata", &state.store.app_metadata().len())
+            .field(
+                "refresh_tokens",
+                &state.store.entries::<RefreshTokenEntry>().len(),
+            )
+            .field("id_tokens", &state.store.entries::<IdTokenEntry>().len())
+            .field("accounts", &state.store.entries::<AccountEntry>().len())
+            .field(
+                "app_metadata",
+                &state.store.entries::<AppMetadataEntry>().len(),
+            )
             .finish()
     }
 }
@@ -348,7 +354,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().refresh_token_count(), 0);
     /// ```
     pub fn refresh_token_count(&self) -> usize {
-        self.read().store.refresh_tokens().len()
+        self.read().store.entries::<RefreshTokenEntry>().len()
     }
 
     /// How many id tokens the cache holds.
@@ -357,7 +363,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().id_token_count(), 0);
     /// ```
     pub fn id_token_count(&self) -> usize {
-        self.read().store.id_tokens().len()
+        self.read().store.entries::<IdTokenEntry>().len()
     }
 
     /// How many account entries the cache holds.
@@ -366,7 +372,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().account_count(), 0);
     /// ```
     pub fn account_count(&self) -> usize {
-        self.read().store.accounts().len()
+        self.read().store.entries::<AccountEntry>().len()
     }
 
     /// How many app metadata entries the cache holds.
@@ -375,7 +381,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().app_metadata_count(), 0);
     /// ```
     pub fn app_metadata_count(&self) -> usize {
-        self.read().store.app_metadata().len()
+        self.read().store.entries::<AppMetadataEntry>().len()
     }
 
     /// Every account, ordered by entry key.
@@ -385,7 +391,7 @@ impl TokenCache {
     /// ```
     pub fn accounts(&self) -> Vec<Account> {
         let state = self.read();
-        let mut entries: Vec<_> = state.store.accounts().iter().collect();
+        let mut entries: Vec<_> = state.store.entries::<AccountEntry>().iter().collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
         entries.into_iter().map(|(_, e)| e.to_account()).collect()
     }
@@ -633,18 +639,18 @@ impl TokenCache {
         let mut state = self.write();
         state.store.save_access_token(&at_key, at, record.now);
         if let Some((key, rt)) = entries.refresh_token {
-            state.store.save_refresh_token(key, rt);
+            state.store.save(key, rt);
         }
         if let Some((key, idt)) = entries.id_token {
-            state.store.save_id_token(key, idt);
+            state.store.save(key, idt);
         }
         if let Some((key, account)) = entries.account {
             if save_account {
-                state.store.save_account(key, account);
+                state.store.save(key, account);
             }
         }
         let (key, app_metadata) = entries.app_metadata;
-        state.store.save_app_metadata(key, app_metadata);
+        state.store.save(key, app_metadata);
         state.changed();
         Ok(saved)
     }
@@ -668,7 +674,7 @@ impl TokenCache {
     #[cfg(test)]
     pub(crate) fn remove_refresh_token(&self, key: &str) -> bool {
         let mut state = self.write();
-        let removed = state.store.remove_refresh_token(key).is_some();
+        let removed = state.store.remove::<RefreshTokenEntry>(key).is_some();
         if removed {
             state.changed();
         }

@@ -1157,8 +1157,11 @@ mod properties {
             }
             Op::UpdateRt(i) | Op::RemoveRt(i) => {
                 let keys: Vec<String> = cache.with_store(|s| {
-                    let mut k: Vec<String> =
-                        s.refresh_tokens().keys().map(|k| k.to_string()).collect();
+                    let mut k: Vec<String> = s
+                        .entries::<RefreshTokenEntry>()
+                        .keys()
+                        .map(|k| k.to_string())
+                        .collect();
                     k.sort();
                     k
                 });
@@ -1207,7 +1210,7 @@ mod properties {
         let lower = |s: &str| s.to_lowercase();
         let mut family = Vec::new();
         let mut own = Vec::new();
-        for (k, e) in store.refresh_tokens() {
+        for (k, e) in store.entries::<RefreshTokenEntry>() {
             if lower(e.home_account_id.as_deref().unwrap_or("")) != lower(q.home_account_id)
                 || !q
                     .environments

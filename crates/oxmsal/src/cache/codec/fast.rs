@@ -18,7 +18,10 @@ use std::borrow::Cow;
 use super::document::section_index;
 use super::secrets::{Batch, Loaded};
 use super::sizing::Sizing;
-use crate::cache::entity::{AccessTokenEntry, Entity, Fields, MsalAccessToken, Scalar, View as _};
+use crate::cache::entity::{
+    AccessTokenEntry, AccountEntry, AppMetadataEntry, Entity, Fields, IdTokenEntry,
+    MsalAccessToken, RefreshTokenEntry, Scalar, View as _,
+};
 use crate::cache::store::{Key, Store};
 
 /// Reads `text` if it is in the subset this path takes; `None` otherwise.
@@ -64,10 +67,10 @@ pub(super) fn read(text: &str) -> Option<Loaded<'_>> {
                     secrets.put(&mut store, key, entry, secret);
                     sizing.count(key, &mut store);
                 }
-                1 => store.put_refresh_token(Key::from(key), p.entry(&mut fields)?),
-                2 => store.put_id_token(Key::from(key), p.entry(&mut fields)?),
-                3 => store.put_account(Key::from(key), p.entry(&mut fields)?),
-                _ => store.put_app_metadata(Key::from(key), p.entry(&mut fields)?),
+                1 => store.put::<RefreshTokenEntry>(Key::from(key), p.entry(&mut fields)?),
+                2 => store.put::<IdTokenEntry>(Key::from(key), p.entry(&mut fields)?),
+                3 => store.put::<AccountEntry>(Key::from(key), p.entry(&mut fields)?),
+                _ => store.put::<AppMetadataEntry>(Key::from(key), p.entry(&mut fields)?),
             }
             entries = p.comma_or_end()?;
         }

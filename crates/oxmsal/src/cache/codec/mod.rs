@@ -177,28 +177,28 @@ pub(crate) fn read_plain(json: &str) -> Result<Store> {
                 &name,
                 value,
                 RefreshTokenEntry::parse,
-                Store::put_refresh_token,
+                Store::put::<RefreshTokenEntry>,
             )?,
             ID_TOKEN => load(
                 &mut store,
                 &name,
                 value,
                 IdTokenEntry::parse,
-                Store::put_id_token,
+                Store::put::<IdTokenEntry>,
             )?,
             ACCOUNT => load(
                 &mut store,
                 &name,
                 value,
                 AccountEntry::parse,
-                Store::put_account,
+                Store::put::<AccountEntry>,
             )?,
             APP_METADATA => load(
                 &mut store,
                 &name,
                 value,
                 AppMetadataEntry::parse,
-                Store::put_app_metadata,
+                Store::put::<AppMetadataEntry>,
             )?,
             _ => {
                 store.other_sections.insert(name, value);
@@ -226,15 +226,25 @@ pub(crate) fn write(store: &Store) -> Result<String> {
         &mut out,
         &mut first,
         REFRESH_TOKEN,
-        by_key(store.refresh_tokens()),
+        by_key(store.entries::<RefreshTokenEntry>()),
     );
-    section(&mut out, &mut first, ID_TOKEN, by_key(store.id_tokens()));
-    section(&mut out, &mut first, ACCOUNT, by_key(store.accounts()));
+    section(
+        &mut out,
+        &mut first,
+        ID_TOKEN,
+        by_key(store.entries::<IdTokenEntry>()),
+    );
+    section(
+        &mut out,
+        &mut first,
+        ACCOUNT,
+        by_key(store.entries::<AccountEntry>()),
+    );
     section(
         &mut out,
         &mut first,
         APP_METADATA,
-        by_key(store.app_metadata()),
+        by_key(store.entries::<AppMetadataEntry>()),
     );
     for (name, value) in &store.other_sections {
         key(&mut out, &mut first, 1, name);
@@ -263,10 +273,10 @@ fn size_hint(store: &Store) -> usize {
             .sum()
     }
     256 + of(store.access_tokens().iter())
-        + of(by_key(store.refresh_tokens()))
-        + of(by_key(store.id_tokens()))
-        + of(by_key(store.accounts()))
-        + of(by_key(store.app_metadata()))
+        + of(by_key(store.entries::<RefreshTokenEntry>()))
+        + of(by_key(store.entries::<IdTokenEntry>()))
+        + of(by_key(store.entries::<AccountEntry>()))
+        + of(by_key(store.entries::<AppMetadataEntry>()))
 }
 
 const INDENT: &str = "                                                                ";
@@ -699,6 +709,6 @@ pub(crate) mod tests {
         }
         let store = parse(docs[1]).unwrap();
         assert_eq!(store.access_tokens().get("k").unwrap().expires_on, 5);
-        assert_eq!(store.accounts().len(), 0);
+        assert_eq!(store.entries::<AccountEntry>().len(), 0);
     }
 }

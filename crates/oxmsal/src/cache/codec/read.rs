@@ -24,7 +24,10 @@ use serde_json::Value;
 use super::document::{section_index, LoadError};
 use super::secrets::{Batch, Loaded};
 use super::sizing::Sizing;
-use crate::cache::entity::{AccessTokenEntry, Entity, Fields, Scalar};
+use crate::cache::entity::{
+    AccessTokenEntry, AccountEntry, AppMetadataEntry, Entity, Fields, IdTokenEntry,
+    RefreshTokenEntry, Scalar,
+};
 use crate::cache::store::{Key, Store};
 use crate::secret::WipedString;
 
@@ -194,10 +197,10 @@ impl<'de> Visitor<'de> for Section<'_, 'de> {
                     self.secrets.put(store, &key, built?, secret);
                     self.sizing.count(&key, store);
                 }
-                1 => store.put_refresh_token(Key::from(&*key), entry(&mut map, fields)?),
-                2 => store.put_id_token(Key::from(&*key), entry(&mut map, fields)?),
-                3 => store.put_account(Key::from(&*key), entry(&mut map, fields)?),
-                _ => store.put_app_metadata(Key::from(&*key), entry(&mut map, fields)?),
+                1 => store.put::<RefreshTokenEntry>(Key::from(&*key), entry(&mut map, fields)?),
+                2 => store.put::<IdTokenEntry>(Key::from(&*key), entry(&mut map, fields)?),
+                3 => store.put::<AccountEntry>(Key::from(&*key), entry(&mut map, fields)?),
+                _ => store.put::<AppMetadataEntry>(Key::from(&*key), entry(&mut map, fields)?),
             }
         }
         Ok(())

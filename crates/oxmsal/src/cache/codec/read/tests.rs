@@ -13,10 +13,10 @@ use crate::cache::store::Key;
 fn counts(store: &Store) -> [usize; 6] {
     [
         store.access_tokens().len(),
-        store.refresh_tokens().len(),
-        store.id_tokens().len(),
-        store.accounts().len(),
-        store.app_metadata().len(),
+        store.entries::<RefreshTokenEntry>().len(),
+        store.entries::<IdTokenEntry>().len(),
+        store.entries::<AccountEntry>().len(),
+        store.entries::<AppMetadataEntry>().len(),
         store.other_sections.len(),
     ]
 }
