@@ -79,7 +79,7 @@ pub use query::{
 pub(crate) use response::{SavedTokens, TokenRecord};
 
 pub(crate) use entity::{AccessTokenEntry, AccountEntry};
-use entity::{AppMetadataEntry, IdTokenEntry, RefreshTokenEntry};
+use entity::{IdTokenEntry, RefreshTokenEntry};
 pub(crate) use store::LookupKeys;
 use store::Store;
 
@@ -147,14 +147,11 @@ impl fmt::Debug for TokenCache {
             .field("access_tokens", &state.store.access_tokens().len())
             .field(
                 "refresh_tokens",
-                &state.store.entries::<RefreshTokenEntry>().len(),
+                &state.store.refresh_tokens.entries().len(),
             )
-            .field("id_tokens", &state.store.entries::<IdTokenEntry>().len())
-            .field("accounts", &state.store.entries::<AccountEntry>().len())
-            .field(
-                "app_metadata",
-                &state.store.entries::<AppMetadataEntry>().len(),
-            )
+            .field("id_tokens", &state.store.id_tokens.entries().len())
+            .field("accounts", &state.store.accounts.entries().len())
+            .field("app_metadata", &state.store.app_metadata.entries().len())
             .finish()
     }
 }
@@ -354,7 +351,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().refresh_token_count(), 0);
     /// ```
     pub fn refresh_token_count(&self) -> usize {
-        self.read().store.entries::<RefreshTokenEntry>().len()
+        self.read().store.refresh_tokens.entries().len()
     }
 
     /// How many id tokens the cache holds.
@@ -363,7 +360,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().id_token_count(), 0);
     /// ```
     pub fn id_token_count(&self) -> usize {
-        self.read().store.entries::<IdTokenEntry>().len()
+        self.read().store.id_tokens.entries().len()
     }
 
     /// How many account entries the cache holds.
@@ -372,7 +369,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().account_count(), 0);
     /// ```
     pub fn account_count(&self) -> usize {
-        self.read().store.entries::<AccountEntry>().len()
+        self.read().store.accounts.entries().len()
     }
 
     /// How many app metadata entries the cache holds.
@@ -381,7 +378,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().app_metadata_count(), 0);
     /// ```
     pub fn app_metadata_count(&self) -> usize {
-        self.read().store.entries::<AppMetadataEntry>().len()
+        self.read().store.app_metadata.entries().len()
     }
 
     /// Every account, ordered by entry key.
@@ -391,7 +388,7 @@ impl TokenCache {
     /// ```
     pub fn accounts(&self) -> Vec<Account> {
         let state = self.read();
-        let mut entries: Vec<_> = state.store.entries::<AccountEntry>().iter().collect();
+        let mut entries: Vec<_> = state.store.accounts.entries().iter().collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
         entries.into_iter().map(|(_, e)| e.to_account()).collect()
     }
@@ -639,18 +636,18 @@ impl TokenCache {
         let mut state = self.write();
         state.store.save_access_token(&at_key, at, record.now);
         if let Some((key, rt)) = entries.refresh_token {
-            state.store.save(key, rt);
+            state.store.refresh_tokens.save(key, rt);
         }
         if let Some((key, idt)) = entries.id_token {
-            state.store.save(key, idt);
+            state.store.id_tokens.save(key, idt);
         }
         if let Some((key, account)) = entries.account {
             if save_account {
-                state.store.save(key, account);
+                state.store.accounts.save(key, account);
             }
         }
         let (key, app_metadata) = entries.app_metadata;
-        state.store.save(key, app_metadata);
+        state.store.app_metadata.save(key, app_metadata);
         state.changed();
         Ok(saved)
     }
@@ -674,7 +671,7 @@ impl TokenCache {
     #[cfg(test)]
     pub(crate) fn remove_refresh_token(&self, key: &str) -> bool {
         let mut state = self.write();
-        let removed = state.store.remove::<RefreshTokenEntry>(key).is_some();
+        let removed = state.store.refresh_tokens.remove(key).is_some();
         if removed {
             state.changed();
         }

@@ -38,7 +38,7 @@ mod merge;
 mod section;
 mod slots;
 pub(crate) use merge::MergeRule;
-pub(crate) use section::{Kind, Section};
+pub(crate) use section::Section;
 pub(crate) use slots::SlotId;
 use slots::{Inserted, Slots};
 
@@ -434,10 +434,10 @@ fn at_index_of(tokens: &Slots<AccessTokenEntry>) -> AtIndex {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Store {
     access_tokens: Slots<AccessTokenEntry>,
-    refresh_tokens: Section<RefreshTokenEntry>,
-    id_tokens: Section<IdTokenEntry>,
-    accounts: Section<AccountEntry>,
-    app_metadata: Section<AppMetadataEntry>,
+    pub(crate) refresh_tokens: Section<RefreshTokenEntry>,
+    pub(crate) id_tokens: Section<IdTokenEntry>,
+    pub(crate) accounts: Section<AccountEntry>,
+    pub(crate) app_metadata: Section<AppMetadataEntry>,
     /// Top-level sections oxmsal does not know, in document order.
     pub(crate) other_sections: Map<String, Value>,
     /// The access tokens' index: made on the first lookup, then kept in step
@@ -463,28 +463,6 @@ impl Store {
 
     pub(crate) fn access_tokens(&self) -> &Slots<AccessTokenEntry> {
         &self.access_tokens
-    }
-
-    /// The entries of kind `E`, by key.
-    pub(crate) fn entries<E: Kind>(&self) -> &HashMap<Key, E> {
-        E::section(self).entries()
-    }
-
-    /// Stores an entry under `key` as is (loading a document), replacing only
-    /// an entry with the same key.
-    pub(crate) fn put<E: Kind>(&mut self, key: impl Into<Key>, entry: E) {
-        E::section_mut(self).put(key.into(), entry);
-    }
-
-    #[cfg(test)]
-    pub(crate) fn remove<E: Kind>(&mut self, key: &str) -> Option<E> {
-        E::section_mut(self).remove(key)
-    }
-
-    /// Stores a new entry, replacing the one with its key and those of its
-    /// group it [`replaces`](Kind::replaces). Returns how many others went.
-    pub(crate) fn save<E: Kind>(&mut self, key: impl Into<Key>, entry: E) -> usize {
-        E::section_mut(self).save(key.into(), entry)
     }
 
     // ----- access tokens -----

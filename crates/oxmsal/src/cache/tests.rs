@@ -1158,7 +1158,8 @@ mod properties {
             Op::UpdateRt(i) | Op::RemoveRt(i) => {
                 let keys: Vec<String> = cache.with_store(|s| {
                     let mut k: Vec<String> = s
-                        .entries::<RefreshTokenEntry>()
+                        .refresh_tokens
+                        .entries()
                         .keys()
                         .map(|k| k.to_string())
                         .collect();
@@ -1210,7 +1211,7 @@ mod properties {
         let lower = |s: &str| s.to_lowercase();
         let mut family = Vec::new();
         let mut own = Vec::new();
-        for (k, e) in store.entries::<RefreshTokenEntry>() {
+        for (k, e) in store.refresh_tokens.entries() {
             if lower(e.home_account_id.as_deref().unwrap_or("")) != lower(q.home_account_id)
                 || !q
                     .environments

@@ -177,28 +177,28 @@ pub(crate) fn read_plain(json: &str) -> Result<Store> {
                 &name,
                 value,
                 RefreshTokenEntry::parse,
-                Store::put::<RefreshTokenEntry>,
+                |store, key, entry| store.refresh_tokens.put(key, entry),
             )?,
             ID_TOKEN => load(
                 &mut store,
                 &name,
                 value,
                 IdTokenEntry::parse,
-                Store::put::<IdTokenEntry>,
+                |store, key, entry| store.id_tokens.put(key, entry),
             )?,
             ACCOUNT => load(
                 &mut store,
                 &name,
                 value,
                 AccountEntry::parse,
-                Store::put::<AccountEntry>,
+                |store, key, entry| store.accounts.put(key, entry),
             )?,
             APP_METADATA => load(
                 &mut store,
                 &name,
                 value,
                 AppMetadataEntry::parse,
-                Store::put::<AppMetadataEntry>,
+                |store, key, entry| store.app_metadata.put(key, entry),
             )?,
             _ => {
                 store.other_sections.insert(name, value);
@@ -226,25 +226,25 @@ pub(crate) fn write(store: &Store) -> Result<String> {
         &mut out,
         &mut first,
         REFRESH_TOKEN,
-        by_key(store.entries::<RefreshTokenEntry>()),
+        by_key(store.refresh_tokens.entries()),
     );
     section(
         &mut out,
         &mut first,
         ID_TOKEN,
-        by_key(store.entries::<IdTokenEntry>()),
+        by_key(store.id_tokens.entries()),
     );
     section(
         &mut out,
         &mut first,
         ACCOUNT,
-        by_key(store.entries::<AccountEntry>()),
+        by_key(store.accounts.entries()),
     );
     section(
         &mut out,
         &mut first,
         APP_METADATA,
-        by_key(store.entries::<AppMetadataEntry>()),
+        by_key(store.app_metadata.entries()),
     );
     for (name, value) in &store.other_sections {
         key(&mut out, &mut first, 1, name);
@@ -273,10 +273,10 @@ fn size_hint(store: &Store) -> usize {
             .sum()
     }
     256 + of(store.access_tokens().iter())
-        + of(by_key(store.entries::<RefreshTokenEntry>()))
-        + of(by_key(store.entries::<IdTokenEntry>()))
-        + of(by_key(store.entries::<AccountEntry>()))
-        + of(by_key(store.entries::<AppMetadataEntry>()))
+        + of(by_key(store.refresh_tokens.entries()))
+        + of(by_key(store.id_tokens.entries()))
+        + of(by_key(store.accounts.entries()))
+        + of(by_key(store.app_metadata.entries()))
 }
 
 const INDENT: &str = "                                                                ";
@@ -709,6 +709,6 @@ pub(crate) mod tests {
         }
         let store = parse(docs[1]).unwrap();
         assert_eq!(store.access_tokens().get("k").unwrap().expires_on, 5);
-        assert_eq!(store.entries::<AccountEntry>().len(), 0);
+        assert_eq!(store.accounts.entries().len(), 0);
     }
 }

@@ -24,11 +24,8 @@ use serde_json::Value;
 use super::document::{section_index, LoadError};
 use super::secrets::{Batch, Loaded};
 use super::sizing::Sizing;
-use crate::cache::entity::{
-    AccessTokenEntry, AccountEntry, AppMetadataEntry, Entity, Fields, IdTokenEntry,
-    RefreshTokenEntry, Scalar,
-};
-use crate::cache::store::{Key, Store};
+use crate::cache::entity::{AccessTokenEntry, Entity, Fields, Scalar};
+use crate::cache::store::Store;
 use crate::secret::WipedString;
 
 /// How many bytes a streaming read takes from its reader at a time.
@@ -197,10 +194,10 @@ impl<'de> Visitor<'de> for Section<'_, 'de> {
                     self.secrets.put(store, &key, built?, secret);
                     self.sizing.count(&key, store);
                 }
-                1 => store.put::<RefreshTokenEntry>(Key::from(&*key), entry(&mut map, fields)?),
-                2 => store.put::<IdTokenEntry>(Key::from(&*key), entry(&mut map, fields)?),
-                3 => store.put::<AccountEntry>(Key::from(&*key), entry(&mut map, fields)?),
-                _ => store.put::<AppMetadataEntry>(Key::from(&*key), entry(&mut map, fields)?),
+                1 => store.refresh_tokens.put(&*key, entry(&mut map, fields)?),
+                2 => store.id_tokens.put(&*key, entry(&mut map, fields)?),
+                3 => store.accounts.put(&*key, entry(&mut map, fields)?),
+                _ => store.app_metadata.put(&*key, entry(&mut map, fields)?),
             }
         }
         Ok(())

@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use super::{home_env, ikey, same_id, HashMap, Key, KeySet, Store};
+use super::{home_env, ikey, same_id, HashMap, Key, KeySet};
 use crate::cache::entity::{
     AccountEntry, AppMetadataEntry, Entity, IdTokenEntry, Raw, RefreshTokenEntry,
 };
@@ -30,8 +30,6 @@ pub(crate) trait Kind: Entity + Clone {
         false
     }
     fn raw_mut(&mut self) -> &mut Raw;
-    fn section(store: &Store) -> &Section<Self>;
-    fn section_mut(store: &mut Store) -> &mut Section<Self>;
 }
 
 /// A section's entries by key, and its index: group key → entry keys. The
@@ -82,7 +80,8 @@ impl<E: Kind> Section<E> {
 
     /// Stores an entry under `key` as is (loading a document), replacing only
     /// an entry with the same key.
-    pub(crate) fn put(&mut self, key: Key, entry: E) {
+    pub(crate) fn put(&mut self, key: impl Into<Key>, entry: E) {
+        let key: Key = key.into();
         self.remove(&key);
         if let Some(index) = self.index.get_mut() {
             add(index, &entry.group(), &key);
@@ -106,7 +105,8 @@ impl<E: Kind> Section<E> {
     /// Stores a new entry: it replaces the entry with its key and those of
     /// its group it [`replaces`](Kind::replaces). Returns how many other
     /// entries went.
-    pub(crate) fn save(&mut self, key: Key, mut entry: E) -> usize {
+    pub(crate) fn save(&mut self, key: impl Into<Key>, mut entry: E) -> usize {
+        let key: Key = key.into();
         let victims: Vec<Key> = self
             .group(&entry.group())
             .filter(|(k, old)| ***k != *key && entry.replaces(old))
@@ -216,12 +216,6 @@ impl Kind for RefreshTokenEntry {
     fn raw_mut(&mut self) -> &mut Raw {
         &mut self.raw
     }
-    fn section(store: &Store) -> &Section<Self> {
-        &store.refresh_tokens
-    }
-    fn section_mut(store: &mut Store) -> &mut Section<Self> {
-        &mut store.refresh_tokens
-    }
 }
 
 /// Grouped by home account + environment; a new one replaces the token of
@@ -238,12 +232,6 @@ impl Kind for IdTokenEntry {
     fn raw_mut(&mut self) -> &mut Raw {
         &mut self.raw
     }
-    fn section(store: &Store) -> &Section<Self> {
-        &store.id_tokens
-    }
-    fn section_mut(store: &mut Store) -> &mut Section<Self> {
-        &mut store.id_tokens
-    }
 }
 
 /// Grouped by home account; a new one replaces the account of the same
@@ -257,12 +245,6 @@ impl Kind for AccountEntry {
     }
     fn raw_mut(&mut self) -> &mut Raw {
         &mut self.raw
-    }
-    fn section(store: &Store) -> &Section<Self> {
-        &store.accounts
-    }
-    fn section_mut(store: &mut Store) -> &mut Section<Self> {
-        &mut store.accounts
     }
 }
 
@@ -278,11 +260,5 @@ impl Kind for AppMetadataEntry {
     }
     fn raw_mut(&mut self) -> &mut Raw {
         &mut self.raw
-    }
-    fn section(store: &Store) -> &Section<Self> {
-        &store.app_metadata
-    }
-    fn section_mut(store: &mut Store) -> &mut Section<Self> {
-        &mut store.app_metadata
     }
 }

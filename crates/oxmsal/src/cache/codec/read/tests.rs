@@ -13,10 +13,10 @@ use crate::cache::store::Key;
 fn counts(store: &Store) -> [usize; 6] {
     [
         store.access_tokens().len(),
-        store.entries::<RefreshTokenEntry>().len(),
-        store.entries::<IdTokenEntry>().len(),
-        store.entries::<AccountEntry>().len(),
-        store.entries::<AppMetadataEntry>().len(),
+        store.refresh_tokens.entries().len(),
+        store.id_tokens.entries().len(),
+        store.accounts.entries().len(),
+        store.app_metadata.entries().len(),
         store.other_sections.len(),
     ]
 }
