@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use super::document::section_index;
 use super::secrets::{Batch, Loaded};
 use super::sizing::Sizing;
-use crate::cache::entity::{AccessTokenEntry, Entity, Fields, MsalAccessToken, Scalar, View as _};
+use crate::cache::entity::{AccessTokenEntry, Entity, Fields, MsalAccessToken, Scalar};
 use crate::cache::store::Store;
 
 /// Reads `text` if it is in the subset this path takes; `None` otherwise.
