@@ -371,6 +371,7 @@ fn reserved(doc: &str) -> usize {
     let mut sizing = Sizing::of(doc);
     let mut json = serde_json::Deserializer::from_str(doc);
     Document {
+        section: None,
         store: &mut store,
         secrets: &mut Batch::keeping_all(),
         fields: &mut Fields::new(),
