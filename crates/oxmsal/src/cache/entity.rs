@@ -1221,17 +1221,11 @@ impl IdTokenEntry {
     }
 }
 
-/// An `Account` entry.
+/// An `Account` entry: the public [`Account`](super::Account) and its record.
 #[derive(Clone, Debug)]
 pub(crate) struct AccountEntry {
     pub(crate) raw: Raw,
-    pub(crate) home_account_id: String,
-    pub(crate) environment: String,
-    pub(crate) realm: String,
-    pub(crate) local_account_id: Option<String>,
-    pub(crate) username: String,
-    pub(crate) authority_type: String,
-    pub(crate) account_source: Option<String>,
+    pub(crate) account: super::Account,
 }
 
 known_fields!(acct {
@@ -1251,13 +1245,13 @@ impl Entity for AccountEntry {
 
     fn string(&self, id: u8) -> Option<&str> {
         match id {
-            acct::HOME_ACCOUNT_ID => Some(&self.home_account_id),
-            acct::ENVIRONMENT => Some(&self.environment),
-            acct::REALM => Some(&self.realm),
-            acct::LOCAL_ACCOUNT_ID => self.local_account_id.as_deref(),
-            acct::USERNAME => Some(&self.username),
-            acct::AUTHORITY_TYPE => Some(&self.authority_type),
-            acct::ACCOUNT_SOURCE => self.account_source.as_deref(),
+            acct::HOME_ACCOUNT_ID => Some(&self.account.home_account_id),
+            acct::ENVIRONMENT => Some(&self.account.environment),
+            acct::REALM => Some(&self.account.realm),
+            acct::LOCAL_ACCOUNT_ID => self.account.local_account_id.as_deref(),
+            acct::USERNAME => Some(&self.account.username),
+            acct::AUTHORITY_TYPE => Some(&self.account.authority_type),
+            acct::ACCOUNT_SOURCE => self.account.account_source.as_deref(),
             _ => None,
         }
     }
@@ -1268,24 +1262,19 @@ impl Entity for AccountEntry {
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
         type E = AccountEntry;
-        let home_account_id = f.str_or_empty::<E>(acct::HOME_ACCOUNT_ID)?;
-        let environment = f.str_or_empty::<E>(acct::ENVIRONMENT)?;
-        let realm = f.str_or_empty::<E>(acct::REALM)?;
-        let local_account_id = f.opt_str::<E>(acct::LOCAL_ACCOUNT_ID)?;
-        let username = f.str_or_empty::<E>(acct::USERNAME)?;
-        let authority_type = f.str_or_empty::<E>(acct::AUTHORITY_TYPE)?;
-        let account_source = f.opt_str::<E>(acct::ACCOUNT_SOURCE)?;
+        // Checked in field order (a struct expression evaluates in order).
+        let account = super::Account {
+            home_account_id: f.str_or_empty::<E>(acct::HOME_ACCOUNT_ID)?,
+            environment: f.str_or_empty::<E>(acct::ENVIRONMENT)?,
+            realm: f.str_or_empty::<E>(acct::REALM)?,
+            local_account_id: f.opt_str::<E>(acct::LOCAL_ACCOUNT_ID)?,
+            username: f.str_or_empty::<E>(acct::USERNAME)?,
+            authority_type: f.str_or_empty::<E>(acct::AUTHORITY_TYPE)?,
+            account_source: f.opt_str::<E>(acct::ACCOUNT_SOURCE)?,
+        };
         f.take_secret(false)?;
-        Ok(AccountEntry {
-            raw: f.take_raw::<E>(),
-            home_account_id,
-            environment,
-            realm,
-            local_account_id,
-            username,
-            authority_type,
-            account_source,
-        })
+        let raw = f.take_raw::<E>();
+        Ok(AccountEntry { raw, account })
     }
 
     fn raw(&self) -> &Raw {
@@ -1293,28 +1282,12 @@ impl Entity for AccountEntry {
     }
 }
 
-impl AccountEntry {
-    /// The public view.
-    pub(crate) fn to_account(&self) -> super::Account {
-        super::Account {
-            home_account_id: self.home_account_id.clone(),
-            environment: self.environment.clone(),
-            realm: self.realm.clone(),
-            local_account_id: self.local_account_id.clone(),
-            username: self.username.clone(),
-            authority_type: self.authority_type.clone(),
-            account_source: self.account_source.clone(),
-        }
-    }
-}
-
-/// An `AppMetadata` entry.
+/// An `AppMetadata` entry: the public [`AppMetadata`](super::AppMetadata)
+/// and its record.
 #[derive(Clone, Debug)]
 pub(crate) struct AppMetadataEntry {
     pub(crate) raw: Raw,
-    pub(crate) client_id: String,
-    pub(crate) environment: String,
-    pub(crate) family_id: Option<String>,
+    pub(crate) meta: super::AppMetadata,
 }
 
 known_fields!(meta {
@@ -1330,9 +1303,9 @@ impl Entity for AppMetadataEntry {
 
     fn string(&self, id: u8) -> Option<&str> {
         match id {
-            meta::CLIENT_ID => Some(&self.client_id),
-            meta::ENVIRONMENT => Some(&self.environment),
-            meta::FAMILY_ID => self.family_id.as_deref(),
+            meta::CLIENT_ID => Some(&self.meta.client_id),
+            meta::ENVIRONMENT => Some(&self.meta.environment),
+            meta::FAMILY_ID => self.meta.family_id.as_deref(),
             _ => None,
         }
     }
@@ -1343,16 +1316,14 @@ impl Entity for AppMetadataEntry {
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
         type E = AppMetadataEntry;
-        let client_id = f.str_or_empty::<E>(meta::CLIENT_ID)?;
-        let environment = f.str_or_empty::<E>(meta::ENVIRONMENT)?;
-        let family_id = f.family_id::<E>(meta::FAMILY_ID)?;
+        let meta = super::AppMetadata {
+            client_id: f.str_or_empty::<E>(meta::CLIENT_ID)?,
+            environment: f.str_or_empty::<E>(meta::ENVIRONMENT)?,
+            family_id: f.family_id::<E>(meta::FAMILY_ID)?,
+        };
         f.take_secret(false)?;
-        Ok(AppMetadataEntry {
-            raw: f.take_raw::<E>(),
-            client_id,
-            environment,
-            family_id,
-        })
+        let raw = f.take_raw::<E>();
+        Ok(AppMetadataEntry { raw, meta })
     }
 
     fn raw(&self) -> &Raw {

@@ -78,7 +78,7 @@ pub use query::{
 };
 pub(crate) use response::{SavedTokens, TokenRecord};
 
-pub(crate) use entity::{AccessTokenEntry, AccountEntry};
+pub(crate) use entity::AccessTokenEntry;
 use entity::{IdTokenEntry, RefreshTokenEntry};
 pub(crate) use store::LookupKeys;
 use store::Store;
@@ -390,7 +390,10 @@ impl TokenCache {
         let state = self.read();
         let mut entries: Vec<_> = state.store.accounts.entries().iter().collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        entries.into_iter().map(|(_, e)| e.to_account()).collect()
+        entries
+            .into_iter()
+            .map(|(_, e)| e.account.clone())
+            .collect()
     }
 
     /// The accounts with this home account id (one per environment and realm),
@@ -404,7 +407,7 @@ impl TokenCache {
         let mut entries = state.store.accounts_of(home_account_id);
         entries
             .sort_unstable_by(|a, b| (&a.environment, &a.realm).cmp(&(&b.environment, &b.realm)));
-        entries.into_iter().map(|e| e.to_account()).collect()
+        entries.into_iter().cloned().collect()
     }
 
     /// The client ids holding refresh or id tokens of `account` (in its
@@ -596,12 +599,10 @@ impl TokenCache {
         client_id: &str,
     ) -> Option<AppMetadata> {
         let state = self.read();
-        let entry = state.store.find_app_metadata(environments, client_id)?;
-        Some(AppMetadata {
-            client_id: entry.client_id.clone(),
-            environment: entry.environment.clone(),
-            family_id: entry.family_id.clone(),
-        })
+        state
+            .store
+            .find_app_metadata(environments, client_id)
+            .cloned()
     }
 
     /// Stores a successful token response: the access token (replacing those of
@@ -630,7 +631,7 @@ impl TokenCache {
         let (at_key, at) = entries.access_token;
         let saved = SavedTokens {
             access_token: cached_access_token(&at_key, &at),
-            account: entries.account.as_ref().map(|(_, a)| a.to_account()),
+            account: entries.account.as_ref().map(|(_, a)| a.account.clone()),
             id_token_claims: entries.id_token_claims,
         };
         let mut state = self.write();

@@ -26,10 +26,11 @@ pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::
 
 use serde_json::{Map, Value};
 
+use super::account::Account;
 use super::entity::{
     AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry,
 };
-use super::query::{AccessTokenQuery, RefreshTokenQuery};
+use super::query::{AccessTokenQuery, AppMetadata, RefreshTokenQuery};
 use super::scopes;
 use crate::secret::WipedString;
 use crate::Secret;
@@ -715,9 +716,12 @@ impl Store {
     }
 
     /// The accounts with this home account id, by key.
-    pub(crate) fn accounts_of(&self, home_account_id: &str) -> Vec<&AccountEntry> {
+    pub(crate) fn accounts_of(&self, home_account_id: &str) -> Vec<&Account> {
         let home = ikey(&[home_account_id]);
-        self.accounts.group(&home).map(|(_, e)| e).collect()
+        self.accounts
+            .group(&home)
+            .map(|(_, e)| &e.account)
+            .collect()
     }
 
     /// The metadata of `client_id` under the first of `environments` that has some.
@@ -725,10 +729,10 @@ impl Store {
         &self,
         environments: &[String],
         client_id: &str,
-    ) -> Option<&AppMetadataEntry> {
+    ) -> Option<&AppMetadata> {
         environments.iter().find_map(|environment| {
             let ec = ikey(&[environment, client_id]);
-            self.app_metadata.group(&ec).map(|(_, e)| e).next()
+            self.app_metadata.group(&ec).map(|(_, e)| &e.meta).next()
         })
     }
 
@@ -779,7 +783,7 @@ impl Store {
             .map(|(k, _)| Key::clone(k))
             .collect();
         let accounts: Vec<Key> = (self.accounts.group(&ikey(&[home_account_id])))
-            .filter(|(_, a)| same_id(&a.environment, environment))
+            .filter(|(_, a)| same_id(&a.account.environment, environment))
             .map(|(k, _)| Key::clone(k))
             .collect();
 

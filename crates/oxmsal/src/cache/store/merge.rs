@@ -197,7 +197,7 @@ impl Store {
             .collect();
         clients.extend(held.iter().map(String::as_str));
         for (key, entry) in self.app_metadata.entries() {
-            if clients.iter().any(|c| same_id(c, &entry.client_id)) {
+            if clients.iter().any(|c| same_id(c, &entry.meta.client_id)) {
                 out.app_metadata.put(Key::clone(key), entry.clone());
             }
         }

@@ -238,10 +238,11 @@ impl Kind for IdTokenEntry {
 /// environment and realm.
 impl Kind for AccountEntry {
     fn group(&self) -> String {
-        ikey(&[&self.home_account_id])
+        ikey(&[&self.account.home_account_id])
     }
     fn replaces(&self, old: &Self) -> bool {
-        same_id(&old.environment, &self.environment) && same_id(&old.realm, &self.realm)
+        let (old, new) = (&old.account, &self.account);
+        same_id(&old.environment, &new.environment) && same_id(&old.realm, &new.realm)
     }
     fn raw_mut(&mut self) -> &mut Raw {
         &mut self.raw
@@ -253,7 +254,7 @@ impl Kind for AccountEntry {
 impl Kind for AppMetadataEntry {
     const KEEPS_FOREIGN: bool = false;
     fn group(&self) -> String {
-        ikey(&[&self.environment, &self.client_id])
+        ikey(&[&self.meta.environment, &self.meta.client_id])
     }
     fn replaces(&self, _old: &Self) -> bool {
         true
