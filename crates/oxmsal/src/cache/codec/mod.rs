@@ -29,10 +29,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
-use super::entity::{
-    AccessTokenEntry, AccountEntry, AppMetadataEntry, Entity, IdTokenEntry, Member,
-    RefreshTokenEntry,
-};
+use super::entity::{Entity, Member};
 use super::fields::kind;
 use super::store::{HashMap, Key, Store};
 use crate::error::{Error, Result};
@@ -129,16 +126,10 @@ fn entries_of(section: &str, value: Value) -> Result<Vec<(String, Map<String, Va
         .collect()
 }
 
-/// Loads each entry of a section with `parse`, then `put`.
-fn load<E>(
-    store: &mut Store,
-    section: &str,
-    value: Value,
-    parse: fn(Map<String, Value>) -> std::result::Result<E, String>,
-    put: fn(&mut Store, String, E),
-) -> Result<()> {
+/// Reads each entry of a section as an `E`, then `put`s it.
+fn load<E: Entity>(section: &str, value: Value, mut put: impl FnMut(String, E)) -> Result<()> {
     for (key, object) in entries_of(section, value)? {
-        let entry = parse(object).map_err(|problem| {
+        let entry = E::parse(object).map_err(|problem| {
             Error::cache(
                 format!(
                     "the token cache's `{section}` entry `{}`: {problem}",
@@ -147,7 +138,7 @@ fn load<E>(
                 None,
             )
         })?;
-        put(store, key, entry);
+        put(key, entry);
     }
     Ok(())
 }
@@ -165,41 +156,11 @@ pub(crate) fn read_plain(json: &str) -> Result<Store> {
     };
     for (name, value) in sections {
         match name.as_str() {
-            ACCESS_TOKEN => load(
-                &mut store,
-                &name,
-                value,
-                AccessTokenEntry::parse,
-                |store, key, entry| store.put_access_token(&key, entry),
-            )?,
-            REFRESH_TOKEN => load(
-                &mut store,
-                &name,
-                value,
-                RefreshTokenEntry::parse,
-                |store, key, entry| store.refresh_tokens.put(key, entry),
-            )?,
-            ID_TOKEN => load(
-                &mut store,
-                &name,
-                value,
-                IdTokenEntry::parse,
-                |store, key, entry| store.id_tokens.put(key, entry),
-            )?,
-            ACCOUNT => load(
-                &mut store,
-                &name,
-                value,
-                AccountEntry::parse,
-                |store, key, entry| store.accounts.put(key, entry),
-            )?,
-            APP_METADATA => load(
-                &mut store,
-                &name,
-                value,
-                AppMetadataEntry::parse,
-                |store, key, entry| store.app_metadata.put(key, entry),
-            )?,
+            ACCESS_TOKEN => load(&name, value, |k, e| store.put_access_token(&k, e))?,
+            REFRESH_TOKEN => load(&name, value, |k, e| store.refresh_tokens.put(k, e))?,
+            ID_TOKEN => load(&name, value, |k, e| store.id_tokens.put(k, e))?,
+            ACCOUNT => load(&name, value, |k, e| store.accounts.put(k, e))?,
+            APP_METADATA => load(&name, value, |k, e| store.app_metadata.put(k, e))?,
             _ => {
                 store.other_sections.insert(name, value);
             }
