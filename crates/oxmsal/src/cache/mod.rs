@@ -666,24 +666,6 @@ impl TokenCache {
         }
         updated
     }
-
-    /// Removes the refresh token stored under `key` (the tests' way to make one
-    /// go; the flows keep a refused refresh token, as MSAL does).
-    #[cfg(test)]
-    pub(crate) fn remove_refresh_token(&self, key: &str) -> bool {
-        let mut state = self.write();
-        let removed = state.store.refresh_tokens.remove(key).is_some();
-        if removed {
-            state.changed();
-        }
-        removed
-    }
-
-    /// Runs `f` on the store, for tests that look inside.
-    #[cfg(test)]
-    fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
-        f(&self.read().store)
-    }
 }
 
 pub(crate) fn secret_of(raw: &entity::Raw) -> Secret {

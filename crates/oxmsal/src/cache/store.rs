@@ -825,100 +825,100 @@ impl Store {
             .map(|(_, realm)| realm)
             .collect()
     }
-
-    /// Whether the indexes are exactly what the sections imply: the ones
-    /// kept in step (when made yet) and the ones made in one pass both equal
-    /// those of an empty store the entries are put into one by one.
-    #[cfg(test)]
-    pub(crate) fn check_consistency(&self) -> Result<(), String> {
-        let mut rebuilt = Store {
-            index: OnceLock::from(AtIndex::default()),
-            ..Store::default()
-        };
-        for (k, e) in self.access_tokens.iter() {
-            rebuilt.put_access_token(k, e.clone());
-        }
-        let want = rebuilt.comparable(rebuilt.index());
-        let one_pass = at_index_of(&self.access_tokens);
-        let made = self.comparable(&one_pass);
-        if made != want {
-            return Err(format!(
-                "the one-pass indexes differ:\n have {made:?}\n want {want:?}"
-            ));
-        }
-        if let Some(kept) = self.index.get() {
-            let have = self.comparable(kept);
-            if have != want {
-                return Err(format!("indexes drifted:\n have {have:?}\n want {want:?}"));
-            }
-        }
-        self.refresh_tokens.check_consistency()?;
-        self.id_tokens.check_consistency()?;
-        self.accounts.check_consistency()?;
-        self.app_metadata.check_consistency()
-    }
-
-    /// Whether any index is made yet.
-    #[cfg(test)]
-    pub(crate) fn has_index(&self) -> bool {
-        self.index.get().is_some()
-            || self.refresh_tokens.has_index()
-            || self.id_tokens.has_index()
-            || self.accounts.has_index()
-            || self.app_metadata.has_index()
-    }
-
-    /// `index` (this store's) with every access-token slot named by its key
-    /// (two stores number their slots differently), or by `<free slot N>`
-    /// when it names no entry: that is drift too; and whether every token
-    /// is found by its key in its own slot.
-    #[cfg(test)]
-    fn comparable(&self, index: &AtIndex) -> ComparableIndex {
-        let mut access_tokens = std::collections::BTreeMap::new();
-        for (he, by_client) in index {
-            for (ce, by_realm) in by_client {
-                for (realm, ids) in by_realm {
-                    let named = ids.iter().map(|&id| match self.access_tokens.at(id) {
-                        Some((key, _)) => key.to_string(),
-                        None => format!("<free slot {id}>"),
-                    });
-                    access_tokens
-                        .entry((he.clone(), ce.clone(), realm.to_string()))
-                        .or_insert_with(BTreeSet::new)
-                        .extend(named);
-                }
-            }
-        }
-        let slots: Vec<(SlotId, &str)> = self
-            .access_tokens
-            .iter_slots()
-            .map(|(id, key, _)| (id, key))
-            .collect();
-        // Every entry is found by its key in its own slot.
-        let found_in_place = slots.iter().all(|&(id, key)| {
-            self.access_tokens.get_key_value(key).is_some_and(|(k, _)| {
-                self.access_tokens
-                    .at(id)
-                    .is_some_and(|(at, _)| std::ptr::eq(k, at))
-            })
-        });
-        (
-            access_tokens,
-            found_in_place && self.access_tokens.len() == slots.len(),
-        )
-    }
 }
-
-/// The access tokens' index as [`Store::comparable`] gives it.
-#[cfg(test)]
-type ComparableIndex = (
-    std::collections::BTreeMap<(String, String, String), BTreeSet<String>>,
-    bool,
-);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The indexes' self-check, for the tests here and in `cache/`.
+
+    impl Store {
+        /// Whether the indexes are exactly what the sections imply: the ones
+        /// kept in step (when made yet) and the ones made in one pass both equal
+        /// those of an empty store the entries are put into one by one.
+        pub(crate) fn check_consistency(&self) -> Result<(), String> {
+            let mut rebuilt = Store {
+                index: OnceLock::from(AtIndex::default()),
+                ..Store::default()
+            };
+            for (k, e) in self.access_tokens.iter() {
+                rebuilt.put_access_token(k, e.clone());
+            }
+            let want = rebuilt.comparable(rebuilt.index());
+            let one_pass = at_index_of(&self.access_tokens);
+            let made = self.comparable(&one_pass);
+            if made != want {
+                return Err(format!(
+                    "the one-pass indexes differ:\n have {made:?}\n want {want:?}"
+                ));
+            }
+            if let Some(kept) = self.index.get() {
+                let have = self.comparable(kept);
+                if have != want {
+                    return Err(format!("indexes drifted:\n have {have:?}\n want {want:?}"));
+                }
+            }
+            self.refresh_tokens.check_consistency()?;
+            self.id_tokens.check_consistency()?;
+            self.accounts.check_consistency()?;
+            self.app_metadata.check_consistency()
+        }
+
+        /// Whether any index is made yet.
+        pub(crate) fn has_index(&self) -> bool {
+            self.index.get().is_some()
+                || self.refresh_tokens.has_index()
+                || self.id_tokens.has_index()
+                || self.accounts.has_index()
+                || self.app_metadata.has_index()
+        }
+
+        /// `index` (this store's) with every access-token slot named by its key
+        /// (two stores number their slots differently), or by `<free slot N>`
+        /// when it names no entry: that is drift too; and whether every token
+        /// is found by its key in its own slot.
+        fn comparable(&self, index: &AtIndex) -> ComparableIndex {
+            let mut access_tokens = std::collections::BTreeMap::new();
+            for (he, by_client) in index {
+                for (ce, by_realm) in by_client {
+                    for (realm, ids) in by_realm {
+                        let named = ids.iter().map(|&id| match self.access_tokens.at(id) {
+                            Some((key, _)) => key.to_string(),
+                            None => format!("<free slot {id}>"),
+                        });
+                        access_tokens
+                            .entry((he.clone(), ce.clone(), realm.to_string()))
+                            .or_insert_with(BTreeSet::new)
+                            .extend(named);
+                    }
+                }
+            }
+            let slots: Vec<(SlotId, &str)> = self
+                .access_tokens
+                .iter_slots()
+                .map(|(id, key, _)| (id, key))
+                .collect();
+            // Every entry is found by its key in its own slot.
+            let found_in_place = slots.iter().all(|&(id, key)| {
+                self.access_tokens.get_key_value(key).is_some_and(|(k, _)| {
+                    self.access_tokens
+                        .at(id)
+                        .is_some_and(|(at, _)| std::ptr::eq(k, at))
+                })
+            });
+            (
+                access_tokens,
+                found_in_place && self.access_tokens.len() == slots.len(),
+            )
+        }
+    }
+
+    /// The access tokens' index as [`Store::comparable`] gives it.
+    type ComparableIndex = (
+        std::collections::BTreeMap<(String, String, String), BTreeSet<String>>,
+        bool,
+    );
 
     #[test]
     fn index_keys_lowercase_and_separate() {

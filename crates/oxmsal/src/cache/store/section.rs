@@ -155,43 +155,6 @@ impl<E: Kind> Section<E> {
             }
         }
     }
-
-    /// Whether the index is exactly what the entries imply: the one kept in
-    /// step (when made yet) and the one made in one pass both equal that of
-    /// an empty section the entries are put into one by one.
-    #[cfg(test)]
-    pub(crate) fn check_consistency(&self) -> Result<(), String> {
-        let mut rebuilt = Section::<E> {
-            index: OnceLock::from(KeySets::default()),
-            ..Section::default()
-        };
-        for (k, e) in &self.entries {
-            rebuilt.put(Key::clone(k), e.clone());
-        }
-        let want = rebuilt.index();
-        let one_pass = Section::<E> {
-            entries: self.entries.clone(),
-            index: OnceLock::new(),
-        };
-        let made = one_pass.index();
-        if made != want {
-            return Err(format!(
-                "the one-pass index differs:\n have {made:?}\n want {want:?}"
-            ));
-        }
-        if let Some(kept) = self.index.get() {
-            if kept != want {
-                return Err(format!("index drifted:\n have {kept:?}\n want {want:?}"));
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether the index is made yet.
-    #[cfg(test)]
-    pub(crate) fn has_index(&self) -> bool {
-        self.index.get().is_some()
-    }
 }
 
 fn add(sets: &mut KeySets, index_key: &str, key: &Key) {
@@ -261,5 +224,47 @@ impl Kind for AppMetadataEntry {
     }
     fn raw_mut(&mut self) -> &mut Raw {
         &mut self.raw
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    impl<E: Kind> Section<E> {
+        /// Whether the index is exactly what the entries imply: the one kept in
+        /// step (when made yet) and the one made in one pass both equal that of
+        /// an empty section the entries are put into one by one.
+        pub(crate) fn check_consistency(&self) -> Result<(), String> {
+            let mut rebuilt = Section::<E> {
+                index: OnceLock::from(KeySets::default()),
+                ..Section::default()
+            };
+            for (k, e) in &self.entries {
+                rebuilt.put(Key::clone(k), e.clone());
+            }
+            let want = rebuilt.index();
+            let one_pass = Section::<E> {
+                entries: self.entries.clone(),
+                index: OnceLock::new(),
+            };
+            let made = one_pass.index();
+            if made != want {
+                return Err(format!(
+                    "the one-pass index differs:\n have {made:?}\n want {want:?}"
+                ));
+            }
+            if let Some(kept) = self.index.get() {
+                if kept != want {
+                    return Err(format!("index drifted:\n have {kept:?}\n want {want:?}"));
+                }
+            }
+            Ok(())
+        }
+
+        /// Whether the index is made yet.
+        pub(crate) fn has_index(&self) -> bool {
+            self.index.get().is_some()
+        }
     }
 }
