@@ -773,28 +773,19 @@ impl Store {
             .flat_map(HashMap::values)
             .flat_map(|slots| self.access_tokens.keys_at(slots))
             .collect();
-        let refresh_tokens: Vec<Key> = (self.refresh_tokens.group(&he))
-            .filter(|(_, rt)| {
-                same_id(&rt.client_id, client_id) || (family.is_some() && rt.family_id == family)
-            })
-            .map(|(k, _)| Key::clone(k))
-            .collect();
-        let id_tokens: Vec<Key> = (self.id_tokens.group(&he))
-            .map(|(k, _)| Key::clone(k))
-            .collect();
-        let accounts: Vec<Key> = (self.accounts.group(&ikey(&[home_account_id])))
-            .filter(|(_, a)| same_id(&a.account.environment, environment))
-            .map(|(k, _)| Key::clone(k))
-            .collect();
-
         let mut removed = 0;
         for key in &access_tokens {
             removed += usize::from(self.remove_access_token(key).is_some());
         }
+        let issued_here = |rt: &RefreshTokenEntry| {
+            same_id(&rt.client_id, client_id) || (family.is_some() && rt.family_id == family)
+        };
+        let in_environment = |a: &AccountEntry| same_id(&a.account.environment, environment);
+        let home = ikey(&[home_account_id]);
         removed
-            + self.refresh_tokens.remove_all(&refresh_tokens)
-            + self.id_tokens.remove_all(&id_tokens)
-            + self.accounts.remove_all(&accounts)
+            + self.refresh_tokens.remove_where(&he, issued_here)
+            + self.id_tokens.remove_where(&he, |_| true)
+            + self.accounts.remove_where(&home, in_environment)
     }
 
     /// Removes the app-only access tokens of `client_id` (no account: what

@@ -93,9 +93,11 @@ impl Store {
                 out.put_access_token(&key, entry.clone());
             }
         }
-        (self.refresh_tokens).copy_into(&mut out.refresh_tokens, &held.refresh_tokens);
-        (self.id_tokens).copy_into(&mut out.id_tokens, &held.id_tokens);
-        (self.accounts).copy_into(&mut out.accounts, &held.accounts);
+        self.refresh_tokens
+            .copy_into(&mut out.refresh_tokens, &held.refresh_tokens);
+        self.id_tokens
+            .copy_into(&mut out.id_tokens, &held.id_tokens);
+        self.accounts.copy_into(&mut out.accounts, &held.accounts);
         self.copy_app_metadata(&mut out, partition);
         out
     }
@@ -191,7 +193,9 @@ impl Store {
         }
         let rts = out.refresh_tokens.entries().values().map(|e| &e.client_id);
         let its = out.id_tokens.entries().values().map(|e| &e.client_id);
-        let held: BTreeSet<String> = (out.access_tokens.values())
+        let held: BTreeSet<String> = out
+            .access_tokens
+            .values()
             .map(|e| e.shared.client_id.to_lowercase())
             .chain(rts.chain(its).map(|client_id| client_id.to_lowercase()))
             .collect();

@@ -102,6 +102,17 @@ impl<E: Kind> Section<E> {
         keys.iter().filter(|k| self.remove(k).is_some()).count()
     }
 
+    /// Removes the entries of the group `index_key` that `doomed` picks: how
+    /// many there were.
+    pub(crate) fn remove_where(&mut self, index_key: &str, doomed: impl Fn(&E) -> bool) -> usize {
+        let keys: Vec<Key> = self
+            .group(index_key)
+            .filter(|(_, e)| doomed(e))
+            .map(|(k, _)| Key::clone(k))
+            .collect();
+        self.remove_all(&keys)
+    }
+
     /// Stores a new entry: it replaces the entry with its key and those of
     /// its group it [`replaces`](Kind::replaces). Returns how many other
     /// entries went.
