@@ -29,6 +29,7 @@ pub(crate) trait Kind: Entity + Clone {
     fn newer_than(&self, _incoming: &Self) -> bool {
         false
     }
+    /// The record, to take another's foreign fields into.
     fn raw_mut(&mut self) -> &mut Raw;
 }
 
