@@ -208,7 +208,7 @@ impl Raw {
     }
 
     /// The members in order, known ones read from `view`.
-    pub(crate) fn members<'a, E: View>(
+    pub(crate) fn members<'a, E: Entity>(
         &'a self,
         view: &'a E,
     ) -> impl Iterator<Item = (&'a str, Member<'a>)> + 'a {
@@ -410,7 +410,7 @@ impl<'de> Fields<'de> {
         }
     }
 
-    fn name<E: View>(id: u8) -> &'static str {
+    fn name<E: Entity>(id: u8) -> &'static str {
         E::FIELDS.get(usize::from(id)).copied().unwrap_or("?")
     }
 
@@ -689,7 +689,7 @@ fn plain_digits(s: &str) -> bool {
 
 /// Declares the known fields of an entry kind once, in id order: a module
 /// `$ids` with each field's id (`$ids::NAME`), the names by id
-/// ([`View::FIELDS`]) and the name's id ([`Entity::field_id`]). A field is
+/// ([`Entity::FIELDS`]) and the name's id ([`Entity::field_id`]). A field is
 /// added to a kind by adding it here (and reading it in `build`).
 macro_rules! known_fields {
     ($ids:ident { $($id:ident = $name:literal,)+ }) => {
@@ -713,26 +713,30 @@ macro_rules! known_fields {
     };
 }
 
-/// What the writer needs of an entry kind: its known fields' values.
-pub(crate) trait View {
+/// An entry kind: how the reader builds one, and what the writer reads of it.
+pub(crate) trait Entity: Sized {
     /// The known fields, by id.
     const FIELDS: &'static [&'static str];
     /// The `credential_type` of the kind, if it has one.
     const CREDENTIAL_TYPE: Option<&'static str>;
-    /// A known string field's value.
-    fn string(&self, id: u8) -> Option<&str>;
-    /// A known number field's value.
-    fn number(&self, id: u8) -> u64;
-}
-
-/// What the reader needs of an entry kind.
-pub(crate) trait Entity: View + Sized {
     /// The id of a known field.
     fn field_id(name: &str) -> Option<u8>;
+    /// A known string field's value.
+    fn string(&self, id: u8) -> Option<&str>;
+    /// A known number field's value (0 for a kind without number fields).
+    fn number(&self, _id: u8) -> u64 {
+        0
+    }
     /// Checks the fields read and builds the entry (`fields` is left to reuse).
     fn build(fields: &mut Fields<'_>) -> Result<Self, String>;
     /// The record.
     fn raw(&self) -> &Raw;
+    /// Reads an entry of a cache document.
+    fn parse(object: Map<String, Value>) -> Result<Self, String> {
+        let mut fields = Fields::new();
+        fields.read_map::<Self>(object);
+        Self::build(&mut fields)
+    }
 }
 
 /// Builds an entry from its members, in order, as reading the same object
@@ -750,13 +754,6 @@ pub(crate) fn build_from<E: Entity>(members: Vec<(&'static str, Scalar<'_>)>) ->
             return Err(format!("`{name}` is given twice"));
         }
     }
-    E::build(&mut fields)
-}
-
-/// Reads an entry of a cache document.
-fn parse<E: Entity>(object: Map<String, Value>) -> Result<E, String> {
-    let mut fields = Fields::new();
-    fields.read_map::<E>(object);
     E::build(&mut fields)
 }
 
@@ -829,7 +826,7 @@ known_fields!(at {
     EXT_CACHE_KEY = "ext_cache_key",
 });
 
-impl View for AccessTokenEntry {
+impl Entity for AccessTokenEntry {
     const FIELDS: &'static [&'static str] = at::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("AccessToken");
 
@@ -855,9 +852,7 @@ impl View for AccessTokenEntry {
             _ => 0,
         }
     }
-}
 
-impl Entity for AccessTokenEntry {
     fn field_id(name: &str) -> Option<u8> {
         at::id(name)
     }
@@ -1040,11 +1035,6 @@ impl<'de> Fields<'de> {
 }
 
 impl AccessTokenEntry {
-    /// Reads an entry of a cache document.
-    pub(crate) fn parse(object: Map<String, Value>) -> Result<Self, String> {
-        parse(object)
-    }
-
     /// Whether the token may still be handed out at `now`: at least five minutes
     /// of life left (what every MSAL requires of a cached token), and a secret to hand out.
     pub(crate) fn usable_at(&self, now: u64) -> bool {
@@ -1078,7 +1068,7 @@ known_fields!(rt {
     FAMILY_ID = "family_id",
 });
 
-impl View for RefreshTokenEntry {
+impl Entity for RefreshTokenEntry {
     const FIELDS: &'static [&'static str] = rt::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("RefreshToken");
 
@@ -1099,9 +1089,7 @@ impl View for RefreshTokenEntry {
             _ => 0,
         }
     }
-}
 
-impl Entity for RefreshTokenEntry {
     fn field_id(name: &str) -> Option<u8> {
         rt::id(name)
     }
@@ -1134,11 +1122,6 @@ impl Entity for RefreshTokenEntry {
 }
 
 impl RefreshTokenEntry {
-    /// Reads an entry of a cache document.
-    pub(crate) fn parse(object: Map<String, Value>) -> Result<Self, String> {
-        parse(object)
-    }
-
     /// Sets `last_modification_time` (written as a string of epoch seconds); an
     /// existing member keeps its position.
     pub(crate) fn set_last_modification_time(&mut self, now: u64) {
@@ -1182,7 +1165,7 @@ known_fields!(idt {
     CLIENT_ID = "client_id",
 });
 
-impl View for IdTokenEntry {
+impl Entity for IdTokenEntry {
     const FIELDS: &'static [&'static str] = idt::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("IdToken");
 
@@ -1196,12 +1179,6 @@ impl View for IdTokenEntry {
         }
     }
 
-    fn number(&self, _: u8) -> u64 {
-        0
-    }
-}
-
-impl Entity for IdTokenEntry {
     fn field_id(name: &str) -> Option<u8> {
         idt::id(name)
     }
@@ -1230,11 +1207,6 @@ impl Entity for IdTokenEntry {
 }
 
 impl IdTokenEntry {
-    /// Reads an entry of a cache document.
-    pub(crate) fn parse(object: Map<String, Value>) -> Result<Self, String> {
-        parse(object)
-    }
-
     /// The id token's claims (decoded, not validated; `None` when it is not a
     /// JWT), decoded once per entry.
     pub(crate) fn claims(&self) -> Option<std::sync::Arc<Map<String, Value>>> {
@@ -1249,17 +1221,11 @@ impl IdTokenEntry {
     }
 }
 
-/// An `Account` entry.
+/// An `Account` entry: the public [`Account`](super::Account) and its record.
 #[derive(Clone, Debug)]
 pub(crate) struct AccountEntry {
     pub(crate) raw: Raw,
-    pub(crate) home_account_id: String,
-    pub(crate) environment: String,
-    pub(crate) realm: String,
-    pub(crate) local_account_id: Option<String>,
-    pub(crate) username: String,
-    pub(crate) authority_type: String,
-    pub(crate) account_source: Option<String>,
+    pub(crate) account: super::Account,
 }
 
 known_fields!(acct {
@@ -1273,53 +1239,42 @@ known_fields!(acct {
     ACCOUNT_SOURCE = "account_source",
 });
 
-impl View for AccountEntry {
+impl Entity for AccountEntry {
     const FIELDS: &'static [&'static str] = acct::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = None;
 
     fn string(&self, id: u8) -> Option<&str> {
         match id {
-            acct::HOME_ACCOUNT_ID => Some(&self.home_account_id),
-            acct::ENVIRONMENT => Some(&self.environment),
-            acct::REALM => Some(&self.realm),
-            acct::LOCAL_ACCOUNT_ID => self.local_account_id.as_deref(),
-            acct::USERNAME => Some(&self.username),
-            acct::AUTHORITY_TYPE => Some(&self.authority_type),
-            acct::ACCOUNT_SOURCE => self.account_source.as_deref(),
+            acct::HOME_ACCOUNT_ID => Some(&self.account.home_account_id),
+            acct::ENVIRONMENT => Some(&self.account.environment),
+            acct::REALM => Some(&self.account.realm),
+            acct::LOCAL_ACCOUNT_ID => self.account.local_account_id.as_deref(),
+            acct::USERNAME => Some(&self.account.username),
+            acct::AUTHORITY_TYPE => Some(&self.account.authority_type),
+            acct::ACCOUNT_SOURCE => self.account.account_source.as_deref(),
             _ => None,
         }
     }
 
-    fn number(&self, _: u8) -> u64 {
-        0
-    }
-}
-
-impl Entity for AccountEntry {
     fn field_id(name: &str) -> Option<u8> {
         acct::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
         type E = AccountEntry;
-        let home_account_id = f.str_or_empty::<E>(acct::HOME_ACCOUNT_ID)?;
-        let environment = f.str_or_empty::<E>(acct::ENVIRONMENT)?;
-        let realm = f.str_or_empty::<E>(acct::REALM)?;
-        let local_account_id = f.opt_str::<E>(acct::LOCAL_ACCOUNT_ID)?;
-        let username = f.str_or_empty::<E>(acct::USERNAME)?;
-        let authority_type = f.str_or_empty::<E>(acct::AUTHORITY_TYPE)?;
-        let account_source = f.opt_str::<E>(acct::ACCOUNT_SOURCE)?;
+        // Checked in field order (a struct expression evaluates in order).
+        let account = super::Account {
+            home_account_id: f.str_or_empty::<E>(acct::HOME_ACCOUNT_ID)?,
+            environment: f.str_or_empty::<E>(acct::ENVIRONMENT)?,
+            realm: f.str_or_empty::<E>(acct::REALM)?,
+            local_account_id: f.opt_str::<E>(acct::LOCAL_ACCOUNT_ID)?,
+            username: f.str_or_empty::<E>(acct::USERNAME)?,
+            authority_type: f.str_or_empty::<E>(acct::AUTHORITY_TYPE)?,
+            account_source: f.opt_str::<E>(acct::ACCOUNT_SOURCE)?,
+        };
         f.take_secret(false)?;
-        Ok(AccountEntry {
-            raw: f.take_raw::<E>(),
-            home_account_id,
-            environment,
-            realm,
-            local_account_id,
-            username,
-            authority_type,
-            account_source,
-        })
+        let raw = f.take_raw::<E>();
+        Ok(AccountEntry { raw, account })
     }
 
     fn raw(&self) -> &Raw {
@@ -1327,33 +1282,12 @@ impl Entity for AccountEntry {
     }
 }
 
-impl AccountEntry {
-    /// Reads an entry of a cache document.
-    pub(crate) fn parse(object: Map<String, Value>) -> Result<Self, String> {
-        parse(object)
-    }
-
-    /// The public view.
-    pub(crate) fn to_account(&self) -> super::Account {
-        super::Account {
-            home_account_id: self.home_account_id.clone(),
-            environment: self.environment.clone(),
-            realm: self.realm.clone(),
-            local_account_id: self.local_account_id.clone(),
-            username: self.username.clone(),
-            authority_type: self.authority_type.clone(),
-            account_source: self.account_source.clone(),
-        }
-    }
-}
-
-/// An `AppMetadata` entry.
+/// An `AppMetadata` entry: the public [`AppMetadata`](super::AppMetadata)
+/// and its record.
 #[derive(Clone, Debug)]
 pub(crate) struct AppMetadataEntry {
     pub(crate) raw: Raw,
-    pub(crate) client_id: String,
-    pub(crate) environment: String,
-    pub(crate) family_id: Option<String>,
+    pub(crate) meta: super::AppMetadata,
 }
 
 known_fields!(meta {
@@ -1363,52 +1297,37 @@ known_fields!(meta {
     FAMILY_ID = "family_id",
 });
 
-impl View for AppMetadataEntry {
+impl Entity for AppMetadataEntry {
     const FIELDS: &'static [&'static str] = meta::FIELDS;
     const CREDENTIAL_TYPE: Option<&'static str> = None;
 
     fn string(&self, id: u8) -> Option<&str> {
         match id {
-            meta::CLIENT_ID => Some(&self.client_id),
-            meta::ENVIRONMENT => Some(&self.environment),
-            meta::FAMILY_ID => self.family_id.as_deref(),
+            meta::CLIENT_ID => Some(&self.meta.client_id),
+            meta::ENVIRONMENT => Some(&self.meta.environment),
+            meta::FAMILY_ID => self.meta.family_id.as_deref(),
             _ => None,
         }
     }
 
-    fn number(&self, _: u8) -> u64 {
-        0
-    }
-}
-
-impl Entity for AppMetadataEntry {
     fn field_id(name: &str) -> Option<u8> {
         meta::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
         type E = AppMetadataEntry;
-        let client_id = f.str_or_empty::<E>(meta::CLIENT_ID)?;
-        let environment = f.str_or_empty::<E>(meta::ENVIRONMENT)?;
-        let family_id = f.family_id::<E>(meta::FAMILY_ID)?;
+        let meta = super::AppMetadata {
+            client_id: f.str_or_empty::<E>(meta::CLIENT_ID)?,
+            environment: f.str_or_empty::<E>(meta::ENVIRONMENT)?,
+            family_id: f.family_id::<E>(meta::FAMILY_ID)?,
+        };
         f.take_secret(false)?;
-        Ok(AppMetadataEntry {
-            raw: f.take_raw::<E>(),
-            client_id,
-            environment,
-            family_id,
-        })
+        let raw = f.take_raw::<E>();
+        Ok(AppMetadataEntry { raw, meta })
     }
 
     fn raw(&self) -> &Raw {
         &self.raw
-    }
-}
-
-impl AppMetadataEntry {
-    /// Reads an entry of a cache document.
-    pub(crate) fn parse(object: Map<String, Value>) -> Result<Self, String> {
-        parse(object)
     }
 }
 
@@ -1446,7 +1365,8 @@ mod tests {
     /// the secret, which is all this writes.
     impl Serialize for Raw {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let members: Vec<_> = self.members(&NoView).collect();
+            let view = NoView(Raw::default());
+            let members: Vec<_> = self.members(&view).collect();
             let mut map = serializer.serialize_map(Some(members.len()))?;
             for (name, member) in members {
                 map.serialize_entry(name, &member)?;
@@ -1468,16 +1388,22 @@ mod tests {
     }
 
     /// The view of a bare [`Raw`]: no known fields.
-    struct NoView;
+    struct NoView(Raw);
 
-    impl View for NoView {
+    impl Entity for NoView {
         const FIELDS: &'static [&'static str] = &[];
         const CREDENTIAL_TYPE: Option<&'static str> = None;
+        fn field_id(_: &str) -> Option<u8> {
+            None
+        }
         fn string(&self, _: u8) -> Option<&str> {
             None
         }
-        fn number(&self, _: u8) -> u64 {
-            0
+        fn build(_: &mut Fields<'_>) -> Result<Self, String> {
+            Err("a bare record has no typed view".into())
+        }
+        fn raw(&self) -> &Raw {
+            &self.0
         }
     }
 

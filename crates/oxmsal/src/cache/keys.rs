@@ -24,15 +24,7 @@ const ID_TOKEN: &str = "idtoken";
 
 /// Joins `parts` with `-` and lowercases the result.
 fn lower_join(parts: &[&str]) -> String {
-    let len = parts.iter().map(|p| p.len() + 1).sum();
-    let mut key = String::with_capacity(len);
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            key.push('-');
-        }
-        key.push_str(part);
-    }
-    key.to_lowercase()
+    parts.join("-").to_lowercase()
 }
 
 /// `{home_account_id}-{environment}-accesstoken-{client_id}-{realm}-{target}`,

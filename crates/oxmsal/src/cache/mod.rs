@@ -78,7 +78,7 @@ pub use query::{
 };
 pub(crate) use response::{SavedTokens, TokenRecord};
 
-pub(crate) use entity::{AccessTokenEntry, AccountEntry};
+pub(crate) use entity::AccessTokenEntry;
 use entity::{IdTokenEntry, RefreshTokenEntry};
 pub(crate) use store::LookupKeys;
 use store::Store;
@@ -145,10 +145,13 @@ impl fmt::Debug for TokenCache {
         let state = self.read();
         f.debug_struct("TokenCache")
             .field("access_tokens", &state.store.access_tokens().len())
-            .field("refresh_tokens", &state.store.refresh_tokens().len())
-            .field("id_tokens", &state.store.id_tokens().len())
-            .field("accounts", &state.store.accounts().len())
-            .field("app_metadata", &state.store.app_metadata().len())
+            .field(
+                "refresh_tokens",
+                &state.store.refresh_tokens.entries().len(),
+            )
+            .field("id_tokens", &state.store.id_tokens.entries().len())
+            .field("accounts", &state.store.accounts.entries().len())
+            .field("app_metadata", &state.store.app_metadata.entries().len())
             .finish()
     }
 }
@@ -348,7 +351,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().refresh_token_count(), 0);
     /// ```
     pub fn refresh_token_count(&self) -> usize {
-        self.read().store.refresh_tokens().len()
+        self.read().store.refresh_tokens.entries().len()
     }
 
     /// How many id tokens the cache holds.
@@ -357,7 +360,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().id_token_count(), 0);
     /// ```
     pub fn id_token_count(&self) -> usize {
-        self.read().store.id_tokens().len()
+        self.read().store.id_tokens.entries().len()
     }
 
     /// How many account entries the cache holds.
@@ -366,7 +369,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().account_count(), 0);
     /// ```
     pub fn account_count(&self) -> usize {
-        self.read().store.accounts().len()
+        self.read().store.accounts.entries().len()
     }
 
     /// How many app metadata entries the cache holds.
@@ -375,7 +378,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().app_metadata_count(), 0);
     /// ```
     pub fn app_metadata_count(&self) -> usize {
-        self.read().store.app_metadata().len()
+        self.read().store.app_metadata.entries().len()
     }
 
     /// Every account, ordered by entry key.
@@ -385,9 +388,12 @@ impl TokenCache {
     /// ```
     pub fn accounts(&self) -> Vec<Account> {
         let state = self.read();
-        let mut entries: Vec<_> = state.store.accounts().iter().collect();
+        let mut entries: Vec<_> = state.store.accounts.entries().iter().collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        entries.into_iter().map(|(_, e)| e.to_account()).collect()
+        entries
+            .into_iter()
+            .map(|(_, e)| e.account.clone())
+            .collect()
     }
 
     /// The accounts with this home account id (one per environment and realm),
@@ -401,7 +407,7 @@ impl TokenCache {
         let mut entries = state.store.accounts_of(home_account_id);
         entries
             .sort_unstable_by(|a, b| (&a.environment, &a.realm).cmp(&(&b.environment, &b.realm)));
-        entries.into_iter().map(|e| e.to_account()).collect()
+        entries.into_iter().cloned().collect()
     }
 
     /// The client ids holding refresh or id tokens of `account` (in its
@@ -593,12 +599,10 @@ impl TokenCache {
         client_id: &str,
     ) -> Option<AppMetadata> {
         let state = self.read();
-        let entry = state.store.find_app_metadata(environments, client_id)?;
-        Some(AppMetadata {
-            client_id: entry.client_id.clone(),
-            environment: entry.environment.clone(),
-            family_id: entry.family_id.clone(),
-        })
+        state
+            .store
+            .find_app_metadata(environments, client_id)
+            .cloned()
     }
 
     /// Stores a successful token response: the access token (replacing those of
@@ -627,24 +631,24 @@ impl TokenCache {
         let (at_key, at) = entries.access_token;
         let saved = SavedTokens {
             access_token: cached_access_token(&at_key, &at),
-            account: entries.account.as_ref().map(|(_, a)| a.to_account()),
+            account: entries.account.as_ref().map(|(_, a)| a.account.clone()),
             id_token_claims: entries.id_token_claims,
         };
         let mut state = self.write();
         state.store.save_access_token(&at_key, at, record.now);
         if let Some((key, rt)) = entries.refresh_token {
-            state.store.save_refresh_token(key, rt);
+            state.store.refresh_tokens.save(key, rt);
         }
         if let Some((key, idt)) = entries.id_token {
-            state.store.save_id_token(key, idt);
+            state.store.id_tokens.save(key, idt);
         }
         if let Some((key, account)) = entries.account {
             if save_account {
-                state.store.save_account(key, account);
+                state.store.accounts.save(key, account);
             }
         }
         let (key, app_metadata) = entries.app_metadata;
-        state.store.save_app_metadata(key, app_metadata);
+        state.store.app_metadata.save(key, app_metadata);
         state.changed();
         Ok(saved)
     }
@@ -661,24 +665,6 @@ impl TokenCache {
             state.changed();
         }
         updated
-    }
-
-    /// Removes the refresh token stored under `key` (the tests' way to make one
-    /// go; the flows keep a refused refresh token, as MSAL does).
-    #[cfg(test)]
-    pub(crate) fn remove_refresh_token(&self, key: &str) -> bool {
-        let mut state = self.write();
-        let removed = state.store.remove_refresh_token(key).is_some();
-        if removed {
-            state.changed();
-        }
-        removed
-    }
-
-    /// Runs `f` on the store, for tests that look inside.
-    #[cfg(test)]
-    fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
-        f(&self.read().store)
     }
 }
 

@@ -27,13 +27,6 @@ pub(crate) fn normalized(target: &str) -> Box<[String]> {
     normalize(target.split_whitespace())
 }
 
-/// The same for a list of requested scopes (each item may hold several): the
-/// model [`contains_all_requested`] is tested against.
-#[cfg(test)]
-pub(crate) fn normalized_request(scopes: &[String]) -> Box<[String]> {
-    normalize(scopes.iter().flat_map(|s| s.split_whitespace()))
-}
-
 fn normalize<'a>(scopes: impl Iterator<Item = &'a str>) -> Box<[String]> {
     let mut set: Vec<String> = scopes.map(str::to_lowercase).collect();
     set.sort_unstable();
@@ -41,16 +34,9 @@ fn normalize<'a>(scopes: impl Iterator<Item = &'a str>) -> Box<[String]> {
     set.into_boxed_slice()
 }
 
-/// Whether `have` holds every scope of `want` (both normalized). An empty `want`
-/// is never satisfied: a lookup without scopes is a caller mistake, not a hit.
-#[cfg(test)]
-pub(crate) fn contains_all(have: &[String], want: &[String]) -> bool {
-    !want.is_empty() && want.iter().all(|w| have.binary_search(w).is_ok())
-}
-
 /// Whether `have` (normalized) holds every scope of a request as the caller
-/// wrote it: [`contains_all`]`(have, &normalized_request(requested))` without
-/// building the normalized list — this runs on every cache hit.
+/// wrote it: the tests' model `contains_all(have, &normalized_request(requested))`
+/// without building the normalized list — this runs on every cache hit.
 pub(crate) fn contains_all_requested(have: &[String], requested: &[String]) -> bool {
     // One scope asked, one held, spelled the same (an app's `…/.default`).
     if let ([have], [want]) = (have, requested) {
@@ -94,8 +80,21 @@ pub(crate) fn intersects(a: &[String], b: &[String]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// [`normalized`] for a list of requested scopes (each item may hold
+    /// several): the model [`contains_all_requested`] is tested against.
+    pub(crate) fn normalized_request(scopes: &[String]) -> Box<[String]> {
+        normalize(scopes.iter().flat_map(|s| s.split_whitespace()))
+    }
+
+    /// Whether `have` holds every scope of `want` (both normalized). An empty
+    /// `want` is never satisfied: a lookup without scopes is a caller mistake,
+    /// not a hit.
+    pub(crate) fn contains_all(have: &[String], want: &[String]) -> bool {
+        !want.is_empty() && want.iter().all(|w| have.binary_search(w).is_ok())
+    }
 
     fn owned(s: &[&str]) -> Vec<String> {
         s.iter().map(|s| s.to_string()).collect()

@@ -2,10 +2,10 @@
 //! over the fields lookups filter on, so a lookup touches only the entries of
 //! one account (or one app and tenant), whatever the cache's size.
 //!
-//! The indexes are made in one pass on the first lookup (a store that is only
-//! loaded, merged and written never needs them); from then on every mutation,
-//! all of which go through this file, keeps them in step with the sections.
-//! `check_consistency` (tests) rebuilds them from scratch both ways and
+//! Each index is made in one pass on its section's first lookup (a store that
+//! is only loaded, merged and written never needs them); from then on every
+//! mutation, all of which go through this file or [`Section`], keeps it in
+//! step. `check_consistency` (tests) rebuilds them from scratch both ways and
 //! compares.
 //!
 //! Index keys are lowercased: the schema lowercases entry keys, so two entries
@@ -26,17 +26,20 @@ pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::
 
 use serde_json::{Map, Value};
 
+use super::account::Account;
 use super::entity::{
     AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry,
 };
-use super::query::{AccessTokenQuery, RefreshTokenQuery};
+use super::query::{AccessTokenQuery, AppMetadata, RefreshTokenQuery};
 use super::scopes;
 use crate::secret::WipedString;
 use crate::Secret;
 
 mod merge;
+mod section;
 mod slots;
 pub(crate) use merge::MergeRule;
+pub(crate) use section::Section;
 pub(crate) use slots::SlotId;
 use slots::{Inserted, Slots};
 
@@ -168,9 +171,6 @@ impl<'a, T> IntoIterator for &'a KeySet<T> {
     }
 }
 
-/// Entry keys grouped under an index key.
-type KeySets = HashMap<Key, KeySet>;
-
 /// Access-token slots grouped under an index key.
 type SlotSets = HashMap<Key, KeySet<SlotId>>;
 
@@ -218,30 +218,6 @@ fn home_env(home_account_id: Option<&str>, environment: &str) -> String {
     ikey(&[home_account_id.unwrap_or(""), environment])
 }
 
-/// The index key of a refresh token's group: home account + environment.
-fn refresh_token_group(e: &RefreshTokenEntry) -> String {
-    home_env(e.home_account_id.as_deref(), &e.environment)
-}
-
-/// The index key of an id token's group: home account + environment.
-fn id_token_group(e: &IdTokenEntry) -> String {
-    home_env(e.home_account_id.as_deref(), &e.environment)
-}
-
-/// The index key of an account's group: its home account.
-fn account_group(e: &AccountEntry) -> String {
-    ikey(&[&e.home_account_id])
-}
-
-/// The index key of app metadata's group: environment + client.
-fn app_metadata_group(e: &AppMetadataEntry) -> String {
-    ikey(&[&e.environment, &e.client_id])
-}
-
-fn add(sets: &mut KeySets, index_key: String, key: &Key) {
-    with_group(sets, &index_key, |set| set.insert(Key::clone(key)));
-}
-
 fn remove<T: Ord + Default + std::borrow::Borrow<Q>, Q: Ord + ?Sized>(
     sets: &mut HashMap<Key, KeySet<T>>,
     index_key: &str,
@@ -255,13 +231,13 @@ fn remove<T: Ord + Default + std::borrow::Borrow<Q>, Q: Ord + ?Sized>(
     }
 }
 
-fn index_access_token(index: &mut Indexes, buf: &mut String, id: SlotId, e: &AccessTokenEntry) {
+fn index_access_token(index: &mut AtIndex, buf: &mut String, id: SlotId, e: &AccessTokenEntry) {
     // The three index keys in one buffer.
     let he_end = path_keys(buf, e);
     let ce_end = buf.len();
     ikey_push(buf, &[&e.realm]);
     let (he, ce, realm) = (&buf[..he_end], &buf[he_end..ce_end], &buf[ce_end..]);
-    with_group(&mut index.access_tokens, he, |by_client| {
+    with_group(index, he, |by_client| {
         with_group(by_client, ce, |by_realm| {
             add_to_realm(by_realm, realm, id, e)
         });
@@ -334,9 +310,9 @@ fn same_index_path(a: &AccessTokenEntry, b: &AccessTokenEntry) -> bool {
         && same_id(&a.realm, &b.realm)
 }
 
-fn unindex_access_token(index: &mut Indexes, id: SlotId, e: &AccessTokenEntry) {
+fn unindex_access_token(index: &mut AtIndex, id: SlotId, e: &AccessTokenEntry) {
     let (he, ce, realm) = at_path(e);
-    if let Some(by_client) = index.access_tokens.get_mut(&he) {
+    if let Some(by_client) = index.get_mut(&he) {
         if let Some(by_realm) = by_client.get_mut(&ce) {
             remove(by_realm, &realm, &id);
             if by_realm.is_empty() {
@@ -344,7 +320,7 @@ fn unindex_access_token(index: &mut Indexes, id: SlotId, e: &AccessTokenEntry) {
             }
         }
         if by_client.is_empty() {
-            index.access_tokens.remove(&he);
+            index.remove(&he);
         }
     }
 }
@@ -408,127 +384,68 @@ impl LookupKeys {
     }
 }
 
-/// All the indexes. Empty groups are removed, so two stores with the same
-/// entries have the same indexes (access-token slots named by their keys:
-/// two stores number their slots differently).
-#[derive(Debug, Clone, Default)]
-struct Indexes {
-    /// Access tokens: home+environment → client+extended key → realm → slots.
-    /// Three levels so that an account's tokens (sign-out) and a realm-less
-    /// lookup are reachable without a scan.
-    access_tokens: HashMap<String, HashMap<String, SlotSets>>,
-    /// Refresh tokens: home+environment → keys (an account has a handful).
-    refresh_tokens: KeySets,
-    /// Id tokens: home+environment → keys.
-    id_tokens: KeySets,
-    /// Accounts: home account id → keys.
-    accounts: KeySets,
-    /// App metadata: environment+client → keys.
-    app_metadata: KeySets,
-}
+/// The access tokens' index: home+environment → client+extended key → realm
+/// → slots. Three levels so that an account's tokens (sign-out) and a
+/// realm-less lookup are reachable without a scan. Empty groups are removed,
+/// so two stores with the same tokens have the same index (slots named by
+/// their keys: two stores number their slots differently).
+type AtIndex = HashMap<String, HashMap<String, SlotSets>>;
 
-impl Indexes {
-    /// The indexes of `store`'s sections, made in one pass.
-    fn of(store: &Store) -> Indexes {
-        let mut index = Indexes::default();
-        let (mut buf, mut realm_buf) = (String::new(), String::new());
-        // Tokens of one app and account come together: each run of them
-        // finds its realm groups once, with room for the whole run. The runs'
-        // lengths first (one number per run), so the pass that indexes holds
-        // nothing per token.
-        let mut runs: Vec<usize> = Vec::new();
-        let mut previous: Option<&AccessTokenEntry> = None;
-        for (_, _, e) in store.access_tokens.iter_slots() {
-            match (previous, runs.last_mut()) {
-                (Some(p), Some(len)) if same_realm_groups(p, e) => *len += 1,
-                _ => runs.push(1),
-            }
-            previous = Some(e);
+/// The index of `tokens`, made in one pass.
+fn at_index_of(tokens: &Slots<AccessTokenEntry>) -> AtIndex {
+    let mut index = AtIndex::default();
+    let (mut buf, mut realm_buf) = (String::new(), String::new());
+    // Tokens of one app and account come together: each run of them
+    // finds its realm groups once, with room for the whole run. The runs'
+    // lengths first (one number per run), so the pass that indexes holds
+    // nothing per token.
+    let mut runs: Vec<usize> = Vec::new();
+    let mut previous: Option<&AccessTokenEntry> = None;
+    for (_, _, e) in tokens.iter_slots() {
+        match (previous, runs.last_mut()) {
+            (Some(p), Some(len)) if same_realm_groups(p, e) => *len += 1,
+            _ => runs.push(1),
         }
-        let mut tokens = store.access_tokens.iter_slots();
-        for len in runs {
-            let mut run = tokens.by_ref().take(len).peekable();
-            let Some(&(_, _, first)) = run.peek() else {
-                continue;
-            };
-            let he_end = path_keys(&mut buf, first);
-            let (he, ce) = buf.split_at(he_end);
-            let by_realm = index
-                .access_tokens
-                .entry(he.to_owned())
-                .or_default()
-                .entry(ce.to_owned())
-                .or_default();
-            by_realm.reserve(len);
-            for (id, _, e) in run {
-                realm_buf.clear();
-                ikey_push(&mut realm_buf, &[&e.realm]);
-                add_to_realm(by_realm, &realm_buf, id, e);
-            }
+        previous = Some(e);
+    }
+    let mut slots = tokens.iter_slots();
+    for len in runs {
+        let mut run = slots.by_ref().take(len).peekable();
+        let Some(&(_, _, first)) = run.peek() else {
+            continue;
+        };
+        let he_end = path_keys(&mut buf, first);
+        let (he, ce) = buf.split_at(he_end);
+        let by_realm = index
+            .entry(he.to_owned())
+            .or_default()
+            .entry(ce.to_owned())
+            .or_default();
+        by_realm.reserve(len);
+        for (id, _, e) in run {
+            realm_buf.clear();
+            ikey_push(&mut realm_buf, &[&e.realm]);
+            add_to_realm(by_realm, &realm_buf, id, e);
         }
-        for (key, e) in &store.refresh_tokens {
-            index.add_refresh_token(key, e);
-        }
-        for (key, e) in &store.id_tokens {
-            index.add_id_token(key, e);
-        }
-        for (key, e) in &store.accounts {
-            index.add_account(key, e);
-        }
-        for (key, e) in &store.app_metadata {
-            index.add_app_metadata(key, e);
-        }
-        index
     }
-
-    fn add_refresh_token(&mut self, key: &Key, e: &RefreshTokenEntry) {
-        add(&mut self.refresh_tokens, refresh_token_group(e), key);
-    }
-
-    fn remove_refresh_token(&mut self, key: &str, e: &RefreshTokenEntry) {
-        remove(&mut self.refresh_tokens, &refresh_token_group(e), key);
-    }
-
-    fn add_id_token(&mut self, key: &Key, e: &IdTokenEntry) {
-        add(&mut self.id_tokens, id_token_group(e), key);
-    }
-
-    fn remove_id_token(&mut self, key: &str, e: &IdTokenEntry) {
-        remove(&mut self.id_tokens, &id_token_group(e), key);
-    }
-
-    fn add_account(&mut self, key: &Key, e: &AccountEntry) {
-        add(&mut self.accounts, account_group(e), key);
-    }
-
-    fn remove_account(&mut self, key: &str, e: &AccountEntry) {
-        remove(&mut self.accounts, &account_group(e), key);
-    }
-
-    fn add_app_metadata(&mut self, key: &Key, e: &AppMetadataEntry) {
-        add(&mut self.app_metadata, app_metadata_group(e), key);
-    }
-
-    fn remove_app_metadata(&mut self, key: &str, e: &AppMetadataEntry) {
-        remove(&mut self.app_metadata, &app_metadata_group(e), key);
-    }
+    index
 }
 
 /// The sections, their indexes, and the unknown top-level sections kept verbatim.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Store {
     access_tokens: Slots<AccessTokenEntry>,
-    refresh_tokens: HashMap<Key, RefreshTokenEntry>,
-    id_tokens: HashMap<Key, IdTokenEntry>,
-    accounts: HashMap<Key, AccountEntry>,
-    app_metadata: HashMap<Key, AppMetadataEntry>,
+    pub(crate) refresh_tokens: Section<RefreshTokenEntry>,
+    pub(crate) id_tokens: Section<IdTokenEntry>,
+    pub(crate) accounts: Section<AccountEntry>,
+    pub(crate) app_metadata: Section<AppMetadataEntry>,
     /// Top-level sections oxmsal does not know, in document order.
     pub(crate) other_sections: Map<String, Value>,
-    /// Made from the sections on the first lookup, then kept in step by
-    /// every change. A store that is only loaded, merged and written — the
-    /// read-merge-write of a save to a shared file or Redis key — never
-    /// makes it.
-    index: OnceLock<Indexes>,
+    /// The access tokens' index: made on the first lookup, then kept in step
+    /// by every change. A store that is only loaded, merged and written —
+    /// the read-merge-write of a save to a shared file or Redis key — never
+    /// makes it. (The other sections keep theirs.)
+    index: OnceLock<AtIndex>,
     /// Room to build index keys in (saves an allocation per insert).
     scratch: String,
     /// The blocks the access tokens' secrets were loaded into, for a load
@@ -538,27 +455,15 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    /// The indexes, made now if this is the first lookup.
-    fn index(&self) -> &Indexes {
-        self.index.get_or_init(|| Indexes::of(self))
+    /// The access tokens' index, made now if this is their first lookup.
+    fn index(&self) -> &AtIndex {
+        self.index.get_or_init(|| at_index_of(&self.access_tokens))
     }
 
     // ----- reading the sections (serialization, counts) -----
 
     pub(crate) fn access_tokens(&self) -> &Slots<AccessTokenEntry> {
         &self.access_tokens
-    }
-    pub(crate) fn refresh_tokens(&self) -> &HashMap<Key, RefreshTokenEntry> {
-        &self.refresh_tokens
-    }
-    pub(crate) fn id_tokens(&self) -> &HashMap<Key, IdTokenEntry> {
-        &self.id_tokens
-    }
-    pub(crate) fn accounts(&self) -> &HashMap<Key, AccountEntry> {
-        &self.accounts
-    }
-    pub(crate) fn app_metadata(&self) -> &HashMap<Key, AppMetadataEntry> {
-        &self.app_metadata
     }
 
     // ----- access tokens -----
@@ -656,7 +561,6 @@ impl Store {
         let (he, ce, realm) = at_path(&entry);
         let victims: Vec<String> = self
             .index()
-            .access_tokens
             .get(&he)
             .and_then(|by_client| by_client.get(&ce))
             .and_then(|by_realm| by_realm.get(realm.as_str()))
@@ -734,7 +638,6 @@ impl Store {
         for home in keys.homes() {
             let Some(by_realm) = self
                 .index()
-                .access_tokens
                 .get(home)
                 .and_then(|by_client| by_client.get(client))
             else {
@@ -752,71 +655,15 @@ impl Store {
         best
     }
 
-    // ----- refresh tokens -----
-
-    pub(crate) fn put_refresh_token(&mut self, key: impl Into<Key>, entry: RefreshTokenEntry) {
-        let key: Key = key.into();
-        self.remove_refresh_token(&key);
-        if let Some(index) = self.index.get_mut() {
-            index.add_refresh_token(&key, &entry);
-        }
-        self.refresh_tokens.insert(key, entry);
-    }
-
-    pub(crate) fn remove_refresh_token(&mut self, key: &str) -> Option<RefreshTokenEntry> {
-        let entry = self.refresh_tokens.remove(key)?;
-        if let Some(index) = self.index.get_mut() {
-            index.remove_refresh_token(key, &entry);
-        }
-        Some(entry)
-    }
-
-    /// Stores a new refresh token, replacing the entry with its key and any other
-    /// entry of the same account, environment, client and scopes (one a foreign
-    /// writer keyed differently).
-    pub(crate) fn save_refresh_token(
-        &mut self,
-        key: impl Into<Key>,
-        mut entry: RefreshTokenEntry,
-    ) -> usize {
-        let key: Key = key.into();
-        let he = refresh_token_group(&entry);
-        let victims: Vec<Key> = self
-            .index()
-            .refresh_tokens
-            .get(he.as_str())
-            .into_iter()
-            .flatten()
-            .filter(|k| ***k != *key)
-            .filter(|k| {
-                self.refresh_tokens.get(*k).is_some_and(|old| {
-                    same_id(&old.environment, &entry.environment)
-                        && same_id(&old.client_id, &entry.client_id)
-                        && old.scopes == entry.scopes
-                })
-            })
-            .cloned()
-            .collect();
-        let replaced = std::iter::once(&key).chain(&victims);
-        if let Some(old) = replaced.filter_map(|k| self.refresh_tokens.get(k)).next() {
-            entry.raw.keep_foreign::<RefreshTokenEntry>(&old.raw);
-        }
-        for victim in &victims {
-            self.remove_refresh_token(victim);
-        }
-        self.put_refresh_token(key, entry);
-        victims.len()
-    }
+    // ----- refresh tokens, id tokens, accounts, app metadata -----
 
     /// A rotated refresh token: the entry keeps its key and gets the new secret
     /// and modification time (MSAL Python's `update_rt`).
     pub(crate) fn update_refresh_token(&mut self, key: &str, secret: Secret, now: u64) -> bool {
-        let Some(entry) = self.refresh_tokens.get_mut(key) else {
-            return false;
-        };
-        entry.raw.set_secret(secret);
-        entry.set_last_modification_time(now);
-        true
+        self.refresh_tokens.update(key, |entry| {
+            entry.raw.set_secret(secret);
+            entry.set_last_modification_time(now);
+        })
     }
 
     /// The refresh tokens for `query`: family ones first when a family is asked
@@ -829,16 +676,7 @@ impl Store {
         let (mut family, mut own) = (Vec::new(), Vec::new());
         for environment in query.environments {
             let he = home_env(Some(query.home_account_id), environment);
-            for key in self
-                .index()
-                .refresh_tokens
-                .get(he.as_str())
-                .into_iter()
-                .flatten()
-            {
-                let Some(entry) = self.refresh_tokens.get(key) else {
-                    continue;
-                };
+            for (key, entry) in self.refresh_tokens.group(&he) {
                 if entry.raw.secret().is_none_or(Secret::is_empty) || !seen.insert(key) {
                     continue;
                 }
@@ -860,57 +698,6 @@ impl Store {
         family
     }
 
-    // ----- id tokens -----
-
-    pub(crate) fn put_id_token(&mut self, key: impl Into<Key>, entry: IdTokenEntry) {
-        let key: Key = key.into();
-        self.remove_id_token(&key);
-        if let Some(index) = self.index.get_mut() {
-            index.add_id_token(&key, &entry);
-        }
-        self.id_tokens.insert(key, entry);
-    }
-
-    pub(crate) fn remove_id_token(&mut self, key: &str) -> Option<IdTokenEntry> {
-        let entry = self.id_tokens.remove(key)?;
-        if let Some(index) = self.index.get_mut() {
-            index.remove_id_token(key, &entry);
-        }
-        Some(entry)
-    }
-
-    /// Stores a new id token, replacing any of the same account, environment,
-    /// client and realm.
-    pub(crate) fn save_id_token(&mut self, key: impl Into<Key>, mut entry: IdTokenEntry) -> usize {
-        let key: Key = key.into();
-        let he = id_token_group(&entry);
-        let victims: Vec<Key> = self
-            .index()
-            .id_tokens
-            .get(he.as_str())
-            .into_iter()
-            .flatten()
-            .filter(|k| ***k != *key)
-            .filter(|k| {
-                self.id_tokens.get(*k).is_some_and(|old| {
-                    same_id(&old.environment, &entry.environment)
-                        && same_id(&old.client_id, &entry.client_id)
-                        && same_id(&old.realm, &entry.realm)
-                })
-            })
-            .cloned()
-            .collect();
-        let replaced = std::iter::once(&key).chain(&victims);
-        if let Some(old) = replaced.filter_map(|k| self.id_tokens.get(k)).next() {
-            entry.raw.keep_foreign::<IdTokenEntry>(&old.raw);
-        }
-        for victim in &victims {
-            self.remove_id_token(victim);
-        }
-        self.put_id_token(key, entry);
-        victims.len()
-    }
-
     /// The id token of an account and client, in `realm` when given; the first
     /// environment with one wins, then the smallest key.
     pub(crate) fn find_id_token(
@@ -922,119 +709,19 @@ impl Store {
     ) -> Option<(&Key, &IdTokenEntry)> {
         environments.iter().find_map(|environment| {
             let he = home_env(Some(home_account_id), environment);
-            self.index()
-                .id_tokens
-                .get(he.as_str())
-                .into_iter()
-                .flatten()
-                .filter_map(|k| self.id_tokens.get(k).map(|e| (k, e)))
-                .find(|(_, e)| {
-                    same_id(&e.client_id, client_id) && realm.is_none_or(|r| same_id(&e.realm, r))
-                })
+            self.id_tokens.group(&he).find(|(_, e)| {
+                same_id(&e.client_id, client_id) && realm.is_none_or(|r| same_id(&e.realm, r))
+            })
         })
     }
 
-    // ----- accounts -----
-
-    pub(crate) fn put_account(&mut self, key: impl Into<Key>, entry: AccountEntry) {
-        let key: Key = key.into();
-        self.remove_account_entry(&key);
-        if let Some(index) = self.index.get_mut() {
-            index.add_account(&key, &entry);
-        }
-        self.accounts.insert(key, entry);
-    }
-
-    pub(crate) fn remove_account_entry(&mut self, key: &str) -> Option<AccountEntry> {
-        let entry = self.accounts.remove(key)?;
-        if let Some(index) = self.index.get_mut() {
-            index.remove_account(key, &entry);
-        }
-        Some(entry)
-    }
-
-    /// Stores a new account, replacing any of the same home account,
-    /// environment and realm.
-    pub(crate) fn save_account(&mut self, key: impl Into<Key>, mut entry: AccountEntry) -> usize {
-        let key: Key = key.into();
-        let victims: Vec<Key> = self
-            .index()
-            .accounts
-            .get(account_group(&entry).as_str())
-            .into_iter()
-            .flatten()
-            .filter(|k| ***k != *key)
-            .filter(|k| {
-                self.accounts.get(*k).is_some_and(|old| {
-                    same_id(&old.environment, &entry.environment)
-                        && same_id(&old.realm, &entry.realm)
-                })
-            })
-            .cloned()
-            .collect();
-        let replaced = std::iter::once(&key).chain(&victims);
-        if let Some(old) = replaced.filter_map(|k| self.accounts.get(k)).next() {
-            entry.raw.keep_foreign::<AccountEntry>(&old.raw);
-        }
-        for victim in &victims {
-            self.remove_account_entry(victim);
-        }
-        self.put_account(key, entry);
-        victims.len()
-    }
-
     /// The accounts with this home account id, by key.
-    pub(crate) fn accounts_of(&self, home_account_id: &str) -> Vec<&AccountEntry> {
-        self.index()
-            .accounts
-            .get(ikey(&[home_account_id]).as_str())
-            .into_iter()
-            .flatten()
-            .filter_map(|k| self.accounts.get(k))
+    pub(crate) fn accounts_of(&self, home_account_id: &str) -> Vec<&Account> {
+        let home = ikey(&[home_account_id]);
+        self.accounts
+            .group(&home)
+            .map(|(_, e)| &e.account)
             .collect()
-    }
-
-    // ----- app metadata -----
-
-    pub(crate) fn put_app_metadata(&mut self, key: impl Into<Key>, entry: AppMetadataEntry) {
-        let key: Key = key.into();
-        self.remove_app_metadata(&key);
-        if let Some(index) = self.index.get_mut() {
-            index.add_app_metadata(&key, &entry);
-        }
-        self.app_metadata.insert(key, entry);
-    }
-
-    pub(crate) fn remove_app_metadata(&mut self, key: &str) -> Option<AppMetadataEntry> {
-        let entry = self.app_metadata.remove(key)?;
-        if let Some(index) = self.index.get_mut() {
-            index.remove_app_metadata(key, &entry);
-        }
-        Some(entry)
-    }
-
-    /// Stores new app metadata, replacing any for the same environment and client.
-    pub(crate) fn save_app_metadata(
-        &mut self,
-        key: impl Into<Key>,
-        entry: AppMetadataEntry,
-    ) -> usize {
-        let key: Key = key.into();
-        let ec = app_metadata_group(&entry);
-        let victims: Vec<Key> = self
-            .index()
-            .app_metadata
-            .get(ec.as_str())
-            .into_iter()
-            .flatten()
-            .filter(|k| ***k != *key)
-            .cloned()
-            .collect();
-        for victim in &victims {
-            self.remove_app_metadata(victim);
-        }
-        self.put_app_metadata(key, entry);
-        victims.len()
     }
 
     /// The metadata of `client_id` under the first of `environments` that has some.
@@ -1042,13 +729,10 @@ impl Store {
         &self,
         environments: &[String],
         client_id: &str,
-    ) -> Option<&AppMetadataEntry> {
+    ) -> Option<&AppMetadata> {
         environments.iter().find_map(|environment| {
-            self.index()
-                .app_metadata
-                .get(ikey(&[environment, client_id]).as_str())?
-                .iter()
-                .find_map(|k| self.app_metadata.get(k))
+            let ec = ikey(&[environment, client_id]);
+            self.app_metadata.group(&ec).map(|(_, e)| &e.meta).next()
         })
     }
 
@@ -1058,20 +742,9 @@ impl Store {
     /// every app at once).
     pub(crate) fn client_ids_of(&self, home_account_id: &str, environment: &str) -> Vec<String> {
         let he = home_env(Some(home_account_id), environment);
-        let mut ids: Vec<String> = Vec::new();
-        let index = self.index();
-        let rts = index.refresh_tokens.get(he.as_str()).into_iter().flatten();
-        let its = index.id_tokens.get(he.as_str()).into_iter().flatten();
-        for key in rts {
-            if let Some(e) = self.refresh_tokens.get(key) {
-                ids.push(e.client_id.clone());
-            }
-        }
-        for key in its {
-            if let Some(e) = self.id_tokens.get(key) {
-                ids.push(e.client_id.clone());
-            }
-        }
+        let rts = self.refresh_tokens.group(&he).map(|(_, e)| &e.client_id);
+        let its = self.id_tokens.group(&he).map(|(_, e)| &e.client_id);
+        let mut ids: Vec<String> = rts.chain(its).cloned().collect();
         ids.sort();
         ids.dedup();
         ids
@@ -1094,63 +767,25 @@ impl Store {
 
         let access_tokens: Vec<String> = self
             .index()
-            .access_tokens
             .get(&he)
             .into_iter()
             .flat_map(HashMap::values)
             .flat_map(HashMap::values)
             .flat_map(|slots| self.access_tokens.keys_at(slots))
             .collect();
-        let refresh_tokens: Vec<Key> = self
-            .index()
-            .refresh_tokens
-            .get(he.as_str())
-            .into_iter()
-            .flatten()
-            .filter(|k| {
-                self.refresh_tokens.get(*k).is_some_and(|rt| {
-                    same_id(&rt.client_id, client_id)
-                        || (family.is_some() && rt.family_id == family)
-                })
-            })
-            .cloned()
-            .collect();
-        let id_tokens: Vec<Key> = self
-            .index()
-            .id_tokens
-            .get(he.as_str())
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
-        let accounts: Vec<Key> = self
-            .index()
-            .accounts
-            .get(ikey(&[home_account_id]).as_str())
-            .into_iter()
-            .flatten()
-            .filter(|k| {
-                self.accounts
-                    .get(*k)
-                    .is_some_and(|a| same_id(&a.environment, environment))
-            })
-            .cloned()
-            .collect();
-
         let mut removed = 0;
         for key in &access_tokens {
             removed += usize::from(self.remove_access_token(key).is_some());
         }
-        for key in &refresh_tokens {
-            removed += usize::from(self.remove_refresh_token(key).is_some());
-        }
-        for key in &id_tokens {
-            removed += usize::from(self.remove_id_token(key).is_some());
-        }
-        for key in &accounts {
-            removed += usize::from(self.remove_account_entry(key).is_some());
-        }
+        let issued_here = |rt: &RefreshTokenEntry| {
+            same_id(&rt.client_id, client_id) || (family.is_some() && rt.family_id == family)
+        };
+        let in_environment = |a: &AccountEntry| same_id(&a.account.environment, environment);
+        let home = ikey(&[home_account_id]);
         removed
+            + self.refresh_tokens.remove_where(&he, issued_here)
+            + self.id_tokens.remove_where(&he, |_| true)
+            + self.accounts.remove_where(&home, in_environment)
     }
 
     /// Removes the app-only access tokens of `client_id` (no account: what
@@ -1181,113 +816,100 @@ impl Store {
             .map(|(_, realm)| realm)
             .collect()
     }
-
-    /// Whether the indexes are exactly what the sections imply: the ones
-    /// kept in step (when made yet) and the ones [`Indexes::of`] makes in one
-    /// pass both equal those of an empty store the entries are put into one
-    /// by one.
-    #[cfg(test)]
-    pub(crate) fn check_consistency(&self) -> Result<(), String> {
-        let mut rebuilt = Store {
-            other_sections: self.other_sections.clone(),
-            index: OnceLock::from(Indexes::default()),
-            ..Store::default()
-        };
-        for (k, e) in self.access_tokens.iter() {
-            rebuilt.put_access_token(k, e.clone());
-        }
-        for (k, e) in &self.refresh_tokens {
-            rebuilt.put_refresh_token(k.clone(), e.clone());
-        }
-        for (k, e) in &self.id_tokens {
-            rebuilt.put_id_token(k.clone(), e.clone());
-        }
-        for (k, e) in &self.accounts {
-            rebuilt.put_account(k.clone(), e.clone());
-        }
-        for (k, e) in &self.app_metadata {
-            rebuilt.put_app_metadata(k.clone(), e.clone());
-        }
-        let want = rebuilt.comparable(rebuilt.index());
-        let one_pass = Indexes::of(self);
-        let made = self.comparable(&one_pass);
-        if made != want {
-            return Err(format!(
-                "the one-pass indexes differ:\n have {made:?}\n want {want:?}"
-            ));
-        }
-        if let Some(kept) = self.index.get() {
-            let have = self.comparable(kept);
-            if have != want {
-                return Err(format!("indexes drifted:\n have {have:?}\n want {want:?}"));
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether the indexes are made yet.
-    #[cfg(test)]
-    pub(crate) fn has_index(&self) -> bool {
-        self.index.get().is_some()
-    }
-
-    /// `index` (this store's) with every access-token slot named by its key
-    /// (two stores number their slots differently), or by `<free slot N>`
-    /// when it names no entry: that is drift too.
-    #[cfg(test)]
-    fn comparable(&self, index: &Indexes) -> ComparableIndexes {
-        let mut access_tokens = std::collections::BTreeMap::new();
-        for (he, by_client) in &index.access_tokens {
-            for (ce, by_realm) in by_client {
-                for (realm, ids) in by_realm {
-                    let named = ids.iter().map(|&id| match self.access_tokens.at(id) {
-                        Some((key, _)) => key.to_string(),
-                        None => format!("<free slot {id}>"),
-                    });
-                    access_tokens
-                        .entry((he.clone(), ce.clone(), realm.to_string()))
-                        .or_insert_with(BTreeSet::new)
-                        .extend(named);
-                }
-            }
-        }
-        let slots: Vec<(SlotId, &str)> = self
-            .access_tokens
-            .iter_slots()
-            .map(|(id, key, _)| (id, key))
-            .collect();
-        // Every entry is found by its key in its own slot.
-        let found_in_place = slots.iter().all(|&(id, key)| {
-            self.access_tokens.get_key_value(key).is_some_and(|(k, _)| {
-                self.access_tokens
-                    .at(id)
-                    .is_some_and(|(at, _)| std::ptr::eq(k, at))
-            })
-        });
-        (
-            access_tokens,
-            found_in_place && self.access_tokens.len() == slots.len(),
-            [
-                index.refresh_tokens.clone(),
-                index.id_tokens.clone(),
-                index.accounts.clone(),
-                index.app_metadata.clone(),
-            ],
-        )
-    }
 }
-
-/// Indexes as [`Store::comparable`] gives them.
-#[cfg(test)]
-type ComparableIndexes = (
-    std::collections::BTreeMap<(String, String, String), BTreeSet<String>>,
-    bool,
-    [KeySets; 4],
-);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The indexes' self-check, for the tests here and in `cache/`.
+
+    impl Store {
+        /// Whether the indexes are exactly what the sections imply: the ones
+        /// kept in step (when made yet) and the ones made in one pass both equal
+        /// those of an empty store the entries are put into one by one.
+        pub(crate) fn check_consistency(&self) -> Result<(), String> {
+            let mut rebuilt = Store {
+                index: OnceLock::from(AtIndex::default()),
+                ..Store::default()
+            };
+            for (k, e) in self.access_tokens.iter() {
+                rebuilt.put_access_token(k, e.clone());
+            }
+            let want = rebuilt.comparable(rebuilt.index());
+            let one_pass = at_index_of(&self.access_tokens);
+            let made = self.comparable(&one_pass);
+            if made != want {
+                return Err(format!(
+                    "the one-pass indexes differ:\n have {made:?}\n want {want:?}"
+                ));
+            }
+            if let Some(kept) = self.index.get() {
+                let have = self.comparable(kept);
+                if have != want {
+                    return Err(format!("indexes drifted:\n have {have:?}\n want {want:?}"));
+                }
+            }
+            self.refresh_tokens.check_consistency()?;
+            self.id_tokens.check_consistency()?;
+            self.accounts.check_consistency()?;
+            self.app_metadata.check_consistency()
+        }
+
+        /// Whether any index is made yet.
+        pub(crate) fn has_index(&self) -> bool {
+            self.index.get().is_some()
+                || self.refresh_tokens.has_index()
+                || self.id_tokens.has_index()
+                || self.accounts.has_index()
+                || self.app_metadata.has_index()
+        }
+
+        /// `index` (this store's) with every access-token slot named by its key
+        /// (two stores number their slots differently), or by `<free slot N>`
+        /// when it names no entry: that is drift too; and whether every token
+        /// is found by its key in its own slot.
+        fn comparable(&self, index: &AtIndex) -> ComparableIndex {
+            let mut access_tokens = std::collections::BTreeMap::new();
+            for (he, by_client) in index {
+                for (ce, by_realm) in by_client {
+                    for (realm, ids) in by_realm {
+                        let named = ids.iter().map(|&id| match self.access_tokens.at(id) {
+                            Some((key, _)) => key.to_string(),
+                            None => format!("<free slot {id}>"),
+                        });
+                        access_tokens
+                            .entry((he.clone(), ce.clone(), realm.to_string()))
+                            .or_insert_with(BTreeSet::new)
+                            .extend(named);
+                    }
+                }
+            }
+            let slots: Vec<(SlotId, &str)> = self
+                .access_tokens
+                .iter_slots()
+                .map(|(id, key, _)| (id, key))
+                .collect();
+            // Every entry is found by its key in its own slot.
+            let found_in_place = slots.iter().all(|&(id, key)| {
+                self.access_tokens.get_key_value(key).is_some_and(|(k, _)| {
+                    self.access_tokens
+                        .at(id)
+                        .is_some_and(|(at, _)| std::ptr::eq(k, at))
+                })
+            });
+            (
+                access_tokens,
+                found_in_place && self.access_tokens.len() == slots.len(),
+            )
+        }
+    }
+
+    /// The access tokens' index as [`Store::comparable`] gives it.
+    type ComparableIndex = (
+        std::collections::BTreeMap<(String, String, String), BTreeSet<String>>,
+        bool,
+    );
 
     #[test]
     fn index_keys_lowercase_and_separate() {

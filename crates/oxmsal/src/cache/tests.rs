@@ -11,6 +11,24 @@ use serde_json::{json, Map, Value};
 use super::*;
 use crate::error::ErrorKind;
 
+impl TokenCache {
+    /// Removes the refresh token stored under `key` (the tests' way to make one
+    /// go; the flows keep a refused refresh token, as MSAL does).
+    pub(crate) fn remove_refresh_token(&self, key: &str) -> bool {
+        let mut state = self.write();
+        let removed = state.store.refresh_tokens.remove(key).is_some();
+        if removed {
+            state.changed();
+        }
+        removed
+    }
+
+    /// Runs `f` on the store, for tests that look inside.
+    pub(super) fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        f(&self.read().store)
+    }
+}
+
 const ENV: &str = "login.microsoftonline.com";
 const CLIENT: &str = "client-a";
 
@@ -1157,8 +1175,12 @@ mod properties {
             }
             Op::UpdateRt(i) | Op::RemoveRt(i) => {
                 let keys: Vec<String> = cache.with_store(|s| {
-                    let mut k: Vec<String> =
-                        s.refresh_tokens().keys().map(|k| k.to_string()).collect();
+                    let mut k: Vec<String> = s
+                        .refresh_tokens
+                        .entries()
+                        .keys()
+                        .map(|k| k.to_string())
+                        .collect();
                     k.sort();
                     k
                 });
@@ -1180,7 +1202,7 @@ mod properties {
 
     /// The access-token lookup by linear scan over every entry.
     fn naive_at(store: &store::Store, q: &AccessTokenQuery<'_>, now: u64) -> Option<String> {
-        let want = scopes::normalized_request(q.scopes);
+        let want = scopes::tests::normalized_request(q.scopes);
         let lower = |s: &str| s.to_lowercase();
         store
             .access_tokens()
@@ -1196,7 +1218,7 @@ mod properties {
                     && lower(e.ext_cache_key.as_deref().unwrap_or(""))
                         == lower(q.ext_cache_key.unwrap_or(""))
                     && e.usable_at(now)
-                    && scopes::contains_all(&e.shared.scopes, &want)
+                    && scopes::tests::contains_all(&e.shared.scopes, &want)
             })
             .max_by(|a, b| a.1.cached_at.cmp(&b.1.cached_at).then_with(|| b.0.cmp(a.0)))
             .map(|(k, _)| k.to_string())
@@ -1207,7 +1229,7 @@ mod properties {
         let lower = |s: &str| s.to_lowercase();
         let mut family = Vec::new();
         let mut own = Vec::new();
-        for (k, e) in store.refresh_tokens() {
+        for (k, e) in store.refresh_tokens.entries() {
             if lower(e.home_account_id.as_deref().unwrap_or("")) != lower(q.home_account_id)
                 || !q
                     .environments

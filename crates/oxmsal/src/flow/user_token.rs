@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::authority::endpoints::Endpoints;
 use crate::authority::{Authority, AuthorityKind};
 use crate::cache::persist::PartitionKey;
-use crate::cache::{AccessTokenQuery, AccountEntry, CachedRefreshToken, TokenRecord};
+use crate::cache::{AccessTokenQuery, Account, CachedRefreshToken, TokenRecord};
 use crate::claims::merge_claims;
 use crate::client::AppCore;
 use crate::credential::{AssertionRequest, ClientCredential};
@@ -268,12 +268,12 @@ pub(crate) fn find_hit(
         };
         // The account in the token's tenant, else the first (as `accounts_of` sorts).
         let accounts = store.accounts_of(home);
-        fn first<'a>(accounts: impl Iterator<Item = &'a AccountEntry>) -> Option<&'a AccountEntry> {
+        fn first<'a>(accounts: impl Iterator<Item = &'a Account>) -> Option<&'a Account> {
             accounts.min_by(|a, b| (&a.environment, &a.realm).cmp(&(&b.environment, &b.realm)))
         }
         let account = first(accounts.iter().copied().filter(|a| *a.realm == *at.realm))
             .or_else(|| first(accounts.iter().copied()))
-            .map(AccountEntry::to_account);
+            .cloned();
         let claims = store
             .find_id_token(home, query.environments, &core.client_id, Some(&at.realm))
             .and_then(|(_, id_token)| id_token.claims());

@@ -18,8 +18,8 @@ use std::borrow::Cow;
 use super::document::section_index;
 use super::secrets::{Batch, Loaded};
 use super::sizing::Sizing;
-use crate::cache::entity::{AccessTokenEntry, Entity, Fields, MsalAccessToken, Scalar, View as _};
-use crate::cache::store::{Key, Store};
+use crate::cache::entity::{AccessTokenEntry, Entity, Fields, MsalAccessToken, Scalar};
+use crate::cache::store::Store;
 
 /// Reads `text` if it is in the subset this path takes; `None` otherwise.
 pub(super) fn read(text: &str) -> Option<Loaded<'_>> {
@@ -64,10 +64,10 @@ pub(super) fn read(text: &str) -> Option<Loaded<'_>> {
                     secrets.put(&mut store, key, entry, secret);
                     sizing.count(key, &mut store);
                 }
-                1 => store.put_refresh_token(Key::from(key), p.entry(&mut fields)?),
-                2 => store.put_id_token(Key::from(key), p.entry(&mut fields)?),
-                3 => store.put_account(Key::from(key), p.entry(&mut fields)?),
-                _ => store.put_app_metadata(Key::from(key), p.entry(&mut fields)?),
+                1 => store.refresh_tokens.put(key, p.entry(&mut fields)?),
+                2 => store.id_tokens.put(key, p.entry(&mut fields)?),
+                3 => store.accounts.put(key, p.entry(&mut fields)?),
+                _ => store.app_metadata.put(key, p.entry(&mut fields)?),
             }
             entries = p.comma_or_end()?;
         }

@@ -29,10 +29,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
-use super::entity::{
-    AccessTokenEntry, AccountEntry, AppMetadataEntry, Entity, IdTokenEntry, Member,
-    RefreshTokenEntry,
-};
+use super::entity::{Entity, Member};
 use super::fields::kind;
 use super::store::{HashMap, Key, Store};
 use crate::error::{Error, Result};
@@ -129,16 +126,10 @@ fn entries_of(section: &str, value: Value) -> Result<Vec<(String, Map<String, Va
         .collect()
 }
 
-/// Loads each entry of a section with `parse`, then `put`.
-fn load<E>(
-    store: &mut Store,
-    section: &str,
-    value: Value,
-    parse: fn(Map<String, Value>) -> std::result::Result<E, String>,
-    put: fn(&mut Store, String, E),
-) -> Result<()> {
+/// Reads each entry of a section as an `E`, then `put`s it.
+fn load<E: Entity>(section: &str, value: Value, mut put: impl FnMut(String, E)) -> Result<()> {
     for (key, object) in entries_of(section, value)? {
-        let entry = parse(object).map_err(|problem| {
+        let entry = E::parse(object).map_err(|problem| {
             Error::cache(
                 format!(
                     "the token cache's `{section}` entry `{}`: {problem}",
@@ -147,7 +138,7 @@ fn load<E>(
                 None,
             )
         })?;
-        put(store, key, entry);
+        put(key, entry);
     }
     Ok(())
 }
@@ -165,41 +156,11 @@ pub(crate) fn read_plain(json: &str) -> Result<Store> {
     };
     for (name, value) in sections {
         match name.as_str() {
-            ACCESS_TOKEN => load(
-                &mut store,
-                &name,
-                value,
-                AccessTokenEntry::parse,
-                |store, key, entry| store.put_access_token(&key, entry),
-            )?,
-            REFRESH_TOKEN => load(
-                &mut store,
-                &name,
-                value,
-                RefreshTokenEntry::parse,
-                Store::put_refresh_token,
-            )?,
-            ID_TOKEN => load(
-                &mut store,
-                &name,
-                value,
-                IdTokenEntry::parse,
-                Store::put_id_token,
-            )?,
-            ACCOUNT => load(
-                &mut store,
-                &name,
-                value,
-                AccountEntry::parse,
-                Store::put_account,
-            )?,
-            APP_METADATA => load(
-                &mut store,
-                &name,
-                value,
-                AppMetadataEntry::parse,
-                Store::put_app_metadata,
-            )?,
+            ACCESS_TOKEN => load(&name, value, |k, e| store.put_access_token(&k, e))?,
+            REFRESH_TOKEN => load(&name, value, |k, e| store.refresh_tokens.put(k, e))?,
+            ID_TOKEN => load(&name, value, |k, e| store.id_tokens.put(k, e))?,
+            ACCOUNT => load(&name, value, |k, e| store.accounts.put(k, e))?,
+            APP_METADATA => load(&name, value, |k, e| store.app_metadata.put(k, e))?,
             _ => {
                 store.other_sections.insert(name, value);
             }
@@ -226,15 +187,25 @@ pub(crate) fn write(store: &Store) -> Result<String> {
         &mut out,
         &mut first,
         REFRESH_TOKEN,
-        by_key(store.refresh_tokens()),
+        by_key(store.refresh_tokens.entries()),
     );
-    section(&mut out, &mut first, ID_TOKEN, by_key(store.id_tokens()));
-    section(&mut out, &mut first, ACCOUNT, by_key(store.accounts()));
+    section(
+        &mut out,
+        &mut first,
+        ID_TOKEN,
+        by_key(store.id_tokens.entries()),
+    );
+    section(
+        &mut out,
+        &mut first,
+        ACCOUNT,
+        by_key(store.accounts.entries()),
+    );
     section(
         &mut out,
         &mut first,
         APP_METADATA,
-        by_key(store.app_metadata()),
+        by_key(store.app_metadata.entries()),
     );
     for (name, value) in &store.other_sections {
         key(&mut out, &mut first, 1, name);
@@ -263,10 +234,10 @@ fn size_hint(store: &Store) -> usize {
             .sum()
     }
     256 + of(store.access_tokens().iter())
-        + of(by_key(store.refresh_tokens()))
-        + of(by_key(store.id_tokens()))
-        + of(by_key(store.accounts()))
-        + of(by_key(store.app_metadata()))
+        + of(by_key(store.refresh_tokens.entries()))
+        + of(by_key(store.id_tokens.entries()))
+        + of(by_key(store.accounts.entries()))
+        + of(by_key(store.app_metadata.entries()))
 }
 
 const INDENT: &str = "                                                                ";
@@ -699,6 +670,6 @@ pub(crate) mod tests {
         }
         let store = parse(docs[1]).unwrap();
         assert_eq!(store.access_tokens().get("k").unwrap().expires_on, 5);
-        assert_eq!(store.accounts().len(), 0);
+        assert_eq!(store.accounts.entries().len(), 0);
     }
 }

@@ -25,7 +25,7 @@ use super::document::{section_index, LoadError};
 use super::secrets::{Batch, Loaded};
 use super::sizing::Sizing;
 use crate::cache::entity::{AccessTokenEntry, Entity, Fields, Scalar};
-use crate::cache::store::{Key, Store};
+use crate::cache::store::Store;
 use crate::secret::WipedString;
 
 /// How many bytes a streaming read takes from its reader at a time.
@@ -48,6 +48,7 @@ pub(super) fn read_whole_by_serde(text: &str) -> Option<Loaded<'_>> {
     let mut secrets = Batch::keeping_all();
     let mut reader = serde_json::Deserializer::from_str(text);
     let read = Document {
+        section: None,
         store: &mut store,
         secrets: &mut secrets,
         fields: &mut Fields::new(),
@@ -73,6 +74,7 @@ pub(crate) fn read_stream<R: Read + Seek>(
         let buffered = BufReader::with_capacity(chunk.max(1), &mut reader);
         let mut json = serde_json::Deserializer::from_reader(buffered);
         let read = Document {
+            section: None,
             store: &mut store,
             secrets: &mut secrets,
             fields: &mut Fields::new(),
@@ -106,8 +108,11 @@ pub(crate) enum Streamed {
     Declined(WipedString),
 }
 
-/// The document: its sections, each read into the store.
+/// The document and, nested, each known section: what is read, and where into.
 struct Document<'s, 'de> {
+    /// `None`: the document, its sections each read into the store; else a
+    /// known section (its index in [`super::SECTIONS`]), its entries.
+    section: Option<usize>,
     store: &'s mut Store,
     secrets: &'s mut Batch<'de>,
     fields: &'s mut Fields<'de>,
@@ -125,10 +130,22 @@ impl<'de> Visitor<'de> for Document<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a token cache")
+        f.write_str(match self.section {
+            None => "a token cache",
+            Some(_) => "a map of entries",
+        })
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        match self.section {
+            None => self.sections(map),
+            Some(section) => self.entries(section, map),
+        }
+    }
+}
+
+impl<'de> Document<'_, 'de> {
+    fn sections<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut seen = [false; 5];
         while let Some(Text(name)) = map.next_key()? {
             let Some(section) = section_index(&name) else {
@@ -143,8 +160,8 @@ impl<'de> Visitor<'de> for Document<'_, 'de> {
                 Some(true) | None => return Err(declined()),
                 Some(seen) => *seen = true,
             }
-            map.next_value_seed(Section {
-                section,
+            map.next_value_seed(Document {
+                section: Some(section),
                 store: &mut *self.store,
                 secrets: &mut *self.secrets,
                 fields: &mut *self.fields,
@@ -153,35 +170,11 @@ impl<'de> Visitor<'de> for Document<'_, 'de> {
         }
         Ok(())
     }
-}
 
-/// A known section (its index in [`super::SECTIONS`]): its entries.
-struct Section<'s, 'de> {
-    section: usize,
-    store: &'s mut Store,
-    secrets: &'s mut Batch<'de>,
-    fields: &'s mut Fields<'de>,
-    sizing: &'s mut Sizing,
-}
-
-impl<'de> DeserializeSeed<'de> for Section<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Section<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a map of entries")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn entries<A: MapAccess<'de>>(self, section: usize, mut map: A) -> Result<(), A::Error> {
         let (store, fields) = (self.store, self.fields);
         while let Some(Text(key)) = map.next_key()? {
-            match self.section {
+            match section {
                 0 => {
                     // The secret is left to the batch, which copies it into
                     // a block shared with its neighbours'.
@@ -194,10 +187,10 @@ impl<'de> Visitor<'de> for Section<'_, 'de> {
                     self.secrets.put(store, &key, built?, secret);
                     self.sizing.count(&key, store);
                 }
-                1 => store.put_refresh_token(Key::from(&*key), entry(&mut map, fields)?),
-                2 => store.put_id_token(Key::from(&*key), entry(&mut map, fields)?),
-                3 => store.put_account(Key::from(&*key), entry(&mut map, fields)?),
-                _ => store.put_app_metadata(Key::from(&*key), entry(&mut map, fields)?),
+                1 => store.refresh_tokens.put(&*key, entry(&mut map, fields)?),
+                2 => store.id_tokens.put(&*key, entry(&mut map, fields)?),
+                3 => store.accounts.put(&*key, entry(&mut map, fields)?),
+                _ => store.app_metadata.put(&*key, entry(&mut map, fields)?),
             }
         }
         Ok(())

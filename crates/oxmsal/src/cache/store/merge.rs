@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::{ikey, same_id, Key, Store};
-use crate::cache::entity::{AccessTokenEntry, AccountEntry, IdTokenEntry, RefreshTokenEntry};
+use crate::cache::entity::AccessTokenEntry;
 use crate::cache::persist::PartitionKey;
 
 /// How [`Store::merge`] settles two entries with the same key.
@@ -58,31 +58,10 @@ impl Store {
             }
             self.put_access_token(key, entry);
         });
-        for (key, mut entry) in other.refresh_tokens {
-            let here = self.refresh_tokens.get(&key).filter(|_| newer_wins);
-            if here.is_some_and(|h| h.last_modification_time > entry.last_modification_time) {
-                continue;
-            }
-            if let Some(here) = here {
-                entry.raw.keep_foreign::<RefreshTokenEntry>(&here.raw);
-            }
-            self.put_refresh_token(key, entry);
-        }
-        for (key, mut entry) in other.id_tokens {
-            if let Some(here) = self.id_tokens.get(&key).filter(|_| newer_wins) {
-                entry.raw.keep_foreign::<IdTokenEntry>(&here.raw);
-            }
-            self.put_id_token(key, entry);
-        }
-        for (key, mut entry) in other.accounts {
-            if let Some(here) = self.accounts.get(&key).filter(|_| newer_wins) {
-                entry.raw.keep_foreign::<AccountEntry>(&here.raw);
-            }
-            self.put_account(key, entry);
-        }
-        for (key, entry) in other.app_metadata {
-            self.put_app_metadata(key, entry);
-        }
+        self.refresh_tokens.merge(other.refresh_tokens, newer_wins);
+        self.id_tokens.merge(other.id_tokens, newer_wins);
+        self.accounts.merge(other.accounts, newer_wins);
+        self.app_metadata.merge(other.app_metadata, newer_wins);
         for (name, value) in other.other_sections {
             if !(newer_wins && self.other_sections.contains_key(&name)) {
                 self.other_sections.insert(name, value);
@@ -114,21 +93,11 @@ impl Store {
                 out.put_access_token(&key, entry.clone());
             }
         }
-        for key in held.refresh_tokens {
-            if let Some(entry) = self.refresh_tokens.get(&key) {
-                out.put_refresh_token(Key::clone(&key), entry.clone());
-            }
-        }
-        for key in held.id_tokens {
-            if let Some(entry) = self.id_tokens.get(&key) {
-                out.put_id_token(Key::clone(&key), entry.clone());
-            }
-        }
-        for key in held.accounts {
-            if let Some(entry) = self.accounts.get(&key) {
-                out.put_account(Key::clone(&key), entry.clone());
-            }
-        }
+        self.refresh_tokens
+            .copy_into(&mut out.refresh_tokens, &held.refresh_tokens);
+        self.id_tokens
+            .copy_into(&mut out.id_tokens, &held.id_tokens);
+        self.accounts.copy_into(&mut out.accounts, &held.accounts);
         self.copy_app_metadata(&mut out, partition);
         out
     }
@@ -140,15 +109,9 @@ impl Store {
         for key in &held.access_tokens {
             self.remove_access_token(key);
         }
-        for key in &held.refresh_tokens {
-            self.remove_refresh_token(key);
-        }
-        for key in &held.id_tokens {
-            self.remove_id_token(key);
-        }
-        for key in &held.accounts {
-            self.remove_account_entry(key);
-        }
+        self.refresh_tokens.remove_all(&held.refresh_tokens);
+        self.id_tokens.remove_all(&held.id_tokens);
+        self.accounts.remove_all(&held.accounts);
     }
 
     /// The keys of `partition`'s entries (see [`partition`](Self::partition)),
@@ -159,7 +122,7 @@ impl Store {
             PartitionKey::App { client_id, realm } => {
                 let ce = ikey(&[client_id, ""]);
                 let realm = ikey(&[realm]);
-                for (he, by_client) in &self.index().access_tokens {
+                for (he, by_client) in self.index() {
                     // App-only tokens have an empty home account.
                     if !home_part(he).is_empty() {
                         continue;
@@ -177,7 +140,7 @@ impl Store {
             PartitionKey::OnBehalfOf { assertion_hash } => {
                 let ext = ikey(&[assertion_hash]);
                 let mut homes = BTreeSet::new();
-                for (he, by_client) in &self.index().access_tokens {
+                for (he, by_client) in self.index() {
                     for (ce, by_realm) in by_client {
                         if ce.rsplit('\0').next() != Some(ext.as_str()) {
                             continue;
@@ -199,23 +162,26 @@ impl Store {
     /// and account keys, and its access token keys when `access_tokens`.
     fn user_keys(&self, held: &mut PartitionKeys, home: &str, access_tokens: bool) {
         let mine = |he: &str| home_part(he) == home;
-        let index = self.index();
         if access_tokens {
-            let groups = index.access_tokens.iter().filter(|(he, _)| mine(he));
+            let groups = self.index().iter().filter(|(he, _)| mine(he));
             let slots = groups
                 .flat_map(|(_, c)| c.values())
                 .flat_map(|r| r.values())
                 .flatten();
             held.access_tokens.extend(self.access_tokens.keys_at(slots));
         }
-        let rts = index.refresh_tokens.iter().filter(|(he, _)| mine(he));
+        let rts = self
+            .refresh_tokens
+            .index()
+            .iter()
+            .filter(|(he, _)| mine(he));
         held.refresh_tokens
             .extend(rts.flat_map(|(_, keys)| keys).cloned());
-        let its = index.id_tokens.iter().filter(|(he, _)| mine(he));
+        let its = self.id_tokens.index().iter().filter(|(he, _)| mine(he));
         held.id_tokens
             .extend(its.flat_map(|(_, keys)| keys).cloned());
-        held.accounts
-            .extend(index.accounts.get(home).into_iter().flatten().cloned());
+        let accounts = self.accounts.group(home).map(|(k, _)| k);
+        held.accounts.extend(accounts.cloned());
     }
 
     /// The app metadata of the partition's client, or of the clients whose
@@ -225,21 +191,18 @@ impl Store {
         if let PartitionKey::App { client_id, .. } = partition {
             clients.push(client_id);
         }
+        let rts = out.refresh_tokens.entries().values().map(|e| &e.client_id);
+        let its = out.id_tokens.entries().values().map(|e| &e.client_id);
         let held: BTreeSet<String> = out
             .access_tokens
             .values()
             .map(|e| e.shared.client_id.to_lowercase())
-            .chain(
-                out.refresh_tokens
-                    .values()
-                    .map(|e| e.client_id.to_lowercase()),
-            )
-            .chain(out.id_tokens.values().map(|e| e.client_id.to_lowercase()))
+            .chain(rts.chain(its).map(|client_id| client_id.to_lowercase()))
             .collect();
         clients.extend(held.iter().map(String::as_str));
-        for (key, entry) in &self.app_metadata {
-            if clients.iter().any(|c| same_id(c, &entry.client_id)) {
-                out.put_app_metadata(key.clone(), entry.clone());
+        for (key, entry) in self.app_metadata.entries() {
+            if clients.iter().any(|c| same_id(c, &entry.meta.client_id)) {
+                out.app_metadata.put(Key::clone(key), entry.clone());
             }
         }
     }

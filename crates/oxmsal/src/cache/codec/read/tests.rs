@@ -13,10 +13,10 @@ use crate::cache::store::Key;
 fn counts(store: &Store) -> [usize; 6] {
     [
         store.access_tokens().len(),
-        store.refresh_tokens().len(),
-        store.id_tokens().len(),
-        store.accounts().len(),
-        store.app_metadata().len(),
+        store.refresh_tokens.entries().len(),
+        store.id_tokens.entries().len(),
+        store.accounts.entries().len(),
+        store.app_metadata.entries().len(),
         store.other_sections.len(),
     ]
 }
@@ -371,6 +371,7 @@ fn reserved(doc: &str) -> usize {
     let mut sizing = Sizing::of(doc);
     let mut json = serde_json::Deserializer::from_str(doc);
     Document {
+        section: None,
         store: &mut store,
         secrets: &mut Batch::keeping_all(),
         fields: &mut Fields::new(),
