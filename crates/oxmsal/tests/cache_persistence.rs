@@ -515,7 +515,13 @@ async fn signing_in_again_keeps_fields_another_library_wrote_in_the_file() {
     let first = Env::sign_in(&process(), USER_SCOPE).await;
     let account = first.account.unwrap();
 
-    let sections = ["Account", "RefreshToken", "IdToken", "AccessToken"];
+    let sections = [
+        "Account",
+        "RefreshToken",
+        "IdToken",
+        "AccessToken",
+        "AppMetadata",
+    ];
     let mut doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     for section in sections {

@@ -16,9 +16,6 @@ pub(super) type KeySets = HashMap<Key, KeySet>;
 
 /// What the store needs of an entry kind kept in a [`Section`].
 pub(crate) trait Kind: Entity + Clone {
-    /// Whether an entry written over another (saving a response, a
-    /// `NewerWins` merge) keeps the other's fields oxmsal does not know.
-    const KEEPS_FOREIGN: bool = true;
     /// The index key of the entry's group.
     fn group(&self) -> String;
     /// Whether saving `self` replaces `old`, an entry of its group under
@@ -124,11 +121,11 @@ impl<E: Kind> Section<E> {
             .filter(|(k, old)| ***k != *key && entry.replaces(old))
             .map(|(k, _)| Key::clone(k))
             .collect();
-        if E::KEEPS_FOREIGN {
-            let replaced = std::iter::once(&key).chain(&victims);
-            if let Some(old) = replaced.filter_map(|k| self.entries.get(k)).next() {
-                entry.raw_mut().keep_foreign::<E>(old.raw());
-            }
+        // An entry written over another keeps the fields oxmsal does not
+        // know that another library wrote there.
+        let replaced = std::iter::once(&key).chain(&victims);
+        if let Some(old) = replaced.filter_map(|k| self.entries.get(k)).next() {
+            entry.raw_mut().keep_foreign::<E>(old.raw());
         }
         for victim in &victims {
             self.remove(victim);
@@ -145,14 +142,14 @@ impl<E: Kind> Section<E> {
 
     /// Puts every entry of `other` here; with `newer_wins`, an entry here
     /// [`newer_than`](Kind::newer_than) the incoming one stays, and one
-    /// replaced lends it its foreign fields (when the kind keeps them).
+    /// replaced lends it its foreign fields.
     pub(crate) fn merge(&mut self, other: Section<E>, newer_wins: bool) {
         for (key, mut entry) in other.entries {
             let here = self.entries.get(&key).filter(|_| newer_wins);
             if here.is_some_and(|here| here.newer_than(&entry)) {
                 continue;
             }
-            if let Some(here) = here.filter(|_| E::KEEPS_FOREIGN) {
+            if let Some(here) = here {
                 entry.raw_mut().keep_foreign::<E>(here.raw());
             }
             self.put(key, entry);
@@ -225,9 +222,8 @@ impl Kind for AccountEntry {
 }
 
 /// Grouped by environment + client, one entry per group: a new one replaces
-/// the others, and keeps none of their fields.
+/// the others.
 impl Kind for AppMetadataEntry {
-    const KEEPS_FOREIGN: bool = false;
     fn group(&self) -> String {
         ikey(&[&self.meta.environment, &self.meta.client_id])
     }
