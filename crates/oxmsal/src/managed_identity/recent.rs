@@ -63,32 +63,46 @@ struct Answer {
 impl Recent {
     /// The answer for `resource` at `now`, if the cache is still at `changes`
     /// and still holds the token.
+    ///
+    /// The thread's list yields only the parts, and the result is built here,
+    /// inlined into the hit, so it is written once where it goes: returned
+    /// whole from a call, then moved, the hit measured some 4 ns slower
+    /// (`compare --only mi_hit`, runs interleaved).
+    #[inline(always)]
     pub(crate) fn get(
         &self,
         resource: &str,
         changes: u64,
         now: u64,
     ) -> Option<AuthenticationResult> {
-        ANSWERS.with_borrow(|answers| {
-            let answer = answers
-                .iter()
-                .find(|a| a.client == self.client && &*a.resource == resource)?;
-            if answer.changes != changes || now >= answer.stale_at {
-                return None;
-            }
-            Some(AuthenticationResult {
-                access_token: answer.access_token.upgrade()?,
-                token_type: answer.token_type.clone(),
-                expires_on: answer.expires_on,
-                expires_in: answer.expires_on.saturating_sub(now),
-                refresh_on: answer.refresh_on,
-                scopes: Arc::clone(&answer.scopes),
-                token_source: TokenSource::Cache,
-                correlation_id: Default::default(),
-                id_token_claims: None,
-                account: None,
-                response: None,
-            })
+        let (access_token, scopes, token_type, expires_on, refresh_on) =
+            ANSWERS.with_borrow(|answers| {
+                let answer = answers
+                    .iter()
+                    .find(|a| a.client == self.client && &*a.resource == resource)?;
+                if answer.changes != changes || now >= answer.stale_at {
+                    return None;
+                }
+                Some((
+                    answer.access_token.upgrade()?,
+                    Arc::clone(&answer.scopes),
+                    answer.token_type.clone(),
+                    answer.expires_on,
+                    answer.refresh_on,
+                ))
+            })?;
+        Some(AuthenticationResult {
+            access_token,
+            token_type,
+            expires_on,
+            expires_in: expires_on.saturating_sub(now),
+            refresh_on,
+            scopes,
+            token_source: TokenSource::Cache,
+            correlation_id: Default::default(),
+            id_token_claims: None,
+            account: None,
+            response: None,
         })
     }
 
