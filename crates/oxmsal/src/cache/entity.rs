@@ -149,14 +149,16 @@ impl Raw {
             return;
         };
         for (name, value) in &old.verbatim {
-            let ours = self
-                .extra
-                .as_ref()
-                .is_some_and(|e| e.verbatim.iter().any(|(n, _)| n == name));
+            let ours = self.verbatim().iter().any(|(n, _)| n == name);
             if name != "secret" && E::field_id(name).is_none() && !ours {
                 self.push_verbatim(name.clone(), value.clone());
             }
         }
+    }
+
+    /// The members kept verbatim, in order.
+    fn verbatim(&self) -> &[(String, Value)] {
+        self.extra.as_ref().map_or(&[], |e| &e.verbatim)
     }
 
     fn slots(&self) -> &[u8] {
@@ -212,8 +214,7 @@ impl Raw {
         &'a self,
         view: &'a E,
     ) -> impl Iterator<Item = (&'a str, Member<'a>)> + 'a {
-        let verbatim = self.extra.as_ref().map_or(&[][..], |e| &e.verbatim[..]);
-        let mut next_verbatim = verbatim.iter();
+        let mut next_verbatim = self.verbatim().iter();
         self.slots().iter().filter_map(move |&slot| match slot {
             SLOT_SECRET => self.secret.as_ref().map(|s| {
                 let s = s.expose_secret();
@@ -393,6 +394,15 @@ impl<'de> Fields<'de> {
         self.verbatim.push((name.into_owned(), value));
         self.order.push(SLOT_VERBATIM);
         true
+    }
+
+    /// Adds a member read as a scalar, known to `E` or not. `false` when it
+    /// is already there.
+    pub(crate) fn add<E: Entity>(&mut self, name: &str, value: Scalar<'de>) -> bool {
+        match E::field_id(name) {
+            Some(id) => self.add_known(id, value),
+            None => self.add_verbatim(Cow::Borrowed(name), value.into_value()),
+        }
     }
 
     /// Reads a whole JSON object (which has no duplicate names).
@@ -746,11 +756,7 @@ pub(crate) fn build_from<E: Entity>(members: Vec<(&'static str, Scalar<'_>)>) ->
     let mut fields = Fields::new();
     fields.start::<E>();
     for (name, value) in members {
-        let added = match E::field_id(name) {
-            Some(id) => fields.add_known(id, value),
-            None => fields.add_verbatim(Cow::Borrowed(name), value.into_value()),
-        };
-        if !added {
+        if !fields.add::<E>(name, value) {
             return Err(format!("`{name}` is given twice"));
         }
     }
@@ -1129,12 +1135,7 @@ impl RefreshTokenEntry {
         let name = Self::FIELDS[usize::from(rt::LAST_MODIFICATION_TIME)];
         if let Some(position) = self.raw.known_position(rt::LAST_MODIFICATION_TIME) {
             self.raw.set_slot(position, slot);
-        } else if self
-            .raw
-            .extra
-            .as_ref()
-            .is_some_and(|e| e.verbatim.iter().any(|(n, _)| n == name))
-        {
+        } else if self.raw.verbatim().iter().any(|(n, _)| n == name) {
             self.raw.set(name, Value::from(now.to_string()));
         } else {
             self.raw.push_slot(slot);

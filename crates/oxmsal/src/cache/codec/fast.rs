@@ -268,17 +268,8 @@ impl<'a> Parser<'a> {
             let name = self.string()?;
             self.expect(b':')?;
             let value = self.scalar()?;
-            let added = match E::field_id(name) {
-                Some(id) => fields.add_known(id, value),
-                None => {
-                    let value = match value {
-                        Scalar::Str(s) => serde_json::Value::String(s.into_owned()),
-                        _ => serde_json::Value::Null,
-                    };
-                    fields.add_verbatim(Cow::Borrowed(name), value)
-                }
-            };
-            if !added {
+            // A repeated name: the general path decides.
+            if !fields.add::<E>(name, value) {
                 return None;
             }
             more = self.comma_or_end()?;
