@@ -729,8 +729,13 @@ pub(crate) trait Entity: Sized {
     const FIELDS: &'static [&'static str];
     /// The `credential_type` of the kind, if it has one.
     const CREDENTIAL_TYPE: Option<&'static str>;
+    /// The id of a known field, by name (the kind's `known_fields!` module's
+    /// `id`).
+    const FIELD_ID: fn(&str) -> Option<u8>;
     /// The id of a known field.
-    fn field_id(name: &str) -> Option<u8>;
+    fn field_id(name: &str) -> Option<u8> {
+        (Self::FIELD_ID)(name)
+    }
     /// A known string field's value.
     fn string(&self, id: u8) -> Option<&str>;
     /// A known number field's value (0 for a kind without number fields).
@@ -834,6 +839,7 @@ known_fields!(at {
 
 impl Entity for AccessTokenEntry {
     const FIELDS: &'static [&'static str] = at::FIELDS;
+    const FIELD_ID: fn(&str) -> Option<u8> = at::id;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("AccessToken");
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -857,10 +863,6 @@ impl Entity for AccessTokenEntry {
             at::REFRESH_ON => self.refresh_on.unwrap_or(0),
             _ => 0,
         }
-    }
-
-    fn field_id(name: &str) -> Option<u8> {
-        at::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1076,6 +1078,7 @@ known_fields!(rt {
 
 impl Entity for RefreshTokenEntry {
     const FIELDS: &'static [&'static str] = rt::FIELDS;
+    const FIELD_ID: fn(&str) -> Option<u8> = rt::id;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("RefreshToken");
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1094,10 +1097,6 @@ impl Entity for RefreshTokenEntry {
             rt::LAST_MODIFICATION_TIME => self.last_modification_time,
             _ => 0,
         }
-    }
-
-    fn field_id(name: &str) -> Option<u8> {
-        rt::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1168,6 +1167,7 @@ known_fields!(idt {
 
 impl Entity for IdTokenEntry {
     const FIELDS: &'static [&'static str] = idt::FIELDS;
+    const FIELD_ID: fn(&str) -> Option<u8> = idt::id;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("IdToken");
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1178,10 +1178,6 @@ impl Entity for IdTokenEntry {
             idt::CLIENT_ID => Some(&self.client_id),
             _ => None,
         }
-    }
-
-    fn field_id(name: &str) -> Option<u8> {
-        idt::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1242,6 +1238,7 @@ known_fields!(acct {
 
 impl Entity for AccountEntry {
     const FIELDS: &'static [&'static str] = acct::FIELDS;
+    const FIELD_ID: fn(&str) -> Option<u8> = acct::id;
     const CREDENTIAL_TYPE: Option<&'static str> = None;
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1255,10 +1252,6 @@ impl Entity for AccountEntry {
             acct::ACCOUNT_SOURCE => self.account.account_source.as_deref(),
             _ => None,
         }
-    }
-
-    fn field_id(name: &str) -> Option<u8> {
-        acct::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1300,6 +1293,7 @@ known_fields!(meta {
 
 impl Entity for AppMetadataEntry {
     const FIELDS: &'static [&'static str] = meta::FIELDS;
+    const FIELD_ID: fn(&str) -> Option<u8> = meta::id;
     const CREDENTIAL_TYPE: Option<&'static str> = None;
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1309,10 +1303,6 @@ impl Entity for AppMetadataEntry {
             meta::FAMILY_ID => self.meta.family_id.as_deref(),
             _ => None,
         }
-    }
-
-    fn field_id(name: &str) -> Option<u8> {
-        meta::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1394,9 +1384,7 @@ mod tests {
     impl Entity for NoView {
         const FIELDS: &'static [&'static str] = &[];
         const CREDENTIAL_TYPE: Option<&'static str> = None;
-        fn field_id(_: &str) -> Option<u8> {
-            None
-        }
+        const FIELD_ID: fn(&str) -> Option<u8> = |_| None;
         fn string(&self, _: u8) -> Option<&str> {
             None
         }
