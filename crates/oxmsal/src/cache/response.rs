@@ -320,11 +320,8 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
                 ("username", str(username)),
                 ("authority_type", str(record.authority_type)),
             ]);
-            o.extend(
-                record
-                    .account_source
-                    .map(|source| ("account_source", str(source))),
-            );
+            let source = record.account_source;
+            o.extend(source.map(|source| ("account_source", str(source))));
             let key = keys::account(home, environment, realm);
             Some((key, build_from::<AccountEntry>(o).map_err(invalid)?))
         }
