@@ -113,7 +113,7 @@ impl Raw {
         self.secret.as_ref()
     }
 
-    /// Puts a deferred secret ([`Fields::defer_secrets`]) in its place.
+    /// Puts a deferred secret ([`Fields::deferring_secret`]) in its place.
     pub(crate) fn fill_secret(&mut self, secret: Secret) {
         self.secret = Some(secret);
     }
@@ -300,7 +300,7 @@ pub(crate) struct Fields<'de> {
     verbatim: Vec<(String, Value)>,
     /// The string secret, taken out of `known`, as read.
     secret: Option<Cow<'de, str>>,
-    /// Whether the secret is left to the caller ([`Fields::take_deferred_secret`])
+    /// Whether the secret is left to the caller ([`Fields::deferring_secret`])
     /// instead of going into a [`Secret`] of its own.
     defer_secret: bool,
     /// Whether it was read without escapes.
@@ -355,17 +355,19 @@ impl<'de> Fields<'de> {
         self.secret_id = None;
     }
 
-    /// Whether entries built from here on leave a string secret to the caller:
-    /// the entry's record has the secret's place, and the caller puts the
-    /// secret there ([`Raw::fill_secret`]) — a reader that copies many secrets
-    /// into one allocation ([`SecretBlock`](super::codec::secrets::SecretBlock)).
-    pub(crate) fn defer_secrets(&mut self, defer: bool) {
-        self.defer_secret = defer;
-    }
-
-    /// The secret of the entry just built, when it was deferred.
-    pub(crate) fn take_deferred_secret(&mut self) -> Option<Cow<'de, str>> {
-        self.secret.take().filter(|_| self.defer_secret)
+    /// Runs `read` (reading and building an entry here) leaving the entry's
+    /// string secret to the caller, returned beside `read`'s result: the
+    /// entry's record has the secret's place, and the caller puts the secret
+    /// there ([`Raw::fill_secret`]) — a reader that copies many secrets into
+    /// one allocation ([`SecretBlock`](super::codec::secrets::SecretBlock)).
+    pub(crate) fn deferring_secret<R>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> R,
+    ) -> (R, Option<Cow<'de, str>>) {
+        self.defer_secret = true;
+        let read = read(self);
+        self.defer_secret = false;
+        (read, self.secret.take())
     }
 
     /// Starts reading an object of kind `E`.
@@ -1005,7 +1007,7 @@ impl<'de> MsalAccessToken<'de> {
 
 impl<'de> Fields<'de> {
     /// The entry of an access token read by the fast path, and its secret
-    /// (always left to the caller, as [`Fields::defer_secrets`] does).
+    /// (always left to the caller, as [`Fields::deferring_secret`] does).
     pub(crate) fn build_msal_access_token(
         &mut self,
         m: MsalAccessToken<'de>,

@@ -54,10 +54,8 @@ pub(super) fn read(text: &str) -> Option<Loaded<'_>> {
                         None => {
                             // From the entry's start, the general way.
                             p.pos = start;
-                            fields.defer_secrets(true);
-                            let built = p.entry::<AccessTokenEntry>(&mut fields);
-                            let secret = fields.take_deferred_secret();
-                            fields.defer_secrets(false);
+                            let (built, secret) =
+                                fields.deferring_secret(|f| p.entry::<AccessTokenEntry>(f));
                             (built?, secret)
                         }
                     };
