@@ -282,12 +282,6 @@ impl TokenCache {
         chunk: usize,
     ) -> std::result::Result<(), codec::LoadError> {
         let store = codec::read_stream(reader, chunk)?;
-        self.replace(store);
-        Ok(())
-    }
-
-    /// Makes `store` the cache's contents, as loaded (not changed since).
-    fn replace(&self, store: Store) {
         let old = {
             let mut state = self.write();
             let old = std::mem::replace(&mut state.store, store);
@@ -296,6 +290,7 @@ impl TokenCache {
         };
         // Freeing a large store takes a while: not under the lock.
         drop(old);
+        Ok(())
     }
 
     /// Whether the cache changed since it was loaded or last persisted.
