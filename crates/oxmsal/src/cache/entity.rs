@@ -407,21 +407,6 @@ impl<'de> Fields<'de> {
         }
     }
 
-    /// Reads a whole JSON object (which has no duplicate names).
-    fn read_map<E: Entity>(&mut self, object: Map<String, Value>) {
-        self.start::<E>();
-        for (name, value) in object {
-            match E::field_id(&name) {
-                Some(id) => {
-                    self.add_known(id, Scalar::from_value(value));
-                }
-                None => {
-                    self.add_verbatim(Cow::Owned(name), value);
-                }
-            }
-        }
-    }
-
     fn name<E: Entity>(id: u8) -> &'static str {
         E::FIELDS.get(usize::from(id)).copied().unwrap_or("?")
     }
@@ -751,7 +736,11 @@ pub(crate) trait Entity: Sized {
     /// Reads an entry of a cache document.
     fn parse(object: Map<String, Value>) -> Result<Self, String> {
         let mut fields = Fields::new();
-        fields.read_map::<Self>(object);
+        fields.start::<Self>();
+        for (name, value) in object {
+            // A JSON object has no repeated names: every member is added.
+            fields.add::<Self>(&name, Scalar::from_value(value));
+        }
         Self::build(&mut fields)
     }
 }
