@@ -113,7 +113,7 @@ impl Raw {
         self.secret.as_ref()
     }
 
-    /// Puts a deferred secret ([`Fields::defer_secrets`]) in its place.
+    /// Puts a deferred secret ([`Fields::deferring_secret`]) in its place.
     pub(crate) fn fill_secret(&mut self, secret: Secret) {
         self.secret = Some(secret);
     }
@@ -149,14 +149,16 @@ impl Raw {
             return;
         };
         for (name, value) in &old.verbatim {
-            let ours = self
-                .extra
-                .as_ref()
-                .is_some_and(|e| e.verbatim.iter().any(|(n, _)| n == name));
+            let ours = self.verbatim().iter().any(|(n, _)| n == name);
             if name != "secret" && E::field_id(name).is_none() && !ours {
                 self.push_verbatim(name.clone(), value.clone());
             }
         }
+    }
+
+    /// The members kept verbatim, in order.
+    fn verbatim(&self) -> &[(String, Value)] {
+        self.extra.as_ref().map_or(&[], |e| &e.verbatim)
     }
 
     fn slots(&self) -> &[u8] {
@@ -212,8 +214,7 @@ impl Raw {
         &'a self,
         view: &'a E,
     ) -> impl Iterator<Item = (&'a str, Member<'a>)> + 'a {
-        let verbatim = self.extra.as_ref().map_or(&[][..], |e| &e.verbatim[..]);
-        let mut next_verbatim = verbatim.iter();
+        let mut next_verbatim = self.verbatim().iter();
         self.slots().iter().filter_map(move |&slot| match slot {
             SLOT_SECRET => self.secret.as_ref().map(|s| {
                 let s = s.expose_secret();
@@ -299,7 +300,7 @@ pub(crate) struct Fields<'de> {
     verbatim: Vec<(String, Value)>,
     /// The string secret, taken out of `known`, as read.
     secret: Option<Cow<'de, str>>,
-    /// Whether the secret is left to the caller ([`Fields::take_deferred_secret`])
+    /// Whether the secret is left to the caller ([`Fields::deferring_secret`])
     /// instead of going into a [`Secret`] of its own.
     defer_secret: bool,
     /// Whether it was read without escapes.
@@ -354,17 +355,19 @@ impl<'de> Fields<'de> {
         self.secret_id = None;
     }
 
-    /// Whether entries built from here on leave a string secret to the caller:
-    /// the entry's record has the secret's place, and the caller puts the
-    /// secret there ([`Raw::fill_secret`]) — a reader that copies many secrets
-    /// into one allocation ([`SecretBlock`](super::codec::secrets::SecretBlock)).
-    pub(crate) fn defer_secrets(&mut self, defer: bool) {
-        self.defer_secret = defer;
-    }
-
-    /// The secret of the entry just built, when it was deferred.
-    pub(crate) fn take_deferred_secret(&mut self) -> Option<Cow<'de, str>> {
-        self.secret.take().filter(|_| self.defer_secret)
+    /// Runs `read` (reading and building an entry here) leaving the entry's
+    /// string secret to the caller, returned beside `read`'s result: the
+    /// entry's record has the secret's place, and the caller puts the secret
+    /// there ([`Raw::fill_secret`]) — a reader that copies many secrets into
+    /// one allocation ([`SecretBlock`](super::codec::secrets::SecretBlock)).
+    pub(crate) fn deferring_secret<R>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> R,
+    ) -> (R, Option<Cow<'de, str>>) {
+        self.defer_secret = true;
+        let read = read(self);
+        self.defer_secret = false;
+        (read, self.secret.take())
     }
 
     /// Starts reading an object of kind `E`.
@@ -395,18 +398,12 @@ impl<'de> Fields<'de> {
         true
     }
 
-    /// Reads a whole JSON object (which has no duplicate names).
-    fn read_map<E: Entity>(&mut self, object: Map<String, Value>) {
-        self.start::<E>();
-        for (name, value) in object {
-            match E::field_id(&name) {
-                Some(id) => {
-                    self.add_known(id, Scalar::from_value(value));
-                }
-                None => {
-                    self.add_verbatim(Cow::Owned(name), value);
-                }
-            }
+    /// Adds a member read as a scalar, known to `E` or not. `false` when it
+    /// is already there.
+    pub(crate) fn add<E: Entity>(&mut self, name: &str, value: Scalar<'de>) -> bool {
+        match E::field_id(name) {
+            Some(id) => self.add_known(id, value),
+            None => self.add_verbatim(Cow::Borrowed(name), value.into_value()),
         }
     }
 
@@ -719,8 +716,13 @@ pub(crate) trait Entity: Sized {
     const FIELDS: &'static [&'static str];
     /// The `credential_type` of the kind, if it has one.
     const CREDENTIAL_TYPE: Option<&'static str>;
+    /// The id of a known field, by name (the kind's `known_fields!` module's
+    /// `id`).
+    const FIELD_ID: fn(&str) -> Option<u8>;
     /// The id of a known field.
-    fn field_id(name: &str) -> Option<u8>;
+    fn field_id(name: &str) -> Option<u8> {
+        (Self::FIELD_ID)(name)
+    }
     /// A known string field's value.
     fn string(&self, id: u8) -> Option<&str>;
     /// A known number field's value (0 for a kind without number fields).
@@ -734,7 +736,11 @@ pub(crate) trait Entity: Sized {
     /// Reads an entry of a cache document.
     fn parse(object: Map<String, Value>) -> Result<Self, String> {
         let mut fields = Fields::new();
-        fields.read_map::<Self>(object);
+        fields.start::<Self>();
+        for (name, value) in object {
+            // A JSON object has no repeated names: every member is added.
+            fields.add::<Self>(&name, Scalar::from_value(value));
+        }
         Self::build(&mut fields)
     }
 }
@@ -746,11 +752,7 @@ pub(crate) fn build_from<E: Entity>(members: Vec<(&'static str, Scalar<'_>)>) ->
     let mut fields = Fields::new();
     fields.start::<E>();
     for (name, value) in members {
-        let added = match E::field_id(name) {
-            Some(id) => fields.add_known(id, value),
-            None => fields.add_verbatim(Cow::Borrowed(name), value.into_value()),
-        };
-        if !added {
+        if !fields.add::<E>(name, value) {
             return Err(format!("`{name}` is given twice"));
         }
     }
@@ -828,6 +830,7 @@ known_fields!(at {
 
 impl Entity for AccessTokenEntry {
     const FIELDS: &'static [&'static str] = at::FIELDS;
+    const FIELD_ID: fn(&str) -> Option<u8> = at::id;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("AccessToken");
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -851,10 +854,6 @@ impl Entity for AccessTokenEntry {
             at::REFRESH_ON => self.refresh_on.unwrap_or(0),
             _ => 0,
         }
-    }
-
-    fn field_id(name: &str) -> Option<u8> {
-        at::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -997,7 +996,7 @@ impl<'de> MsalAccessToken<'de> {
 
 impl<'de> Fields<'de> {
     /// The entry of an access token read by the fast path, and its secret
-    /// (always left to the caller, as [`Fields::defer_secrets`] does).
+    /// (always left to the caller, as [`Fields::deferring_secret`] does).
     pub(crate) fn build_msal_access_token(
         &mut self,
         m: MsalAccessToken<'de>,
@@ -1070,6 +1069,7 @@ known_fields!(rt {
 
 impl Entity for RefreshTokenEntry {
     const FIELDS: &'static [&'static str] = rt::FIELDS;
+    const FIELD_ID: fn(&str) -> Option<u8> = rt::id;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("RefreshToken");
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1088,10 +1088,6 @@ impl Entity for RefreshTokenEntry {
             rt::LAST_MODIFICATION_TIME => self.last_modification_time,
             _ => 0,
         }
-    }
-
-    fn field_id(name: &str) -> Option<u8> {
-        rt::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1129,12 +1125,7 @@ impl RefreshTokenEntry {
         let name = Self::FIELDS[usize::from(rt::LAST_MODIFICATION_TIME)];
         if let Some(position) = self.raw.known_position(rt::LAST_MODIFICATION_TIME) {
             self.raw.set_slot(position, slot);
-        } else if self
-            .raw
-            .extra
-            .as_ref()
-            .is_some_and(|e| e.verbatim.iter().any(|(n, _)| n == name))
-        {
+        } else if self.raw.verbatim().iter().any(|(n, _)| n == name) {
             self.raw.set(name, Value::from(now.to_string()));
         } else {
             self.raw.push_slot(slot);
@@ -1167,6 +1158,7 @@ known_fields!(idt {
 
 impl Entity for IdTokenEntry {
     const FIELDS: &'static [&'static str] = idt::FIELDS;
+    const FIELD_ID: fn(&str) -> Option<u8> = idt::id;
     const CREDENTIAL_TYPE: Option<&'static str> = Some("IdToken");
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1177,10 +1169,6 @@ impl Entity for IdTokenEntry {
             idt::CLIENT_ID => Some(&self.client_id),
             _ => None,
         }
-    }
-
-    fn field_id(name: &str) -> Option<u8> {
-        idt::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1241,6 +1229,7 @@ known_fields!(acct {
 
 impl Entity for AccountEntry {
     const FIELDS: &'static [&'static str] = acct::FIELDS;
+    const FIELD_ID: fn(&str) -> Option<u8> = acct::id;
     const CREDENTIAL_TYPE: Option<&'static str> = None;
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1254,10 +1243,6 @@ impl Entity for AccountEntry {
             acct::ACCOUNT_SOURCE => self.account.account_source.as_deref(),
             _ => None,
         }
-    }
-
-    fn field_id(name: &str) -> Option<u8> {
-        acct::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1299,6 +1284,7 @@ known_fields!(meta {
 
 impl Entity for AppMetadataEntry {
     const FIELDS: &'static [&'static str] = meta::FIELDS;
+    const FIELD_ID: fn(&str) -> Option<u8> = meta::id;
     const CREDENTIAL_TYPE: Option<&'static str> = None;
 
     fn string(&self, id: u8) -> Option<&str> {
@@ -1308,10 +1294,6 @@ impl Entity for AppMetadataEntry {
             meta::FAMILY_ID => self.meta.family_id.as_deref(),
             _ => None,
         }
-    }
-
-    fn field_id(name: &str) -> Option<u8> {
-        meta::id(name)
     }
 
     fn build(f: &mut Fields<'_>) -> Result<Self, String> {
@@ -1393,9 +1375,7 @@ mod tests {
     impl Entity for NoView {
         const FIELDS: &'static [&'static str] = &[];
         const CREDENTIAL_TYPE: Option<&'static str> = None;
-        fn field_id(_: &str) -> Option<u8> {
-            None
-        }
+        const FIELD_ID: fn(&str) -> Option<u8> = |_| None;
         fn string(&self, _: u8) -> Option<&str> {
             None
         }

@@ -145,13 +145,10 @@ impl fmt::Debug for TokenCache {
         let state = self.read();
         f.debug_struct("TokenCache")
             .field("access_tokens", &state.store.access_tokens().len())
-            .field(
-                "refresh_tokens",
-                &state.store.refresh_tokens.entries().len(),
-            )
-            .field("id_tokens", &state.store.id_tokens.entries().len())
-            .field("accounts", &state.store.accounts.entries().len())
-            .field("app_metadata", &state.store.app_metadata.entries().len())
+            .field("refresh_tokens", &state.store.refresh_tokens.len())
+            .field("id_tokens", &state.store.id_tokens.len())
+            .field("accounts", &state.store.accounts.len())
+            .field("app_metadata", &state.store.app_metadata.len())
             .finish()
     }
 }
@@ -285,12 +282,6 @@ impl TokenCache {
         chunk: usize,
     ) -> std::result::Result<(), codec::LoadError> {
         let store = codec::read_stream(reader, chunk)?;
-        self.replace(store);
-        Ok(())
-    }
-
-    /// Makes `store` the cache's contents, as loaded (not changed since).
-    fn replace(&self, store: Store) {
         let old = {
             let mut state = self.write();
             let old = std::mem::replace(&mut state.store, store);
@@ -299,6 +290,7 @@ impl TokenCache {
         };
         // Freeing a large store takes a while: not under the lock.
         drop(old);
+        Ok(())
     }
 
     /// Whether the cache changed since it was loaded or last persisted.
@@ -351,7 +343,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().refresh_token_count(), 0);
     /// ```
     pub fn refresh_token_count(&self) -> usize {
-        self.read().store.refresh_tokens.entries().len()
+        self.read().store.refresh_tokens.len()
     }
 
     /// How many id tokens the cache holds.
@@ -360,7 +352,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().id_token_count(), 0);
     /// ```
     pub fn id_token_count(&self) -> usize {
-        self.read().store.id_tokens.entries().len()
+        self.read().store.id_tokens.len()
     }
 
     /// How many account entries the cache holds.
@@ -369,7 +361,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().account_count(), 0);
     /// ```
     pub fn account_count(&self) -> usize {
-        self.read().store.accounts.entries().len()
+        self.read().store.accounts.len()
     }
 
     /// How many app metadata entries the cache holds.
@@ -378,7 +370,7 @@ impl TokenCache {
     /// assert_eq!(oxmsal::cache::TokenCache::new().app_metadata_count(), 0);
     /// ```
     pub fn app_metadata_count(&self) -> usize {
-        self.read().store.app_metadata.entries().len()
+        self.read().store.app_metadata.len()
     }
 
     /// Every account, ordered by entry key.
@@ -388,7 +380,7 @@ impl TokenCache {
     /// ```
     pub fn accounts(&self) -> Vec<Account> {
         let state = self.read();
-        let mut entries: Vec<_> = state.store.accounts.entries().iter().collect();
+        let mut entries: Vec<_> = state.store.accounts.iter().collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
         entries
             .into_iter()

@@ -140,7 +140,6 @@ fn claim<'c>(claims: &'c Map<String, Value>, name: &str) -> Option<&'c str> {
         .filter(|s| !s.is_empty())
 }
 
-/// Builds a JSON object from `(name, value)` pairs, in order.
 /// An entry's members, in the order MSAL writes them.
 type Members<'a> = Vec<(&'static str, Scalar<'a>)>;
 
@@ -244,31 +243,24 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
     // as MSAL for Python writes it.
     let written_client_id = || optional(Some(client_id).filter(|c| !c.is_empty()));
 
-    let at_object = {
-        let mut o = members([
-            ("credential_type", str("AccessToken")),
-            ("secret", secret(access_token)),
-            ("home_account_id", optional(home)),
-            ("environment", str(environment)),
-            ("client_id", written_client_id()),
-            ("target", str(&target)),
-            ("realm", str(realm)),
-            ("token_type", str(token_type)),
-            ("cached_at", seconds_text(now)),
-            ("expires_on", seconds_text(now.saturating_add(expires_in))),
-            (
-                "extended_expires_on",
-                seconds_text(now.saturating_add(ext_expires_in)),
-            ),
-        ]);
-        if let Some(r) = refresh_in {
-            o.push(("refresh_on", seconds_text(now.saturating_add(r))));
-        }
-        if let Some(ext) = record.ext_cache_key {
-            o.push(("ext_cache_key", str(ext)));
-        }
-        o
-    };
+    let mut at_object = members([
+        ("credential_type", str("AccessToken")),
+        ("secret", secret(access_token)),
+        ("home_account_id", optional(home)),
+        ("environment", str(environment)),
+        ("client_id", written_client_id()),
+        ("target", str(&target)),
+        ("realm", str(realm)),
+        ("token_type", str(token_type)),
+        ("cached_at", seconds_text(now)),
+        ("expires_on", seconds_text(now.saturating_add(expires_in))),
+        (
+            "extended_expires_on",
+            seconds_text(now.saturating_add(ext_expires_in)),
+        ),
+    ]);
+    at_object.extend(refresh_in.map(|r| ("refresh_on", seconds_text(now.saturating_add(r)))));
+    at_object.extend(record.ext_cache_key.map(|ext| ("ext_cache_key", str(ext))));
     let at_key = keys::access_token(
         home,
         environment,
@@ -290,9 +282,7 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
                 ("target", str(&target)),
                 ("last_modification_time", seconds_text(now)),
             ]);
-            if let Some(f) = &family_id {
-                o.push(("family_id", str(f)));
-            }
+            o.extend(family_id.as_deref().map(|f| ("family_id", str(f))));
             let key = keys::refresh_token(home, environment, client_id, &target);
             Some((key, build_from::<RefreshTokenEntry>(o).map_err(invalid)?))
         }
@@ -330,9 +320,8 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
                 ("username", str(username)),
                 ("authority_type", str(record.authority_type)),
             ]);
-            if let Some(source) = record.account_source {
-                o.push(("account_source", str(source)));
-            }
+            let source = record.account_source;
+            o.extend(source.map(|source| ("account_source", str(source))));
             let key = keys::account(home, environment, realm);
             Some((key, build_from::<AccountEntry>(o).map_err(invalid)?))
         }
@@ -344,9 +333,7 @@ pub(crate) fn entries(record: &TokenRecord<'_>) -> Result<Entries> {
             ("client_id", written_client_id()),
             ("environment", str(environment)),
         ]);
-        if let Some(f) = &family_id {
-            o.push(("family_id", str(f)));
-        }
+        o.extend(family_id.as_deref().map(|f| ("family_id", str(f))));
         let key = keys::app_metadata(environment, client_id);
         (key, build_from::<AppMetadataEntry>(o).map_err(invalid)?)
     };

@@ -507,7 +507,7 @@ impl Store {
         (id, old.is_some())
     }
 
-    /// Puts a secret read later ([`Fields::defer_secrets`](super::entity::Fields::defer_secrets))
+    /// Puts a secret read later ([`Fields::deferring_secret`](super::entity::Fields::deferring_secret))
     /// in the token in slot `id`.
     pub(crate) fn fill_access_token_secret(&mut self, id: SlotId, secret: Secret) {
         if let Some(entry) = self.access_tokens.at_mut(id) {

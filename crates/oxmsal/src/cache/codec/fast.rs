@@ -54,10 +54,8 @@ pub(super) fn read(text: &str) -> Option<Loaded<'_>> {
                         None => {
                             // From the entry's start, the general way.
                             p.pos = start;
-                            fields.defer_secrets(true);
-                            let built = p.entry::<AccessTokenEntry>(&mut fields);
-                            let secret = fields.take_deferred_secret();
-                            fields.defer_secrets(false);
+                            let (built, secret) =
+                                fields.deferring_secret(|f| p.entry::<AccessTokenEntry>(f));
                             (built?, secret)
                         }
                     };
@@ -268,17 +266,8 @@ impl<'a> Parser<'a> {
             let name = self.string()?;
             self.expect(b':')?;
             let value = self.scalar()?;
-            let added = match E::field_id(name) {
-                Some(id) => fields.add_known(id, value),
-                None => {
-                    let value = match value {
-                        Scalar::Str(s) => serde_json::Value::String(s.into_owned()),
-                        _ => serde_json::Value::Null,
-                    };
-                    fields.add_verbatim(Cow::Borrowed(name), value)
-                }
-            };
-            if !added {
+            // A repeated name: the general path decides.
+            if !fields.add::<E>(name, value) {
                 return None;
             }
             more = self.comma_or_end()?;

@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 
 use super::entity::{Entity, Member};
 use super::fields::kind;
-use super::store::{HashMap, Key, Store};
+use super::store::Store;
 use crate::error::{Error, Result};
 
 mod document;
@@ -174,45 +174,20 @@ pub(crate) fn read_plain(json: &str) -> Result<Store> {
 
 /// Writes a cache document.
 pub(crate) fn write(store: &Store) -> Result<String> {
-    let mut out = String::with_capacity(size_hint(store));
+    let mut doc = String::with_capacity(size_hint(store));
+    let (out, first) = (&mut doc, &mut true);
     out.push('{');
-    let mut first = true;
-    section(
-        &mut out,
-        &mut first,
-        ACCESS_TOKEN,
-        store.access_tokens().iter(),
-    );
-    section(
-        &mut out,
-        &mut first,
-        REFRESH_TOKEN,
-        by_key(store.refresh_tokens.entries()),
-    );
-    section(
-        &mut out,
-        &mut first,
-        ID_TOKEN,
-        by_key(store.id_tokens.entries()),
-    );
-    section(
-        &mut out,
-        &mut first,
-        ACCOUNT,
-        by_key(store.accounts.entries()),
-    );
-    section(
-        &mut out,
-        &mut first,
-        APP_METADATA,
-        by_key(store.app_metadata.entries()),
-    );
+    section(out, first, ACCESS_TOKEN, store.access_tokens().iter());
+    section(out, first, REFRESH_TOKEN, store.refresh_tokens.iter());
+    section(out, first, ID_TOKEN, store.id_tokens.iter());
+    section(out, first, ACCOUNT, store.accounts.iter());
+    section(out, first, APP_METADATA, store.app_metadata.iter());
     for (name, value) in &store.other_sections {
-        key(&mut out, &mut first, 1, name);
-        write_value(&mut out, value, 1);
+        key(out, first, 1, name);
+        write_value(out, value, 1);
     }
     out.push_str("\n}");
-    Ok(out)
+    Ok(doc)
 }
 
 /// A little more than the document's length, so the string never grows:
@@ -234,10 +209,10 @@ fn size_hint(store: &Store) -> usize {
             .sum()
     }
     256 + of(store.access_tokens().iter())
-        + of(by_key(store.refresh_tokens.entries()))
-        + of(by_key(store.id_tokens.entries()))
-        + of(by_key(store.accounts.entries()))
-        + of(by_key(store.app_metadata.entries()))
+        + of(store.refresh_tokens.iter())
+        + of(store.id_tokens.iter())
+        + of(store.accounts.iter())
+        + of(store.app_metadata.iter())
 }
 
 const INDENT: &str = "                                                                ";
@@ -259,9 +234,14 @@ fn key(out: &mut String, first: &mut bool, depth: usize, name: &str) {
     out.push_str(": ");
 }
 
-/// A section's entries with their keys as text.
-fn by_key<E>(entries: &HashMap<Key, E>) -> impl Iterator<Item = (&str, &E)> {
-    entries.iter().map(|(key, entry)| (&**key, entry))
+/// The end of a container at `depth`: on a line of its own unless the
+/// container is empty (`{}`, as serde_json writes it).
+fn close(out: &mut String, empty: bool, depth: usize, bracket: char) {
+    if !empty {
+        out.push('\n');
+        indent(out, depth);
+    }
+    out.push(bracket);
 }
 
 /// One section, entries sorted by key.
@@ -299,17 +279,9 @@ fn section<'a, E: Entity + 'a>(
                 Member::Value(v) => write_value(out, v, 3),
             }
         }
-        if !first_member {
-            out.push('\n');
-            indent(out, 2);
-        }
-        out.push('}');
+        close(out, first_member, 2, '}');
     }
-    if !sorted.is_empty() {
-        out.push('\n');
-        indent(out, 1);
-    }
-    out.push('}');
+    close(out, sorted.is_empty(), 1, '}');
 }
 
 /// A JSON value that is a member (or element) of a container at `depth`.
@@ -329,11 +301,7 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
                 indent(out, depth + 1);
                 write_value(out, item, depth + 1);
             }
-            if !items.is_empty() {
-                out.push('\n');
-                indent(out, depth);
-            }
-            out.push(']');
+            close(out, items.is_empty(), depth, ']');
         }
         Value::Object(members) => {
             out.push('{');
@@ -342,11 +310,7 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
                 key(out, &mut first, depth + 1, name);
                 write_value(out, member, depth + 1);
             }
-            if !members.is_empty() {
-                out.push('\n');
-                indent(out, depth);
-            }
-            out.push('}');
+            close(out, members.is_empty(), depth, '}');
         }
     }
 }

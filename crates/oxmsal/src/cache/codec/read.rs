@@ -178,12 +178,8 @@ impl<'de> Document<'_, 'de> {
                 0 => {
                     // The secret is left to the batch, which copies it into
                     // a block shared with its neighbours'.
-                    fields.defer_secrets(true);
-                    let read = map.next_value_seed(Entry::<AccessTokenEntry>::new(fields));
-                    let built =
-                        read.and_then(|()| AccessTokenEntry::build(fields).map_err(|_| declined()));
-                    let secret = fields.take_deferred_secret();
-                    fields.defer_secrets(false);
+                    let read = |f: &mut _| entry::<_, AccessTokenEntry>(&mut map, f);
+                    let (built, secret) = fields.deferring_secret(read);
                     self.secrets.put(store, &key, built?, secret);
                     self.sizing.count(&key, store);
                 }

@@ -55,6 +55,15 @@ impl<E: Kind> Section<E> {
         &self.entries
     }
 
+    /// The entries with their keys as text.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &E)> {
+        self.entries.iter().map(|(key, entry)| (&**key, entry))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
