@@ -68,6 +68,15 @@ impl Setup {
     }
 }
 
+/// Where the client's next token for `SCOPE` comes from.
+async fn source_of(client: &ManagedIdentityClient) -> TokenSource {
+    client
+        .acquire_token_for_client(SCOPE)
+        .await
+        .unwrap()
+        .token_source
+}
+
 fn expected_source(source: MiSource) -> ManagedIdentitySource {
     source.as_str().parse().unwrap()
 }
@@ -657,23 +666,9 @@ async fn a_token_within_five_minutes_of_expiry_is_not_served() {
     let first = client.acquire_token_for_client(SCOPE).await.unwrap();
     assert_eq!(first.refresh_on, None, "under 2 h: no half-life refresh");
     s.clock.advance(Duration::from_secs(3600 - 301));
-    assert_eq!(
-        client
-            .acquire_token_for_client(SCOPE)
-            .await
-            .unwrap()
-            .token_source,
-        TokenSource::Cache
-    );
+    assert_eq!(source_of(&client).await, TokenSource::Cache);
     s.clock.advance(Duration::from_secs(2));
-    assert_eq!(
-        client
-            .acquire_token_for_client(SCOPE)
-            .await
-            .unwrap()
-            .token_source,
-        TokenSource::IdentityProvider
-    );
+    assert_eq!(source_of(&client).await, TokenSource::IdentityProvider);
     assert_eq!(s.emu.request_count(), 2);
 }
 
@@ -742,14 +737,7 @@ async fn a_token_removed_from_the_cache_is_not_served_from_any_threads_memory() 
     })
     .join()
     .unwrap();
-    assert_eq!(
-        client
-            .acquire_token_for_client(SCOPE)
-            .await
-            .unwrap()
-            .token_source,
-        TokenSource::Cache
-    );
+    assert_eq!(source_of(&client).await, TokenSource::Cache);
     drop(first);
     client.token_cache().clear();
     let after = client.acquire_token_for_client(SCOPE).await.unwrap();
