@@ -61,6 +61,20 @@ impl Env {
             .unwrap()
     }
 
+    /// A user's token for `api` (the incoming token of an on-behalf-of
+    /// request), by the password grant.
+    async fn incoming_for(&self, api: &ConfidentialClientApplication) -> Secret {
+        self.public()
+            .acquire_token_by_username_password(
+                DEFAULT_USERNAME,
+                Secret::new(DEFAULT_USER_PASSWORD),
+                [format!("api://{}/access_as_user", api.client_id())],
+            )
+            .await
+            .unwrap()
+            .access_token
+    }
+
     fn last_request(&self) -> RecordedRequest {
         self.emulator.token_requests().pop().unwrap()
     }
@@ -194,20 +208,9 @@ async fn silent_refresh_password_and_refresh_token_grants_send_extras() {
 async fn on_behalf_of_sends_extras() {
     let e = env().await;
     let api = e.confidential();
-    let client = e.public();
-    let incoming = client
-        .acquire_token_by_username_password(
-            DEFAULT_USERNAME,
-            Secret::new(DEFAULT_USER_PASSWORD),
-            [format!("api://{}/access_as_user", api.client_id())],
-        )
-        .await
-        .unwrap();
+    let incoming = e.incoming_for(&api).await;
     let token = api
-        .acquire_token_on_behalf_of(
-            incoming.access_token.clone(),
-            ["https://graph.microsoft.com/.default"],
-        )
+        .acquire_token_on_behalf_of(incoming, ["https://graph.microsoft.com/.default"])
         .request_options(extras("obo"))
         .await
         .unwrap();
@@ -222,16 +225,7 @@ async fn on_behalf_of_sends_extras() {
 async fn long_running_on_behalf_of_sends_extras() {
     let e = env().await;
     let api = e.confidential();
-    let incoming = e
-        .public()
-        .acquire_token_by_username_password(
-            DEFAULT_USERNAME,
-            Secret::new(DEFAULT_USER_PASSWORD),
-            [format!("api://{}/access_as_user", api.client_id())],
-        )
-        .await
-        .unwrap()
-        .access_token;
+    let incoming = e.incoming_for(&api).await;
     let (_, key) = api
         .initiate_long_running_on_behalf_of(incoming, ["https://graph.microsoft.com/.default"])
         .request_options(extras("lro-start"))
@@ -582,20 +576,9 @@ async fn remove_tokens_for_client_then_the_server_is_asked_again() {
     let first = api.acquire_token_for_client([APP_SCOPE]).await.unwrap();
     assert_eq!(first.token_source, TokenSource::IdentityProvider);
     // A user's token in the same cache (on-behalf-of) is not the app's own.
-    let incoming = e
-        .public()
-        .acquire_token_by_username_password(
-            DEFAULT_USERNAME,
-            Secret::new(DEFAULT_USER_PASSWORD),
-            [format!("api://{}/access_as_user", api.client_id())],
-        )
-        .await
-        .unwrap();
+    let incoming = e.incoming_for(&api).await;
     let obo = || {
-        api.acquire_token_on_behalf_of(
-            incoming.access_token.clone(),
-            ["https://graph.microsoft.com/.default"],
-        )
+        api.acquire_token_on_behalf_of(incoming.clone(), ["https://graph.microsoft.com/.default"])
     };
     obo().await.unwrap();
     let hit = api.acquire_token_for_client([APP_SCOPE]).await.unwrap();
